@@ -1,0 +1,63 @@
+// `meshos agent`: runs one node in the foreground until SIGINT/SIGTERM, then leaves the cluster
+// gracefully. Start-up order: p2p (identity, listen), HTTP API, then joining — so a node whose
+// bootstrap peer is unreachable still answers its API while it retries.
+import { pino, destination } from 'pino'
+import { MeshosNode, StartupError } from '../node/meshos-node.js'
+import { buildHttpApp } from '../http/app.js'
+import { parseAgentArgs } from './agent-config.js'
+import { USAGE } from './usage.js'
+
+export async function agentCommand (args: string[], env: Record<string, string | undefined>): Promise<number> {
+  const cfg = parseAgentArgs(args, env)
+  if (cfg === 'help') {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  // Logs are JSON lines on stderr; stdout carries only the start-up banner.
+  const log = pino({ level: cfg.logLevel, base: { node: cfg.name } }, destination(2))
+  const node = await MeshosNode.start(cfg, log)
+  const app = buildHttpApp(node, log)
+  try {
+    await app.listen({ host: cfg.httpHost, port: cfg.httpPort })
+  } catch (err) {
+    await node.stop(false)
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'EADDRINUSE' ? 'address already in use (pick another with --http)' : (err as Error).message
+    throw new StartupError(`cannot serve HTTP on ${cfg.httpHost}:${cfg.httpPort}: ${why}`)
+  }
+  const httpAddr = app.server.address()
+  const httpUrl = httpAddr != null && typeof httpAddr === 'object'
+    ? `http://${httpAddr.family === 'IPv6' ? `[${httpAddr.address}]` : httpAddr.address}:${httpAddr.port}`
+    : `http://${cfg.httpHost}:${cfg.httpPort}`
+  const addrs = node.host.multiaddrs()
+  process.stdout.write([
+    `meshos node "${cfg.name}" started`,
+    `  peer id:  ${node.host.peerId}`,
+    ...addrs.map(a => `  listen:   ${a}`),
+    `  http api: ${httpUrl}`,
+    `  data dir: ${cfg.dataDir}`,
+    'to join this node from another machine (use an address it can reach):',
+    `  npx meshos agent --bootstrap ${addrs[0] ?? '<multiaddr>'}`,
+    ''
+  ].join('\n'))
+
+  return await new Promise<number>(resolve => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without a clean stop')
+        resolve(130)
+        return
+      }
+      stopping = true
+      log.info({ signal }, 'stopping: announcing leave')
+      void (async () => {
+        await node.stop(true).catch(err => { log.error({ err }, 'error while stopping the node') })
+        await app.close().catch(() => {})
+        resolve(0)
+      })()
+    }
+    process.on('SIGINT', () => { stop('SIGINT') })
+    process.on('SIGTERM', () => { stop('SIGTERM') })
+  })
+}

@@ -1,0 +1,107 @@
+// Turns `meshos agent` flags and MESHOS_* environment variables into a NodeConfig. Flags win over
+// the environment, the environment over the defaults in node/config.ts. Every mistake becomes a
+// UsageError naming the flag and what is wrong.
+import { parseArgs } from 'node:util'
+import { defaultNodeConfig, type NodeConfig } from '../node/config.js'
+import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
+import { UsageError } from './usage.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export const AGENT_OPTIONS = {
+  listen: { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
+  http: { type: 'string' },
+  'data-dir': { type: 'string' },
+  name: { type: 'string' },
+  cpus: { type: 'string' },
+  memory: { type: 'string' },
+  label: { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+type Env = Record<string, string | undefined>
+
+/** MESHOS_DATA_DIR for --data-dir; repeatable flags take a comma-separated list. */
+function fromEnv (env: Env, flag: string): string | undefined {
+  const value = env[`MESHOS_${flag.toUpperCase().replace(/-/g, '_')}`]
+  return value === undefined || value === '' ? undefined : value
+}
+
+function list (flagValues: string[] | undefined, env: Env, flag: string): string[] | undefined {
+  if (flagValues != null && flagValues.length > 0) return flagValues
+  const raw = fromEnv(env, flag)
+  return raw?.split(',').map(s => s.trim()).filter(Boolean)
+}
+
+export function parseHostPort (value: string, flag: string): { host: string, port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^(\d+)$/.exec(value)
+  if (m == null) throw new UsageError(`--${flag} "${value}": expected HOST:PORT, e.g. 127.0.0.1:7070`)
+  const portText = m.length === 2 ? m[1] : m[3]
+  const host = m.length === 2 ? '127.0.0.1' : (m[1] ?? m[2] ?? '')
+  const port = Number(portText)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--${flag} "${value}": port must be 0-65535`)
+  if (host === '') throw new UsageError(`--${flag} "${value}": host is empty`)
+  return { host, port }
+}
+
+function positiveNumber (value: string, flag: string, integer: boolean): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${flag} "${value}": expected a positive ${integer ? 'integer' : 'number'}`)
+  }
+  return n
+}
+
+function parseLabels (values: string[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  for (const v of values) {
+    const eq = v.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--label "${v}": expected KEY=VALUE, e.g. --label zone=edge`)
+    const key = v.slice(0, eq)
+    if (!/^[A-Za-z0-9_.\-/]{1,63}$/.test(key)) throw new UsageError(`--label "${v}": key may hold letters, digits, _ . - / (at most 63)`)
+    labels[key] = v.slice(eq + 1)
+  }
+  return labels
+}
+
+export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
+  let values
+  try {
+    ({ values } = parseArgs({ args, options: AGENT_OPTIONS, strict: true, allowPositionals: false }))
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  if (values.help === true) return 'help'
+  const cfg = defaultNodeConfig()
+  try {
+    const listen = list(values.listen, env, 'listen')
+    if (listen != null) cfg.listen = listen.map(a => parseMultiaddr(a, '--listen').toString())
+    const bootstrap = list(values.bootstrap, env, 'bootstrap')
+    if (bootstrap != null) cfg.bootstrap = bootstrap.map(a => parseBootstrapAddr(a).toString())
+  } catch (err) {
+    if (err instanceof AddressError) throw new UsageError(err.message)
+    throw err
+  }
+  const http = values.http ?? fromEnv(env, 'http')
+  if (http != null) ({ host: cfg.httpHost, port: cfg.httpPort } = parseHostPort(http, 'http'))
+  cfg.dataDir = values['data-dir'] ?? fromEnv(env, 'data-dir') ?? cfg.dataDir
+  const name = values.name ?? fromEnv(env, 'name')
+  if (name != null) {
+    if (name.length === 0 || name.length > 255) throw new UsageError('--name: must be 1-255 characters')
+    cfg.name = name
+  }
+  const cpus = values.cpus ?? fromEnv(env, 'cpus')
+  if (cpus != null) cfg.cpus = positiveNumber(cpus, 'cpus', false)
+  const memory = values.memory ?? fromEnv(env, 'memory')
+  if (memory != null) cfg.memoryMb = positiveNumber(memory, 'memory', true)
+  const labels = list(values.label, env, 'label')
+  if (labels != null) cfg.labels = parseLabels(labels)
+  const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
+  if (logLevel != null) {
+    if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`)
+    cfg.logLevel = logLevel
+  }
+  return cfg
+}

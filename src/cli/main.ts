@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The `meshos` binary: dispatches to a command. Usage mistakes print one line plus the usage and
+// exit 2; start-up problems the operator must fix (a port in use) print one line and exit 2.
+import '../node/polyfills.js'
+import { agentCommand } from './agent-command.js'
+import { devCommand } from './dev-command.js'
+import { nodesCommand, statusCommand } from './query-commands.js'
+import { USAGE, UsageError } from './usage.js'
+import { StartupError } from '../node/meshos-node.js'
+import { MeshosApiError, MeshosUnreachableError } from '../client/client.js'
+import { MESHOS_VERSION } from '../node/version.js'
+
+async function run (argv: string[]): Promise<number> {
+  const [command, ...args] = argv
+  const env = process.env
+  switch (command) {
+    case 'agent': return await agentCommand(args, env)
+    case 'dev': return await devCommand(args)
+    case 'nodes': process.stdout.write(await nodesCommand(args, env) + '\n'); return 0
+    case 'status': process.stdout.write(await statusCommand(args, env) + '\n'); return 0
+    case 'version': case '--version': process.stdout.write(`meshos ${MESHOS_VERSION}\n`); return 0
+    case 'help': case '--help': case '-h': process.stdout.write(USAGE); return 0
+    case undefined: throw new UsageError('no command given')
+    default: throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+run(process.argv.slice(2)).then(code => { process.exit(code) }, (err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`meshos: ${err.message}\n\n${USAGE}`)
+    process.exit(2)
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`meshos: ${err.message}\n`)
+    process.exit(2)
+  }
+  if (err instanceof MeshosUnreachableError || err instanceof MeshosApiError) {
+    process.stderr.write(`meshos: ${err.message}\n`)
+    process.exit(1)
+  }
+  process.stderr.write(`meshos: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,56 @@
+// `meshos nodes` and `meshos status`: read the local node's API and print it for people (or as
+// raw JSON for scripts).
+import { parseArgs } from 'node:util'
+import { DEFAULT_API_ADDR, MeshosClient } from '../client/client.js'
+import { formatTable } from './table.js'
+import { UsageError } from './usage.js'
+
+function parseQueryArgs (args: string[], env: Record<string, string | undefined>): { client: MeshosClient, json: boolean } {
+  let values
+  try {
+    ({ values } = parseArgs({ args, options: { addr: { type: 'string' }, json: { type: 'boolean' } }, strict: true }))
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  const addr = values.addr ?? env.MESHOS_ADDR ?? DEFAULT_API_ADDR
+  if (!/^https?:\/\/[^/]+/.test(addr)) throw new UsageError(`--addr "${addr}": expected a URL like ${DEFAULT_API_ADDR}`)
+  return { client: new MeshosClient(addr), json: values.json === true }
+}
+
+const shortId = (id: string): string => id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id
+
+export async function nodesCommand (args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const { client, json } = parseQueryArgs(args, env)
+  const nodes = await client.nodes()
+  if (json) return JSON.stringify({ nodes }, null, 2)
+  return formatTable(
+    ['NAME', 'ID', 'STATE', 'CPUS', 'MEMORY MB', 'RUNNING', 'LOAD', 'LAST SEEN', 'LABELS'],
+    nodes.map(n => [
+      n.name,
+      shortId(n.id),
+      n.state,
+      `${n.allocated.cpus}/${n.capacity.cpus}`,
+      `${n.allocated.memoryMb}/${n.capacity.memoryMb}`,
+      String(n.running),
+      n.load.toFixed(2),
+      n.lastSeenMs === 0 ? '-' : `${(n.lastSeenMs / 1000).toFixed(1)}s ago`,
+      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')
+    ])
+  )
+}
+
+export async function statusCommand (args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const { client, json } = parseQueryArgs(args, env)
+  const s = await client.status()
+  if (json) return JSON.stringify(s, null, 2)
+  return [
+    `node:     ${s.name} (${s.nodeId})`,
+    `version:  ${s.version}`,
+    `uptime:   ${(s.uptimeMs / 1000).toFixed(1)}s`,
+    `role:     ${s.role ?? '-'}`,
+    `leader:   ${s.leader ?? '-'}`,
+    `term:     ${s.term ?? '-'}`,
+    'addrs:',
+    ...s.addrs.map(a => `  ${a}`)
+  ].join('\n')
+}

@@ -1,0 +1,212 @@
+// The membership service: wires the pure member table to the p2p host. It publishes heartbeats,
+// feeds received ones (and connection events and the clock) to the table, answers and performs
+// joins, and keeps this node connected to every live member it knows.
+import type { Logger } from 'pino'
+import type { P2PHost } from '../p2p/host.js'
+import type { JoinConfig, MembershipConfig } from '../node/config.js'
+import { WIRE_LIMITS } from '../node/config.js'
+import type { NodeMetrics } from '../node/metrics.js'
+import { MemberTable, type MemberEvent, type MemberState } from './member-table.js'
+import {
+  decodeGossip, decodeJoinRequest, decodeJoinResponse, encodeGossip, encodeJoinRequest,
+  encodeJoinResponse, MEMBERSHIP_WIRE_VERSION, type GossipMessage, type NodeInfo
+} from './heartbeat.js'
+import type { DecodeResult } from '../wire/json-codec.js'
+import { peerIdOf } from '../p2p/addresses.js'
+
+export const MEMBERSHIP_TOPIC = 'meshos/membership/1'
+export const JOIN_PROTOCOL = '/meshos/join/1.0.0'
+
+export interface MembershipInit {
+  host: P2PHost
+  self: NodeInfo
+  membership: MembershipConfig
+  join: JoinConfig
+  bootstrap: string[]
+  logger: Logger
+  metrics: NodeMetrics
+  /** Wall clock in ms; injected so the adapter can be driven in tests. */
+  nowMs?: () => number
+  /** Called when our incarnation changes, so it can be persisted (a restart must exceed it). */
+  onIncarnation?: (incarnation: number) => void
+  /** What this node reports about its own load, sampled before each heartbeat. */
+  sampleSelf?: () => Partial<Pick<NodeInfo, 'allocated' | 'running' | 'load'>>
+}
+
+export class Membership {
+  readonly table: MemberTable
+  private readonly host: P2PHost
+  private readonly cfg: MembershipConfig
+  private readonly log: Logger
+  private readonly nowMs: () => number
+  private readonly timers: NodeJS.Timeout[] = []
+  private joinTimer: NodeJS.Timeout | undefined
+  private readonly lastDialMs = new Map<string, number>()
+  private stopped = false
+  /** Resolves once a bootstrap peer answered (at once when there is none). */
+  joined: Promise<void>
+  private resolveJoined!: () => void
+
+  constructor (private readonly init: MembershipInit) {
+    this.host = init.host
+    this.cfg = init.membership
+    this.log = init.logger.child({ component: 'membership' })
+    this.nowMs = init.nowMs ?? Date.now
+    this.table = new MemberTable(init.self, init.membership, this.nowMs())
+    this.joined = new Promise(resolve => { this.resolveJoined = resolve })
+    this.updateMemberGauge()
+  }
+
+  async start (): Promise<void> {
+    await this.host.handle(JOIN_PROTOCOL, WIRE_LIMITS.joinRequestBytes, async (from, bytes) => this.answerJoin(from, bytes))
+    this.host.subscribe(
+      MEMBERSHIP_TOPIC,
+      (from, data) => this.validateGossip(from, data),
+      (from, data) => { this.onGossip(from, data) }
+    )
+    this.host.onPeerDisconnect(peerId => { this.apply(this.table.onDisconnect(peerId, this.nowMs())) })
+    this.timers.push(setInterval(() => { this.heartbeat() }, this.cfg.heartbeatIntervalMs))
+    this.timers.push(setInterval(() => { this.apply(this.table.tick(this.nowMs())) }, this.cfg.tickIntervalMs))
+    this.heartbeat()
+    const bootstrap = this.init.bootstrap.filter(addr => peerIdOf(addr) !== this.host.peerId)
+    if (bootstrap.length === 0) this.resolveJoined()
+    else this.joinLoop(bootstrap, 1)
+  }
+
+  /** Announces `left` (when graceful) so peers need not wait for a timeout, then goes quiet. */
+  async stop (announceLeave: boolean): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) clearInterval(t)
+    clearTimeout(this.joinTimer)
+    if (announceLeave) await this.host.publish(MEMBERSHIP_TOPIC, encodeGossip(this.table.leaveMessage()))
+  }
+
+  private heartbeat (): void {
+    if (this.stopped) return
+    if (this.init.sampleSelf != null) this.table.updateSelf(this.init.sampleSelf())
+    void this.host.publish(MEMBERSHIP_TOPIC, encodeGossip(this.table.nextHeartbeat()))
+    this.reconnect()
+  }
+
+  /** Dials live members we have no connection to, at most once per suspicion period each, so the
+   * cluster stays connected when the node everyone bootstrapped from is gone. */
+  private reconnect (): void {
+    const connected = new Set(this.host.connectedPeers())
+    const nowMs = this.nowMs()
+    for (const m of this.table.others()) {
+      if (m.state !== 'alive' && m.state !== 'suspect') continue
+      if (connected.has(m.info.nodeId)) continue
+      const last = this.lastDialMs.get(m.info.nodeId) ?? 0
+      if (nowMs - last < this.cfg.suspectAfterMs) continue
+      this.dial(m.info.nodeId, m.info.addrs)
+    }
+  }
+
+  private dial (nodeId: string, addrs: string[]): void {
+    if (this.stopped || addrs.length === 0) return
+    this.lastDialMs.set(nodeId, this.nowMs())
+    this.host.dial(addrs, this.init.join.requestTimeoutMs).catch(err => {
+      this.log.debug({ nodeId, err: (err as Error).message }, 'dial failed')
+    })
+  }
+
+  private decodeCounted<T> (protocol: string, from: string, result: DecodeResult<T>): T | null {
+    if (result.ok) {
+      this.init.metrics.wireAccepted.inc({ protocol })
+      return result.value
+    }
+    this.init.metrics.wireRejected.inc({ protocol, reason: result.reason })
+    this.log.debug({ protocol, from, reason: result.reason, detail: result.detail }, 'dropped invalid wire message')
+    return null
+  }
+
+  /** Gossip validator: only well-formed messages about their own sender are accepted, so a peer
+   * cannot speak for another (gossipsub signs messages; `from` is the verified signer). */
+  private validateGossip (from: string, data: Uint8Array): boolean {
+    const result = decodeGossip(data)
+    if (!result.ok) {
+      this.decodeCounted(MEMBERSHIP_TOPIC, from, result)
+      return false
+    }
+    const subject = result.value.type === 'heartbeat' ? result.value.node.nodeId : result.value.nodeId
+    if (subject !== from) {
+      this.decodeCounted(MEMBERSHIP_TOPIC, from, { ok: false, reason: 'invalid_schema', detail: `sender ${from} spoke for ${subject}` })
+      return false
+    }
+    return true
+  }
+
+  private onGossip (from: string, data: Uint8Array): void {
+    const msg: GossipMessage | null = this.decodeCounted(MEMBERSHIP_TOPIC, from, decodeGossip(data))
+    if (msg == null) return
+    const nowMs = this.nowMs()
+    this.apply(msg.type === 'heartbeat' ? this.table.onHeartbeat(msg, nowMs) : this.table.onLeave(msg, nowMs))
+  }
+
+  private async answerJoin (from: string, bytes: Uint8Array): Promise<Uint8Array> {
+    const req = this.decodeCounted(JOIN_PROTOCOL, from, decodeJoinRequest(bytes))
+    if (req == null || req.node.nodeId !== from) throw new Error('invalid join request')
+    const nowMs = this.nowMs()
+    this.apply(this.table.onHeartbeat({ node: req.node }, nowMs))
+    return encodeJoinResponse({ v: MEMBERSHIP_WIRE_VERSION, members: this.table.records(nowMs) })
+  }
+
+  /** Asks the bootstrap peers, in turn, for the member table until one answers; backs off
+   * exponentially while none does. The node serves its API meanwhile. */
+  private joinLoop (bootstrap: string[], attempt: number): void {
+    void (async () => {
+      for (const addr of bootstrap) {
+        if (this.stopped) return
+        try {
+          const request = encodeJoinRequest({ v: MEMBERSHIP_WIRE_VERSION, node: this.table.selfInfo })
+          const bytes = await this.host.request(addr, JOIN_PROTOCOL, request, {
+            timeoutMs: this.init.join.requestTimeoutMs,
+            maxResponseBytes: WIRE_LIMITS.joinResponseBytes
+          })
+          const res = this.decodeCounted(JOIN_PROTOCOL, addr, decodeJoinResponse(bytes))
+          if (res == null) throw new Error('invalid join response')
+          this.apply(this.table.onJoinRecords(res.members, this.nowMs()))
+          this.log.info({ via: addr, members: res.members.length }, 'joined cluster')
+          this.resolveJoined()
+          return
+        } catch (err) {
+          this.log.debug({ via: addr, err: (err as Error).message }, 'join attempt failed')
+        }
+      }
+      if (this.stopped) return
+      const delayMs = Math.min(this.init.join.retryMaxMs, this.init.join.retryInitialMs * 2 ** (attempt - 1))
+      this.log.warn({ attempt, retryInMs: delayMs, bootstrap }, 'no bootstrap peer reachable yet; retrying')
+      this.joinTimer = setTimeout(() => { this.joinLoop(bootstrap, attempt + 1) }, delayMs)
+    })()
+  }
+
+  private apply (events: MemberEvent[]): void {
+    if (events.length === 0) return
+    for (const e of events) {
+      switch (e.type) {
+        case 'state':
+          this.init.metrics.memberTransitions.inc({ to: e.to })
+          this.log.info({ nodeId: e.nodeId, from: e.from, to: e.to, reason: e.reason }, 'member state changed')
+          break
+        case 'discovered':
+          this.dial(e.nodeId, e.addrs)
+          break
+        case 'forgotten':
+          this.lastDialMs.delete(e.nodeId)
+          break
+        case 'refuted':
+          this.log.info({ incarnation: e.incarnation }, 'refuting suspicion of this node')
+          this.init.onIncarnation?.(e.incarnation)
+          this.heartbeat()
+          break
+      }
+    }
+    this.updateMemberGauge()
+  }
+
+  private updateMemberGauge (): void {
+    const counts: Record<MemberState, number> = { alive: 1, suspect: 0, dead: 0, left: 0 }
+    for (const m of this.table.others()) counts[m.state]++
+    for (const [state, n] of Object.entries(counts)) this.init.metrics.members.set({ state }, n)
+  }
+}

@@ -1,0 +1,39 @@
+// What the HTTP layer needs from a node, and the shapes it returns. Handlers depend on this
+// interface only, so they are tested in-process against a fake node.
+export type MemberStateView = 'alive' | 'suspect' | 'dead' | 'left'
+
+export interface StatusView {
+  nodeId: string
+  name: string
+  version: string
+  addrs: string[]
+  uptimeMs: number
+  role: 'leader' | 'follower' | 'candidate' | 'learner' | null
+  leader: string | null
+  term: number | null
+}
+
+export interface NodeView {
+  id: string
+  name: string
+  addrs: string[]
+  state: MemberStateView
+  capacity: { cpus: number, memoryMb: number }
+  allocated: { cpus: number, memoryMb: number }
+  running: number
+  /** One-minute load average the node reported. */
+  load: number
+  labels: Record<string, string>
+  version: string
+  incarnation: number
+  startedAt: string
+  /** Milliseconds since this node last heard from that one (0 for itself). */
+  lastSeenMs: number
+}
+
+export interface NodeApi {
+  status: () => StatusView
+  nodes: () => NodeView[]
+  node: (id: string) => NodeView | undefined
+  metricsText: () => Promise<{ contentType: string, body: string }>
+}

@@ -1,0 +1,104 @@
+// Every default of a meshos node, in one place, with its unit and the reason it was chosen.
+// The CLI (cli.ts) turns flags and MESHOS_* env vars into overrides of these; nothing else
+// in the codebase invents a default.
+import os from 'node:os'
+
+export interface MembershipConfig {
+  /** How often a node publishes its heartbeat. 500 ms keeps a silent (frozen) node's
+   * detection under ~4 s while costing 2 small messages/s per node (idle CPU stays ~1-3%). */
+  heartbeatIntervalMs: number
+  /** Silence after which an alive member becomes suspect: 3 missed heartbeats, so one
+   * delayed or dropped message (gossip bursts queue for hundreds of ms on 2 cores) does
+   * not raise suspicion. */
+  suspectAfterMs: number
+  /** Multiplier of the suspicion timeout, as memberlist's SuspicionMult: the timeout is
+   * suspicionMult * max(1, log10(n)) * heartbeatIntervalMs, so big clusters (where a rumour
+   * takes longer to be refuted) wait longer before declaring death. 4 → 2 s up to 10 nodes. */
+  suspicionMult: number
+  /** Lifeguard: independent confirmations from other members shorten the suspicion down to
+   * this fraction of the full timeout. We expect at most this many confirmations. */
+  suspicionMinFraction: number
+  suspicionMaxConfirmations: number
+  /** How long dead and left members are kept in the table (and shown by /v1/nodes) before
+   * they are forgotten, so an operator can see what happened. */
+  forgetAfterMs: number
+  /** Member-table tick; the table's timers are only as precise as this. */
+  tickIntervalMs: number
+  /** A gap between two ticks longer than this means *this* node was paused (SIGSTOP, a long
+   * GC, an overloaded machine): the silence it saw is its own fault, so members are given that
+   * time back instead of being accused (Lifeguard's local health awareness). */
+  localPauseThresholdMs: number
+}
+
+export interface JoinConfig {
+  /** Backoff for an unreachable bootstrap peer: starts small so a cluster that is started
+   * all at once forms quickly, capped so a long outage costs little. */
+  retryInitialMs: number
+  retryMaxMs: number
+  /** A join request that takes longer than this is abandoned and retried. */
+  requestTimeoutMs: number
+}
+
+export interface NodeConfig {
+  listen: string[]
+  bootstrap: string[]
+  httpHost: string
+  httpPort: number
+  dataDir: string
+  name: string
+  cpus: number
+  memoryMb: number
+  labels: Record<string, string>
+  logLevel: string
+  membership: MembershipConfig
+  join: JoinConfig
+}
+
+export const DEFAULT_MEMBERSHIP: MembershipConfig = {
+  heartbeatIntervalMs: 500,
+  suspectAfterMs: 1500,
+  suspicionMult: 4,
+  suspicionMinFraction: 0.5,
+  suspicionMaxConfirmations: 3,
+  forgetAfterMs: 10 * 60_000,
+  tickIntervalMs: 100,
+  localPauseThresholdMs: 1000
+}
+
+export const DEFAULT_JOIN: JoinConfig = {
+  retryInitialMs: 250,
+  retryMaxMs: 15_000,
+  requestTimeoutMs: 3_000
+}
+
+/** Wire size limits, in bytes. A heartbeat is ~1 KiB; 16 KiB leaves room for many labels
+ * and addresses while bounding what a malicious peer can make us parse. */
+export const WIRE_LIMITS = {
+  heartbeatBytes: 16 * 1024,
+  joinRequestBytes: 16 * 1024,
+  /** A member table of 1,000 nodes is ~1 MiB of JSON. */
+  joinResponseBytes: 4 * 1024 * 1024,
+  maxLabels: 64,
+  maxAddrs: 16
+} as const
+
+export const DEFAULT_HTTP_PORT = 7070
+export const DEFAULT_P2P_PORT = 7000
+
+export function defaultNodeConfig (): NodeConfig {
+  return {
+    listen: [`/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`],
+    bootstrap: [],
+    // Node-local API: loopback only until authentication exists.
+    httpHost: '127.0.0.1',
+    httpPort: DEFAULT_HTTP_PORT,
+    dataDir: './.meshos',
+    name: os.hostname(),
+    cpus: os.cpus().length,
+    memoryMb: Math.floor(os.totalmem() / (1024 * 1024)),
+    labels: {},
+    logLevel: 'info',
+    membership: { ...DEFAULT_MEMBERSHIP },
+    join: { ...DEFAULT_JOIN }
+  }
+}

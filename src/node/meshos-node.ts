@@ -1,0 +1,145 @@
+// The composition root of a meshos node: builds the services in dependency order, starts them,
+// and stops them in reverse. Views for the HTTP API are assembled here so the HTTP layer never
+// reaches into the services.
+import os from 'node:os'
+import { mkdir } from 'node:fs/promises'
+import type { Logger } from 'pino'
+import { P2PHost } from '../p2p/host.js'
+import { loadOrCreatePrivateKey } from '../p2p/identity.js'
+import { Membership } from '../gossip/membership.js'
+import type { NodeInfo } from '../gossip/heartbeat.js'
+import type { NodeConfig } from './config.js'
+import { NodeMetrics } from './metrics.js'
+import { nextIncarnation, saveIncarnation } from './incarnation-file.js'
+import { MESHOS_VERSION } from './version.js'
+import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
+
+/** A start-up problem the operator must fix (port in use, bad data dir): one clear line, exit 2. */
+export class StartupError extends Error {}
+
+export class MeshosNode implements NodeApi {
+  private incarnationWrites: Promise<void> = Promise.resolve()
+
+  private constructor (
+    readonly config: NodeConfig,
+    readonly host: P2PHost,
+    readonly membership: Membership,
+    readonly metrics: NodeMetrics,
+    private readonly log: Logger,
+    private readonly startedAtMs: number
+  ) {}
+
+  static async start (config: NodeConfig, log: Logger): Promise<MeshosNode> {
+    try {
+      await mkdir(config.dataDir, { recursive: true })
+    } catch (err) {
+      throw new StartupError(`data dir ${config.dataDir} cannot be created: ${(err as Error).message}`)
+    }
+    const privateKey = await loadOrCreatePrivateKey(config.dataDir)
+    const incarnation = await nextIncarnation(config.dataDir)
+    let host: P2PHost
+    try {
+      host = await P2PHost.create({ privateKey, listen: config.listen, logger: log })
+    } catch (err) {
+      throw new StartupError(`cannot listen on ${config.listen.join(', ')}: ${describeListenError(err)}`)
+    }
+    const startedAtMs = Date.now()
+    const metrics = new NodeMetrics()
+    const membership = new Membership({
+      host,
+      self: {
+        nodeId: host.peerId,
+        name: config.name,
+        addrs: host.multiaddrs(),
+        incarnation,
+        seq: 0,
+        capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
+        allocated: { cpus: 0, memoryMb: 0 },
+        running: 0,
+        load: os.loadavg()[0] ?? 0,
+        labels: config.labels,
+        version: MESHOS_VERSION,
+        startedAt: startedAtMs
+      },
+      membership: config.membership,
+      join: config.join,
+      bootstrap: config.bootstrap,
+      logger: log,
+      metrics,
+      sampleSelf: () => ({ load: os.loadavg()[0] ?? 0 }),
+      onIncarnation: n => { node.persistIncarnation(n) }
+    })
+    const node: MeshosNode = new MeshosNode(config, host, membership, metrics, log, startedAtMs)
+    await membership.start()
+    return node
+  }
+
+  /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
+  async stop (graceful = true): Promise<void> {
+    await this.membership.stop(graceful)
+    await this.host.stop()
+    await this.incarnationWrites
+  }
+
+  private persistIncarnation (incarnation: number): void {
+    this.incarnationWrites = this.incarnationWrites
+      .then(async () => { await saveIncarnation(this.config.dataDir, incarnation) })
+      .catch(err => { this.log.error({ err }, 'cannot persist incarnation') })
+  }
+
+  status (): StatusView {
+    return {
+      nodeId: this.host.peerId,
+      name: this.config.name,
+      version: MESHOS_VERSION,
+      addrs: this.host.multiaddrs(),
+      uptimeMs: Date.now() - this.startedAtMs,
+      role: null,
+      leader: null,
+      term: null
+    }
+  }
+
+  nodes (): NodeView[] {
+    const nowMs = Date.now()
+    const self = this.membership.table.selfInfo
+    const views: NodeView[] = [toView(self, 'alive', 0)]
+    for (const m of this.membership.table.others()) {
+      views.push(toView(m.info, m.state, Math.max(0, nowMs - m.lastSeenMs)))
+    }
+    return views.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+  }
+
+  node (id: string): NodeView | undefined {
+    return this.nodes().find(n => n.id === id)
+  }
+
+  async metricsText (): Promise<{ contentType: string, body: string }> {
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }
+  }
+}
+
+function toView (info: NodeInfo, state: NodeView['state'], lastSeenMs: number): NodeView {
+  return {
+    id: info.nodeId,
+    name: info.name,
+    addrs: info.addrs,
+    state,
+    capacity: info.capacity,
+    allocated: info.allocated,
+    running: info.running,
+    load: info.load,
+    labels: info.labels,
+    version: info.version,
+    incarnation: info.incarnation,
+    startedAt: new Date(info.startedAt).toISOString(),
+    lastSeenMs
+  }
+}
+
+function describeListenError (err: unknown): string {
+  const msg = (err as Error).message ?? String(err)
+  if (/EADDRINUSE/.test(msg)) return 'address already in use (is another meshos node running? pick another port with --listen)'
+  if (/EADDRNOTAVAIL/.test(msg)) return 'address not available on this machine'
+  return msg
+}

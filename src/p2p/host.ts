@@ -1,0 +1,174 @@
+// The libp2p adapter: the only place that knows about libp2p. Everything above it sees peer ids
+// and multiaddrs as strings, byte payloads, and a handful of callbacks.
+import '../node/polyfills.js'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import { TopicValidatorResult, type PrivateKey, type PubSub, type Message } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { pipe } from 'it-pipe'
+import * as lp from 'it-length-prefixed'
+import type { Logger } from 'pino'
+
+/** Loopback is exempt from the per-host connection rate limit and from gossipsub's
+ * IP-colocation penalty: a local cluster or test puts many nodes behind 127.0.0.1, which those
+ * defences (right for the internet) would otherwise isolate. Other addresses keep the defaults. */
+const LOOPBACK_ALLOW = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
+const LOOPBACK_IPS = ['127.0.0.1', '::1']
+
+export interface P2PHostInit {
+  privateKey: PrivateKey
+  listen: string[]
+  logger: Logger
+}
+
+export interface RequestOptions {
+  timeoutMs: number
+  maxResponseBytes: number
+}
+
+export type RequestHandler = (fromPeerId: string, request: Uint8Array) => Promise<Uint8Array>
+export type GossipHandler = (fromPeerId: string, data: Uint8Array) => void
+/** Returns false to reject: the message is neither delivered nor forwarded. */
+export type GossipValidator = (fromPeerId: string, data: Uint8Array) => boolean
+
+export class P2PHost {
+  private readonly log: Logger
+  private constructor (private readonly node: Libp2p<{ pubsub: PubSub }>, logger: Logger) {
+    this.log = logger
+  }
+
+  static async create (init: P2PHostInit): Promise<P2PHost> {
+    const node = await createLibp2p({
+      privateKey: init.privateKey,
+      addresses: { listen: init.listen },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionManager: { allow: LOOPBACK_ALLOW },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub({
+          // Heartbeats are published from the first second, before any peer has subscribed.
+          allowPublishToZeroTopicPeers: true,
+          fallbackToFloodsub: false,
+          scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }
+        }) as unknown as () => PubSub
+      }
+    })
+    return new P2PHost(node, init.logger)
+  }
+
+  get peerId (): string {
+    return this.node.peerId.toString()
+  }
+
+  /** Listen addresses including /p2p/<id>, ready to hand to another node. */
+  multiaddrs (): string[] {
+    return this.node.getMultiaddrs().map(ma => ma.toString())
+  }
+
+  connectedPeers (): string[] {
+    return this.node.getPeers().map(p => p.toString())
+  }
+
+  onPeerConnect (cb: (peerId: string) => void): void {
+    this.node.addEventListener('peer:connect', evt => { cb(evt.detail.toString()) })
+  }
+
+  onPeerDisconnect (cb: (peerId: string) => void): void {
+    this.node.addEventListener('peer:disconnect', evt => { cb(evt.detail.toString()) })
+  }
+
+  /** Dials a peer by its multiaddrs (each with /p2p/<id>); resolves to its peer id. */
+  async dial (addrs: string[], timeoutMs: number): Promise<string> {
+    const conn = await this.node.dial(addrs.map(a => multiaddr(a)), { signal: AbortSignal.timeout(timeoutMs) })
+    return conn.remotePeer.toString()
+  }
+
+  async hangUp (peerId: string): Promise<void> {
+    await this.node.hangUp(peerIdFromString(peerId))
+  }
+
+  subscribe (topic: string, validate: GossipValidator, handler: GossipHandler): void {
+    const pubsub = this.node.services.pubsub
+    pubsub.topicValidators.set(topic, (peer, msg) => {
+      return validate(peer.toString(), msg.data) ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
+    })
+    pubsub.addEventListener('message', evt => {
+      const msg: Message = evt.detail
+      if (msg.topic !== topic || msg.type !== 'signed') return
+      handler(msg.from.toString(), msg.data)
+    })
+    pubsub.subscribe(topic)
+  }
+
+  /** Best effort: a failed publish is logged; the next heartbeat repairs it. */
+  async publish (topic: string, data: Uint8Array): Promise<void> {
+    try {
+      await this.node.services.pubsub.publish(topic, data)
+    } catch (err) {
+      this.log.debug({ err, topic }, 'publish failed')
+    }
+  }
+
+  /** Serves one length-prefixed request frame with one response frame per stream. */
+  async handle (protocol: string, maxRequestBytes: number, handler: RequestHandler): Promise<void> {
+    await this.node.handle(protocol, ({ stream, connection }) => {
+      const from = connection.remotePeer.toString()
+      pipe(
+        stream,
+        source => lp.decode(source, { maxDataLength: maxRequestBytes }),
+        async function * (source) {
+          for await (const frame of source) {
+            yield await handler(from, frame.subarray())
+            return
+          }
+        },
+        source => lp.encode(source),
+        stream
+      ).catch(err => {
+        this.log.debug({ err, protocol, from }, 'request handling failed')
+        stream.abort(err as Error)
+      })
+    })
+  }
+
+  /** Sends one request frame to a peer (id or full multiaddr) and returns its one response frame. */
+  async request (target: string, protocol: string, request: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
+    const signal = AbortSignal.timeout(opts.timeoutMs)
+    const peer = target.startsWith('/') ? multiaddr(target) : peerIdFromString(target)
+    const stream = await this.node.dialProtocol(peer, protocol, { signal })
+    // The signal bounds the dial; this bounds the exchange too, so a frozen peer cannot hang us.
+    const onTimeout = (): void => { stream.abort(new Error(`${protocol}: no answer within ${opts.timeoutMs} ms`)) }
+    signal.addEventListener('abort', onTimeout, { once: true })
+    try {
+      return await pipe(
+        [request],
+        source => lp.encode(source),
+        stream,
+        source => lp.decode(source, { maxDataLength: opts.maxResponseBytes }),
+        async source => {
+          for await (const frame of source) return frame.subarray()
+          throw new Error(`${protocol}: peer closed the stream without answering`)
+        }
+      )
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onTimeout)
+      if (stream.status === 'open') await stream.close().catch(() => {})
+    }
+  }
+
+  async stop (): Promise<void> {
+    await this.node.stop()
+  }
+}
