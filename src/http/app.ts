@@ -11,6 +11,8 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
     logger: false,
     // Requests are small JSON documents; 1 MiB bounds what one bad client can make us buffer.
     bodyLimit: 1024 * 1024,
+    // Node ids are ~52 characters; longer ids get a 400 from the schema, not a bare 414.
+    routerOptions: { maxParamLength: 512 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
   })
   app.setErrorHandler(makeErrorHandler(log))

@@ -1,0 +1,172 @@
+// Real `meshos agent` processes for integration tests: spawned from the built binary, talking
+// libp2p over loopback, observed only through their HTTP API.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { MeshosClient, type NodeView } from '../../src/client/client.js'
+
+export const MESHOS_BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
+
+/** A port the OS just handed out and released; good enough on a quiet loopback. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => { resolve(port) })
+    })
+  })
+}
+
+/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`
+ * with the last observation, so a failure says what was seen instead of "timeout". */
+export async function waitFor<T> (what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown = 'never probed'
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
+      last = value
+    } catch (err) {
+      last = (err as Error).message
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`)
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
+  }
+}
+
+export class TempDirs {
+  private readonly dirs: string[] = []
+  async make (prefix = 'meshos-test-'): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
+    this.dirs.push(dir)
+    return dir
+  }
+
+  async cleanup (): Promise<void> {
+    await Promise.all(this.dirs.splice(0).map(async d => { await rm(d, { recursive: true, force: true }) }))
+  }
+}
+
+export interface AgentOptions {
+  name: string
+  dataDir: string
+  bootstrap?: string[]
+  p2pPort?: number
+  httpPort?: number
+  extraArgs?: string[]
+}
+
+export class AgentProcess {
+  readonly client: MeshosClient
+  peerId = ''
+  /** The full multiaddr (with /p2p/) others bootstrap from. */
+  addr = ''
+  private output = ''
+  private exitPromise: Promise<number | null>
+
+  private constructor (readonly opts: Required<Omit<AgentOptions, 'extraArgs'>> & { extraArgs: string[] }, readonly child: ChildProcess) {
+    this.client = new MeshosClient(`http://127.0.0.1:${opts.httpPort}`, { timeoutMs: 2000 })
+    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString() })
+    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString() })
+    this.exitPromise = new Promise(resolve => child.once('exit', code => { resolve(code) }))
+  }
+
+  static async start (opts: AgentOptions): Promise<AgentProcess> {
+    const full = {
+      name: opts.name,
+      dataDir: opts.dataDir,
+      bootstrap: opts.bootstrap ?? [],
+      p2pPort: opts.p2pPort ?? await freePort(),
+      httpPort: opts.httpPort ?? await freePort(),
+      extraArgs: opts.extraArgs ?? []
+    }
+    const args = [
+      MESHOS_BIN, 'agent',
+      '--name', full.name,
+      '--data-dir', full.dataDir,
+      '--listen', `/ip4/127.0.0.1/tcp/${full.p2pPort}`,
+      '--http', `127.0.0.1:${full.httpPort}`,
+      '--log-level', process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
+      ...full.bootstrap.flatMap(b => ['--bootstrap', b]),
+      ...full.extraArgs
+    ]
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const agent = new AgentProcess(full, child)
+    await waitFor(`${full.name} to answer /v1/health`, async () => {
+      if (child.exitCode !== null) throw new Error(`${full.name} exited with ${child.exitCode}: ${agent.output.slice(-2000)}`)
+      return (await agent.client.health()).status === 'ok'
+    }, 15_000)
+    const status = await agent.client.status()
+    agent.peerId = status.nodeId
+    agent.addr = status.addrs[0] ?? ''
+    return agent
+  }
+
+  get pid (): number {
+    return this.child.pid ?? -1
+  }
+
+  get logs (): string {
+    return this.output
+  }
+
+  signal (sig: NodeJS.Signals): void {
+    this.child.kill(sig)
+  }
+
+  async waitExit (): Promise<number | null> {
+    return await this.exitPromise
+  }
+
+  async kill (): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    this.child.kill('SIGKILL')
+    await this.exitPromise
+  }
+
+  /** Starts the same node again: same data dir and ports, so the same identity and addresses. */
+  async restart (): Promise<AgentProcess> {
+    await this.kill()
+    return await AgentProcess.start(this.opts)
+  }
+
+  async nodes (): Promise<NodeView[]> {
+    return await this.client.nodes()
+  }
+
+  /** This agent's view of `peerId`'s state (undefined when it does not know it). */
+  async stateOf (peerId: string): Promise<string | undefined> {
+    return (await this.nodes()).find(n => n.id === peerId)?.state
+  }
+}
+
+/** Waits until every agent in `observers` sees `peerId` in `state`; returns the elapsed ms. */
+export async function waitForState (observers: AgentProcess[], peerId: string, state: string, timeoutMs: number): Promise<number> {
+  const start = Date.now()
+  await waitFor(`${observers.map(o => o.opts.name).join(',')} to see ${peerId} as ${state}`, async () => {
+    const states = await Promise.all(observers.map(async o => await o.stateOf(peerId)))
+    return states.every(s => s === state) ? true : undefined
+  }, timeoutMs, 20)
+  return Date.now() - start
+}
+
+/** Waits until every agent sees every other as alive. */
+export async function waitConverged (agents: AgentProcess[], timeoutMs: number): Promise<number> {
+  const start = Date.now()
+  await waitFor(`${agents.length} agents to see each other alive`, async () => {
+    for (const a of agents) {
+      const nodes = await a.nodes()
+      for (const b of agents) {
+        if (nodes.find(n => n.id === b.peerId)?.state !== 'alive') return undefined
+      }
+    }
+    return true
+  }, timeoutMs, 20)
+  return Date.now() - start
+}

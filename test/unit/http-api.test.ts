@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict'
+import { pino } from 'pino'
+import { buildHttpApp } from '../../src/http/app.js'
+import type { NodeApi, NodeView } from '../../src/http/node-api.js'
+
+const member: NodeView = {
+  id: 'peer-a',
+  name: 'a',
+  addrs: ['/ip4/127.0.0.1/tcp/7000/p2p/peer-a'],
+  state: 'alive',
+  capacity: { cpus: 2, memoryMb: 1024 },
+  allocated: { cpus: 0, memoryMb: 0 },
+  running: 0,
+  load: 0.1,
+  labels: { zone: 'edge' },
+  version: 'test',
+  incarnation: 1,
+  startedAt: new Date(0).toISOString(),
+  lastSeenMs: 0
+}
+
+const fakeNode: NodeApi = {
+  status: () => ({ nodeId: 'peer-a', name: 'a', version: 'test', addrs: member.addrs, uptimeMs: 5, role: null, leader: null, term: null }),
+  nodes: () => [member],
+  node: id => (id === member.id ? member : undefined),
+  metricsText: async () => ({ contentType: 'text/plain', body: 'meshos_members 1\n' })
+}
+
+describe('HTTP API (in-process)', () => {
+  const app = buildHttpApp(fakeNode, pino({ level: 'silent' }))
+  after(async () => { await app.close() })
+
+  it('GET /v1/health answers ok', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/health' })
+    assert.equal(res.statusCode, 200)
+    assert.deepEqual(res.json(), { status: 'ok' })
+  })
+
+  it('GET /v1/status returns the node view, with role/leader/term null before elections exist', async () => {
+    const body = (await app.inject('/v1/status')).json()
+    assert.equal(body.nodeId, 'peer-a')
+    assert.equal(body.role, null)
+    assert.equal(body.term, null)
+  })
+
+  it('GET /v1/nodes lists members; /v1/nodes/:id returns one', async () => {
+    assert.deepEqual((await app.inject('/v1/nodes')).json(), { nodes: [member] })
+    assert.deepEqual((await app.inject('/v1/nodes/peer-a')).json(), member)
+  })
+
+  it('unknown node → 404 JSON', async () => {
+    const res = await app.inject('/v1/nodes/nope')
+    assert.equal(res.statusCode, 404)
+    assert.equal(res.json().error.code, 'not_found')
+    assert.match(res.json().error.message, /nope/)
+  })
+
+  it('unknown route and unknown method → 404 JSON naming the route', async () => {
+    for (const [method, url] of [['GET', '/v1/bogus?x=1'], ['DELETE', '/v1/health']] as const) {
+      const res = await app.inject({ method, url })
+      assert.equal(res.statusCode, 404)
+      assert.equal(res.headers['content-type']?.toString().startsWith('application/json'), true)
+      assert.deepEqual(res.json(), { error: { code: 'not_found', message: `no route ${method} ${url.split('?')[0]}` } })
+    }
+  })
+
+  it('an over-long id is a 400 naming the field', async () => {
+    const res = await app.inject(`/v1/nodes/${'x'.repeat(200)}`)
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error.code, 'invalid_request')
+    assert.match(res.json().error.message, /^params\.id: /)
+  })
+
+  it('malformed JSON bodies get a JSON 4xx, not a crash', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/health', headers: { 'content-type': 'application/json' }, payload: '{"a":' })
+    assert.ok(res.statusCode >= 400 && res.statusCode < 500, `status ${res.statusCode}`)
+    assert.equal(typeof res.json().error.code, 'string')
+  })
+
+  it('serves Prometheus metrics', async () => {
+    const res = await app.inject('/metrics')
+    assert.equal(res.statusCode, 200)
+    assert.match(res.body, /meshos_members/)
+  })
+})
