@@ -2,7 +2,8 @@
 // gracefully. Start-up order: p2p (identity, listen), HTTP API, then joining — so a node whose
 // bootstrap peer is unreachable still answers its API while it retries.
 import { pino, destination } from 'pino'
-import { MeshosNode, StartupError } from '../node/meshos-node.js'
+import { MeshosNode } from '../node/meshos-node.js'
+import { StartupError } from '../node/startup-error.js'
 import { buildHttpApp } from '../http/app.js'
 import { parseAgentArgs } from './agent-config.js'
 import { USAGE } from './usage.js'

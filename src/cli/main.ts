@@ -2,11 +2,10 @@
 // The `meshos` binary: dispatches to a command. Usage mistakes print one line plus the usage and
 // exit 2; start-up problems the operator must fix (a port in use) print one line and exit 2.
 import '../node/polyfills.js'
-import { agentCommand } from './agent-command.js'
 import { devCommand } from './dev-command.js'
 import { nodesCommand, statusCommand } from './query-commands.js'
 import { USAGE, UsageError } from './usage.js'
-import { StartupError } from '../node/meshos-node.js'
+import { StartupError } from '../node/startup-error.js'
 import { MeshosApiError, MeshosUnreachableError } from '../client/client.js'
 import { MESHOS_VERSION } from '../node/version.js'
 
@@ -14,7 +13,8 @@ async function run (argv: string[]): Promise<number> {
   const [command, ...args] = argv
   const env = process.env
   switch (command) {
-    case 'agent': return await agentCommand(args, env)
+    // Loaded on demand: libp2p takes most of a second to import, which query commands need not pay.
+    case 'agent': return await (await import('./agent-command.js')).agentCommand(args, env)
     case 'dev': return await devCommand(args)
     case 'nodes': process.stdout.write(await nodesCommand(args, env) + '\n'); return 0
     case 'status': process.stdout.write(await statusCommand(args, env) + '\n'); return 0

@@ -12,10 +12,9 @@ import type { NodeConfig } from './config.js'
 import { NodeMetrics } from './metrics.js'
 import { nextIncarnation, saveIncarnation } from './incarnation-file.js'
 import { MESHOS_VERSION } from './version.js'
+import { StartupError } from './startup-error.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
 
-/** A start-up problem the operator must fix (port in use, bad data dir): one clear line, exit 2. */
-export class StartupError extends Error {}
 
 export class MeshosNode implements NodeApi {
   private incarnationWrites: Promise<void> = Promise.resolve()

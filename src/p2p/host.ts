@@ -109,6 +109,11 @@ export class P2PHost {
     pubsub.subscribe(topic)
   }
 
+  /** Peers known to be subscribed to `topic`. */
+  topicPeers (topic: string): string[] {
+    return this.node.services.pubsub.getSubscribers(topic).map(p => p.toString())
+  }
+
   /** Best effort: a failed publish is logged; the next heartbeat repairs it. */
   async publish (topic: string, data: Uint8Array): Promise<void> {
     try {
