@@ -16,6 +16,8 @@ import { peerIdOf } from '../p2p/addresses.js'
 
 export const MEMBERSHIP_TOPIC = 'meshos/membership/1'
 export const JOIN_PROTOCOL = '/meshos/join/1.0.0'
+/** New subscribers arriving within this window share one extra heartbeat. */
+const EXTRA_HEARTBEAT_COALESCE_MS = 20
 
 export interface MembershipInit {
   host: P2PHost
@@ -41,6 +43,7 @@ export class Membership {
   private readonly nowMs: () => number
   private readonly timers: NodeJS.Timeout[] = []
   private joinTimer: NodeJS.Timeout | undefined
+  private soonTimer: NodeJS.Timeout | undefined
   private readonly lastDialMs = new Map<string, number>()
   private stopped = false
   /** Resolves once a bootstrap peer answered (at once when there is none). */
@@ -65,6 +68,9 @@ export class Membership {
       (from, data) => { this.onGossip(from, data) }
     )
     this.host.onPeerDisconnect(peerId => { this.apply(this.table.onDisconnect(peerId, this.nowMs())) })
+    // A peer that just subscribed has never heard from us: tell it now rather than up to a
+    // heartbeat interval later, so a joining node is visible everywhere in tens of ms.
+    this.host.onTopicPeer(MEMBERSHIP_TOPIC, () => { this.heartbeatSoon() })
     this.timers.push(setInterval(() => { this.heartbeat() }, this.cfg.heartbeatIntervalMs))
     this.timers.push(setInterval(() => { this.apply(this.table.tick(this.nowMs())) }, this.cfg.tickIntervalMs))
     this.heartbeat()
@@ -78,7 +84,23 @@ export class Membership {
     this.stopped = true
     for (const t of this.timers) clearInterval(t)
     clearTimeout(this.joinTimer)
-    if (announceLeave) await this.host.publish(MEMBERSHIP_TOPIC, encodeGossip(this.table.leaveMessage()))
+    clearTimeout(this.soonTimer)
+    if (announceLeave) {
+      await this.host.publish(MEMBERSHIP_TOPIC, encodeGossip(this.table.leaveMessage()))
+      // publish() returns once the message is queued on each peer's stream, not once it is on
+      // the wire; closing connections right away can drop it and turn a clean leave into a
+      // suspicion. A short grace lets the queues flush.
+      await new Promise(resolve => setTimeout(resolve, this.cfg.leaveFlushMs))
+    }
+  }
+
+  /** Coalesces bursts of new subscribers (a cluster starting at once) into one heartbeat. */
+  private heartbeatSoon (): void {
+    if (this.soonTimer != null || this.stopped) return
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined
+      this.heartbeat()
+    }, EXTRA_HEARTBEAT_COALESCE_MS)
   }
 
   private heartbeat (): void {

@@ -6,7 +6,7 @@ import type { MembershipConfig } from '../node/config.js'
  * because in a bigger cluster a refutation takes longer to reach everyone. */
 export function suspicionTimeoutMs (cfg: MembershipConfig, clusterSize: number): number {
   const scale = Math.max(1, Math.log10(Math.max(1, clusterSize)))
-  return Math.round(cfg.suspicionMult * scale * cfg.heartbeatIntervalMs)
+  return Math.round(cfg.suspicionMult * scale * cfg.suspicionBaseMs)
 }
 
 /** Lifeguard's dynamic suspicion: each independent confirmation (another member suspecting the

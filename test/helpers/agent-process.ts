@@ -98,10 +98,16 @@ export class AgentProcess {
     ]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const agent = new AgentProcess(full, child)
-    await waitFor(`${full.name} to answer /v1/health`, async () => {
-      if (child.exitCode !== null) throw new Error(`${full.name} exited with ${child.exitCode}: ${agent.output.slice(-2000)}`)
-      return (await agent.client.health()).status === 'ok'
-    }, 15_000)
+    try {
+      await waitFor(`${full.name} to answer /v1/health`, async () => {
+        if (child.exitCode !== null) throw new Error(`${full.name} exited with ${child.exitCode}: ${agent.output.slice(-2000)}`)
+        return (await agent.client.health()).status === 'ok'
+      }, 30_000)
+    } catch (err) {
+      // Never leave a half-started agent behind.
+      await agent.kill()
+      throw err
+    }
     const status = await agent.client.status()
     agent.peerId = status.nodeId
     agent.addr = status.addrs[0] ?? ''

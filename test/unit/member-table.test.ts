@@ -251,7 +251,7 @@ describe('member table', () => {
 
 describe('suspicion formulas', () => {
   it('scales the timeout with log10 of the cluster size, never below the 10-node value', () => {
-    const base = cfg.suspicionMult * cfg.heartbeatIntervalMs
+    const base = cfg.suspicionMult * cfg.suspicionBaseMs
     assert.equal(suspicionTimeoutMs(cfg, 1), base)
     assert.equal(suspicionTimeoutMs(cfg, 10), base)
     assert.equal(suspicionTimeoutMs(cfg, 100), 2 * base)

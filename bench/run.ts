@@ -1,0 +1,64 @@
+// `npm run bench`: runs the benchmarks, prints medians and p99 with N and the machine, checks
+// the targets from the issues, and writes the results as JSON under bench/results/.
+// BENCH_SIZES=3,10 limits the cluster sizes; BENCH_TRIALS scales the trial counts.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import { benchMembershipSize, type MembershipSizeResult } from './membership.js'
+import { describeMachine, machineInfo } from './lib/machine.js'
+import { fmt } from './lib/stats.js'
+
+const TARGETS = {
+  joinAt10Ms: 1000,
+  deadAfterKillMs: 4000,
+  idleRssMiB: 100
+}
+
+const log = (line: string): void => { process.stdout.write(line + '\n') }
+
+function verdict (ok: boolean): string {
+  return ok ? 'PASS' : 'FAIL'
+}
+
+async function main (): Promise<void> {
+  const machine = machineInfo()
+  const sizes = (process.env.BENCH_SIZES ?? '3,10,30').split(',').map(Number).filter(n => n >= 2)
+  const trialScale = Number(process.env.BENCH_TRIALS ?? '1')
+  const trialsFor = (n: number): number => Math.max(1, Math.round((n <= 3 ? 20 : n <= 10 ? 10 : 5) * trialScale))
+  log(`meshos membership benchmark — ${describeMachine(machine)}`)
+  log('every node is a separate OS process on 127.0.0.1')
+
+  const results: MembershipSizeResult[] = []
+  for (const n of sizes) {
+    log(`\ncluster of ${n} nodes`)
+    const r = await benchMembershipSize(n, trialsFor(n), 10_000, log)
+    results.push(r)
+    log(`  join visible everywhere, from spawn:  ${fmt(r.joinFromSpawnMs, 'ms')}`)
+    log(`  join visible everywhere, from ready:  ${fmt(r.joinFromReadyMs, 'ms')}`)
+    log(`  SIGKILL → dead on every survivor:     ${fmt(r.deadAfterKillMs, 'ms')}`)
+    log(`  idle RSS per node:        meshos ${fmt(r.idleRssMiB, 'MiB', 1)}`)
+    log(`                        bare libp2p ${fmt(r.bareLibp2pRssMiB, 'MiB', 1)}`)
+    log(`  idle CPU per node (% of a core, 10 s): meshos ${fmt(r.idleCpuPercent, '%', 1)}`)
+    log(`                                    bare libp2p ${fmt(r.bareLibp2pCpuPercent, '%', 1)}`)
+  }
+
+  log('\ntargets (issue 2)')
+  const at10 = results.find(r => r.nodes === 10)
+  if (at10 != null) {
+    log(`  join visible everywhere ≤ ${TARGETS.joinAt10Ms} ms at 10 nodes (from ready, p99 ${at10.joinFromReadyMs.p99} ms): ${verdict(at10.joinFromReadyMs.p99 <= TARGETS.joinAt10Ms)}`)
+  }
+  for (const r of results) {
+    log(`  ${r.nodes} nodes: killed node dead ≤ ${TARGETS.deadAfterKillMs} ms (max ${r.deadAfterKillMs.max} ms): ${verdict(r.deadAfterKillMs.max <= TARGETS.deadAfterKillMs)}; idle RSS ≤ ${TARGETS.idleRssMiB} MiB (max ${r.idleRssMiB.max.toFixed(1)}): ${verdict(r.idleRssMiB.max <= TARGETS.idleRssMiB)}`)
+  }
+
+  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
+  await mkdir(dir, { recursive: true })
+  const file = path.join(dir, `membership-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  await writeFile(file, JSON.stringify({ benchmark: 'membership', date: new Date().toISOString(), machine, targets: TARGETS, results }, null, 2))
+  log(`\nresults written to ${path.relative(process.cwd(), file)}`)
+}
+
+main().then(() => process.exit(0), err => {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
