@@ -1,6 +1,6 @@
 // Per-process resource readings from /proc (Linux): resident memory and CPU time.
 import { readFile } from 'node:fs/promises'
-import os from 'node:os'
+
 
 export async function rssMiB (pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
@@ -25,4 +25,4 @@ export async function cpuPercent (pids: number[], windowMs: number): Promise<num
   return pids.map((_, i) => ((after[i]! - before[i]!) / (windowMs / 1000)) * 100)
 }
 
-export const coreCount = os.cpus().length
+

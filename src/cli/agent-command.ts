@@ -1,12 +1,14 @@
 // `meshos agent`: runs one node in the foreground until SIGINT/SIGTERM, then leaves the cluster
-// gracefully. Start-up order: p2p (identity, listen), HTTP API, then joining — so a node whose
-// bootstrap peer is unreachable still answers its API while it retries.
+// gracefully. Start-up order: p2p (identity, listen), HTTP API, then joining — so a port in use
+// fails before any peer has heard of the node, and a node whose bootstrap peer is unreachable
+// still answers its API while it retries.
 import { pino, destination } from 'pino'
 import { MeshosNode } from '../node/meshos-node.js'
 import { StartupError } from '../node/startup-error.js'
 import { buildHttpApp } from '../http/app.js'
 import { parseAgentArgs } from './agent-config.js'
 import { USAGE } from './usage.js'
+import { DEFAULT_HTTP_PORT, DEFAULT_P2P_PORT } from '../node/config.js'
 
 export async function agentCommand (args: string[], env: Record<string, string | undefined>): Promise<number> {
   const cfg = parseAgentArgs(args, env)
@@ -16,7 +18,7 @@ export async function agentCommand (args: string[], env: Record<string, string |
   }
   // Logs are JSON lines on stderr; stdout carries only the start-up banner.
   const log = pino({ level: cfg.logLevel, base: { node: cfg.name } }, destination(2))
-  const node = await MeshosNode.start(cfg, log)
+  const node = await MeshosNode.create(cfg, log)
   const app = buildHttpApp(node, log)
   try {
     await app.listen({ host: cfg.httpHost, port: cfg.httpPort })
@@ -30,15 +32,23 @@ export async function agentCommand (args: string[], env: Record<string, string |
   const httpUrl = httpAddr != null && typeof httpAddr === 'object'
     ? `http://${httpAddr.family === 'IPv6' ? `[${httpAddr.address}]` : httpAddr.address}:${httpAddr.port}`
     : `http://${cfg.httpHost}:${cfg.httpPort}`
+  await node.start()
   const addrs = node.host.multiaddrs()
+  // Prefer an address another machine can reach; a loopback one only works on this host.
+  const joinAddr = addrs.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a)) ?? addrs[0] ?? '<multiaddr>'
   process.stdout.write([
     `meshos node "${cfg.name}" started`,
     `  peer id:  ${node.host.peerId}`,
     ...addrs.map(a => `  listen:   ${a}`),
     `  http api: ${httpUrl}`,
     `  data dir: ${cfg.dataDir}`,
-    'to join this node from another machine (use an address it can reach):',
-    `  npx meshos agent --bootstrap ${addrs[0] ?? '<multiaddr>'}`,
+    'to join this node from another machine:',
+    `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`,
+    ...(joinAddr.startsWith('/ip4/127.') || joinAddr.startsWith('/ip6/::1/')
+      ? ['  (this node listens on loopback only: start it with --listen /ip4/0.0.0.0/tcp/PORT to be reachable)',
+          'a second node on this machine:',
+          `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT + 1} --http 127.0.0.1:${DEFAULT_HTTP_PORT + 1} --data-dir ./.meshos-2`]
+      : []),
     ''
   ].join('\n'))
 

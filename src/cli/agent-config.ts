@@ -2,7 +2,7 @@
 // the environment, the environment over the defaults in node/config.ts. Every mistake becomes a
 // UsageError naming the flag and what is wrong.
 import { parseArgs } from 'node:util'
-import { defaultNodeConfig, type NodeConfig } from '../node/config.js'
+import { defaultNodeConfig, WIRE_LIMITS, type NodeConfig } from '../node/config.js'
 import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
 import { UsageError } from './usage.js'
 
@@ -61,8 +61,11 @@ function parseLabels (values: string[]): Record<string, string> {
     if (eq <= 0) throw new UsageError(`--label "${v}": expected KEY=VALUE, e.g. --label zone=edge`)
     const key = v.slice(0, eq)
     if (!/^[A-Za-z0-9_.\-/]{1,63}$/.test(key)) throw new UsageError(`--label "${v}": key may hold letters, digits, _ . - / (at most 63)`)
-    labels[key] = v.slice(eq + 1)
+    const value = v.slice(eq + 1)
+    if (value.length > 255) throw new UsageError(`--label "${key}=…": value is longer than 255 characters`)
+    labels[key] = value
   }
+  if (Object.keys(labels).length > WIRE_LIMITS.maxLabels) throw new UsageError(`--label: at most ${WIRE_LIMITS.maxLabels} labels`)
   return labels
 }
 

@@ -29,7 +29,8 @@ async function waitHealthy (node: DevNode): Promise<void> {
   const client = new MeshosClient(node.httpUrl, { timeoutMs: 1000 })
   const deadline = Date.now() + AGENT_START_TIMEOUT_MS
   for (;;) {
-    if (node.child.exitCode !== null) throw new Error(`node ${node.index} exited with status ${node.child.exitCode}; see ${node.dataDir}/agent.log`)
+    const { exitCode, signalCode } = node.child
+    if (exitCode !== null || signalCode !== null) throw new Error(`node ${node.index} exited (${signalCode ?? `status ${exitCode}`}); see ${node.dataDir}/agent.log`)
     try {
       await client.health()
       return
@@ -68,23 +69,27 @@ export async function devCommand (args: string[]): Promise<number> {
   const dir = values.dir ?? await mkdtemp(path.join(os.tmpdir(), 'meshos-dev-'))
 
   const nodes: DevNode[] = []
-  let stopping = false
+  let stopping: Promise<void> | undefined
+  /** Idempotent: every caller waits for the same, complete shutdown. */
   const shutdown = async (): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    process.stdout.write(`stopping ${nodes.length} nodes...\n`)
-    await stopAll(nodes)
-    process.stdout.write('all nodes stopped\n')
+    stopping ??= (async () => {
+      process.stdout.write(`stopping ${nodes.length} nodes...\n`)
+      await stopAll(nodes)
+      process.stdout.write('all nodes stopped\n')
+    })()
+    await stopping
   }
   const stopped = new Promise<void>(resolve => {
     const onSignal = (): void => { void shutdown().then(resolve) }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
+    // Closing the terminal must not orphan agents (they run in their own process group).
+    process.on('SIGHUP', onSignal)
   })
 
   try {
     let bootstrap: string | undefined
-    for (let i = 0; i < count && !stopping; i++) {
+    for (let i = 0; i < count && stopping == null; i++) {
       const dataDir = path.join(dir, `node-${i + 1}`)
       await mkdir(dataDir, { recursive: true })
       const logFile = await open(path.join(dataDir, 'agent.log'), 'a')
@@ -104,18 +109,20 @@ export async function devCommand (args: string[]): Promise<number> {
       const node: DevNode = { index: i + 1, child, httpUrl, dataDir }
       nodes.push(node)
       child.on('exit', (code, signal) => {
-        if (!stopping) process.stdout.write(`node ${node.index} exited unexpectedly (${signal ?? `status ${code}`}); see ${dataDir}/agent.log\n`)
+        if (stopping == null) process.stdout.write(`node ${node.index} exited unexpectedly (${signal ?? `status ${code}`}); see ${dataDir}/agent.log\n`)
       })
       await waitHealthy(node)
       if (bootstrap == null) bootstrap = (await new MeshosClient(httpUrl).status()).addrs[0]
       process.stdout.write(`node ${node.index}: ${httpUrl}  pid ${child.pid}  data ${dataDir}\n`)
     }
   } catch (err) {
-    process.stderr.write(`meshos dev: ${(err as Error).message}\n`)
+    // A signal during start-up makes the node being waited for exit: that is a clean stop.
+    const interrupted = stopping != null
+    if (!interrupted) process.stderr.write(`meshos dev: ${(err as Error).message}\n`)
     await shutdown()
-    return 1
+    return interrupted ? 0 : 1
   }
-  if (!stopping) {
+  if (stopping == null) {
     process.stdout.write(`cluster of ${count} running; try: npx meshos nodes --addr http://127.0.0.1:${httpBasePort}\nCtrl-C stops all nodes\n`)
   }
   await stopped

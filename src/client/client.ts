@@ -1,9 +1,12 @@
 // Typed client for a node's HTTP API, used by the CLI, the tests and scripts.
 import type { NodeView, StatusView } from '../http/node-api.js'
+import { DEFAULT_HTTP_PORT } from '../node/config.js'
 
 export type { NodeView, StatusView }
 
-export const DEFAULT_API_ADDR = 'http://127.0.0.1:7070'
+export const DEFAULT_API_ADDR = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`
+/** A node-local API answers in milliseconds; ten seconds means it is stuck, not slow. */
+const DEFAULT_TIMEOUT_MS = 10_000
 
 /** The API answered with an error body. */
 export class MeshosApiError extends Error {
@@ -26,7 +29,7 @@ export class MeshosClient {
 
   constructor (baseUrl: string = DEFAULT_API_ADDR, opts: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
-    this.timeoutMs = opts.timeoutMs ?? 10_000
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
   }
 
   async health (): Promise<{ status: string }> {

@@ -1,7 +1,7 @@
 // The member table: a pure state machine that turns heartbeats, leave announcements, connection
 // events and silence into member states alive → suspect → dead (or left). It never reads a clock:
 // every input carries `nowMs`, so tests drive it with plain numbers.
-import type { MembershipConfig } from '../node/config.js'
+import { WIRE_LIMITS, type MembershipConfig } from '../node/config.js'
 import type { HeartbeatMessage, LeaveMessage, MemberRecord, NodeInfo, Suspicion } from './heartbeat.js'
 import { confirmedSuspicionTimeoutMs } from './suspicion.js'
 
@@ -11,9 +11,9 @@ export interface Member {
   info: NodeInfo
   state: MemberState
   /** Local time of the last first-hand sign of life (a heartbeat or join request). */
-  lastSeenMs: number
+  lastSeenAtMs: number
   /** Local time the member entered its current state. */
-  stateSinceMs: number
+  stateSinceAtMs: number
   /** Other members that told us they suspect it too (Lifeguard confirmations). */
   confirmations: Set<string>
 }
@@ -82,7 +82,7 @@ export class MemberTable {
   records (nowMs: number): MemberRecord[] {
     const rows: MemberRecord[] = [{ node: this.self, state: 'alive', lastSeenAgoMs: 0 }]
     for (const m of this.members.values()) {
-      rows.push({ node: m.info, state: m.state, lastSeenAgoMs: Math.max(0, Math.round(nowMs - m.lastSeenMs)) })
+      rows.push({ node: m.info, state: m.state, lastSeenAgoMs: Math.max(0, Math.round(nowMs - m.lastSeenAtMs)) })
     }
     return rows
   }
@@ -92,6 +92,9 @@ export class MemberTable {
     const events: MemberEvent[] = []
     const info = msg.node
     if (info.nodeId === this.self.nodeId) return events
+    const known = this.members.get(info.nodeId)
+    // A stale or duplicate message says nothing new, not even about whom it suspects.
+    if (known != null && !isNewer(info, known.info)) return events
     for (const s of msg.suspects ?? []) this.onSuspicionReport(info.nodeId, s, events)
     this.observe(info, nowMs, 'heartbeat', events)
     return events
@@ -122,7 +125,7 @@ export class MemberTable {
         this.observe(r.node, seenMs, 'bootstrap table', events, nowMs)
       } else if (known == null) {
         // Keep dead and left members too, so every node shows the same history.
-        this.members.set(r.node.nodeId, { info: r.node, state: r.state, lastSeenMs: seenMs, stateSinceMs: nowMs, confirmations: new Set() })
+        this.members.set(r.node.nodeId, { info: r.node, state: r.state, lastSeenAtMs: seenMs, stateSinceAtMs: nowMs, confirmations: new Set() })
         events.push({ type: 'state', nodeId: r.node.nodeId, from: null, to: r.state, reason: 'bootstrap table' })
       }
     }
@@ -145,22 +148,23 @@ export class MemberTable {
     this.lastTickMs = nowMs
     if (gapMs > this.cfg.localPauseThresholdMs) {
       // We were paused ourselves; everyone else's silence during the pause is not evidence.
+      // Clamped to now: heartbeats queued during the pause may already have been applied.
       const creditMs = gapMs - this.cfg.tickIntervalMs
       for (const m of this.members.values()) {
-        m.lastSeenMs += creditMs
-        m.stateSinceMs += creditMs
+        m.lastSeenAtMs = Math.min(nowMs, m.lastSeenAtMs + creditMs)
+        m.stateSinceAtMs = Math.min(nowMs, m.stateSinceAtMs + creditMs)
       }
     }
     const liveCount = this.liveCount()
     for (const m of [...this.members.values()]) {
-      if (m.state === 'alive' && nowMs - m.lastSeenMs >= this.cfg.suspectAfterMs) {
-        events.push(...this.transition(m, 'suspect', nowMs, `no heartbeat for ${nowMs - m.lastSeenMs} ms`))
+      if (m.state === 'alive' && nowMs - m.lastSeenAtMs >= this.cfg.suspectAfterMs) {
+        events.push(...this.transition(m, 'suspect', nowMs, `no heartbeat for ${nowMs - m.lastSeenAtMs} ms`))
       } else if (m.state === 'suspect') {
         const timeoutMs = confirmedSuspicionTimeoutMs(this.cfg, liveCount, m.confirmations.size)
-        if (nowMs - m.stateSinceMs >= timeoutMs) {
+        if (nowMs - m.stateSinceAtMs >= timeoutMs) {
           events.push(...this.transition(m, 'dead', nowMs, `suspicion not refuted within ${timeoutMs} ms (${m.confirmations.size} confirmations)`))
         }
-      } else if ((m.state === 'dead' || m.state === 'left') && nowMs - m.stateSinceMs >= this.cfg.forgetAfterMs) {
+      } else if ((m.state === 'dead' || m.state === 'left') && nowMs - m.stateSinceAtMs >= this.cfg.forgetAfterMs) {
         this.members.delete(m.info.nodeId)
         events.push({ type: 'forgotten', nodeId: m.info.nodeId })
       }
@@ -168,10 +172,11 @@ export class MemberTable {
     return events
   }
 
-  /** What we tell others we suspect, with the incarnation we suspect. */
+  /** What we tell others we suspect, with the incarnation we suspect (bounded per message). */
   suspicions (): Suspicion[] {
     const out: Suspicion[] = []
     for (const m of this.members.values()) {
+      if (out.length >= WIRE_LIMITS.maxSuspectsPerHeartbeat) break
       if (m.state === 'suspect') out.push({ nodeId: m.info.nodeId, incarnation: m.info.incarnation })
     }
     return out
@@ -195,7 +200,7 @@ export class MemberTable {
   private observe (info: NodeInfo, seenMs: number, reason: string, events: MemberEvent[], nowMs = seenMs): void {
     const m = this.members.get(info.nodeId)
     if (m == null) {
-      this.members.set(info.nodeId, { info, state: 'alive', lastSeenMs: seenMs, stateSinceMs: nowMs, confirmations: new Set() })
+      this.members.set(info.nodeId, { info, state: 'alive', lastSeenAtMs: seenMs, stateSinceAtMs: nowMs, confirmations: new Set() })
       events.push({ type: 'state', nodeId: info.nodeId, from: null, to: 'alive', reason })
       events.push({ type: 'discovered', nodeId: info.nodeId, addrs: info.addrs })
       return
@@ -203,7 +208,7 @@ export class MemberTable {
     if (!isNewer(info, m.info)) return
     const restarted = info.incarnation > m.info.incarnation && info.startedAt !== m.info.startedAt
     m.info = info
-    m.lastSeenMs = Math.max(m.lastSeenMs, seenMs)
+    m.lastSeenAtMs = Math.max(m.lastSeenAtMs, seenMs)
     if (m.state !== 'alive') {
       events.push(...this.transition(m, 'alive', nowMs, restarted ? `${reason} (restarted)` : reason))
       // Its connections may be gone (or its addresses new, after a restart): reconnect.
@@ -215,7 +220,7 @@ export class MemberTable {
     if (m.state === to) return []
     const from = m.state
     m.state = to
-    m.stateSinceMs = nowMs
+    m.stateSinceAtMs = nowMs
     m.confirmations.clear()
     return [{ type: 'state', nodeId: m.info.nodeId, from, to, reason }]
   }

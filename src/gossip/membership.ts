@@ -12,12 +12,11 @@ import {
   encodeJoinResponse, MEMBERSHIP_WIRE_VERSION, type GossipMessage, type NodeInfo
 } from './heartbeat.js'
 import type { DecodeResult } from '../wire/json-codec.js'
+import type { GossipVerdict } from '../p2p/host.js'
 import { peerIdOf } from '../p2p/addresses.js'
 
 export const MEMBERSHIP_TOPIC = 'meshos/membership/1'
 export const JOIN_PROTOCOL = '/meshos/join/1.0.0'
-/** New subscribers arriving within this window share one extra heartbeat. */
-const EXTRA_HEARTBEAT_COALESCE_MS = 20
 
 export interface MembershipInit {
   host: P2PHost
@@ -35,6 +34,16 @@ export interface MembershipInit {
   sampleSelf?: () => Partial<Pick<NodeInfo, 'allocated' | 'running' | 'load'>>
 }
 
+/** True when the payload is JSON of a wire version other than ours. */
+function isOtherVersion (data: Uint8Array): boolean {
+  try {
+    const v = (JSON.parse(new TextDecoder().decode(data)) as { v?: unknown }).v
+    return typeof v === 'number' && v !== MEMBERSHIP_WIRE_VERSION
+  } catch {
+    return false
+  }
+}
+
 export class Membership {
   readonly table: MemberTable
   private readonly host: P2PHost
@@ -46,9 +55,8 @@ export class Membership {
   private soonTimer: NodeJS.Timeout | undefined
   private readonly lastDialMs = new Map<string, number>()
   private stopped = false
-  /** Resolves once a bootstrap peer answered (at once when there is none). */
-  joined: Promise<void>
-  private resolveJoined!: () => void
+  /** Decoded gossip by payload, so the validator's parse is reused by the handler. */
+  private readonly decoded = new WeakMap<Uint8Array, GossipMessage>()
 
   constructor (private readonly init: MembershipInit) {
     this.host = init.host
@@ -56,18 +64,20 @@ export class Membership {
     this.log = init.logger.child({ component: 'membership' })
     this.nowMs = init.nowMs ?? Date.now
     this.table = new MemberTable(init.self, init.membership, this.nowMs())
-    this.joined = new Promise(resolve => { this.resolveJoined = resolve })
     this.updateMemberGauge()
   }
 
   async start (): Promise<void> {
-    await this.host.handle(JOIN_PROTOCOL, WIRE_LIMITS.joinRequestBytes, async (from, bytes) => this.answerJoin(from, bytes))
+    await this.host.handle(JOIN_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerJoin(from, bytes))
     this.host.subscribe(
       MEMBERSHIP_TOPIC,
       (from, data) => this.validateGossip(from, data),
       (from, data) => { this.onGossip(from, data) }
     )
-    this.host.onPeerDisconnect(peerId => { this.apply(this.table.onDisconnect(peerId, this.nowMs())) })
+    this.host.onPeerDisconnect(peerId => {
+      // Our own shutdown closes every connection: that is no reason to suspect anyone.
+      if (!this.stopped) this.apply(this.table.onDisconnect(peerId, this.nowMs()))
+    })
     // A peer that just subscribed has never heard from us: tell it now rather than up to a
     // heartbeat interval later, so a joining node is visible everywhere in tens of ms.
     this.host.onTopicPeer(MEMBERSHIP_TOPIC, () => { this.heartbeatSoon() })
@@ -75,8 +85,7 @@ export class Membership {
     this.timers.push(setInterval(() => { this.apply(this.table.tick(this.nowMs())) }, this.cfg.tickIntervalMs))
     this.heartbeat()
     const bootstrap = this.init.bootstrap.filter(addr => peerIdOf(addr) !== this.host.peerId)
-    if (bootstrap.length === 0) this.resolveJoined()
-    else this.joinLoop(bootstrap, 1)
+    if (bootstrap.length > 0) this.joinLoop(bootstrap, 1)
   }
 
   /** Announces `left` (when graceful) so peers need not wait for a timeout, then goes quiet. */
@@ -100,7 +109,7 @@ export class Membership {
     this.soonTimer = setTimeout(() => {
       this.soonTimer = undefined
       this.heartbeat()
-    }, EXTRA_HEARTBEAT_COALESCE_MS)
+    }, this.cfg.extraHeartbeatCoalesceMs)
   }
 
   private heartbeat (): void {
@@ -110,16 +119,18 @@ export class Membership {
     this.reconnect()
   }
 
-  /** Dials live members we have no connection to, at most once per suspicion period each, so the
-   * cluster stays connected when the node everyone bootstrapped from is gone. */
+  /** Dials members we have no connection to: live ones at most once per suspicion period, dead
+   * and departed ones (until forgotten) once per reconnectDeadIntervalMs. The cluster stays
+   * connected when the node everyone bootstrapped from is gone, and heals when a node without
+   * a bootstrap address (the first one) restarts or a partition ends. */
   private reconnect (): void {
     const connected = new Set(this.host.connectedPeers())
     const nowMs = this.nowMs()
     for (const m of this.table.others()) {
-      if (m.state !== 'alive' && m.state !== 'suspect') continue
       if (connected.has(m.info.nodeId)) continue
-      const last = this.lastDialMs.get(m.info.nodeId) ?? 0
-      if (nowMs - last < this.cfg.suspectAfterMs) continue
+      const live = m.state === 'alive' || m.state === 'suspect'
+      const intervalMs = live ? this.cfg.suspectAfterMs : this.cfg.reconnectDeadIntervalMs
+      if (nowMs - (this.lastDialMs.get(m.info.nodeId) ?? 0) < intervalMs) continue
       this.dial(m.info.nodeId, m.info.addrs)
     }
   }
@@ -133,41 +144,47 @@ export class Membership {
   }
 
   private decodeCounted<T> (protocol: string, from: string, result: DecodeResult<T>): T | null {
-    if (result.ok) {
-      this.init.metrics.wireAccepted.inc({ protocol })
-      return result.value
-    }
+    if (result.ok) return result.value
     this.init.metrics.wireRejected.inc({ protocol, reason: result.reason })
     this.log.debug({ protocol, from, reason: result.reason, detail: result.detail }, 'dropped invalid wire message')
     return null
   }
 
-  /** Gossip validator: only well-formed messages about their own sender are accepted, so a peer
-   * cannot speak for another (gossipsub signs messages; `from` is the verified signer). */
-  private validateGossip (from: string, data: Uint8Array): boolean {
+  /** Gossip validator: only well-formed messages about their own author are accepted, so a peer
+   * cannot speak for another (gossipsub signs messages; the author is the verified signer). A
+   * message of another wire version is ignored rather than rejected, so peers relaying it during
+   * a rolling upgrade are not penalised. */
+  private validateGossip (author: string, data: Uint8Array): GossipVerdict {
     const result = decodeGossip(data)
     if (!result.ok) {
-      this.decodeCounted(MEMBERSHIP_TOPIC, from, result)
-      return false
+      this.decodeCounted(MEMBERSHIP_TOPIC, author, result)
+      return isOtherVersion(data) ? 'ignore' : 'reject'
     }
     const subject = result.value.type === 'heartbeat' ? result.value.node.nodeId : result.value.nodeId
-    if (subject !== from) {
-      this.decodeCounted(MEMBERSHIP_TOPIC, from, { ok: false, reason: 'invalid_schema', detail: `sender ${from} spoke for ${subject}` })
-      return false
+    if (subject !== author) {
+      this.decodeCounted(MEMBERSHIP_TOPIC, author, { ok: false, reason: 'wrong_sender', detail: `${author} spoke for ${subject}` })
+      return 'reject'
     }
-    return true
+    this.decoded.set(data, result.value)
+    return 'accept'
   }
 
-  private onGossip (from: string, data: Uint8Array): void {
-    const msg: GossipMessage | null = this.decodeCounted(MEMBERSHIP_TOPIC, from, decodeGossip(data))
+  private onGossip (author: string, data: Uint8Array): void {
+    const msg = this.decoded.get(data) ?? this.decodeCounted(MEMBERSHIP_TOPIC, author, decodeGossip(data))
     if (msg == null) return
+    this.init.metrics.wireAccepted.inc({ protocol: MEMBERSHIP_TOPIC })
     const nowMs = this.nowMs()
     this.apply(msg.type === 'heartbeat' ? this.table.onHeartbeat(msg, nowMs) : this.table.onLeave(msg, nowMs))
   }
 
   private async answerJoin (from: string, bytes: Uint8Array): Promise<Uint8Array> {
     const req = this.decodeCounted(JOIN_PROTOCOL, from, decodeJoinRequest(bytes))
-    if (req == null || req.node.nodeId !== from) throw new Error('invalid join request')
+    if (req == null) throw new Error('invalid join request')
+    if (req.node.nodeId !== from) {
+      this.decodeCounted(JOIN_PROTOCOL, from, { ok: false, reason: 'wrong_sender', detail: `${from} asked to join as ${req.node.nodeId}` })
+      throw new Error('join request for another node')
+    }
+    this.init.metrics.wireAccepted.inc({ protocol: JOIN_PROTOCOL })
     const nowMs = this.nowMs()
     this.apply(this.table.onHeartbeat({ node: req.node }, nowMs))
     return encodeJoinResponse({ v: MEMBERSHIP_WIRE_VERSION, members: this.table.records(nowMs) })
@@ -187,9 +204,9 @@ export class Membership {
           })
           const res = this.decodeCounted(JOIN_PROTOCOL, addr, decodeJoinResponse(bytes))
           if (res == null) throw new Error('invalid join response')
+          this.init.metrics.wireAccepted.inc({ protocol: JOIN_PROTOCOL })
           this.apply(this.table.onJoinRecords(res.members, this.nowMs()))
           this.log.info({ via: addr, members: res.members.length }, 'joined cluster')
-          this.resolveJoined()
           return
         } catch (err) {
           this.log.debug({ via: addr, err: (err as Error).message }, 'join attempt failed')
@@ -203,7 +220,7 @@ export class Membership {
   }
 
   private apply (events: MemberEvent[]): void {
-    if (events.length === 0) return
+    if (events.length === 0 || this.stopped) return
     for (const e of events) {
       switch (e.type) {
         case 'state':

@@ -1,19 +1,30 @@
 // The node-local HTTP API: one Fastify app, a router file per resource, one error handler.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
 import type { NodeApi } from './node-api.js'
 import { errorBody, makeErrorHandler } from './errors.js'
+import { HTTP_LIMITS } from '../node/config.js'
 import { statusRoutes } from './routes/status.js'
 import { nodeRoutes } from './routes/nodes.js'
 
 export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
   const app = Fastify({
     logger: false,
-    // Requests are small JSON documents; 1 MiB bounds what one bad client can make us buffer.
-    bodyLimit: 1024 * 1024,
-    // Node ids are ~52 characters; longer ids get a 400 from the schema, not a bare 414.
-    routerOptions: { maxParamLength: 512 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } }
+    bodyLimit: HTTP_LIMITS.bodyBytes,
+    // Long ids get a 400 from the route schema (naming the field), not a bare 414.
+    routerOptions: { maxParamLength: HTTP_LIMITS.maxParamLength },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Errors raised before routing (a malformed URL) go through the same error shape.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).status(err.statusCode ?? 400).send(errorBody('bad_request', err.message))
+    },
+    // Malformed HTTP that never becomes a request: answer in our shape, then close.
+    clientErrorHandler: (err, socket) => {
+      const body = JSON.stringify(errorBody('bad_request', `malformed HTTP request: ${err.message}`))
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+      }
+    }
   })
   app.setErrorHandler(makeErrorHandler(log))
   app.setNotFoundHandler((req, reply) => {

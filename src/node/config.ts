@@ -1,5 +1,5 @@
 // Every default of a meshos node, in one place, with its unit and the reason it was chosen.
-// The CLI (cli.ts) turns flags and MESHOS_* env vars into overrides of these; nothing else
+// The CLI (src/cli/agent-config.ts) turns flags and MESHOS_* env vars into overrides of these; nothing else
 // in the codebase invents a default.
 import os from 'node:os'
 
@@ -27,6 +27,12 @@ export interface MembershipConfig {
   /** How long dead and left members are kept in the table (and shown by /v1/nodes) before
    * they are forgotten, so an operator can see what happened. */
   forgetAfterMs: number
+  /** How often a dead or departed member (until forgotten) is dialled again: a restarted node
+   * that has no bootstrap address of its own (the first node) is found again this way. */
+  reconnectDeadIntervalMs: number
+  /** New subscribers arriving within this window share one extra heartbeat (a cluster starting
+   * at once would otherwise trigger one per peer). */
+  extraHeartbeatCoalesceMs: number
   /** How long a stopping node waits after announcing its leave before it closes connections,
    * so the announcement is flushed to the wire (loopback needs ~1 ms; a slow link more). */
   leaveFlushMs: number
@@ -70,6 +76,8 @@ export const DEFAULT_MEMBERSHIP: MembershipConfig = {
   suspicionMinFraction: 0.5,
   suspicionMaxConfirmations: 3,
   forgetAfterMs: 10 * 60_000,
+  reconnectDeadIntervalMs: 5000,
+  extraHeartbeatCoalesceMs: 20,
   leaveFlushMs: 250,
   tickIntervalMs: 100,
   localPauseThresholdMs: 1000
@@ -89,7 +97,16 @@ export const WIRE_LIMITS = {
   /** A member table of 1,000 nodes is ~1 MiB of JSON. */
   joinResponseBytes: 4 * 1024 * 1024,
   maxLabels: 64,
-  maxAddrs: 16
+  maxAddrs: 16,
+  /** Suspicions carried by one heartbeat (~70 bytes each): keeps it under heartbeatBytes. */
+  maxSuspectsPerHeartbeat: 64
+} as const
+
+export const HTTP_LIMITS = {
+  /** Requests are small JSON documents; 1 MiB bounds what one bad client can make us buffer. */
+  bodyBytes: 1024 * 1024,
+  /** Far above any id we issue, so over-long ids reach the schema check and get a clear 400. */
+  maxParamLength: 2048
 } as const
 
 export const DEFAULT_HTTP_PORT = 7070

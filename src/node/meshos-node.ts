@@ -7,8 +7,8 @@ import type { Logger } from 'pino'
 import { P2PHost } from '../p2p/host.js'
 import { loadOrCreatePrivateKey } from '../p2p/identity.js'
 import { Membership } from '../gossip/membership.js'
-import type { NodeInfo } from '../gossip/heartbeat.js'
-import type { NodeConfig } from './config.js'
+import { decodeGossip, encodeGossip, MEMBERSHIP_WIRE_VERSION, type NodeInfo } from '../gossip/heartbeat.js'
+import { WIRE_LIMITS, type NodeConfig } from './config.js'
 import { NodeMetrics } from './metrics.js'
 import { nextIncarnation, saveIncarnation } from './incarnation-file.js'
 import { MESHOS_VERSION } from './version.js'
@@ -28,7 +28,9 @@ export class MeshosNode implements NodeApi {
     private readonly startedAtMs: number
   ) {}
 
-  static async start (config: NodeConfig, log: Logger): Promise<MeshosNode> {
+  /** Claims the identity and the p2p listen address; the node stays silent until start(), so the
+   * caller can bind its HTTP port first and fail cleanly before anyone has heard of this node. */
+  static async create (config: NodeConfig, log: Logger): Promise<MeshosNode> {
     try {
       await mkdir(config.dataDir, { recursive: true })
     } catch (err) {
@@ -44,22 +46,30 @@ export class MeshosNode implements NodeApi {
     }
     const startedAtMs = Date.now()
     const metrics = new NodeMetrics()
+    const self: NodeInfo = {
+      nodeId: host.peerId,
+      name: config.name,
+      // A host listening on 0.0.0.0 with many interfaces could list more than peers accept.
+      addrs: host.multiaddrs().slice(0, WIRE_LIMITS.maxAddrs),
+      incarnation,
+      seq: 0,
+      capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
+      allocated: { cpus: 0, memoryMb: 0 },
+      running: 0,
+      load: os.loadavg()[0] ?? 0,
+      labels: config.labels,
+      version: MESHOS_VERSION,
+      startedAt: startedAtMs
+    }
+    // What peers would refuse, we refuse to start with: otherwise the node would be invisible.
+    const check = decodeGossip(encodeGossip({ v: MEMBERSHIP_WIRE_VERSION, type: 'heartbeat', node: self, suspects: [] }))
+    if (!check.ok) {
+      await host.stop()
+      throw new StartupError(`this node's description would be refused by its peers (${check.detail}); check --name and --label`)
+    }
     const membership = new Membership({
       host,
-      self: {
-        nodeId: host.peerId,
-        name: config.name,
-        addrs: host.multiaddrs(),
-        incarnation,
-        seq: 0,
-        capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
-        allocated: { cpus: 0, memoryMb: 0 },
-        running: 0,
-        load: os.loadavg()[0] ?? 0,
-        labels: config.labels,
-        version: MESHOS_VERSION,
-        startedAt: startedAtMs
-      },
+      self,
       membership: config.membership,
       join: config.join,
       bootstrap: config.bootstrap,
@@ -69,8 +79,12 @@ export class MeshosNode implements NodeApi {
       onIncarnation: n => { node.persistIncarnation(n) }
     })
     const node: MeshosNode = new MeshosNode(config, host, membership, metrics, log, startedAtMs)
-    await membership.start()
     return node
+  }
+
+  /** Starts heartbeats and joining. */
+  async start (): Promise<void> {
+    await this.membership.start()
   }
 
   /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
@@ -104,7 +118,7 @@ export class MeshosNode implements NodeApi {
     const self = this.membership.table.selfInfo
     const views: NodeView[] = [toView(self, 'alive', 0)]
     for (const m of this.membership.table.others()) {
-      views.push(toView(m.info, m.state, Math.max(0, nowMs - m.lastSeenMs)))
+      views.push(toView(m.info, m.state, Math.max(0, nowMs - m.lastSeenAtMs)))
     }
     return views.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
   }

@@ -37,10 +37,4 @@ export class NodeMetrics {
   constructor (collectProcessMetrics = true) {
     if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'meshos_' })
   }
-
-  /** Total rejected wire messages, for the status view and tests. */
-  async rejectedTotal (): Promise<number> {
-    const metric = await this.wireRejected.get()
-    return metric.values.reduce((sum, v) => sum + v.value, 0)
-  }
 }

@@ -35,8 +35,10 @@ export interface RequestOptions {
 
 export type RequestHandler = (fromPeerId: string, request: Uint8Array) => Promise<Uint8Array>
 export type GossipHandler = (authorPeerId: string, data: Uint8Array) => void
-/** Returns false to reject: the message is neither delivered nor forwarded. */
-export type GossipValidator = (authorPeerId: string, data: Uint8Array) => boolean
+/** accept: deliver and forward; ignore: drop quietly; reject: drop and penalise the sender. */
+export type GossipVerdict = 'accept' | 'ignore' | 'reject'
+export type GossipValidator = (authorPeerId: string, data: Uint8Array) => GossipVerdict
+const VERDICTS = { accept: TopicValidatorResult.Accept, ignore: TopicValidatorResult.Ignore, reject: TopicValidatorResult.Reject } as const
 
 export class P2PHost {
   private readonly log: Logger
@@ -89,10 +91,6 @@ export class P2PHost {
     return this.node.getPeers().map(p => p.toString())
   }
 
-  onPeerConnect (cb: (peerId: string) => void): void {
-    this.node.addEventListener('peer:connect', evt => { cb(evt.detail.toString()) })
-  }
-
   onPeerDisconnect (cb: (peerId: string) => void): void {
     this.node.addEventListener('peer:disconnect', evt => { cb(evt.detail.toString()) })
   }
@@ -103,10 +101,6 @@ export class P2PHost {
     return conn.remotePeer.toString()
   }
 
-  async hangUp (peerId: string): Promise<void> {
-    await this.node.hangUp(peerIdFromString(peerId))
-  }
-
   subscribe (topic: string, validate: GossipValidator, handler: GossipHandler): void {
     const pubsub = this.node.services.pubsub
     // The validator's first argument is the peer that *forwarded* the message; the author is the
@@ -114,7 +108,7 @@ export class P2PHost {
     // penalised and pruned from the mesh.
     pubsub.topicValidators.set(topic, (_forwarder, msg) => {
       if (msg.type !== 'signed') return TopicValidatorResult.Reject
-      return validate(msg.from.toString(), msg.data) ? TopicValidatorResult.Accept : TopicValidatorResult.Reject
+      return VERDICTS[validate(msg.from.toString(), msg.data)]
     })
     pubsub.addEventListener('message', evt => {
       const msg: Message = evt.detail
@@ -146,13 +140,16 @@ export class P2PHost {
     }
   }
 
-  /** Serves one length-prefixed request frame with one response frame per stream. */
-  async handle (protocol: string, maxRequestBytes: number, handler: RequestHandler): Promise<void> {
+  /** Serves one length-prefixed request frame with one response frame per stream. A peer that
+   * does not finish its request within `timeoutMs` has its stream aborted, so an idle or slow
+   * peer cannot pin streams open. */
+  async handle (protocol: string, limits: { maxRequestBytes: number, timeoutMs: number }, handler: RequestHandler): Promise<void> {
     await this.node.handle(protocol, ({ stream, connection }) => {
       const from = connection.remotePeer.toString()
+      const timer = setTimeout(() => { stream.abort(new Error(`${protocol}: request not completed within ${limits.timeoutMs} ms`)) }, limits.timeoutMs)
       pipe(
         stream,
-        source => lp.decode(source, { maxDataLength: maxRequestBytes }),
+        source => lp.decode(source, { maxDataLength: limits.maxRequestBytes }),
         async function * (source) {
           for await (const frame of source) {
             yield await handler(from, frame.subarray())
@@ -164,7 +161,7 @@ export class P2PHost {
       ).catch(err => {
         this.log.debug({ err, protocol, from }, 'request handling failed')
         stream.abort(err as Error)
-      })
+      }).finally(() => { clearTimeout(timer) })
     })
   }
 

@@ -4,7 +4,8 @@
 import type { ZodType, ZodTypeDef } from 'zod'
 import { fromString, toString } from 'uint8arrays'
 
-export type DecodeFailure = 'oversized' | 'not_json' | 'invalid_schema'
+/** Why a message was refused; also the `reason` label of the rejection counter. */
+export type DecodeFailure = 'oversized' | 'not_json' | 'invalid_schema' | 'wrong_sender'
 export type DecodeResult<T> =
   | { ok: true, value: T }
   | { ok: false, reason: DecodeFailure, detail: string }

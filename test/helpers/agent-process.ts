@@ -63,7 +63,7 @@ export interface AgentOptions {
 }
 
 export class AgentProcess {
-  readonly client: MeshosClient
+  client: MeshosClient
   peerId = ''
   /** The full multiaddr (with /p2p/) others bootstrap from. */
   addr = ''
@@ -71,19 +71,21 @@ export class AgentProcess {
   private exitPromise: Promise<number | null>
 
   private constructor (readonly opts: Required<Omit<AgentOptions, 'extraArgs'>> & { extraArgs: string[] }, readonly child: ChildProcess) {
-    this.client = new MeshosClient(`http://127.0.0.1:${opts.httpPort}`, { timeoutMs: 2000 })
+    this.client = new MeshosClient('http://127.0.0.1:0')
     child.stdout?.on('data', (d: Buffer) => { this.output += d.toString() })
     child.stderr?.on('data', (d: Buffer) => { this.output += d.toString() })
     this.exitPromise = new Promise(resolve => child.once('exit', code => { resolve(code) }))
   }
 
+  /** Starts an agent. Ports default to 0 (the OS picks free ones, no race with other tests);
+   * the actual ports are read back and kept, so restart() comes back on the same addresses. */
   static async start (opts: AgentOptions): Promise<AgentProcess> {
     const full = {
       name: opts.name,
       dataDir: opts.dataDir,
       bootstrap: opts.bootstrap ?? [],
-      p2pPort: opts.p2pPort ?? await freePort(),
-      httpPort: opts.httpPort ?? await freePort(),
+      p2pPort: opts.p2pPort ?? 0,
+      httpPort: opts.httpPort ?? 0,
       extraArgs: opts.extraArgs ?? []
     }
     const args = [
@@ -99,18 +101,21 @@ export class AgentProcess {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const agent = new AgentProcess(full, child)
     try {
-      await waitFor(`${full.name} to answer /v1/health`, async () => {
-        if (child.exitCode !== null) throw new Error(`${full.name} exited with ${child.exitCode}: ${agent.output.slice(-2000)}`)
-        return (await agent.client.health()).status === 'ok'
+      const httpUrl = await waitFor(`${full.name} to print its HTTP address`, async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${full.name} exited (${child.signalCode ?? child.exitCode}): ${agent.output.slice(-2000)}`)
+        return /http api: (http:\/\/\S+)/.exec(agent.output)?.[1]
       }, 30_000)
+      agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000 })
+      const status = await agent.client.status()
+      agent.peerId = status.nodeId
+      agent.addr = status.addrs[0] ?? ''
+      full.httpPort = Number(new URL(httpUrl).port)
+      full.p2pPort = Number(/\/tcp\/(\d+)/.exec(agent.addr)?.[1])
     } catch (err) {
       // Never leave a half-started agent behind.
       await agent.kill()
       throw err
     }
-    const status = await agent.client.status()
-    agent.peerId = status.nodeId
-    agent.addr = status.addrs[0] ?? ''
     return agent
   }
 

@@ -25,7 +25,7 @@ describe('p2p host', function () {
     const validatedAuthors: string[] = []
     const delivered: Array<{ author: string, text: string }> = []
     for (const h of hosts) {
-      h.subscribe(TOPIC, author => { if (h === z) validatedAuthors.push(author); return true }, (author, data) => {
+      h.subscribe(TOPIC, author => { if (h === z) validatedAuthors.push(author); return 'accept' }, (author, data) => {
         if (h === z) delivered.push({ author, text: toString(data) })
       })
     }
@@ -48,7 +48,7 @@ describe('p2p host', function () {
 
   it('request/response carries one frame each way and enforces the response limit', async () => {
     const [server, client] = hosts = [await newHost(), await newHost()]
-    await server!.handle('/test/echo/1.0.0', 1024, async (from, req) => fromString(`${from}:${toString(req)}`))
+    await server!.handle('/test/echo/1.0.0', { maxRequestBytes: 1024, timeoutMs: 5000 }, async (from, req) => fromString(`${from}:${toString(req)}`))
     const res = await client!.request(server!.multiaddrs()[0]!, '/test/echo/1.0.0', fromString('ping'), { timeoutMs: 5000, maxResponseBytes: 1024 })
     assert.equal(toString(res), `${client!.peerId}:ping`)
     await assert.rejects(client!.request(server!.peerId, '/test/echo/1.0.0', fromString('x'.repeat(100)), { timeoutMs: 5000, maxResponseBytes: 10 }))

@@ -29,7 +29,7 @@ describe('wire robustness against a misbehaving peer', function () {
   before(async () => {
     agent = await AgentProcess.start({ name: 'victim', dataDir: await dirs.make() })
     rogue = await P2PHost.create({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: pino({ level: 'silent' }) })
-    rogue.subscribe(MEMBERSHIP_TOPIC, () => true, () => {})
+    rogue.subscribe(MEMBERSHIP_TOPIC, () => 'accept', () => {})
     await rogue.dial([agent.addr], 5000)
     await waitFor('the victim to be subscribed as seen by the rogue', async () => rogue.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId), 10_000)
   })

@@ -43,7 +43,7 @@ describe('meshos agent flags', () => {
     assert.equal(cfg.cpus, 2)
   })
 
-  const bad: Array<[string[], RegExp]> = [
+  const bad: Array<[string[], RegExp, string?]> = [
     [['--bogus'], /bogus/],
     [['--listen', 'not-a-multiaddr'], /--listen "not-a-multiaddr" is not a valid multiaddr/],
     [['--listen', '/ip4/127.0.0.1/udp/1'], /has no \/tcp/],
@@ -56,10 +56,12 @@ describe('meshos agent flags', () => {
     [['--memory', '1.5'], /--memory "1.5": expected a positive integer/],
     [['--label', 'novalue'], /--label "novalue": expected KEY=VALUE/],
     [['--log-level', 'loud'], /--log-level "loud"/],
+    [['--label', `k=${'v'.repeat(256)}`], /value is longer than 255 characters/, 'a 256-character label value'],
+    [Array.from({ length: 65 }, (_, i) => `--label=k${i}=v`), /at most 64 labels/, '65 labels'],
     [['stray'], /stray/]
   ]
-  for (const [args, message] of bad) {
-    it(`rejects ${args.join(' ')} with a UsageError`, () => {
+  for (const [args, message, what] of bad) {
+    it(`rejects ${what ?? args.join(' ')} with a UsageError`, () => {
       assert.throws(() => parseAgentArgs(args, {}), (err: unknown) => err instanceof UsageError && message.test(err.message))
     })
   }
@@ -67,5 +69,10 @@ describe('meshos agent flags', () => {
   it('parses HOST:PORT forms', () => {
     assert.deepEqual(parseHostPort('[::1]:7070', 'http'), { host: '::1', port: 7070 })
     assert.deepEqual(parseHostPort('7071', 'http'), { host: '127.0.0.1', port: 7071 })
+    assert.deepEqual(parse(['--http', '[::1]:7072']).httpHost, '::1')
+  })
+
+  it('reads repeatable MESHOS_LISTEN as a comma-separated list', () => {
+    assert.deepEqual(parse([], { MESHOS_LISTEN: '/ip4/127.0.0.1/tcp/1, /ip6/::1/tcp/2' }).listen, ['/ip4/127.0.0.1/tcp/1', '/ip6/::1/tcp/2'])
   })
 })

@@ -71,10 +71,23 @@ describe('HTTP API (in-process)', () => {
     assert.match(res.json().error.message, /^params\.id: /)
   })
 
-  it('malformed JSON bodies get a JSON 4xx, not a crash', async () => {
+  it('a malformed JSON body is a 400 invalid_json in the error shape', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/health', headers: { 'content-type': 'application/json' }, payload: '{"a":' })
-    assert.ok(res.statusCode >= 400 && res.statusCode < 500, `status ${res.statusCode}`)
-    assert.equal(typeof res.json().error.code, 'string')
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error.code, 'invalid_json')
+  })
+
+  it('a malformed URL is a 400 in the error shape, not the framework\'s', async () => {
+    const res = await app.inject('/v1/nodes/%E0%A4%A')
+    assert.equal(res.statusCode, 400)
+    assert.deepEqual(Object.keys(res.json()), ['error'])
+    assert.equal(res.json().error.code, 'bad_request')
+  })
+
+  it('a very long id is a 400 naming the field, not a 414', async () => {
+    const res = await app.inject(`/v1/nodes/${'x'.repeat(1500)}`)
+    assert.equal(res.statusCode, 400)
+    assert.match(res.json().error.message, /^params\.id: /)
   })
 
   it('serves Prometheus metrics', async () => {

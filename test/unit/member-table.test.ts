@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { MemberTable, type MemberEvent } from '../../src/gossip/member-table.js'
-import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/node/config.js'
+import { DEFAULT_MEMBERSHIP, WIRE_LIMITS, type MembershipConfig } from '../../src/node/config.js'
 import { confirmedSuspicionTimeoutMs, suspicionTimeoutMs } from '../../src/gossip/suspicion.js'
 import type { HeartbeatMessage, NodeInfo } from '../../src/gossip/heartbeat.js'
 
@@ -209,6 +209,39 @@ describe('member table', () => {
     h.advanceUntil('a', 'suspect', cfg.suspectAfterMs + cfg.tickIntervalMs * 2)
   })
 
+  it('after a pause, heartbeats applied before the late tick are not credited into the future', () => {
+    const h = new Harness()
+    h.heartbeat(info('a', { seq: 1 }))
+    h.nowMs += 6000
+    // The heartbeat queued during the pause is handled before the late timer fires.
+    h.heartbeat(info('a', { seq: 2 }))
+    h.events.push(...h.table.tick(h.nowMs))
+    assert.ok(h.table.get('a')!.lastSeenAtMs <= h.nowMs, 'last seen in the future')
+    // So silence from now on is noticed on time, not a whole pause late.
+    const toSuspect = h.advanceUntil('a', 'suspect', cfg.suspectAfterMs * 2)
+    assert.ok(toSuspect <= cfg.suspectAfterMs + cfg.tickIntervalMs, `suspect after ${toSuspect} ms`)
+  })
+
+  it('a stale or duplicate heartbeat does not count as a confirmation', () => {
+    const h = new Harness()
+    for (const id of ['a', 'b', 'c']) h.heartbeat(info(id, { seq: 5 }))
+    h.table.onDisconnect('a', h.nowMs)
+    h.heartbeat(info('b', { seq: 5 }), [{ nodeId: 'a', incarnation: 1 }])
+    h.heartbeat(info('b', { seq: 4 }), [{ nodeId: 'a', incarnation: 1 }])
+    assert.equal(h.table.get('a')?.confirmations.size, 0)
+    h.heartbeat(info('b', { seq: 6 }), [{ nodeId: 'a', incarnation: 1 }])
+    assert.equal(h.table.get('a')?.confirmations.size, 1)
+  })
+
+  it('bounds the suspicions carried by one heartbeat', () => {
+    const h = new Harness()
+    for (let i = 0; i < 100; i++) {
+      h.heartbeat(info(`m${i}`))
+      h.table.onDisconnect(`m${i}`, h.nowMs)
+    }
+    assert.equal(h.table.nextHeartbeat().suspects.length, WIRE_LIMITS.maxSuspectsPerHeartbeat)
+  })
+
   it('forgets dead and left members after forgetAfterMs', () => {
     const h = new Harness()
     h.heartbeat(info('a'))
@@ -227,7 +260,7 @@ describe('member table', () => {
       { node: info('b'), state: 'dead', lastSeenAgoMs: 9000 }
     ], h.nowMs)
     assert.equal(h.table.get('a')?.state, 'alive')
-    assert.equal(h.table.get('a')?.lastSeenMs, 9000)
+    assert.equal(h.table.get('a')?.lastSeenAtMs, 9000)
     assert.equal(h.table.get('b')?.state, 'dead')
     assert.ok(ev.some(e => e.type === 'refuted' && e.incarnation === 5))
     // a was last seen 1 s ago, so it becomes suspect 0.5 s from now unless it beats.
