@@ -97,11 +97,12 @@ async function bareLibp2pCluster (n: number): Promise<{ pids: number[], stop: ()
   const first = spawn(process.execPath, [script, '/ip4/127.0.0.1/tcp/0'], { stdio: ['ignore', 'pipe', 'inherit'] })
   children.push(first)
   const addr = await firstAddr(first)
-  for (let i = 1; i < n; i += 3) {
-    const batch = Array.from({ length: Math.min(3, n - i) }, () =>
-      spawn(process.execPath, [script, '/ip4/127.0.0.1/tcp/0', addr], { stdio: ['ignore', 'pipe', 'inherit'] }))
-    children.push(...batch)
-    await Promise.all(batch.map(firstAddr))
+  // Every node dials every earlier one: the same full mesh a meshos cluster of this size forms.
+  const addrs = [addr]
+  for (let i = 1; i < n; i++) {
+    const child = spawn(process.execPath, [script, '/ip4/127.0.0.1/tcp/0', ...addrs], { stdio: ['ignore', 'pipe', 'inherit'] })
+    children.push(child)
+    addrs.push(await firstAddr(child))
   }
   return {
     pids: children.map(c => c.pid ?? -1),
@@ -168,10 +169,14 @@ export async function benchMembershipSize (n: number, trials: number, idleWindow
     for (const a of agents) await a.kill()
 
     const bare = await bareLibp2pCluster(n)
-    await new Promise(resolve => setTimeout(resolve, 3000))
-    const bareCpu = await cpuPercent(bare.pids, idleWindowMs)
-    const bareRss = await Promise.all(bare.pids.map(rssMiB))
-    await bare.stop()
+    let bareCpu: number[], bareRss: number[]
+    try {
+      await new Promise(resolve => setTimeout(resolve, 3000))
+      bareCpu = await cpuPercent(bare.pids, idleWindowMs)
+      bareRss = await Promise.all(bare.pids.map(rssMiB))
+    } finally {
+      await bare.stop()
+    }
 
     return {
       nodes: n,

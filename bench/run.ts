@@ -56,7 +56,10 @@ async function main (): Promise<void> {
   log('\ntargets (issue 2)')
   const at10 = results.find(r => r.nodes === 10)
   if (at10 != null) {
-    log(`  join visible everywhere ≤ ${TARGETS.joinAt10Ms} ms at 10 nodes (from ready, p99 ${at10.joinFromReadyMs.p99} ms): ${verdict(at10.joinFromReadyMs.p99 <= TARGETS.joinAt10Ms)}`)
+    // "From ready" starts when the new node answers its API; "from spawn" adds the ~1 s a Node
+    // process takes to load libp2p. Both are judged, so neither hides the other.
+    log(`  join visible everywhere ≤ ${TARGETS.joinAt10Ms} ms at 10 nodes, from ready (p99 ${at10.joinFromReadyMs.p99} ms): ${verdict(at10.joinFromReadyMs.p99 <= TARGETS.joinAt10Ms)}`)
+    log(`  join visible everywhere ≤ ${TARGETS.joinAt10Ms} ms at 10 nodes, from spawn (p99 ${at10.joinFromSpawnMs.p99} ms): ${verdict(at10.joinFromSpawnMs.p99 <= TARGETS.joinAt10Ms)}`)
   }
   for (const r of results) {
     log(`  ${r.nodes} nodes: killed node dead ≤ ${TARGETS.deadAfterKillMs} ms (max ${r.deadAfterKillMs.max} ms): ${verdict(r.deadAfterKillMs.max <= TARGETS.deadAfterKillMs)}; idle RSS ≤ ${TARGETS.idleRssMiB} MiB (max ${r.idleRssMiB.max.toFixed(1)}): ${verdict(r.idleRssMiB.max <= TARGETS.idleRssMiB)}`)

@@ -213,7 +213,9 @@ export class Membership {
         }
       }
       if (this.stopped) return
-      const delayMs = Math.min(this.init.join.retryMaxMs, this.init.join.retryInitialMs * 2 ** (attempt - 1))
+      // Jittered (50-100% of the step) so nodes started together do not retry in lockstep.
+      const stepMs = Math.min(this.init.join.retryMaxMs, this.init.join.retryInitialMs * 2 ** (attempt - 1))
+      const delayMs = Math.round(stepMs * (0.5 + Math.random() / 2))
       this.log.warn({ attempt, retryInMs: delayMs, bootstrap }, 'no bootstrap peer reachable yet; retrying')
       this.joinTimer = setTimeout(() => { this.joinLoop(bootstrap, attempt + 1) }, delayMs)
     })()
