@@ -13,6 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pipe } from 'it-pipe'
 import { toString as uint8ToString } from 'uint8arrays'
+import { pushable, type Pushable } from 'it-pushable'
 import * as lp from 'it-length-prefixed'
 import type { Logger } from 'pino'
 
@@ -40,8 +41,25 @@ export type GossipVerdict = 'accept' | 'ignore' | 'reject'
 export type GossipValidator = (authorPeerId: string, data: Uint8Array) => GossipVerdict
 const VERDICTS = { accept: TopicValidatorResult.Accept, ignore: TopicValidatorResult.Ignore, reject: TopicValidatorResult.Reject } as const
 
+export interface FrameChannelLimits {
+  /** Largest frame accepted from a peer. */
+  maxFrameBytes: number
+  /** Bytes queued for a peer whose stream is still opening (or slow) before new frames are
+   * dropped: the protocols using channels retry what matters, so dropping beats buffering.
+   * A frame larger than this is still sent when nothing else is queued. */
+  maxQueuedBytes: number
+  dialTimeoutMs: number
+}
+
+export type FrameHandler = (fromPeerId: string, frame: Uint8Array) => void
+
+/** One long-lived outbound stream per (peer, protocol): per-message streams cost ~10x the
+ * latency (measured: p50 1.5-1.9 ms vs 0.17-0.19 ms on loopback). */
+interface OutboundChannel { queue: Pushable<Uint8Array> }
+
 export class P2PHost {
   private readonly log: Logger
+  private readonly channels = new Map<string, OutboundChannel>()
   private constructor (private readonly node: Libp2p<{ pubsub: PubSub }>, logger: Logger) {
     this.log = logger
   }
@@ -193,7 +211,59 @@ export class P2PHost {
     }
   }
 
+  /** Receives frames sent with sendFrame(): every inbound stream of `protocol` is read until it
+   * closes. A frame over the limit ends that stream (the sender reopens on its next frame). */
+  async handleFrames (protocol: string, maxFrameBytes: number, onFrame: FrameHandler): Promise<void> {
+    await this.node.handle(protocol, ({ stream, connection }) => {
+      const from = connection.remotePeer.toString()
+      pipe(
+        stream,
+        source => lp.decode(source, { maxDataLength: maxFrameBytes }),
+        async source => {
+          for await (const frame of source) onFrame(from, frame.subarray())
+        }
+      ).catch(err => {
+        this.log.debug({ err: (err as Error).message, protocol, from }, 'frame stream ended with an error')
+        stream.abort(err as Error)
+      })
+    }, { maxInboundStreams: 4 })
+  }
+
+  /** Fire and forget: queues `frame` on the long-lived stream to `peerId`, opening it if needed.
+   * Frames are dropped (and logged at debug) when the peer is unreachable or the queue is full. */
+  sendFrame (peerId: string, protocol: string, frame: Uint8Array, limits: FrameChannelLimits): void {
+    const key = `${peerId} ${protocol}`
+    let channel = this.channels.get(key)
+    if (channel == null) {
+      const opened: OutboundChannel = { queue: pushable<Uint8Array>() }
+      channel = opened
+      this.channels.set(key, opened)
+      void this.openChannel(key, peerId, protocol, opened, limits)
+    }
+    const queuedBytes = channel.queue.readableLength
+    if (queuedBytes > 0 && queuedBytes + frame.byteLength > limits.maxQueuedBytes) {
+      this.log.debug({ peerId, protocol }, 'frame queue full; dropping frame')
+      return
+    }
+    channel.queue.push(frame)
+  }
+
+  private async openChannel (key: string, peerId: string, protocol: string, channel: OutboundChannel, limits: FrameChannelLimits): Promise<void> {
+    try {
+      const stream = await this.node.dialProtocol(peerIdFromString(peerId), protocol, { signal: AbortSignal.timeout(limits.dialTimeoutMs) })
+      await pipe(channel.queue, source => lp.encode(source), stream.sink)
+    } catch (err) {
+      this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel closed')
+    } finally {
+      // The next frame opens a fresh stream; whatever was queued here is lost, by design.
+      if (this.channels.get(key) === channel) this.channels.delete(key)
+      channel.queue.end()
+    }
+  }
+
   async stop (): Promise<void> {
+    for (const channel of this.channels.values()) channel.queue.end()
+    this.channels.clear()
     await this.node.stop()
   }
 }

@@ -1,0 +1,67 @@
+// The contracts around RaftNode: what it applies committed entries to, how it
+// logs, and how it is configured. Kept apart from the driver so the cluster
+// state machine can implement RaftStateMachine without importing the driver.
+
+import type { RaftTransport } from './transport.js';
+import type { Entry } from './types.js';
+
+/**
+ * What committed entries are applied to. apply() receives every committed
+ * entry in index order, including config entries and the leader's no-op
+ * (`normal` with `data === null`), which it should ignore. It must be
+ * deterministic and must not throw for bad data (skip and count instead): a
+ * throw stops the node, because skipping an entry on one replica only would
+ * make it diverge from the others.
+ */
+export interface RaftStateMachine {
+  apply(entry: Entry): unknown;
+  /** The whole state as a JSON value; must not share objects that apply() later mutates. */
+  snapshot(): unknown;
+  /** Replace the whole state with a snapshot() result (or null: the empty state). */
+  restore(data: unknown): void;
+}
+
+/** The subset of pino's Logger the driver uses, so tests can pass nothing. */
+export interface RaftNodeLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RaftNodeOptions {
+  id: string;
+  /** The LogStore directory; the node owns it exclusively. */
+  dataDir: string;
+  transport: RaftTransport;
+  /** Must be fresh (empty): open() restores it from the stored snapshot, then replays the log. */
+  stateMachine: RaftStateMachine;
+  /** Wall-clock length of one core tick. */
+  tickMs: number;
+  /** Election timeout in ticks (randomized up to twice this); also the check-quorum period. */
+  electionTicks: number;
+  /** Leader heartbeat period in ticks; well below electionTicks. */
+  heartbeatTicks: number;
+  /** Uniform in [0, 1), for the randomized election timeout. Default Math.random. */
+  random?: () => number;
+  /**
+   * First node of a new cluster: when the store is empty, start as a
+   * one-voter cluster of itself. Ignored once the store holds any state, so
+   * passing it again on restart is harmless.
+   */
+  bootstrap: boolean;
+  /** Applied entries between snapshots (log compactions). */
+  compactEvery: number;
+  logger?: RaftNodeLogger;
+}
+
+export interface RaftNodeStats {
+  /** Snapshot index loaded from the store by open(); 0 if none. */
+  loadedSnapshotIndex: number;
+  /** Snapshots this node took of its own state machine. */
+  compactions: number;
+  /** Snapshots received from a leader and installed. */
+  snapshotsInstalled: number;
+  /** Ready cycles processed. */
+  readyCycles: number;
+}

@@ -1,0 +1,313 @@
+// RaftNode: the thin shell that drives the pure RaftCore with a clock, a disk
+// (LogStore) and a network (RaftTransport), and applies committed entries to
+// a state machine.
+//
+// One serialized ready loop does all I/O, in the order raft.ts demands:
+// persist (snapshot, entries, hard state; one fdatasync) -> send -> apply ->
+// advance() -> maybe compact. Only one cycle runs at a time; ticks, incoming
+// messages and proposals may touch the core meanwhile (raft.ts allows that
+// between ready() and advance()) and just re-arm the loop.
+//
+// Restart: the core rebuilt from the store re-delivers every committed entry
+// after the stored snapshot (its applied index starts at the snapshot), so
+// open() only restores the state machine from that snapshot; the ready loop
+// replays the rest. Applying them here as well would apply them twice.
+//
+// Failure is fail-stop: a store error or a throwing state machine stops the
+// node (pending proposals reject), because carrying on could acknowledge
+// writes that are not on disk or let this replica diverge.
+
+import { LogStore } from './log-store.js';
+import { RaftCore } from './raft.js';
+import { ProposalDroppedError } from './raft-node-errors.js';
+import { ProposalTracker, type ProposalResult } from './raft-node-proposals.js';
+import type { RaftNodeLogger, RaftNodeOptions, RaftNodeStats, RaftStateMachine } from './raft-node-types.js';
+import type { RaftTransport } from './transport.js';
+import type { ClusterConfig, Entry, NodeId, PeerProgress, PersistedState, RaftMessage, RaftRole, Ready, Snapshot, SoftState } from './types.js';
+
+export type { ProposalResult } from './raft-node-proposals.js';
+
+const SILENT: RaftNodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class RaftNode {
+  private readonly proposals = new ProposalTracker();
+  private readonly logger: RaftNodeLogger;
+  private timer: NodeJS.Timeout | null = null;
+  /** The running ready loop, if any: never two at once. */
+  private loop: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private lastSoft: SoftState;
+  private readonly counters: RaftNodeStats;
+
+  private constructor(
+    readonly id: NodeId,
+    private readonly core: RaftCore,
+    private readonly store: LogStore,
+    private readonly transport: RaftTransport,
+    private readonly stateMachine: RaftStateMachine,
+    private readonly compactEvery: number,
+    loadedSnapshotIndex: number,
+    logger: RaftNodeLogger,
+  ) {
+    this.logger = logger;
+    this.lastSoft = { role: core.role, leader: core.leader, term: core.term };
+    this.counters = { loadedSnapshotIndex, compactions: 0, snapshotsInstalled: 0, readyCycles: 0 };
+  }
+
+  /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
+  static async open(options: RaftNodeOptions): Promise<RaftNode> {
+    checkOptions(options);
+    const store = await LogStore.open(options.dataDir);
+    try {
+      const persisted = await loadOrBootstrap(store, options);
+      const core = new RaftCore(
+        {
+          id: options.id,
+          electionTicks: options.electionTicks,
+          heartbeatTicks: options.heartbeatTicks,
+          random: options.random ?? Math.random,
+        },
+        persisted,
+      );
+      if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data);
+      const node = new RaftNode(
+        options.id,
+        core,
+        store,
+        options.transport,
+        options.stateMachine,
+        options.compactEvery,
+        persisted.snapshot?.index ?? 0,
+        options.logger ?? SILENT,
+      );
+      node.start(options.tickMs);
+      return node;
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  get role(): RaftRole {
+    return this.core.role;
+  }
+  get term(): number {
+    return this.core.term;
+  }
+  get leader(): NodeId | null {
+    return this.core.leader;
+  }
+  get commitIndex(): number {
+    return this.core.commitIndex;
+  }
+  get appliedIndex(): number {
+    return this.core.appliedIndex;
+  }
+  get lastIndex(): number {
+    return this.core.lastIndex;
+  }
+  /** The membership in effect (latest in the log, committed or not). */
+  get config(): ClusterConfig {
+    return this.core.config;
+  }
+  /** Per-peer replication state; null unless leader. */
+  progress(): PeerProgress[] | null {
+    return this.core.progress();
+  }
+  get stats(): RaftNodeStats {
+    return { ...this.counters };
+  }
+  get stopped(): boolean {
+    return this.stopping !== null;
+  }
+
+  // ------------------------------------------------------------- proposals
+
+  /**
+   * Appends `command` (a JSON value, not null: null is the leader's no-op)
+   * and resolves once that exact entry (index and term) has been applied
+   * locally. Rejects with NotLeaderError (naming the known leader), with
+   * ProposalDroppedError when another entry took its index, when a snapshot
+   * hides the outcome, or when the node stops first.
+   */
+  async propose(command: unknown): Promise<ProposalResult> {
+    this.assertRunning();
+    const data = toJson(command);
+    if (data === null) throw new TypeError('a command cannot be null: null is reserved for the leader no-op');
+    return await this.track(this.core.propose(data));
+  }
+
+  /** Proposes a membership change (one voter at a time) and resolves once it is applied. */
+  async proposeConfig(config: ClusterConfig): Promise<ProposalResult> {
+    this.assertRunning();
+    return await this.track(this.core.proposeConfig(toJson(config) as ClusterConfig));
+  }
+
+  // -------------------------------------------------------------- lifecycle
+
+  /**
+   * Stops like a crash: no further tick, message, write or send. A write
+   * already in flight finishes (the store closes after it), but nothing
+   * produced alongside it is sent or applied. Pending proposals reject with
+   * ProposalDroppedError('stopped'): their entries may still commit.
+   */
+  async stop(cause?: Error): Promise<void> {
+    if (this.stopping) return await this.stopping;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.proposals.rejectAll(
+      (index, term) =>
+        new ProposalDroppedError('stopped', index, term, `node ${this.id} stopped before index ${index} was applied`, { cause }),
+    );
+    this.stopping = (async () => {
+      await this.loop?.catch(() => {});
+      await this.store.close();
+    })();
+    return await this.stopping;
+  }
+
+  // -------------------------------------------------------------- internals
+
+  private start(tickMs: number): void {
+    this.transport.onMessage((msg) => this.receive(msg));
+    this.timer = setInterval(() => this.onTick(), tickMs);
+    // The restored core may already have committed entries to replay.
+    this.schedule();
+  }
+
+  private onTick(): void {
+    if (this.stopping) return;
+    this.core.tick();
+    this.schedule();
+  }
+
+  private receive(msg: RaftMessage): void {
+    if (this.stopping || msg.to !== this.id) return;
+    try {
+      this.core.step(msg);
+    } catch (err) {
+      // The core only throws on a broken invariant (e.g. a committed entry contradicted).
+      this.fail(err, 'raft core rejected a message');
+      return;
+    }
+    this.schedule();
+  }
+
+  private track(result: ProposalResult): Promise<ProposalResult> {
+    const done = this.proposals.add(result.index, result.term);
+    this.schedule();
+    return done;
+  }
+
+  private assertRunning(): void {
+    if (this.stopping) throw new Error(`raft node ${this.id} is stopped`);
+  }
+
+  /** Starts the ready loop unless it is running (it re-checks before it exits). */
+  private schedule(): void {
+    if (this.loop || this.stopping || !this.core.hasReady()) return;
+    this.loop = this.runReadyLoop()
+      .catch((err: unknown) => this.fail(err, 'ready cycle failed'))
+      .finally(() => {
+        this.loop = null;
+        // Work that arrived while the loop was finishing would otherwise wait for the next tick.
+        this.schedule();
+      });
+  }
+
+  private async runReadyLoop(): Promise<void> {
+    while (!this.stopping && this.core.hasReady()) {
+      const rd = this.core.ready();
+      await this.persist(rd);
+      if (this.stopping) return; // crashed after the write: nothing it enables happens
+      for (const msg of rd.messages) this.transport.send(msg);
+      if (rd.snapshot) this.installSnapshot(rd.snapshot);
+      for (const entry of rd.committedEntries) this.apply(entry);
+      this.core.advance();
+      this.counters.readyCycles++;
+      this.noteSoftState(rd.softState);
+      await this.maybeCompact();
+    }
+  }
+
+  private async persist(rd: Ready): Promise<void> {
+    if (!rd.snapshot && rd.entries.length === 0 && !rd.hardState) return;
+    await this.store.save({ snapshot: rd.snapshot, entries: rd.entries, hardState: rd.hardState });
+  }
+
+  private installSnapshot(snapshot: Snapshot): void {
+    this.stateMachine.restore(snapshot.data);
+    this.proposals.snapshotInstalled(snapshot);
+    this.counters.snapshotsInstalled++;
+    this.logger.info({ raft: this.id, index: snapshot.index, term: snapshot.term }, 'installed snapshot from leader');
+  }
+
+  private apply(entry: Entry): void {
+    this.stateMachine.apply(entry);
+    this.proposals.applied(entry);
+  }
+
+  /** Snapshot the state machine every compactEvery applied entries, so the log stays bounded. */
+  private async maybeCompact(): Promise<void> {
+    const applied = this.core.appliedIndex;
+    const snapshotIndex = this.core.snapshot?.index ?? 0;
+    if (applied - snapshotIndex < this.compactEvery || this.stopping) return;
+    // Synchronously after advance(): the state machine is exactly at `applied`.
+    const snapshot = this.core.compact(applied, this.stateMachine.snapshot());
+    await this.store.compact(snapshot);
+    this.counters.compactions++;
+    this.logger.debug({ raft: this.id, index: snapshot.index }, 'compacted log');
+  }
+
+  private noteSoftState(soft: SoftState): void {
+    const last = this.lastSoft;
+    if (soft.role === last.role && soft.leader === last.leader && soft.term === last.term) return;
+    this.lastSoft = soft;
+    this.logger.info({ raft: this.id, role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed');
+  }
+
+  private fail(err: unknown, what: string): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.logger.error({ raft: this.id, err: error }, `${what}; stopping the raft node`);
+    void this.stop(error);
+  }
+}
+
+/**
+ * The state to build the core from. A bootstrapping node with an empty store
+ * writes its one-voter config as a committed entry (index 1, term 1; as
+ * etcd's bootstrap does) rather than using RaftCore.bootstrapState(): that
+ * keeps the config in a snapshot at index 0, which LogStore cannot store
+ * (snapshot indexes start at 1), so a restart before the first config change
+ * would come back with no voters and never elect a leader again.
+ */
+async function loadOrBootstrap(store: LogStore, options: RaftNodeOptions): Promise<PersistedState> {
+  const loaded = store.loaded();
+  const empty = loaded.snapshot === null && loaded.entries.length === 0 && loaded.hardState.term === 0;
+  if (!(options.bootstrap && empty)) return loaded;
+  const config = RaftCore.bootstrapState({ voters: [options.id], learners: [] }).snapshot!.config;
+  const state: PersistedState = {
+    hardState: { term: 1, vote: null, commit: 1 },
+    snapshot: null,
+    entries: [{ index: 1, term: 1, type: 'config', data: config }],
+  };
+  await store.save({ entries: state.entries, hardState: state.hardState });
+  return state;
+}
+
+function checkOptions(options: RaftNodeOptions): void {
+  for (const key of ['tickMs', 'electionTicks', 'heartbeatTicks', 'compactEvery'] as const) {
+    const value = options[key];
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${key} must be an integer >= 1, got ${String(value)}`);
+  }
+  if (options.id.length === 0) throw new RangeError('id must be non-empty');
+}
+
+/** The JSON form of `value`, which is what the log, the disk and the wire carry. */
+function toJson(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError('a command must be a JSON value');
+  return JSON.parse(text) as unknown;
+}

@@ -1,0 +1,103 @@
+// How a RaftNode reaches its peers, kept to the two calls the driver needs so
+// the libp2p adapter (/meshos/raft/1.0.0) and the in-memory test network are
+// interchangeable. Delivery is best effort, like the network: Raft retries
+// everything that matters (heartbeats, probes, snapshot resends), so a
+// transport may drop, delay or reorder, but must never alter a message.
+
+import type { NodeId, RaftMessage } from './types.js';
+
+export interface RaftTransport {
+  /** Fire and forget; `msg.to` names the peer. Must not throw for an unreachable peer. */
+  send(msg: RaftMessage): void;
+  /** Registers the one handler for messages addressed to this node (a later call replaces it). */
+  onMessage(handler: (msg: RaftMessage) => void): void;
+}
+
+export interface MemoryNetworkStats {
+  delivered: number;
+  dropped: number;
+}
+
+interface Endpoint {
+  handler: ((msg: RaftMessage) => void) | null;
+}
+
+/**
+ * An in-process network for tests. Messages are copied through JSON (as the
+ * wire would) and delivered on a later macrotask (setImmediate) so a send
+ * never re-enters the sender, and timers still get to run between deliveries.
+ * Reachability is checked both when a message is sent and when it arrives, so
+ * a partition also cuts messages already in flight.
+ */
+export class MemoryNetwork {
+  private readonly endpoints = new Map<NodeId, Endpoint>();
+  private readonly crashed = new Set<NodeId>();
+  /** Node id -> partition group; null when the network is whole. */
+  private groups: Map<NodeId, number> | null = null;
+  private readonly counters: MemoryNetworkStats = { delivered: 0, dropped: 0 };
+
+  /** The transport of node `id`. Joining again (a restart) replaces the old endpoint and un-crashes the node. */
+  join(id: NodeId): RaftTransport {
+    const endpoint: Endpoint = { handler: null };
+    this.endpoints.set(id, endpoint);
+    this.crashed.delete(id);
+    return {
+      send: (msg) => {
+        // A stale endpoint (the node restarted since) is a dead process: it sends nothing.
+        if (this.endpoints.get(id) === endpoint) this.deliverLater(msg);
+      },
+      onMessage: (handler) => {
+        endpoint.handler = handler;
+      },
+    };
+  }
+
+  /** Messages to `id` are dropped (including those in flight) until it joins again. */
+  crash(id: NodeId): void {
+    this.crashed.add(id);
+  }
+
+  /**
+   * Splits the network: each group can talk only within itself, and every node
+   * not listed forms one more group. Replaces any earlier partition.
+   */
+  partition(...groups: NodeId[][]): void {
+    const map = new Map<NodeId, number>();
+    groups.forEach((group, n) => {
+      for (const id of group) map.set(id, n + 1);
+    });
+    this.groups = map;
+  }
+
+  heal(): void {
+    this.groups = null;
+  }
+
+  get stats(): MemoryNetworkStats {
+    return { ...this.counters };
+  }
+
+  private reachable(from: NodeId, to: NodeId): boolean {
+    if (this.crashed.has(to)) return false;
+    if (this.groups === null) return true;
+    return (this.groups.get(from) ?? 0) === (this.groups.get(to) ?? 0);
+  }
+
+  private deliverLater(msg: RaftMessage): void {
+    if (!this.reachable(msg.from, msg.to)) {
+      this.counters.dropped++;
+      return;
+    }
+    // Copy now: the sender's Ready shares objects with its live log.
+    const copy = JSON.parse(JSON.stringify(msg)) as RaftMessage;
+    setImmediate(() => {
+      const handler = this.endpoints.get(copy.to)?.handler;
+      if (!handler || !this.reachable(copy.from, copy.to)) {
+        this.counters.dropped++;
+        return;
+      }
+      this.counters.delivered++;
+      handler(copy);
+    });
+  }
+}
