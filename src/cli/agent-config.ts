@@ -18,6 +18,7 @@ export const AGENT_OPTIONS = {
   memory: { type: 'string' },
   label: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  voters: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -101,6 +102,12 @@ export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
   if (memory != null) cfg.memoryMb = positiveNumber(memory, 'memory', true)
   const labels = list(values.label, env, 'label')
   if (labels != null) cfg.labels = parseLabels(labels)
+  const voters = values.voters ?? fromEnv(env, 'voters')
+  if (voters != null) {
+    const n = positiveNumber(voters, 'voters', true)
+    if (n > 9) throw new UsageError(`--voters "${voters}": at most 9 (every voter slows every commit)`)
+    cfg.election.maxVoters = n
+  }
   const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
   if (logLevel != null) {
     if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`)

@@ -8,6 +8,7 @@ commands:
   dev       run a local cluster of N agent processes (Ctrl-C stops them all)
   nodes     list the cluster's members as the local node sees them
   status    show the local node's identity and role
+  cluster   show the leader, term and voters
   help      show this text
 
 meshos agent [options]              (each option also settable as MESHOS_<NAME>, e.g. MESHOS_DATA_DIR)
@@ -20,6 +21,7 @@ meshos agent [options]              (each option also settable as MESHOS_<NAME>,
   --memory MB              memory offered to tasks, in MB       (default: all)
   --label KEY=VALUE        node label, repeatable
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
+  --voters N               target number of raft voters, 1-9    (default 5)
 
 meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
   starts N agents on 127.0.0.1 with p2p ports P, P+1, ... (default 7000) and HTTP ports

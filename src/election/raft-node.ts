@@ -112,6 +112,14 @@ export class RaftNode {
   get config(): ClusterConfig {
     return this.core.config;
   }
+  /** Logical clock of the core; PeerProgress.lastContactTick is measured on it. */
+  get tickCount(): number {
+    return this.core.tickCount;
+  }
+  /** A configuration change is appended but not yet committed. */
+  get configChangePending(): boolean {
+    return this.core.configChangePending;
+  }
   /** Per-peer replication state; null unless leader. */
   progress(): PeerProgress[] | null {
     return this.core.progress();

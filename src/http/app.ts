@@ -6,6 +6,7 @@ import { errorBody, makeErrorHandler } from './errors.js'
 import { HTTP_LIMITS } from '../node/config.js'
 import { statusRoutes } from './routes/status.js'
 import { nodeRoutes } from './routes/nodes.js'
+import { clusterRoutes } from './routes/cluster.js'
 
 export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
   const app = Fastify({
@@ -13,7 +14,8 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
     bodyLimit: HTTP_LIMITS.bodyBytes,
     // Long ids get a 400 from the route schema (naming the field), not a bare 414.
     routerOptions: { maxParamLength: HTTP_LIMITS.maxParamLength },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // coerceTypes off: a number where a string belongs is an error, not silently "42".
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Errors raised before routing (a malformed URL) go through the same error shape.
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).status(err.statusCode ?? 400).send(errorBody('bad_request', err.message))
@@ -32,5 +34,6 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
   })
   statusRoutes(app, node)
   nodeRoutes(app, node)
+  clusterRoutes(app, node)
   return app
 }

@@ -2,6 +2,7 @@
 // nowhere else. Domain code throws ApiError subclasses; framework errors are translated.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { NoLeaderError, WriteOutcomeUnknownError } from '../cluster/errors.js'
 
 export class ApiError extends Error {
   constructor (readonly statusCode: number, readonly code: string, message: string) {
@@ -38,6 +39,14 @@ export function makeErrorHandler (log: Logger) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
     if (err instanceof ApiError) {
       void reply.status(err.statusCode).send(errorBody(err.code, err.message))
+      return
+    }
+    if (err instanceof NoLeaderError) {
+      void reply.status(503).send(errorBody('no_leader', err.message))
+      return
+    }
+    if (err instanceof WriteOutcomeUnknownError) {
+      void reply.status(503).send(errorBody('outcome_unknown', err.message))
       return
     }
     if (err.validation != null) {

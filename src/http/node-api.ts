@@ -31,9 +31,25 @@ export interface NodeView {
   lastSeenMs: number
 }
 
+export interface PeerView { id: string, name: string | null, lastContactMs: number | null, matchIndex: number | null }
+
+export interface ClusterView {
+  leader: string | null
+  term: number
+  commitIndex: number
+  voters: PeerView[]
+  learners: PeerView[]
+}
+
 export interface NodeApi {
   status: () => StatusView
   nodes: () => NodeView[]
   node: (id: string) => NodeView | undefined
   metricsText: () => Promise<{ contentType: string, body: string }>
+  clusterView: () => ClusterView
+  /** Resolve once committed; reject with NoLeaderError / WriteOutcomeUnknownError. */
+  kvPut: (key: string, value: string) => Promise<{ key: string, value: string, index: number, term: number }>
+  kvDelete: (key: string) => Promise<{ key: string, index: number, term: number }>
+  kvGet: (key: string) => string | undefined
+  kvList: () => Record<string, string>
 }

@@ -53,6 +53,31 @@ export interface JoinConfig {
   requestTimeoutMs: number
 }
 
+export interface ElectionConfig {
+  /** One Raft tick. Timeouts below are counted in ticks, so this sets their resolution. */
+  tickMs: number
+  /** Followers campaign after electionTicks..2*electionTicks ticks without a leader (300-600 ms
+   * at 50 ms ticks): a few heartbeats may be lost before anyone campaigns, and failover stays
+   * well under a second on a LAN (etcd's defaults, 1 s / 100 ms, give ~1.2 s here). */
+  electionTicks: number
+  /** The leader's heartbeat, in ticks: 50 ms keeps six heartbeats inside one election timeout. */
+  heartbeatTicks: number
+  /** Applied entries between snapshots: bounds the log on disk and the replay after a restart. */
+  compactEvery: number
+  /** The voter target (--voters): 5 survives two failures; more voters slow every commit. */
+  maxVoters: number
+  /** How often the leader reconsiders the voter set. */
+  autopilotIntervalMs: number
+  /** A voter dead this long is replaced by a healthy member, so a cluster whose machines come
+   * and go keeps a quorum; long enough that a reboot does not cost a configuration change. */
+  replaceDeadVoterAfterMs: number
+  removeDeadLearnerAfterMs: number
+  /** A learner this many entries behind the leader counts as caught up and may vote. */
+  learnerCatchUpLag: number
+  /** How long a write waits for a leader and a commit before answering 503. */
+  writeTimeoutMs: number
+}
+
 export interface NodeConfig {
   listen: string[]
   bootstrap: string[]
@@ -66,6 +91,7 @@ export interface NodeConfig {
   logLevel: string
   membership: MembershipConfig
   join: JoinConfig
+  election: ElectionConfig
 }
 
 export const DEFAULT_MEMBERSHIP: MembershipConfig = {
@@ -83,6 +109,19 @@ export const DEFAULT_MEMBERSHIP: MembershipConfig = {
   localPauseThresholdMs: 1000
 }
 
+export const DEFAULT_ELECTION: ElectionConfig = {
+  tickMs: 50,
+  electionTicks: 6,
+  heartbeatTicks: 1,
+  compactEvery: 1000,
+  maxVoters: 5,
+  autopilotIntervalMs: 500,
+  replaceDeadVoterAfterMs: 15_000,
+  removeDeadLearnerAfterMs: 60_000,
+  learnerCatchUpLag: 64,
+  writeTimeoutMs: 5000
+}
+
 export const DEFAULT_JOIN: JoinConfig = {
   retryInitialMs: 250,
   retryMaxMs: 15_000,
@@ -96,6 +135,9 @@ export const WIRE_LIMITS = {
   joinRequestBytes: 16 * 1024,
   /** A member table of 1,000 nodes is ~1 MiB of JSON. */
   joinResponseBytes: 4 * 1024 * 1024,
+  /** A forwarded write: one command (a KV value for now; task specs later). */
+  rpcRequestBytes: 1024 * 1024,
+  rpcResponseBytes: 64 * 1024,
   maxLabels: 64,
   maxAddrs: 16,
   /** Suspicions carried by one heartbeat (~70 bytes each): keeps it under heartbeatBytes. */
@@ -126,6 +168,7 @@ export function defaultNodeConfig (): NodeConfig {
     labels: {},
     logLevel: 'info',
     membership: { ...DEFAULT_MEMBERSHIP },
-    join: { ...DEFAULT_JOIN }
+    join: { ...DEFAULT_JOIN },
+    election: { ...DEFAULT_ELECTION }
   }
 }

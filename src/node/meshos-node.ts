@@ -13,6 +13,7 @@ import { NodeMetrics } from './metrics.js'
 import { nextIncarnation, saveIncarnation } from './incarnation-file.js'
 import { MESHOS_VERSION } from './version.js'
 import { StartupError } from './startup-error.js'
+import { ClusterService, type ClusterView } from '../cluster/cluster-service.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
 
 
@@ -23,6 +24,7 @@ export class MeshosNode implements NodeApi {
     readonly config: NodeConfig,
     readonly host: P2PHost,
     readonly membership: Membership,
+    readonly cluster: ClusterService,
     readonly metrics: NodeMetrics,
     private readonly log: Logger,
     private readonly startedAtMs: number
@@ -78,17 +80,22 @@ export class MeshosNode implements NodeApi {
       sampleSelf: () => ({ load: os.loadavg()[0] ?? 0 }),
       onIncarnation: n => { node.persistIncarnation(n) }
     })
-    const node: MeshosNode = new MeshosNode(config, host, membership, metrics, log, startedAtMs)
+    const cluster = new ClusterService({
+      host, membership, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
+    })
+    const node: MeshosNode = new MeshosNode(config, host, membership, cluster, metrics, log, startedAtMs)
     return node
   }
 
-  /** Starts heartbeats and joining. */
+  /** Starts heartbeats and joining, then the replicated cluster. */
   async start (): Promise<void> {
     await this.membership.start()
+    await this.cluster.start()
   }
 
   /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
   async stop (graceful = true): Promise<void> {
+    await this.cluster.stop()
     await this.membership.stop(graceful)
     await this.host.stop()
     await this.incarnationWrites
@@ -107,9 +114,9 @@ export class MeshosNode implements NodeApi {
       version: MESHOS_VERSION,
       addrs: this.host.multiaddrs(),
       uptimeMs: Date.now() - this.startedAtMs,
-      role: null,
-      leader: null,
-      term: null
+      role: this.cluster.role,
+      leader: this.cluster.leader,
+      term: this.cluster.term
     }
   }
 
@@ -125,6 +132,28 @@ export class MeshosNode implements NodeApi {
 
   node (id: string): NodeView | undefined {
     return this.nodes().find(n => n.id === id)
+  }
+
+  clusterView (): ClusterView {
+    return this.cluster.view()
+  }
+
+  async kvPut (key: string, value: string): Promise<{ key: string, value: string, index: number, term: number }> {
+    const { index, term } = await this.cluster.write({ type: 'kv.put', key, value })
+    return { key, value, index, term }
+  }
+
+  async kvDelete (key: string): Promise<{ key: string, index: number, term: number }> {
+    const { index, term } = await this.cluster.write({ type: 'kv.delete', key })
+    return { key, index, term }
+  }
+
+  kvGet (key: string): string | undefined {
+    return this.cluster.state.get(key)
+  }
+
+  kvList (): Record<string, string> {
+    return Object.fromEntries(this.cluster.state.list().map(({ key, value }) => [key, value]))
   }
 
   async metricsText (): Promise<{ contentType: string, body: string }> {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { buildHttpApp } from '../../src/http/app.js'
 import type { NodeApi, NodeView } from '../../src/http/node-api.js'
+import { NoLeaderError } from '../../src/cluster/errors.js'
 
 const member: NodeView = {
   id: 'peer-a',
@@ -19,11 +20,24 @@ const member: NodeView = {
   lastSeenMs: 0
 }
 
+const kv = new Map<string, string>()
 const fakeNode: NodeApi = {
   status: () => ({ nodeId: 'peer-a', name: 'a', version: 'test', addrs: member.addrs, uptimeMs: 5, role: null, leader: null, term: null }),
   nodes: () => [member],
   node: id => (id === member.id ? member : undefined),
-  metricsText: async () => ({ contentType: 'text/plain', body: 'meshos_members 1\n' })
+  metricsText: async () => ({ contentType: 'text/plain', body: 'meshos_members 1\n' }),
+  clusterView: () => ({ leader: 'peer-a', term: 2, commitIndex: 5, voters: [{ id: 'peer-a', name: 'a', lastContactMs: 0, matchIndex: 5 }], learners: [] }),
+  kvPut: async (key, value) => {
+    if (key === 'no-quorum') throw new NoLeaderError('write not committed within 5000 ms: no leader elected; 1 of 3 voters reachable')
+    kv.set(key, value)
+    return { key, value, index: 6, term: 2 }
+  },
+  kvDelete: async key => {
+    kv.delete(key)
+    return { key, index: 7, term: 2 }
+  },
+  kvGet: key => kv.get(key),
+  kvList: () => Object.fromEntries(kv)
 }
 
 describe('HTTP API (in-process)', () => {
@@ -88,6 +102,43 @@ describe('HTTP API (in-process)', () => {
     const res = await app.inject(`/v1/nodes/${'x'.repeat(1500)}`)
     assert.equal(res.statusCode, 400)
     assert.match(res.json().error.message, /^params\.id: /)
+  })
+
+  it('PUT /v1/kv/:key commits and GET reads it back; DELETE removes it', async () => {
+    const put = await app.inject({ method: 'PUT', url: '/v1/kv/color', payload: { value: 'blue' } })
+    assert.equal(put.statusCode, 200)
+    assert.deepEqual(put.json(), { key: 'color', value: 'blue', index: 6, term: 2 })
+    assert.deepEqual((await app.inject('/v1/kv/color')).json(), { key: 'color', value: 'blue' })
+    assert.deepEqual((await app.inject('/v1/kv')).json(), { items: { color: 'blue' } })
+    assert.equal((await app.inject({ method: 'DELETE', url: '/v1/kv/color' })).statusCode, 200)
+    assert.equal((await app.inject('/v1/kv/color')).statusCode, 404)
+  })
+
+  const badPuts: Array<[string, unknown, RegExp]> = [
+    ['no value', {}, /^body\.value: is required$/],
+    ['a number value', { value: 42 }, /^body\.value: must be string$/],
+    ['an unknown field', { value: 'x', ttl: 5 }, /^body\.ttl: is not a known field$/]
+  ]
+  for (const [what, payload, message] of badPuts) {
+    it(`PUT /v1/kv/:key with ${what} is a 400 naming the field`, async () => {
+      const res = await app.inject({ method: 'PUT', url: '/v1/kv/k', payload: payload as object })
+      assert.equal(res.statusCode, 400)
+      assert.equal(res.json().error.code, 'invalid_request')
+      assert.match(res.json().error.message, message)
+    })
+  }
+
+  it('a write without a leader is a 503 no_leader saying what is reachable', async () => {
+    const res = await app.inject({ method: 'PUT', url: '/v1/kv/no-quorum', payload: { value: 'x' } })
+    assert.equal(res.statusCode, 503)
+    assert.equal(res.json().error.code, 'no_leader')
+    assert.match(res.json().error.message, /1 of 3 voters reachable/)
+  })
+
+  it('GET /v1/cluster shows leader, term and voters', async () => {
+    const body = (await app.inject('/v1/cluster')).json()
+    assert.equal(body.leader, 'peer-a')
+    assert.equal(body.voters.length, 1)
   })
 
   it('serves Prometheus metrics', async () => {

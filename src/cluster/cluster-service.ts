@@ -1,0 +1,247 @@
+// The replicated cluster on one node: the Raft node over libp2p, the state machine it applies
+// to, the leader's voter management (autopilot), and the write path that forwards a write from
+// any node to the leader and answers only once it is committed.
+import path from 'node:path'
+import type { Logger } from 'pino'
+import type { P2PHost } from '../p2p/host.js'
+import type { Membership } from '../gossip/membership.js'
+import type { ElectionConfig } from '../node/config.js'
+import { WIRE_LIMITS } from '../node/config.js'
+import type { NodeMetrics } from '../node/metrics.js'
+import { RaftNode } from '../election/raft-node.js'
+import { P2PRaftTransport } from '../election/raft-transport-p2p.js'
+import { NotLeaderError, ProposalDroppedError } from '../election/raft-node-errors.js'
+import { planAutopilot, type AutopilotMember } from '../election/autopilot.js'
+import { ClusterStateMachine } from './state-machine.js'
+import type { ClusterCommand } from './commands.js'
+import { NoLeaderError, WriteOutcomeUnknownError } from './errors.js'
+import {
+  RPC_PROTOCOL, RPC_WIRE_VERSION, decodeProposeRequest, decodeProposeResponse, encodeProposeRequest,
+  encodeProposeResponse, type ProposeResponse
+} from './write-rpc.js'
+
+export type RaftRoleView = 'leader' | 'follower' | 'candidate' | 'learner'
+
+import type { ClusterView, PeerView } from '../http/node-api.js'
+export type { ClusterView }
+
+export interface WriteResult { index: number, term: number }
+
+export interface ClusterServiceInit {
+  host: P2PHost
+  membership: Membership
+  config: ElectionConfig
+  dataDir: string
+  /** The first node of a cluster (started without --bootstrap) starts as a one-voter cluster. */
+  bootstrap: boolean
+  metrics: NodeMetrics
+  logger: Logger
+}
+
+const delay = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+export class ClusterService {
+  readonly state = new ClusterStateMachine()
+  /** Undefined until start(): the HTTP API answers (with nulls) before the cluster is up. */
+  private raft: RaftNode | undefined
+  private autopilotTimer: NodeJS.Timeout | undefined
+  private autopilotBusy = false
+  private readonly log: Logger
+  private readonly self: string
+
+  constructor (private readonly init: ClusterServiceInit) {
+    this.log = init.logger.child({ component: 'cluster' })
+    this.self = init.host.peerId
+  }
+
+  async start (): Promise<void> {
+    const transport = new P2PRaftTransport(this.init.host, this.init.metrics, this.log)
+    await transport.start()
+    const cfg = this.init.config
+    this.raft = await RaftNode.open({
+      id: this.self,
+      dataDir: path.join(this.init.dataDir, 'raft'),
+      transport,
+      stateMachine: this.state,
+      tickMs: cfg.tickMs,
+      electionTicks: cfg.electionTicks,
+      heartbeatTicks: cfg.heartbeatTicks,
+      bootstrap: this.init.bootstrap,
+      compactEvery: cfg.compactEvery,
+      logger: this.log
+    })
+    await this.init.host.handle(RPC_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.rpcRequestBytes, timeoutMs: cfg.writeTimeoutMs }, async (from, bytes) => await this.answerForwardedWrite(from, bytes))
+    this.autopilotTimer = setInterval(() => { void this.runAutopilot() }, cfg.autopilotIntervalMs)
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.autopilotTimer)
+    await this.raft?.stop()
+  }
+
+  get role (): RaftRoleView | null {
+    if (this.raft == null) return null
+    const role = this.raft.role
+    if (role === 'precandidate') return 'candidate'
+    // A node the leader has not added yet is a non-voting member-to-be.
+    if (role === 'follower' && !this.raft.config.voters.includes(this.self)) return 'learner'
+    return role
+  }
+
+  get leader (): string | null {
+    return this.raft?.leader ?? null
+  }
+
+  get term (): number | null {
+    return this.raft?.term ?? null
+  }
+
+  view (): ClusterView {
+    const raft = this.started()
+    const progress = new Map((raft.progress() ?? []).map(p => [p.id, p]))
+    const peer = (id: string): PeerView => {
+      const p = progress.get(id)
+      const isSelfLeader = id === this.self && raft.role === 'leader'
+      return {
+        id,
+        name: this.memberName(id),
+        lastContactMs: isSelfLeader ? 0 : (p?.lastContactTick == null ? null : Math.max(0, raft.tickCount - p.lastContactTick) * this.init.config.tickMs),
+        matchIndex: isSelfLeader ? raft.lastIndex : (p?.matchIndex ?? null)
+      }
+    }
+    const config = raft.config
+    return {
+      leader: raft.leader,
+      term: raft.term,
+      commitIndex: raft.commitIndex,
+      voters: config.voters.map(peer),
+      learners: config.learners.map(peer)
+    }
+  }
+
+  /** Commits `command` through the leader, wherever it is, and answers once it is applied here or
+   * on the leader. Retries through leader changes until writeTimeoutMs, then NoLeaderError. */
+  async write (command: ClusterCommand): Promise<WriteResult> {
+    const raft = this.started()
+    const deadline = Date.now() + this.init.config.writeTimeoutMs
+    let problem = 'no leader elected'
+    while (Date.now() < deadline) {
+      const leader = raft.leader
+      if (leader === this.self && raft.role === 'leader') {
+        const outcome = await this.proposeLocally(command, deadline)
+        if (outcome.ok) return { index: outcome.index, term: outcome.term }
+        problem = outcome.message
+        if (outcome.code === 'unknown') throw new WriteOutcomeUnknownError(outcome.message)
+      } else if (leader != null) {
+        try {
+          const res = await this.forward(leader, command, deadline)
+          if (res.ok) return { index: res.index, term: res.term }
+          problem = res.message
+          if (res.code === 'unknown') throw new WriteOutcomeUnknownError(res.message)
+          if (res.code === 'invalid') throw new NoLeaderError(res.message)
+        } catch (err) {
+          if (err instanceof WriteOutcomeUnknownError || err instanceof NoLeaderError) throw err
+          problem = `leader ${leader} unreachable (${(err as Error).message})`
+        }
+      }
+      await delay(this.init.config.tickMs)
+    }
+    throw new NoLeaderError(`write not committed within ${this.init.config.writeTimeoutMs} ms: ${problem}; ${this.reachableVoters()}`)
+  }
+
+  private started (): RaftNode {
+    if (this.raft == null) throw new NoLeaderError('this node is still starting')
+    return this.raft
+  }
+
+  /** "2 of 5 voters reachable", from the membership view (this node included). */
+  reachableVoters (): string {
+    const voters = this.raft?.config.voters ?? []
+    const reachable = voters.filter(id => id === this.self || this.init.membership.table.get(id)?.state === 'alive').length
+    return `${reachable} of ${voters.length} voters reachable`
+  }
+
+  private async proposeLocally (command: unknown, deadline: number): Promise<ProposeResponse> {
+    const raft = this.started()
+    const leader = raft.leader
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new NoLeaderError('not committed in time; it may still commit')) }, Math.max(0, deadline - Date.now()))
+    })
+    try {
+      const { index, term } = await Promise.race([raft.propose(command), timeout])
+      return { v: RPC_WIRE_VERSION, ok: true, index, term }
+    } catch (err) {
+      if (err instanceof NotLeaderError) return { v: RPC_WIRE_VERSION, ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
+      if (err instanceof ProposalDroppedError) {
+        // 'overwritten' never commits, so sending it again is safe; the others may have committed.
+        const code = err.reason === 'overwritten' ? 'retry' : 'unknown'
+        return { v: RPC_WIRE_VERSION, ok: false, code, message: err.message, leader }
+      }
+      if (err instanceof NoLeaderError) return { v: RPC_WIRE_VERSION, ok: false, code: 'unknown', message: `${err.message} (${this.reachableVoters()})`, leader }
+      return { v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: (err as Error).message, leader }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async forward (leader: string, command: unknown, deadline: number): Promise<ProposeResponse> {
+    const bytes = await this.init.host.request(leader, RPC_PROTOCOL, encodeProposeRequest({ v: RPC_WIRE_VERSION, type: 'propose', command }), {
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      maxResponseBytes: WIRE_LIMITS.rpcResponseBytes
+    })
+    const res = decodeProposeResponse(bytes)
+    if (!res.ok) throw new Error(`invalid answer from the leader: ${res.detail}`)
+    return res.value
+  }
+
+  private async answerForwardedWrite (from: string, bytes: Uint8Array): Promise<Uint8Array> {
+    const req = decodeProposeRequest(bytes)
+    if (!req.ok) {
+      this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: req.reason })
+      return encodeProposeResponse({ v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: req.detail, leader: this.leader })
+    }
+    this.init.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
+    this.log.debug({ from }, 'forwarded write')
+    return encodeProposeResponse(await this.proposeLocally(req.value.command, Date.now() + this.init.config.writeTimeoutMs))
+  }
+
+  private memberName (id: string): string | null {
+    if (id === this.self) return this.init.membership.table.selfInfo.name
+    return this.init.membership.table.get(id)?.info.name ?? null
+  }
+
+  /** On the leader: one voter-set change at a time, as the autopilot planner decides. */
+  private async runAutopilot (): Promise<void> {
+    const raft = this.raft
+    if (raft == null || this.autopilotBusy || raft.stopped || raft.role !== 'leader') return
+    this.autopilotBusy = true
+    try {
+      const nowMs = Date.now()
+      const members: AutopilotMember[] = this.init.membership.table.others().map(m => ({
+        id: m.info.nodeId, state: m.state, stateForMs: Math.max(0, nowMs - m.stateSinceAtMs)
+      }))
+      members.push({ id: this.self, state: 'alive', stateForMs: 0 })
+      const cfg = this.init.config
+      const action = planAutopilot({
+        config: raft.config,
+        changePending: raft.configChangePending,
+        leaderId: this.self,
+        leaderLastIndex: raft.lastIndex,
+        progress: raft.progress() ?? [],
+        members,
+        maxVoters: cfg.maxVoters,
+        replaceDeadVoterAfterMs: cfg.replaceDeadVoterAfterMs,
+        removeDeadLearnerAfterMs: cfg.removeDeadLearnerAfterMs,
+        learnerCatchUpLag: cfg.learnerCatchUpLag
+      })
+      if (action == null) return
+      this.log.info({ action: action.kind, nodeId: action.id, reason: 'reason' in action ? action.reason : undefined, voters: action.config.voters.length }, 'changing the voter set')
+      await raft.proposeConfig(action.config)
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'voter set change failed; will retry')
+    } finally {
+      this.autopilotBusy = false
+    }
+  }
+}

@@ -1,0 +1,8 @@
+// Domain errors of the cluster layer. The HTTP layer maps them to statuses in one place
+// (src/http/errors.ts); nothing here knows about HTTP.
+
+/** No leader, no quorum, or a write that did not commit in time: the caller may retry. */
+export class NoLeaderError extends Error {}
+
+/** A write whose fate cannot be known (the log was replaced by a snapshot before it applied). */
+export class WriteOutcomeUnknownError extends Error {}
