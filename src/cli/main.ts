@@ -4,7 +4,7 @@
 import '../node/polyfills.js'
 import v8 from 'node:v8'
 import { devCommand } from './dev-command.js'
-import { nodesCommand, statusCommand } from './query-commands.js'
+import { clusterCommand, nodesCommand, statusCommand } from './query-commands.js'
 import { USAGE, UsageError } from './usage.js'
 import { StartupError } from '../node/startup-error.js'
 import { MeshosApiError, MeshosUnreachableError } from '../client/client.js'
@@ -27,6 +27,7 @@ async function run (argv: string[]): Promise<number> {
     case 'dev': return await devCommand(args)
     case 'nodes': process.stdout.write(await nodesCommand(args, env) + '\n'); return 0
     case 'status': process.stdout.write(await statusCommand(args, env) + '\n'); return 0
+    case 'cluster': process.stdout.write(await clusterCommand(args, env) + '\n'); return 0
     case 'version': case '--version': process.stdout.write(`meshos ${MESHOS_VERSION}\n`); return 0
     case 'help': case '--help': case '-h': process.stdout.write(USAGE); return 0
     case undefined: throw new UsageError('no command given')

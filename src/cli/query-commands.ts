@@ -54,3 +54,23 @@ export async function statusCommand (args: string[], env: Record<string, string 
     ...s.addrs.map(a => `  ${a}`)
   ].join('\n')
 }
+
+export async function clusterCommand (args: string[], env: Record<string, string | undefined>): Promise<string> {
+  const { client, json } = parseQueryArgs(args, env)
+  const c = await client.cluster()
+  if (json) return JSON.stringify(c, null, 2)
+  const rows = [
+    ...c.voters.map(p => ({ ...p, kind: 'voter' })),
+    ...c.learners.map(p => ({ ...p, kind: 'learner' }))
+  ].map(p => [
+    p.name ?? '?',
+    shortId(p.id),
+    p.id === c.leader ? 'leader' : p.kind,
+    p.matchIndex == null ? '-' : String(p.matchIndex),
+    p.lastContactMs == null ? '-' : `${p.lastContactMs}ms`
+  ])
+  return [
+    `leader: ${c.leader ?? '(none)'}   term: ${c.term}   commit index: ${c.commitIndex}`,
+    formatTable(['NAME', 'ID', 'ROLE', 'MATCH INDEX', 'LAST CONTACT'], rows)
+  ].join('\n')
+}

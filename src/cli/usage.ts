@@ -27,7 +27,7 @@ meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
   starts N agents on 127.0.0.1 with p2p ports P, P+1, ... (default 7000) and HTTP ports
   7070, 7071, ...; data dirs under DIR (default: a new temp dir)
 
-meshos nodes|status [--addr URL] [--json]
+meshos nodes|status|cluster [--addr URL] [--json]
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
   --json                   print the raw JSON answer
 `

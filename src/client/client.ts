@@ -1,8 +1,10 @@
 // Typed client for a node's HTTP API, used by the CLI, the tests and scripts.
-import type { NodeView, StatusView } from '../http/node-api.js'
+import type { ClusterView, NodeView, StatusView } from '../http/node-api.js'
 import { DEFAULT_HTTP_PORT } from '../node/config.js'
 
-export type { NodeView, StatusView }
+export type { ClusterView, NodeView, StatusView }
+
+export interface KvWrite { key: string, value?: string, index: number, term: number }
 
 export const DEFAULT_API_ADDR = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`
 /** A node-local API answers in milliseconds; ten seconds means it is stuck, not slow. */
@@ -47,6 +49,27 @@ export class MeshosClient {
 
   async node (id: string): Promise<NodeView> {
     return await this.request('GET', `/v1/nodes/${encodeURIComponent(id)}`)
+  }
+
+  async cluster (): Promise<ClusterView> {
+    return await this.request('GET', '/v1/cluster')
+  }
+
+  /** Resolves once the write is committed (forwarded to the leader by the node). */
+  async kvPut (key: string, value: string): Promise<KvWrite> {
+    return await this.request('PUT', `/v1/kv/${encodeURIComponent(key)}`, { value })
+  }
+
+  async kvGet (key: string): Promise<string> {
+    return (await this.request<{ value: string }>('GET', `/v1/kv/${encodeURIComponent(key)}`)).value
+  }
+
+  async kvDelete (key: string): Promise<KvWrite> {
+    return await this.request('DELETE', `/v1/kv/${encodeURIComponent(key)}`)
+  }
+
+  async kvList (): Promise<Record<string, string>> {
+    return (await this.request<{ items: Record<string, string> }>('GET', '/v1/kv')).items
   }
 
   async request<T> (method: string, path: string, body?: unknown): Promise<T> {

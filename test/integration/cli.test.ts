@@ -103,6 +103,13 @@ describe('meshos CLI', function () {
       assert.equal(json.nodes.length, 3)
       const status = meshos(['status', '--addr', addr])
       assert.match(status.stdout, /node: {5}dev-1 \(12D3Koo/)
+      // The first node bootstrapped the cluster; the leader grows it to 3 voters.
+      await waitFor('3 voters', async () => (await new MeshosClient(addr).cluster()).voters.length === 3, 15_000, 200)
+      const cluster = meshos(['cluster', '--addr', addr])
+      assert.equal(cluster.status, 0, cluster.stderr)
+      assert.match(cluster.stdout, /^leader: 12D3Koo\S+ {3}term: \d+/)
+      const roles = cluster.stdout.trim().split('\n').slice(2).map(r => r.split(/\s+/)[2]).sort()
+      assert.deepEqual(roles, ['leader', 'voter', 'voter'])
 
       dev.kill('SIGINT')
       assert.equal(await exited, 0, out)
