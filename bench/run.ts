@@ -6,13 +6,17 @@ import { fileURLToPath } from 'node:url'
 import os from 'node:os'
 import path from 'node:path'
 import { benchMembershipSize, type MembershipSizeResult } from './membership.js'
+import { benchFailover } from './failover.js'
 import { describeMachine, machineInfo } from './lib/machine.js'
 import { fmt } from './lib/stats.js'
 
 const TARGETS = {
   joinAt10Ms: 1000,
   deadAfterKillMs: 4000,
-  idleRssMiB: 100
+  idleRssMiB: 100,
+  failoverMedianMs: 600,
+  failoverMaxMs: 1500,
+  commitP50Ms: 5
 }
 
 const log = (line: string): void => { process.stdout.write(line + '\n') }
@@ -22,6 +26,43 @@ function verdict (ok: boolean): string {
 }
 
 async function main (): Promise<void> {
+  const only = process.env.BENCH_ONLY
+  if (only == null || only === 'failover') await failover()
+  if (only == null || only === 'membership') await membership()
+}
+
+async function failover (): Promise<void> {
+  const machine = machineInfo()
+  const trials = Math.max(1, Math.round(20 * Number(process.env.BENCH_TRIALS ?? '1')))
+  const writes = 1000
+  log(`meshos failover benchmark — ${describeMachine(machine)}`)
+  const { results, skipped } = await benchFailover(trials, writes, log)
+  log('\n  system     failover (SIGKILL leader → write via survivor commits)          commit latency via follower      throughput (16 in flight)')
+  for (const r of results) {
+    const f = r.failoverMs
+    const c = r.commitLatencyMs
+    log(`  ${r.system.padEnd(9)}  min ${f.min.toFixed(0)} / median ${f.median.toFixed(0)} / p99 ${f.p99.toFixed(0)} / max ${f.max.toFixed(0)} ms (N=${f.n})   p50 ${c.median.toFixed(2)} / p99 ${c.p99.toFixed(2)} ms (N=${c.n})   ${r.writesPerSecond.toFixed(0)} writes/s`)
+  }
+  for (const s of skipped) log(`  skipped ${s}`)
+  const m = results.find(r => r.system === 'meshos')
+  if (m != null) {
+    log('\ntargets (issue 3)')
+    log(`  failover median ≤ ${TARGETS.failoverMedianMs} ms (${m.failoverMs.median.toFixed(0)}): ${verdict(m.failoverMs.median <= TARGETS.failoverMedianMs)}`)
+    log(`  failover max ≤ ${TARGETS.failoverMaxMs} ms (${m.failoverMs.max.toFixed(0)}): ${verdict(m.failoverMs.max <= TARGETS.failoverMaxMs)}`)
+    log(`  commit p50 < ${TARGETS.commitP50Ms} ms (${m.commitLatencyMs.median.toFixed(2)}): ${verdict(m.commitLatencyMs.median < TARGETS.commitP50Ms)}`)
+  }
+  await writeResults('failover', { machine, targets: TARGETS, results, skipped })
+}
+
+async function writeResults (name: string, body: object): Promise<void> {
+  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
+  await mkdir(dir, { recursive: true })
+  const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  await writeFile(file, JSON.stringify({ benchmark: name, date: new Date().toISOString(), ...body }, null, 2))
+  log(`\nresults written to ${path.relative(process.cwd(), file)}`)
+}
+
+async function membership (): Promise<void> {
   const machine = machineInfo()
   const sizes = (process.env.BENCH_SIZES ?? '3,10,30').split(',').map(Number).filter(n => n >= 2)
   const trialScale = Number(process.env.BENCH_TRIALS ?? '1')
@@ -65,12 +106,8 @@ async function main (): Promise<void> {
     log(`  ${r.nodes} nodes: killed node dead ≤ ${TARGETS.deadAfterKillMs} ms (max ${r.deadAfterKillMs.max} ms): ${verdict(r.deadAfterKillMs.max <= TARGETS.deadAfterKillMs)}; idle RSS ≤ ${TARGETS.idleRssMiB} MiB (max ${r.idleRssMiB.max.toFixed(1)}): ${verdict(r.idleRssMiB.max <= TARGETS.idleRssMiB)}`)
   }
 
-  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url))
-  await mkdir(dir, { recursive: true })
-  const file = path.join(dir, `membership-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
-  await writeFile(file, JSON.stringify({ benchmark: 'membership', date: new Date().toISOString(), machine, targets: TARGETS, results, failures }, null, 2))
   for (const f of failures) log(`  ${f.nodes} nodes: not measured (${f.error})`)
-  log(`\nresults written to ${path.relative(process.cwd(), file)}`)
+  await writeResults('membership', { machine, targets: TARGETS, results, failures })
 }
 
 main().then(() => process.exit(0), err => {

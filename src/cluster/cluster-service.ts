@@ -3,7 +3,7 @@
 // any node to the leader and answers only once it is committed.
 import path from 'node:path'
 import type { Logger } from 'pino'
-import type { P2PHost } from '../p2p/host.js'
+import { RequestNotSentError, type P2PHost } from '../p2p/host.js'
 import type { Membership } from '../gossip/membership.js'
 import type { ElectionConfig } from '../node/config.js'
 import { WIRE_LIMITS } from '../node/config.js'
@@ -141,6 +141,11 @@ export class ClusterService {
           if (res.code === 'invalid') throw new NoLeaderError(res.message)
         } catch (err) {
           if (err instanceof WriteOutcomeUnknownError || err instanceof NoLeaderError) throw err
+          // Once the request may have reached the leader, it may commit: never send it twice,
+          // and never claim it failed.
+          if (!(err instanceof RequestNotSentError)) {
+            throw new WriteOutcomeUnknownError(`forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`)
+          }
           problem = `leader ${leader} unreachable (${(err as Error).message})`
         }
       }

@@ -29,6 +29,9 @@ export interface P2PHostInit {
   logger: Logger
 }
 
+/** The request never left this node (no stream could be opened): sending it again is safe. */
+export class RequestNotSentError extends Error {}
+
 export interface RequestOptions {
   timeoutMs: number
   maxResponseBytes: number
@@ -187,7 +190,12 @@ export class P2PHost {
   async request (target: string, protocol: string, request: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     const signal = AbortSignal.timeout(opts.timeoutMs)
     const peer = target.startsWith('/') ? multiaddr(target) : peerIdFromString(target)
-    const stream = await this.node.dialProtocol(peer, protocol, { signal })
+    let stream
+    try {
+      stream = await this.node.dialProtocol(peer, protocol, { signal })
+    } catch (err) {
+      throw new RequestNotSentError(`${protocol}: cannot open a stream to ${target}: ${(err as Error).message}`)
+    }
     // The signal bounds the dial; this bounds the exchange too, so a frozen peer cannot hang us.
     const onTimeout = (): void => { stream.abort(new Error(`${protocol}: no answer within ${opts.timeoutMs} ms`)) }
     signal.addEventListener('abort', onTimeout, { once: true })
