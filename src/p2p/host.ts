@@ -52,6 +52,9 @@ export interface FrameChannelLimits {
    * A frame larger than this is still sent when nothing else is queued. */
   maxQueuedBytes: number
   dialTimeoutMs: number
+  /** After a failed dial, frames to that peer are dropped for this long instead of redialling
+   * on every frame (a leader sends to a dead peer 20 times a second). */
+  redialBackoffMs: number
 }
 
 export type FrameHandler = (fromPeerId: string, frame: Uint8Array) => void
@@ -63,6 +66,8 @@ interface OutboundChannel { queue: Pushable<Uint8Array> }
 export class P2PHost {
   private readonly log: Logger
   private readonly channels = new Map<string, OutboundChannel>()
+  /** (peer, protocol) → time before which no new channel is opened, after a failed dial. */
+  private readonly channelBackoffUntilMs = new Map<string, number>()
   private constructor (private readonly node: Libp2p<{ pubsub: PubSub }>, logger: Logger) {
     this.log = logger
   }
@@ -243,6 +248,8 @@ export class P2PHost {
     const key = `${peerId} ${protocol}`
     let channel = this.channels.get(key)
     if (channel == null) {
+      if (Date.now() < (this.channelBackoffUntilMs.get(key) ?? 0)) return
+      this.channelBackoffUntilMs.delete(key)
       const opened: OutboundChannel = { queue: pushable<Uint8Array>() }
       channel = opened
       this.channels.set(key, opened)
@@ -257,8 +264,17 @@ export class P2PHost {
   }
 
   private async openChannel (key: string, peerId: string, protocol: string, channel: OutboundChannel, limits: FrameChannelLimits): Promise<void> {
+    let stream
     try {
-      const stream = await this.node.dialProtocol(peerIdFromString(peerId), protocol, { signal: AbortSignal.timeout(limits.dialTimeoutMs) })
+      stream = await this.node.dialProtocol(peerIdFromString(peerId), protocol, { signal: AbortSignal.timeout(limits.dialTimeoutMs) })
+    } catch (err) {
+      this.channelBackoffUntilMs.set(key, Date.now() + limits.redialBackoffMs)
+      this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel dial failed; backing off')
+      if (this.channels.get(key) === channel) this.channels.delete(key)
+      channel.queue.end()
+      return
+    }
+    try {
       await pipe(channel.queue, source => lp.encode(source), stream.sink)
     } catch (err) {
       this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel closed')

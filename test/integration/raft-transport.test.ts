@@ -77,7 +77,7 @@ describe('raft transport over libp2p', function () {
     t.onMessage(m => received.push(m))
     await rogue!.dial(victim!.multiaddrs(), 5000)
     await waitFor('the victim to see the connection', async () => victim!.connectedPeers().includes(rogue!.peerId), 5000)
-    const limits = { maxFrameBytes: 1024, maxQueuedBytes: 64 * 1024, dialTimeoutMs: 2000 }
+    const limits = { maxFrameBytes: 1024, maxQueuedBytes: 64 * 1024, dialTimeoutMs: 2000, redialBackoffMs: 500 }
     const forged: RaftMessage = { from: 'someone-else', to: victim!.peerId, term: 99, type: 'timeoutNow' }
     rogue!.sendFrame(victim!.peerId, RAFT_PROTOCOL, encodeRaftMessage(forged), limits)
     rogue!.sendFrame(victim!.peerId, RAFT_PROTOCOL, fromString('{"not":"raft"}'), limits)
