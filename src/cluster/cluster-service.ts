@@ -13,8 +13,8 @@ import { P2PRaftTransport } from '../election/raft-transport-p2p.js'
 import { NotLeaderError, ProposalDroppedError } from '../election/raft-node-errors.js'
 import { planAutopilot, type AutopilotMember } from '../election/autopilot.js'
 import { ClusterStateMachine } from './state-machine.js'
-import type { ClusterCommand } from './commands.js'
-import { NoLeaderError, WriteOutcomeUnknownError } from './errors.js'
+import { parseCommand, type ClusterCommand } from './commands.js'
+import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from './errors.js'
 import {
   RPC_PROTOCOL, RPC_WIRE_VERSION, decodeProposeRequest, decodeProposeResponse, encodeProposeRequest,
   encodeProposeResponse, type ProposeResponse
@@ -22,8 +22,15 @@ import {
 
 export type RaftRoleView = 'leader' | 'follower' | 'candidate' | 'learner'
 
-import type { ClusterView, PeerView } from '../http/node-api.js'
-export type { ClusterView }
+export interface PeerView { id: string, name: string | null, lastContactMs: number | null, matchIndex: number | null }
+
+export interface ClusterView {
+  leader: string | null
+  term: number
+  commitIndex: number
+  voters: PeerView[]
+  learners: PeerView[]
+}
 
 export interface WriteResult { index: number, term: number }
 
@@ -138,9 +145,9 @@ export class ClusterService {
           if (res.ok) return { index: res.index, term: res.term }
           problem = res.message
           if (res.code === 'unknown') throw new WriteOutcomeUnknownError(res.message)
-          if (res.code === 'invalid') throw new NoLeaderError(res.message)
+          if (res.code === 'invalid') throw new InvalidCommandError(`the leader refused the write: ${res.message}`)
         } catch (err) {
-          if (err instanceof WriteOutcomeUnknownError || err instanceof NoLeaderError) throw err
+          if (err instanceof WriteOutcomeUnknownError || err instanceof InvalidCommandError) throw err
           // Once the request may have reached the leader, it may commit: never send it twice,
           // and never claim it failed.
           if (!(err instanceof RequestNotSentError)) {
@@ -206,9 +213,16 @@ export class ClusterService {
       this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: req.reason })
       return encodeProposeResponse({ v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: req.detail, leader: this.leader })
     }
+    // The forwarding node validated it too, but a peer of another version (or a rogue one) must
+    // not get an entry into the log that every replica would then skip.
+    const command = parseCommand(req.value.command)
+    if (!command.ok) {
+      this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: 'invalid_schema' })
+      return encodeProposeResponse({ v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: `command: ${command.reason}`, leader: this.leader })
+    }
     this.init.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
     this.log.debug({ from }, 'forwarded write')
-    return encodeProposeResponse(await this.proposeLocally(req.value.command, Date.now() + this.init.config.writeTimeoutMs))
+    return encodeProposeResponse(await this.proposeLocally(command.command, Date.now() + this.init.config.writeTimeoutMs))
   }
 
   private memberName (id: string): string | null {

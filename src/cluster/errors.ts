@@ -6,3 +6,6 @@ export class NoLeaderError extends Error {}
 
 /** A write whose fate cannot be known (the log was replaced by a snapshot before it applied). */
 export class WriteOutcomeUnknownError extends Error {}
+
+/** The leader refused the command itself (a peer of another version, or a bug): do not retry. */
+export class InvalidCommandError extends Error {}

@@ -26,8 +26,6 @@ export interface MembershipInit {
   bootstrap: string[]
   logger: Logger
   metrics: NodeMetrics
-  /** Wall clock in ms; injected so the adapter can be driven in tests. */
-  nowMs?: () => number
   /** Called when our incarnation changes, so it can be persisted (a restart must exceed it). */
   onIncarnation?: (incarnation: number) => void
   /** What this node reports about its own load, sampled before each heartbeat. */
@@ -62,7 +60,7 @@ export class Membership {
     this.host = init.host
     this.cfg = init.membership
     this.log = init.logger.child({ component: 'membership' })
-    this.nowMs = init.nowMs ?? Date.now
+    this.nowMs = Date.now
     this.table = new MemberTable(init.self, init.membership, this.nowMs())
     this.updateMemberGauge()
   }

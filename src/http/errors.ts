@@ -2,7 +2,7 @@
 // nowhere else. Domain code throws ApiError subclasses; framework errors are translated.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { NoLeaderError, WriteOutcomeUnknownError } from '../cluster/errors.js'
+import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from '../cluster/errors.js'
 
 export class ApiError extends Error {
   constructor (readonly statusCode: number, readonly code: string, message: string) {
@@ -43,6 +43,10 @@ export function makeErrorHandler (log: Logger) {
     }
     if (err instanceof NoLeaderError) {
       void reply.status(503).send(errorBody('no_leader', err.message))
+      return
+    }
+    if (err instanceof InvalidCommandError) {
+      void reply.status(400).send(errorBody('invalid_command', err.message))
       return
     }
     if (err instanceof WriteOutcomeUnknownError) {

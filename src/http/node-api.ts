@@ -1,5 +1,8 @@
 // What the HTTP layer needs from a node, and the shapes it returns. Handlers depend on this
 // interface only, so they are tested in-process against a fake node.
+import type { ClusterView } from '../cluster/cluster-service.js'
+
+export type { ClusterView }
 export type MemberStateView = 'alive' | 'suspect' | 'dead' | 'left'
 
 export interface StatusView {
@@ -29,16 +32,6 @@ export interface NodeView {
   startedAt: string
   /** Milliseconds since this node last heard from that one (0 for itself). */
   lastSeenMs: number
-}
-
-export interface PeerView { id: string, name: string | null, lastContactMs: number | null, matchIndex: number | null }
-
-export interface ClusterView {
-  leader: string | null
-  term: number
-  commitIndex: number
-  voters: PeerView[]
-  learners: PeerView[]
 }
 
 export interface NodeApi {

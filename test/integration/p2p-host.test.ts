@@ -1,16 +1,13 @@
 // The libp2p adapter in-process: gossip relayed through a middle peer reaches the far end with
 // its author (not the relay) named, and request/response frames work with their limits.
 import assert from 'node:assert/strict'
-import { pino } from 'pino'
 import { fromString, toString } from 'uint8arrays'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { P2PHost } from '../../src/p2p/host.js'
+import type { P2PHost } from '../../src/p2p/host.js'
 import { waitFor } from '../helpers/agent-process.js'
+import { loopbackHost } from '../helpers/fixtures.js'
 
 const TOPIC = 'test/relay/1'
-const newHost = async (): Promise<P2PHost> => await P2PHost.create({
-  privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: pino({ level: 'silent' })
-})
+const newHost = loopbackHost
 
 describe('p2p host', function () {
   this.timeout(30_000)

@@ -2,14 +2,14 @@
 // both directions over long-lived streams; forged or malformed frames are dropped and counted.
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { fromString } from 'uint8arrays'
-import { P2PHost } from '../../src/p2p/host.js'
+import type { P2PHost } from '../../src/p2p/host.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { P2PRaftTransport } from '../../src/election/raft-transport-p2p.js'
 import { RAFT_PROTOCOL, decodeRaftMessage, encodeRaftMessage } from '../../src/election/raft-wire.js'
 import type { RaftMessage } from '../../src/election/types.js'
 import { waitFor } from '../helpers/agent-process.js'
+import { loopbackHost } from '../helpers/fixtures.js'
 
 const silent = pino({ level: process.env.DBG ?? 'silent' })
 
@@ -45,8 +45,7 @@ describe('raft transport over libp2p', function () {
   })
 
   it('delivers every message type in both directions, in order, over one stream per peer', async () => {
-    const mk = async (): Promise<P2PHost> => await P2PHost.create({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
-    const [a, b] = hosts = [await mk(), await mk()]
+    const [a, b] = hosts = [await loopbackHost(), await loopbackHost()]
     const ta = new P2PRaftTransport(a!, new NodeMetrics(false), silent)
     const tb = new P2PRaftTransport(b!, new NodeMetrics(false), silent)
     await ta.start()
@@ -68,8 +67,7 @@ describe('raft transport over libp2p', function () {
   })
 
   it('drops and counts a frame that claims another sender, and one that is not a raft message', async () => {
-    const mk = async (): Promise<P2PHost> => await P2PHost.create({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: silent })
-    const [victim, rogue] = hosts = [await mk(), await mk()]
+    const [victim, rogue] = hosts = [await loopbackHost(), await loopbackHost()]
     const metrics = new NodeMetrics(false)
     const t = new P2PRaftTransport(victim!, metrics, silent)
     await t.start()

@@ -1,14 +1,14 @@
 // A node fed malformed, oversized and forged wire messages by a real libp2p peer drops and
 // counts them, stays healthy, and believes none of them.
 import assert from 'node:assert/strict'
-import { pino } from 'pino'
 import { fromString } from 'uint8arrays'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { P2PHost } from '../../src/p2p/host.js'
+import type { P2PHost } from '../../src/p2p/host.js'
 import { JOIN_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
 import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
 import { WIRE_LIMITS } from '../../src/node/config.js'
+import { RPC_PROTOCOL, decodeProposeResponse, encodeProposeRequest, type ProposeResponse } from '../../src/cluster/write-rpc.js'
 import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
+import { loopbackHost } from '../helpers/fixtures.js'
 
 async function rejectedCount (agent: AgentProcess, protocol: string): Promise<number> {
   const res = await fetch(`${agent.client.baseUrl}/metrics`)
@@ -28,7 +28,7 @@ describe('wire robustness against a misbehaving peer', function () {
 
   before(async () => {
     agent = await AgentProcess.start({ name: 'victim', dataDir: await dirs.make() })
-    rogue = await P2PHost.create({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: pino({ level: 'silent' }) })
+    rogue = await loopbackHost()
     rogue.subscribe(MEMBERSHIP_TOPIC, () => 'accept', () => {})
     await rogue.dial([agent.addr], 5000)
     await waitFor('the victim to be subscribed as seen by the rogue', async () => rogue.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId), 10_000)
@@ -70,5 +70,26 @@ describe('wire robustness against a misbehaving peer', function () {
     await waitFor('the 2 parseable-size bad join requests to be counted', async () => (await rejectedCount(agent, JOIN_PROTOCOL)) - before >= 2, 5000)
     assert.equal((await agent.client.health()).status, 'ok')
     assert.equal(agent.child.exitCode, null)
+  })
+
+  it('answers malformed or invalid forwarded writes with code invalid and writes nothing', async () => {
+    await waitFor('the victim to lead its one-node cluster', async () => (await agent.client.status()).role === 'leader', 10_000)
+    const before = await rejectedCount(agent, RPC_PROTOCOL)
+    const ask = async (bytes: Uint8Array): Promise<ProposeResponse> => {
+      const res = decodeProposeResponse(await rogue.request(agent.addr, RPC_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 64 * 1024 }))
+      assert.ok(res.ok, 'the answer itself is well-formed')
+      return res.value
+    }
+    const notAWrite = await ask(fromString('{"v":1,"type":"nonsense"}'))
+    assert.deepEqual([notAWrite.ok, notAWrite.ok ? null : notAWrite.code], [false, 'invalid'])
+    const badCommand = await ask(encodeProposeRequest({ v: 1, type: 'propose', command: { type: 'kv.put', key: 'sneaky' } }))
+    assert.equal(badCommand.ok, false)
+    if (!badCommand.ok) assert.match(badCommand.message, /^command: value: Required/)
+    assert.equal((await rejectedCount(agent, RPC_PROTOCOL)) - before, 2)
+    assert.deepEqual(await agent.client.kvList(), {})
+    // A valid forwarded write from a member-to-be commits, as from any node.
+    const good = await ask(encodeProposeRequest({ v: 1, type: 'propose', command: { type: 'kv.put', key: 'fine', value: 'yes' } }))
+    assert.equal(good.ok, true)
+    assert.equal(await agent.client.kvGet('fine'), 'yes')
   })
 })

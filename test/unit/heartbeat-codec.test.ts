@@ -4,22 +4,12 @@ import {
   decodeGossip, decodeJoinRequest, decodeJoinResponse, encodeGossip, encodeJoinResponse,
   type HeartbeatMessage, type NodeInfo
 } from '../../src/gossip/heartbeat.js'
+import { nodeInfo } from '../helpers/fixtures.js'
 import { WIRE_LIMITS } from '../../src/node/config.js'
 
-const node: NodeInfo = {
-  nodeId: '12D3KooWtest',
-  name: 'n1',
-  addrs: ['/ip4/127.0.0.1/tcp/7000/p2p/12D3KooWtest'],
-  incarnation: 1,
-  seq: 7,
-  capacity: { cpus: 2, memoryMb: 2048 },
-  allocated: { cpus: 0.5, memoryMb: 64 },
-  running: 1,
-  load: 0.3,
-  labels: { zone: 'edge' },
-  version: '0.1.0',
-  startedAt: 1_700_000_000_000
-}
+const node: NodeInfo = nodeInfo('12D3KooWtest', {
+  name: 'n1', seq: 7, allocated: { cpus: 0.5, memoryMb: 64 }, running: 1, load: 0.3, labels: { zone: 'edge' }, startedAt: 1_700_000_000_000
+})
 const heartbeat: HeartbeatMessage = { v: 1, type: 'heartbeat', node, suspects: [{ nodeId: 'x', incarnation: 2 }] }
 
 const bytes = (v: unknown): Uint8Array => fromString(typeof v === 'string' ? v : JSON.stringify(v), 'utf8')

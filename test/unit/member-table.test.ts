@@ -3,26 +3,11 @@ import { MemberTable, type MemberEvent } from '../../src/gossip/member-table.js'
 import { DEFAULT_MEMBERSHIP, WIRE_LIMITS, type MembershipConfig } from '../../src/node/config.js'
 import { confirmedSuspicionTimeoutMs, suspicionTimeoutMs } from '../../src/gossip/suspicion.js'
 import type { HeartbeatMessage, NodeInfo } from '../../src/gossip/heartbeat.js'
+import { nodeInfo } from '../helpers/fixtures.js'
 
 const cfg: MembershipConfig = { ...DEFAULT_MEMBERSHIP }
 
-function info (nodeId: string, over: Partial<NodeInfo> = {}): NodeInfo {
-  return {
-    nodeId,
-    name: nodeId,
-    addrs: [`/ip4/127.0.0.1/tcp/1/p2p/${nodeId}`],
-    incarnation: 1,
-    seq: 1,
-    capacity: { cpus: 2, memoryMb: 1024 },
-    allocated: { cpus: 0, memoryMb: 0 },
-    running: 0,
-    load: 0,
-    labels: {},
-    version: 'test',
-    startedAt: 1000,
-    ...over
-  }
-}
+const info = nodeInfo
 
 function hb (node: NodeInfo, suspects: HeartbeatMessage['suspects'] = []): HeartbeatMessage {
   return { v: 1, type: 'heartbeat', node, suspects }
