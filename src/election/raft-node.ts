@@ -232,9 +232,11 @@ export class RaftNode {
   private async runReadyLoop(): Promise<void> {
     while (!this.stopping && this.core.hasReady()) {
       const rd = this.core.ready();
+      const early = this.sendsBeforePersist(rd);
+      for (const msg of rd.messages) if (early(msg)) this.transport.send(msg);
       await this.persist(rd);
       if (this.stopping) return; // crashed after the write: nothing it enables happens
-      for (const msg of rd.messages) this.transport.send(msg);
+      for (const msg of rd.messages) if (!early(msg)) this.transport.send(msg);
       if (rd.snapshot) this.installSnapshot(rd.snapshot);
       for (const entry of rd.committedEntries) this.apply(entry);
       this.core.advance();
@@ -242,6 +244,21 @@ export class RaftNode {
       this.noteSoftState(rd.softState);
       await this.maybeCompact();
     }
+  }
+
+  /**
+   * A leader may send its appends while its own disk write is in flight (Raft thesis §10.2.1):
+   * the core counts the leader's own copy towards a commit only once it is stable (after
+   * advance()), so followers writing in parallel with the leader cannot commit anything that is
+   * not on a majority of disks, and a commit costs one fsync of latency instead of two. Only the
+   * replication messages of a leader whose term and vote are already durable go early; everything
+   * else (votes, acknowledgements) still waits for the write it depends on.
+   */
+  private sendsBeforePersist(rd: Ready): (msg: RaftMessage) => boolean {
+    const hs = rd.hardState;
+    const durable = hs === undefined || (hs.term === this.durableHardState.term && hs.vote === this.durableHardState.vote);
+    if (rd.softState.role !== 'leader' || !durable) return () => false;
+    return (msg) => msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot';
   }
 
   /**
