@@ -1,0 +1,231 @@
+// The node's executor: admits launch requests against the node's advertised capacity, runs each
+// admitted attempt as a child process group (task-run.ts), enforces memory limits (memory-watch.ts)
+// and reports one outcome per attempt.
+//
+// Lifetime rules:
+// - A launched attempt counts as running, and its cpus/memoryMb as allocated, from launch() until
+//   its outcome is reported: a task whose main process exited still holds the node until its logs
+//   are flushed, and the accounting must never promise more than the node has.
+// - An attempt is launched at most once per Executor: a second launch of the same taskId+attempt
+//   is refused whether the first is still running or finished. (Remembered for the life of the
+//   process; across a restart the master's attempt numbering is what keeps attempts apart.)
+// - stop() is for an agent that is leaving: it SIGKILLs every task group and reports NO outcomes,
+//   since the master re-queues a departed node's tasks as lost anyway, and an outcome sent while
+//   leaving would race that. onFinished is therefore "exactly once per attempt, unless stop()".
+import { killOrphans, type KilledOrphan } from './orphans.js'
+import { launchRequestProblem } from './launch-request.js'
+import { MemoryWatch, type MemoryTarget } from './memory-watch.js'
+import { readTaskLog } from './read-log.js'
+import { taskPaths } from './task-dir.js'
+import { TaskRun } from './task-run.js'
+import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
+
+export interface ExecutorOptions {
+  /** Tasks run in <dataDir>/tasks/<taskId>/<attempt>/, which also holds stdout.log, stderr.log and pid. */
+  dataDir: string
+  /** What the node advertises; the sum over running tasks never exceeds it. */
+  capacity: Resources
+  /** Per stream and attempt; output past it is read and dropped, and the log marked truncated. Default 8 MiB. */
+  maxLogBytes?: number
+  /** Between SIGTERM and SIGKILL on timeout and cancel; also how long output may stay open after exit. Default 2000. */
+  killGraceMs?: number
+  /** Period of the memory-limit poll. Default 250. */
+  memoryPollMs?: number
+  /** When the process has spawned. Exceptions thrown here are logged and swallowed. */
+  onStarted?: (task: RunningTask) => void
+  /** Once per launched attempt (unless stop() came first), after its logs are complete. Exceptions are logged and swallowed. */
+  onFinished?: (outcome: TaskOutcome) => void
+  logger?: ExecutorLogger
+}
+
+export type LaunchResult = { ok: true } | { ok: false, reason: string }
+
+export const DEFAULT_MAX_LOG_BYTES = 8 * 1024 * 1024
+export const DEFAULT_KILL_GRACE_MS = 2000
+export const DEFAULT_MEMORY_POLL_MS = 250
+
+const MIB = 1024 * 1024
+/** Slack for float sums: 0.1 + 0.2 cpus must fit in 0.3. */
+const CAPACITY_EPSILON = 1e-9
+
+const SILENT: ExecutorLogger = { debug () {}, info () {}, warn () {}, error () {} }
+
+function attemptKey (taskId: string, attempt: number): string {
+  return `${taskId}\u0000${attempt}`
+}
+
+export class Executor {
+  private readonly runs = new Map<string, TaskRun>()
+  private readonly finished = new Set<string>()
+  private readonly logger: ExecutorLogger
+  private readonly maxLogBytes: number
+  private readonly killGraceMs: number
+  private readonly memory: MemoryWatch
+  private stopped = false
+
+  constructor (private readonly opts: ExecutorOptions) {
+    this.logger = opts.logger ?? SILENT
+    this.maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
+    this.killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS
+    this.memory = new MemoryWatch(opts.memoryPollMs ?? DEFAULT_MEMORY_POLL_MS, () => this.memoryTargets(), this.logger)
+  }
+
+  /**
+   * Starts the attempt, or refuses it without spawning anything: a malformed request, a duplicate
+   * attempt, not enough free capacity, or a stopped executor. Once accepted, every failure
+   * (including a missing binary) is reported through onFinished, never thrown.
+   */
+  launch (req: LaunchRequest): LaunchResult {
+    if (this.stopped) return { ok: false, reason: 'executor is stopped' }
+    const problem = launchRequestProblem(req)
+    if (problem !== null) return { ok: false, reason: `invalid launch request: ${problem}` }
+    const key = attemptKey(req.taskId, req.attempt)
+    if (this.runs.has(key)) return { ok: false, reason: `task ${req.taskId} attempt ${req.attempt} is already running` }
+    if (this.finished.has(key)) return { ok: false, reason: `task ${req.taskId} attempt ${req.attempt} already ran on this node` }
+    const used = this.allocated()
+    const { capacity } = this.opts
+    if (used.cpus + req.cpus > capacity.cpus + CAPACITY_EPSILON || used.memoryMb + req.memoryMb > capacity.memoryMb + CAPACITY_EPSILON) {
+      return {
+        ok: false,
+        reason: `insufficient capacity: asks ${req.cpus} cpus and ${req.memoryMb} MiB, ` +
+          `${used.cpus} of ${capacity.cpus} cpus and ${used.memoryMb} of ${capacity.memoryMb} MiB in use`
+      }
+    }
+
+    const run: TaskRun = new TaskRun(req, {
+      paths: taskPaths(this.opts.dataDir, req.taskId, req.attempt),
+      maxLogBytes: this.maxLogBytes,
+      killGraceMs: this.killGraceMs,
+      logger: this.logger,
+      onStarted: () => this.started(run),
+      onFinished: (outcome) => this.finish(key, outcome)
+    })
+    this.runs.set(key, run)
+    this.logger.debug({ taskId: req.taskId, attempt: req.attempt }, 'launching task')
+    run.start()
+    return { ok: true }
+  }
+
+  /** SIGTERM to every running attempt of the task, SIGKILL after the grace period. False if none is running. */
+  cancel (taskId: string): boolean {
+    let found = false
+    for (const run of this.runs.values()) {
+      if (run.req.taskId === taskId && run.terminate('cancelled', 'cancelled', true)) found = true
+    }
+    return found
+  }
+
+  /** Attempts that have spawned and whose outcome is not reported yet. */
+  running (): RunningTask[] {
+    const tasks: RunningTask[] = []
+    for (const run of this.runs.values()) {
+      const task = runningTask(run)
+      if (task !== null) tasks.push(task)
+    }
+    return tasks
+  }
+
+  /** From launch() until the outcome is reported (so also while spawning and while logs flush). */
+  isRunning (taskId: string, attempt: number): boolean {
+    return this.runs.has(attemptKey(taskId, attempt))
+  }
+
+  /** The resources of every attempt from launch() until its outcome is reported. */
+  allocated (): Resources {
+    let cpus = 0
+    let memoryMb = 0
+    for (const run of this.runs.values()) {
+      cpus += run.req.cpus
+      memoryMb += run.req.memoryMb
+    }
+    return { cpus, memoryMb }
+  }
+
+  /**
+   * A chunk of a task's log, from the files: works while it runs, after it ended and after an agent
+   * restart. Null if this node has no directory for that attempt. See readTaskLog.
+   */
+  async readLog (taskId: string, attempt: number, stream: LogStream, offset: number, maxBytes: number): Promise<LogChunk | null> {
+    return await readTaskLog(this.opts.dataDir, taskId, attempt, stream, offset, maxBytes)
+  }
+
+  /**
+   * SIGKILLs the process groups a previous agent on this dataDir left running (see orphans.ts).
+   * Meant for agent start-up, before the first launch; safe at any time.
+   */
+  async killOrphans (): Promise<KilledOrphan[]> {
+    return await killOrphans(this.opts.dataDir, (record) => {
+      const run = this.runs.get(attemptKey(record.taskId, record.attempt))
+      return run !== undefined || [...this.runs.values()].some((other) => other.pid === record.pid)
+    }, this.logger)
+  }
+
+  /**
+   * For an agent that is leaving: refuses further launches, SIGKILLs every task group, reports no
+   * outcomes, and resolves once they have exited and their logs are closed (or after twice the
+   * kill grace period, for a process stuck in the kernel).
+   */
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.memory.stop()
+    const runs = [...this.runs.values()]
+    for (const run of runs) run.abandon()
+    if (runs.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 2 * this.killGraceMs) })
+    const result = await Promise.race([Promise.all(runs.map(async (run) => await run.done)), deadline])
+    clearTimeout(timer)
+    // Abandoned runs never report, so they leave the books here rather than in finish().
+    this.runs.clear()
+    if (result === 'late') this.logger.warn({ tasks: runs.filter((run) => !run.exited).length }, 'task processes still alive after stop')
+  }
+
+  private started (run: TaskRun): void {
+    this.memory.wake()
+    const task = runningTask(run)
+    if (task === null) return
+    this.logger.info({ taskId: task.taskId, attempt: task.attempt, pid: task.pid }, 'task started')
+    if (this.opts.onStarted === undefined) return
+    try {
+      this.opts.onStarted(task)
+    } catch (err) {
+      this.logger.error({ err, taskId: task.taskId, attempt: task.attempt }, 'onStarted threw')
+    }
+  }
+
+  private finish (key: string, outcome: TaskOutcome): void {
+    this.runs.delete(key)
+    this.finished.add(key)
+    this.logger.info({ ...outcome }, 'task finished')
+    if (this.opts.onFinished === undefined) return
+    try {
+      this.opts.onFinished(outcome)
+    } catch (err) {
+      this.logger.error({ err, taskId: outcome.taskId, attempt: outcome.attempt }, 'onFinished threw')
+    }
+  }
+
+  private memoryTargets (): MemoryTarget[] {
+    const targets: MemoryTarget[] = []
+    for (const run of this.runs.values()) {
+      const pgid = run.pid
+      if (pgid === null || run.exited) continue
+      const limitMb = run.req.memoryMb
+      targets.push({
+        pgid,
+        limitBytes: limitMb * MIB,
+        // Rounded up, so the message never reads "used 64 MiB of 64 MiB".
+        onOver: (usedBytes) => {
+          run.terminate('memory', `used ${Math.ceil(usedBytes / MIB)} MiB of ${limitMb} MiB limit`, false)
+        }
+      })
+    }
+    return targets
+  }
+}
+
+function runningTask (run: TaskRun): RunningTask | null {
+  if (run.pid === null || run.startedAtMs === null) return null
+  const { taskId, attempt, cpus, memoryMb } = run.req
+  return { taskId, attempt, pid: run.pid, startedAtMs: run.startedAtMs, cpus, memoryMb }
+}

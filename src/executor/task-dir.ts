@@ -1,0 +1,81 @@
+// The on-disk layout of one attempt: <dataDir>/tasks/<taskId>/<attempt>/ is the task's working
+// directory and holds its logs and a pid file. Logs outlive the process (readLog works after the
+// task ended and after an agent restart); the pid file lets a restarted agent find what the old
+// one left running.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import type { LogStream } from './types.js'
+
+export const TASKS_DIR = 'tasks'
+export const PID_FILE = 'pid'
+
+/** Longer ids are surely a bug upstream, and would get near the file-name length limit. */
+const TASK_ID_MAX_CHARS = 200
+
+/** The id becomes a directory name: no separators, no "." or "..", nothing the shell or fs chokes on. */
+export function taskIdProblem (taskId: unknown): string | null {
+  if (typeof taskId !== 'string' || taskId.length === 0) return 'taskId must be a non-empty string'
+  if (taskId.length > TASK_ID_MAX_CHARS) return `taskId longer than ${TASK_ID_MAX_CHARS} characters`
+  if (taskId === '.' || taskId === '..' || !/^[A-Za-z0-9._:@+=-]+$/.test(taskId)) {
+    return `taskId ${JSON.stringify(taskId)} is not usable as a directory name`
+  }
+  return null
+}
+
+export function attemptProblem (attempt: unknown): string | null {
+  if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1) return 'attempt must be a positive integer'
+  return null
+}
+
+export interface TaskPaths {
+  workDir: string
+  log: Record<LogStream, string>
+  /** Exists once that stream was cut at the size cap; readLog reports it after a restart too. */
+  truncatedMarker: Record<LogStream, string>
+  pidFile: string
+}
+
+/** Callers validate taskId and attempt first (taskIdProblem, attemptProblem). */
+export function taskPaths (dataDir: string, taskId: string, attempt: number): TaskPaths {
+  const workDir = path.join(dataDir, TASKS_DIR, taskId, String(attempt))
+  return {
+    workDir,
+    log: { stdout: path.join(workDir, 'stdout.log'), stderr: path.join(workDir, 'stderr.log') },
+    truncatedMarker: { stdout: path.join(workDir, 'stdout.truncated'), stderr: path.join(workDir, 'stderr.truncated') },
+    pidFile: path.join(workDir, PID_FILE)
+  }
+}
+
+export interface PidRecord {
+  taskId: string
+  attempt: number
+  /** Also the process group id: the task is spawned as its own group leader. */
+  pid: number
+  /** From /proc/<pid>/stat; null if it could not be read (then only the environment check is used). */
+  startTime: string | null
+}
+
+/**
+ * Written synchronously right after spawn and without fsync: it guards against an agent crash,
+ * after which the page cache still holds it; a machine crash takes the processes with it anyway.
+ */
+export function writePidFile (file: string, record: PidRecord): void {
+  writeFileSync(file, JSON.stringify(record) + '\n')
+}
+
+export function readPidFile (file: string): PidRecord | null {
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    if (typeof value !== 'object' || value === null) return null
+    const { taskId, attempt, pid, startTime } = value as Record<string, unknown>
+    if (typeof taskId !== 'string' || typeof attempt !== 'number' || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return null
+    if (startTime !== null && typeof startTime !== 'string') return null
+    return { taskId, attempt, pid, startTime }
+  } catch {
+    return null
+  }
+}
+
+export function removePidFile (file: string): void {
+  rmSync(file, { force: true })
+}
