@@ -1,12 +1,16 @@
 // `npm run bench`: runs the benchmarks, prints medians and p99 with N and the machine, checks
 // the targets from the issues, and writes the results as JSON under bench/results/.
 // BENCH_SIZES=3,10 limits the cluster sizes; BENCH_TRIALS scales the trial counts.
+// BENCH_ONLY=failover|membership|tasks runs one benchmark. For tasks, BENCH_TASKS_SYSTEMS=
+// meshos,bullmq,spawn picks the systems (default all) and BENCH_TASKS_SCALE=0.1 shrinks the
+// task counts for a quick try (the targets are judged on the full counts only).
 import { mkdir, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import os from 'node:os'
 import path from 'node:path'
 import { benchMembershipSize, type MembershipSizeResult } from './membership.js'
 import { benchFailover } from './failover.js'
+import { TASKS_SYSTEMS, benchTasks, tasksPlan, type TasksSystem } from './tasks.js'
 import { describeMachine, machineInfo } from './lib/machine.js'
 import { fmt } from './lib/stats.js'
 
@@ -19,6 +23,13 @@ const TARGETS = {
   commitP50Ms: 5
 }
 
+const TASK_TARGETS = {
+  startP50Ms: 3,
+  startP99Ms: 10,
+  /** meshos throughput as a share of this machine's raw spawn floor. */
+  throughputVsSpawnFloor: 0.9
+}
+
 const log = (line: string): void => { process.stdout.write(line + '\n') }
 
 function verdict (ok: boolean): string {
@@ -29,6 +40,7 @@ async function main (): Promise<void> {
   const only = process.env.BENCH_ONLY
   if (only == null || only === 'failover') await failover()
   if (only == null || only === 'membership') await membership()
+  if (only == null || only === 'tasks') await tasks()
 }
 
 async function failover (): Promise<void> {
@@ -52,6 +64,62 @@ async function failover (): Promise<void> {
     log(`  commit p50 < ${TARGETS.commitP50Ms} ms (${m.commitLatencyMs.median.toFixed(2)}): ${verdict(m.commitLatencyMs.median < TARGETS.commitP50Ms)}`)
   }
   await writeResults('failover', { machine, targets: TARGETS, results, skipped })
+}
+
+async function tasks (): Promise<void> {
+  const machine = machineInfo()
+  const systems = (process.env.BENCH_TASKS_SYSTEMS ?? TASKS_SYSTEMS.join(','))
+    .split(',').map(s => s.trim()).filter((s): s is TasksSystem => (TASKS_SYSTEMS as readonly string[]).includes(s))
+  if (systems.length === 0) throw new Error(`BENCH_TASKS_SYSTEMS: expected some of ${TASKS_SYSTEMS.join(',')}`)
+  const scale = Number(process.env.BENCH_TASKS_SCALE ?? '1')
+  if (!(scale > 0)) throw new Error('BENCH_TASKS_SCALE: expected a positive number')
+  const plan = tasksPlan(scale)
+  log(`meshos tasks benchmark — ${describeMachine(machine)}`)
+  log(`every task is /bin/true; latency: ${plan.latencyTasks} tasks open-loop at ${1000 / plan.intervalMs}/s, one per request (after ${plan.warmupTasks} warm-up); ` +
+    `throughput: ${plan.throughputTasks} tasks in batches of ${plan.batchSize}, ${plan.batchesInFlight} batches in flight; systems: ${systems.join(', ')}`)
+  const loadBefore = os.loadavg()
+  log(`load average before: ${loadBefore.map(l => l.toFixed(1)).join(' ')} on ${machine.cpus} cores`)
+  const { results, skipped } = await benchTasks(systems, plan, log)
+  const loadAfter = os.loadavg()
+
+  const ms = (v: number): string => v.toFixed(2)
+  if (results.length > 0) log(`\n  ${'system'.padEnd(26)} ${'submit→start at 100/s: p50 / p99 (min, max, N)'.padEnd(50)} ${'throughput'.padEnd(26)} measured as`)
+  for (const r of results) {
+    const l = r.startLatencyMs
+    log(`  ${r.system.padEnd(26)} ${`${ms(l.median)} / ${ms(l.p99)} ms (${ms(l.min)}, ${ms(l.max)}, N=${l.n})`.padEnd(50)} ${`${r.throughput.tasksPerSecond.toFixed(0)} tasks/s (N=${r.throughput.tasks})`.padEnd(26)} ${r.latencyMeasures}`)
+  }
+  log('')
+  for (const r of results) {
+    if (r.acceptLatencyMs != null) log(`  ${r.system}: submit acknowledged ${fmt(r.acceptLatencyMs, 'ms', 2)}; ${r.throughput.tasks} submitted in ${r.throughput.submitMs.toFixed(0)} ms, all succeeded after ${r.throughput.elapsedMs.toFixed(0)} ms`)
+    if (r.rssMiB != null) log(`  ${r.system}: RSS holding ${r.heldTasks} finished tasks: ${Object.entries(r.rssMiB).map(([k, v]) => `${k} ${v.toFixed(1)} MiB`).join(', ')}`)
+    for (const n of r.notes) log(`  ${r.system}: ${n}`)
+  }
+  for (const s of skipped) log(`  skipped ${s}`)
+  // The systems run one after another on the same cores: other load on the machine skews them.
+  log(`  load average after: ${loadAfter.map(l => l.toFixed(1)).join(' ')} on ${machine.cpus} cores`)
+
+  log('\ntargets (task API issue)')
+  const m = results.find(r => r.system === 'meshos')
+  const floor = results.find(r => r.system === 'spawn floor')
+  const judged: Array<{ target: string, value: number, pass: boolean }> = []
+  if (m == null) {
+    log('  not judged: meshos was not measured')
+  } else {
+    if (scale !== 1) log(`  (BENCH_TASKS_SCALE=${scale}: counts are not the issue's; indicative only)`)
+    judged.push({ target: `submit→start p50 ≤ ${TASK_TARGETS.startP50Ms} ms`, value: m.startLatencyMs.median, pass: m.startLatencyMs.median <= TASK_TARGETS.startP50Ms })
+    judged.push({ target: `submit→start p99 ≤ ${TASK_TARGETS.startP99Ms} ms`, value: m.startLatencyMs.p99, pass: m.startLatencyMs.p99 <= TASK_TARGETS.startP99Ms })
+    for (const j of judged) log(`  ${j.target} (${ms(j.value)}): ${verdict(j.pass)}`)
+    // Context, not a verdict: any submit→start includes one fork+exec on this machine.
+    if (floor != null) log(`  (this machine's own spawn() → 'spawn' event: p50 ${ms(floor.startLatencyMs.median)} ms, p99 ${ms(floor.startLatencyMs.p99)} ms)`)
+    if (floor == null) {
+      log('  throughput vs spawn floor: not judged (the spawn floor was not measured)')
+    } else {
+      const share = m.throughput.tasksPerSecond / floor.throughput.tasksPerSecond
+      judged.push({ target: `throughput ≥ ${TASK_TARGETS.throughputVsSpawnFloor * 100}% of the spawn floor`, value: share, pass: share >= TASK_TARGETS.throughputVsSpawnFloor })
+      log(`  throughput ≥ ${TASK_TARGETS.throughputVsSpawnFloor * 100}% of the spawn floor (${m.throughput.tasksPerSecond.toFixed(0)} / ${floor.throughput.tasksPerSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%): ${verdict(share >= TASK_TARGETS.throughputVsSpawnFloor)}`)
+    }
+  }
+  await writeResults('tasks', { machine, loadAverage: { before: loadBefore, after: loadAfter }, targets: TASK_TARGETS, plan, systems, results, skipped, judged })
 }
 
 async function writeResults (name: string, body: object): Promise<void> {

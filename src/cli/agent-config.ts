@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { defaultNodeConfig, WIRE_LIMITS, type NodeConfig } from '../node/config.js'
 import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
 import { UsageError } from './usage.js'
+import { SCHEDULER_POLICIES, type SchedulerPolicy } from '../scheduler/types.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -19,6 +20,7 @@ export const AGENT_OPTIONS = {
   label: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   voters: { type: 'string' },
+  scheduler: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -107,6 +109,11 @@ export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
     const n = positiveNumber(voters, 'voters', true)
     if (n > 9) throw new UsageError(`--voters "${voters}": at most 9 (every voter slows every commit)`)
     cfg.election.maxVoters = n
+  }
+  const scheduler = values.scheduler ?? fromEnv(env, 'scheduler')
+  if (scheduler != null) {
+    if (!(SCHEDULER_POLICIES as readonly string[]).includes(scheduler)) throw new UsageError(`--scheduler "${scheduler}": expected one of ${SCHEDULER_POLICIES.join(', ')}`)
+    cfg.tasks.policy = scheduler as SchedulerPolicy
   }
   const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
   if (logLevel != null) {

@@ -103,6 +103,18 @@ export class ClusterService {
     return this.raft?.term ?? null
   }
 
+  /** Leads, and has applied an entry of its own term: its view of the state is complete. */
+  isReadyLeader (): boolean {
+    const raft = this.raft
+    return raft != null && !raft.stopped && raft.role === 'leader' && this.state.appliedTerm === raft.term
+  }
+
+  /** Knows a leader and has applied everything committed that it knows of. */
+  caughtUp (): boolean {
+    const raft = this.raft
+    return raft != null && !raft.stopped && raft.leader != null && raft.appliedIndex >= raft.commitIndex
+  }
+
   view (): ClusterView {
     const raft = this.started()
     const progress = new Map((raft.progress() ?? []).map(p => [p.id, p]))
@@ -126,34 +138,43 @@ export class ClusterService {
     }
   }
 
-  /** Commits `command` through the leader, wherever it is, and answers once it is applied here or
-   * on the leader. Retries through leader changes until writeTimeoutMs, then NoLeaderError. */
-  async write (command: ClusterCommand): Promise<WriteResult> {
+  /** Commits `command` through the leader, wherever it is, and answers once it is applied here
+   * (so this node's reads show it). Retries through leader changes until writeTimeoutMs, then
+   * NoLeaderError. An `idempotent` command (applying it twice changes nothing more than once) is
+   * also sent again after an unknown outcome, so a leader dying mid-write costs a retry, not an
+   * error. */
+  async write (command: ClusterCommand, opts: { idempotent?: boolean } = {}): Promise<WriteResult> {
     const raft = this.started()
     const deadline = Date.now() + this.init.config.writeTimeoutMs
     let problem = 'no leader elected'
+    const unknown = (message: string): void => {
+      if (opts.idempotent !== true) throw new WriteOutcomeUnknownError(message)
+      problem = message
+    }
     while (Date.now() < deadline) {
       const leader = raft.leader
       if (leader === this.self && raft.role === 'leader') {
         const outcome = await this.proposeLocally(command, deadline)
         if (outcome.ok) return { index: outcome.index, term: outcome.term }
         problem = outcome.message
-        if (outcome.code === 'unknown') throw new WriteOutcomeUnknownError(outcome.message)
+        if (outcome.code === 'unknown') unknown(outcome.message)
       } else if (leader != null) {
+        let res: ProposeResponse | undefined
         try {
-          const res = await this.forward(leader, command, deadline)
-          if (res.ok) return { index: res.index, term: res.term }
-          problem = res.message
-          if (res.code === 'unknown') throw new WriteOutcomeUnknownError(res.message)
-          if (res.code === 'invalid') throw new InvalidCommandError(`the leader refused the write: ${res.message}`)
+          res = await this.forward(leader, command, deadline)
         } catch (err) {
-          if (err instanceof WriteOutcomeUnknownError || err instanceof InvalidCommandError) throw err
-          // Once the request may have reached the leader, it may commit: never send it twice,
-          // and never claim it failed.
-          if (!(err instanceof RequestNotSentError)) {
-            throw new WriteOutcomeUnknownError(`forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`)
-          }
-          problem = `leader ${leader} unreachable (${(err as Error).message})`
+          // Once the request may have reached the leader, it may commit: never claim it failed.
+          if (err instanceof RequestNotSentError) problem = `leader ${leader} unreachable (${(err as Error).message})`
+          else unknown(`forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`)
+        }
+        if (res?.ok === true) {
+          await this.state.waitApplied(res.index, Math.max(0, deadline - Date.now()))
+          return { index: res.index, term: res.term }
+        }
+        if (res?.ok === false) {
+          problem = res.message
+          if (res.code === 'unknown') unknown(res.message)
+          if (res.code === 'invalid') throw new InvalidCommandError(`the leader refused the write: ${res.message}`)
         }
       }
       await delay(this.init.config.tickMs)

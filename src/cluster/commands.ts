@@ -5,8 +5,9 @@
 //
 // Unknown extra fields are stripped, not rejected: a newer node may add optional fields, and an
 // older replica applying what it understands stays closer to the others than one skipping the
-// whole command. Task commands (the tasks issue) are added to `clusterCommandSchema` here.
+// whole command. Task commands live in src/tasks/commands.ts.
 import { z } from 'zod'
+import { TASK_COMMAND_SCHEMAS } from '../tasks/commands.js'
 
 /** Keys are short names, not payloads. */
 export const KV_KEY_MAX_CHARS = 256
@@ -28,7 +29,7 @@ export const kvDeleteSchema = z.object({
 })
 export type KvDeleteCommand = z.infer<typeof kvDeleteSchema>
 
-export const clusterCommandSchema = z.discriminatedUnion('type', [kvPutSchema, kvDeleteSchema])
+export const clusterCommandSchema = z.discriminatedUnion('type', [kvPutSchema, kvDeleteSchema, ...TASK_COMMAND_SCHEMAS])
 export type ClusterCommand = z.infer<typeof clusterCommandSchema>
 
 export type ParsedCommand =

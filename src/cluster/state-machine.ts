@@ -1,7 +1,6 @@
 // The cluster state machine: what committed log entries are applied to, identically on every
-// replica. For now it holds a small key/value map used to exercise replication end to end; the
-// tasks issue adds tasks, assignments and allocations here (and their commands in commands.ts)
-// without touching the election code, which only sees the RaftStateMachine interface.
+// replica: the task table (src/tasks/task-table.ts) and a small key/value map. The election code
+// only sees the RaftStateMachine interface.
 //
 // Determinism is the whole contract: apply() must reach the same state on every replica from the
 // same entries, so it reads nothing but the entry (no clock, no randomness, no local config).
@@ -9,6 +8,7 @@ import { z } from 'zod'
 import type { RaftStateMachine } from '../election/raft-node-types.js'
 import type { Entry } from '../election/types.js'
 import { parseCommand, KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from './commands.js'
+import { TaskTable, type TaskRecord } from '../tasks/task-table.js'
 
 export type ApplyOutcome =
   /** A command changed (or re-asserted) the state. */
@@ -26,20 +26,38 @@ export interface ClusterStateMachineStats {
   lastMalformed: { index: number, reason: string } | null
 }
 
-const SNAPSHOT_VERSION = 1
+const SNAPSHOT_VERSION = 2
 
-/** Pairs rather than an object, so a key like "__proto__" round-trips as plain data. */
+/** Records are written by this same code on another replica; their envelope is checked, and a
+ * record missing its identity is refused rather than half-restored. */
+const taskRecordSchema = z.object({ id: z.string(), seq: z.number(), state: z.string(), attempt: z.number(), spec: z.object({}).passthrough() }).passthrough()
+
+/** Pairs rather than an object, so a key like "__proto__" round-trips as plain data. Version 1
+ * (before tasks) had no task table. */
 const snapshotSchema = z.object({
-  version: z.literal(SNAPSHOT_VERSION),
-  kv: z.array(z.tuple([z.string().min(1).max(KV_KEY_MAX_CHARS), z.string().max(KV_VALUE_MAX_CHARS)]))
+  version: z.union([z.literal(1), z.literal(SNAPSHOT_VERSION)]),
+  kv: z.array(z.tuple([z.string().min(1).max(KV_KEY_MAX_CHARS), z.string().max(KV_VALUE_MAX_CHARS)])),
+  tasks: z.object({ tasks: z.array(taskRecordSchema), finishedOrder: z.array(z.string()), maxAssignTerm: z.number() }).optional()
 })
-export type ClusterSnapshot = z.infer<typeof snapshotSchema>
+export type ClusterSnapshot = Omit<z.infer<typeof snapshotSchema>, 'tasks'> & { tasks?: ReturnType<TaskTable['snapshot']> }
 
 export class ClusterStateMachine implements RaftStateMachine {
   private kv = new Map<string, string>()
+  readonly tasks = new TaskTable()
+  private lastIndex = 0
+  private lastTerm = 0
+  private readonly appliedWaiters = new Set<{ index: number, resolve: () => void }>()
   private readonly counters: ClusterStateMachineStats = { appliedCommands: 0, malformedEntries: 0, lastMalformed: null }
 
   apply (entry: Entry): ApplyOutcome {
+    try {
+      return this.applyEntry(entry)
+    } finally {
+      this.noteApplied(entry.index, entry.term)
+    }
+  }
+
+  private applyEntry (entry: Entry): ApplyOutcome {
     if (entry.type !== 'normal' || entry.data === null) return 'ignored'
     const parsed = parseCommand(entry.data)
     if (!parsed.ok) {
@@ -55,9 +73,41 @@ export class ClusterStateMachine implements RaftStateMachine {
       case 'kv.delete':
         this.kv.delete(command.key)
         break
+      default:
+        this.tasks.apply(command, entry.index)
     }
     this.counters.appliedCommands++
     return 'applied'
+  }
+
+  /** Highest log index applied here (0 after a snapshot restore until the next entry). */
+  get appliedIndex (): number {
+    return this.lastIndex
+  }
+
+  /** Resolves once an entry at `index` or later is applied here, or after timeoutMs (false):
+   * lets a follower that forwarded a write answer only when its own reads will show it. */
+  async waitApplied (index: number, timeoutMs: number): Promise<boolean> {
+    if (this.lastIndex >= index) return true
+    return await new Promise<boolean>(resolve => {
+      const waiter = {
+        index,
+        resolve: () => { clearTimeout(timer); this.appliedWaiters.delete(waiter); resolve(true) }
+      }
+      const timer = setTimeout(() => { this.appliedWaiters.delete(waiter); resolve(false) }, timeoutMs)
+      this.appliedWaiters.add(waiter)
+    })
+  }
+
+  /** Term of the last applied entry: a new leader's view is complete once it applied one of its own. */
+  get appliedTerm (): number {
+    return this.lastTerm
+  }
+
+  private noteApplied (index: number, term: number): void {
+    this.lastTerm = Math.max(this.lastTerm, term)
+    this.lastIndex = Math.max(this.lastIndex, index)
+    for (const w of this.appliedWaiters) if (w.index <= this.lastIndex) w.resolve()
   }
 
   get (key: string): string | undefined {
@@ -73,7 +123,11 @@ export class ClusterStateMachine implements RaftStateMachine {
 
   /** A fresh JSON value: the caller may keep, send and persist it while this machine moves on. */
   snapshot (): ClusterSnapshot {
-    return { version: SNAPSHOT_VERSION, kv: this.list().map(({ key, value }): [string, string] => [key, value]) }
+    return {
+      version: SNAPSHOT_VERSION,
+      kv: this.list().map(({ key, value }): [string, string] => [key, value]),
+      tasks: this.tasks.snapshot()
+    }
   }
 
   /**
@@ -84,11 +138,14 @@ export class ClusterStateMachine implements RaftStateMachine {
   restore (data: unknown): void {
     if (data === null) {
       this.kv = new Map()
+      this.tasks.restore(null)
       return
     }
     const result = snapshotSchema.safeParse(data)
     if (!result.success) throw new Error(`invalid cluster snapshot: ${result.error.issues[0]?.message ?? 'unknown shape'}`)
     this.kv = new Map(result.data.kv)
+    const tasks = result.data.tasks
+    this.tasks.restore(tasks === undefined ? null : { ...tasks, tasks: tasks.tasks as unknown as TaskRecord[] })
   }
 
   get stats (): ClusterStateMachineStats {

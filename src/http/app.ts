@@ -7,6 +7,7 @@ import { HTTP_LIMITS } from '../node/config.js'
 import { statusRoutes } from './routes/status.js'
 import { nodeRoutes } from './routes/nodes.js'
 import { clusterRoutes } from './routes/cluster.js'
+import { taskRoutes } from './routes/tasks.js'
 
 export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
   const app = Fastify({
@@ -35,5 +36,6 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
   statusRoutes(app, node)
   nodeRoutes(app, node)
   clusterRoutes(app, node)
+  taskRoutes(app, node.tasks)
   return app
 }

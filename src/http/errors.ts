@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from '../cluster/errors.js'
+import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from '../tasks/errors.js'
 
 export class ApiError extends Error {
   constructor (readonly statusCode: number, readonly code: string, message: string) {
@@ -43,6 +44,15 @@ export function makeErrorHandler (log: Logger) {
     }
     if (err instanceof NoLeaderError) {
       void reply.status(503).send(errorBody('no_leader', err.message))
+      return
+    }
+    const taskError = err instanceof InvalidTaskError
+      ? [400, 'invalid_task'] as const
+      : err instanceof TaskNotFoundError
+        ? [404, 'not_found'] as const
+        : err instanceof TaskConflictError ? [409, 'conflict'] as const : err instanceof LogsUnavailableError ? [503, 'logs_unavailable'] as const : null
+    if (taskError !== null) {
+      void reply.status(taskError[0]).send(errorBody(taskError[1], err.message))
       return
     }
     if (err instanceof InvalidCommandError) {

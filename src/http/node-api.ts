@@ -1,6 +1,7 @@
 // What the HTTP layer needs from a node, and the shapes it returns. Handlers depend on this
 // interface only, so they are tested in-process against a fake node.
 import type { ClusterView } from '../cluster/cluster-service.js'
+import type { TaskService } from '../tasks/task-service.js'
 
 export type { ClusterView }
 export type MemberStateView = 'alive' | 'suspect' | 'dead' | 'left'
@@ -45,4 +46,8 @@ export interface NodeApi {
   kvDelete: (key: string) => Promise<{ key: string, index: number, term: number }>
   kvGet: (key: string) => string | undefined
   kvList: () => Record<string, string>
+  tasks: TaskApi
 }
+
+/** The task operations the HTTP layer uses (implemented by src/tasks/task-service.ts). */
+export type TaskApi = Pick<TaskService, 'submit' | 'get' | 'list' | 'cancel' | 'logTarget' | 'readLog'>

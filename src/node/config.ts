@@ -2,6 +2,7 @@
 // The CLI (src/cli/agent-config.ts) turns flags and MESHOS_* env vars into overrides of these; nothing else
 // in the codebase invents a default.
 import os from 'node:os'
+import type { SchedulerPolicy } from '../scheduler/types.js'
 
 export interface MembershipConfig {
   /** How often a node publishes its heartbeat. Every node receives every heartbeat, so cost
@@ -78,6 +79,31 @@ export interface ElectionConfig {
   writeTimeoutMs: number
 }
 
+export interface TasksConfig {
+  /** Queue order and placement ranking of the master (--scheduler); see the README. spread
+   * (least loaded) is the default: on a small cluster of unequal machines it keeps every node
+   * responsive and loses the least work when one dies. */
+  policy: SchedulerPolicy
+  /** The master looks at the queue at least this often even when nothing changed, to fail
+   * expired deadlines and re-queue the tasks of dead workers. */
+  masterPollMs: number
+  /** Pending tasks one scheduling round considers (in submission order): bounds one plan's cost
+   * (~3 ms for 1,000 tasks on 30 nodes); the rest waits for the next round. */
+  maxTasksPerRound: number
+  /** How often a worker re-checks its assignments against what it runs, besides every change. */
+  reconcileMs: number
+  /** Task starts and outcomes per report entry in the log. */
+  maxEventsPerReport: number
+  /** A log read from another node that takes longer is abandoned (its worker is likely gone). */
+  logRequestTimeoutMs: number
+  /** Per stream and attempt: output beyond this is dropped (and the read says truncated). */
+  maxLogBytes: number
+  /** SIGTERM, then SIGKILL after this long (timeouts and cancellations). */
+  killGraceMs: number
+  /** How often the memory of running task trees is measured against their memoryMb. */
+  memoryPollMs: number
+}
+
 export interface NodeConfig {
   listen: string[]
   bootstrap: string[]
@@ -92,6 +118,7 @@ export interface NodeConfig {
   membership: MembershipConfig
   join: JoinConfig
   election: ElectionConfig
+  tasks: TasksConfig
 }
 
 export const DEFAULT_MEMBERSHIP: MembershipConfig = {
@@ -122,6 +149,18 @@ export const DEFAULT_ELECTION: ElectionConfig = {
   writeTimeoutMs: 5000
 }
 
+export const DEFAULT_TASKS: TasksConfig = {
+  policy: 'spread',
+  masterPollMs: 250,
+  maxTasksPerRound: 5000,
+  reconcileMs: 2000,
+  maxEventsPerReport: 1000,
+  logRequestTimeoutMs: 5000,
+  maxLogBytes: 8 * 1024 * 1024,
+  killGraceMs: 2000,
+  memoryPollMs: 250
+}
+
 export const DEFAULT_JOIN: JoinConfig = {
   retryInitialMs: 250,
   retryMaxMs: 15_000,
@@ -135,8 +174,8 @@ export const WIRE_LIMITS = {
   joinRequestBytes: 16 * 1024,
   /** A member table of 1,000 nodes is ~1 MiB of JSON. */
   joinResponseBytes: 4 * 1024 * 1024,
-  /** A forwarded write: one command (a KV value for now; task specs later). */
-  rpcRequestBytes: 1024 * 1024,
+  /** A forwarded write: one command, up to 1,000 task specs. */
+  rpcRequestBytes: 16 * 1024 * 1024,
   rpcResponseBytes: 64 * 1024,
   maxLabels: 64,
   maxAddrs: 16,
@@ -145,8 +184,9 @@ export const WIRE_LIMITS = {
 } as const
 
 export const HTTP_LIMITS = {
-  /** Requests are small JSON documents; 1 MiB bounds what one bad client can make us buffer. */
-  bodyBytes: 1024 * 1024,
+  /** Requests are small JSON documents, except a batch of up to 1,000 task specs (a few KiB
+   * each); 16 MiB bounds what one bad client can make us buffer. */
+  bodyBytes: 16 * 1024 * 1024,
   /** Far above any id we issue, so over-long ids reach the schema check and get a clear 400. */
   maxParamLength: 2048
 } as const
@@ -169,6 +209,7 @@ export function defaultNodeConfig (): NodeConfig {
     logLevel: 'info',
     membership: { ...DEFAULT_MEMBERSHIP },
     join: { ...DEFAULT_JOIN },
-    election: { ...DEFAULT_ELECTION }
+    election: { ...DEFAULT_ELECTION },
+    tasks: { ...DEFAULT_TASKS }
   }
 }

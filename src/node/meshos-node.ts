@@ -15,6 +15,10 @@ import { MESHOS_VERSION } from './version.js'
 import { StartupError } from './startup-error.js'
 import { ClusterService, type ClusterView } from '../cluster/cluster-service.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
+import { Executor } from '../executor/executor.js'
+import { Master } from '../tasks/master.js'
+import { Worker } from '../tasks/worker.js'
+import { TaskService } from '../tasks/task-service.js'
 
 
 export class MeshosNode implements NodeApi {
@@ -25,6 +29,10 @@ export class MeshosNode implements NodeApi {
     readonly host: P2PHost,
     readonly membership: Membership,
     readonly cluster: ClusterService,
+    readonly executor: Executor,
+    readonly master: Master,
+    readonly worker: Worker,
+    readonly tasks: TaskService,
     readonly metrics: NodeMetrics,
     private readonly log: Logger,
     private readonly startedAtMs: number
@@ -77,24 +85,72 @@ export class MeshosNode implements NodeApi {
       bootstrap: config.bootstrap,
       logger: log,
       metrics,
-      sampleSelf: () => ({ load: os.loadavg()[0] ?? 0 }),
+      sampleSelf: () => ({ load: os.loadavg()[0] ?? 0, allocated: executor.allocated(), running: executor.running().length }),
       onIncarnation: n => { node.persistIncarnation(n) }
     })
     const cluster = new ClusterService({
       host, membership, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
     })
-    const node: MeshosNode = new MeshosNode(config, host, membership, cluster, metrics, log, startedAtMs)
+    const t = config.tasks
+    const executor: Executor = new Executor({
+      dataDir: config.dataDir,
+      capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
+      maxLogBytes: t.maxLogBytes,
+      killGraceMs: t.killGraceMs,
+      memoryPollMs: t.memoryPollMs,
+      onStarted: task => { worker.onStarted(task) },
+      onFinished: outcome => { worker.onFinished(outcome) },
+      logger: log.child({ component: 'executor' })
+    })
+    const table = cluster.state.tasks
+    const master = new Master({
+      table,
+      members: membership.table,
+      policy: t.policy,
+      isReadyLeader: () => cluster.isReadyLeader(),
+      term: () => cluster.term ?? 0,
+      write: async command => await cluster.write(command, { idempotent: true }),
+      pollMs: t.masterPollMs,
+      maxTasksPerRound: t.maxTasksPerRound,
+      logger: log
+    })
+    const worker: Worker = new Worker({
+      self: host.peerId,
+      dataDir: config.dataDir,
+      table,
+      executor,
+      caughtUp: () => cluster.caughtUp(),
+      write: async (command, opts) => await cluster.write(command, opts),
+      maxEventsPerReport: t.maxEventsPerReport,
+      reconcileMs: t.reconcileMs,
+      logger: log
+    })
+    const tasks = new TaskService({
+      host, cluster, members: membership.table, executor, master, policy: t.policy, metrics, logger: log, logRequestTimeoutMs: t.logRequestTimeoutMs
+    })
+    const node: MeshosNode = new MeshosNode(config, host, membership, cluster, executor, master, worker, tasks, metrics, log, startedAtMs)
     return node
   }
 
   /** Starts heartbeats and joining, then the replicated cluster. */
   async start (): Promise<void> {
+    // Processes of tasks from an earlier life of this node hold resources nobody accounts for;
+    // the worker reports those attempts lost once it has caught up with the log.
+    const orphans = await this.executor.killOrphans()
+    if (orphans.length > 0) this.log.warn({ orphans: orphans.length }, 'killed task processes left by an earlier run of this node')
     await this.membership.start()
     await this.cluster.start()
+    await this.tasks.start()
+    this.master.start()
+    this.worker.start()
   }
 
   /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
   async stop (graceful = true): Promise<void> {
+    // Tasks die with the node; the master re-queues them once it sees this node leave.
+    this.worker.stop()
+    this.master.stop()
+    await this.executor.stop()
     await this.cluster.stop()
     await this.membership.stop(graceful)
     await this.host.stop()

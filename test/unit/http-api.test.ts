@@ -3,6 +3,9 @@ import { pino } from 'pino'
 import { buildHttpApp } from '../../src/http/app.js'
 import type { NodeApi, NodeView } from '../../src/http/node-api.js'
 import { NoLeaderError } from '../../src/cluster/errors.js'
+import { TaskNotFoundError } from '../../src/tasks/errors.js'
+
+const noTask = (): never => { throw new TaskNotFoundError('no task x') }
 
 const member: NodeView = {
   id: 'peer-a',
@@ -37,7 +40,16 @@ const fakeNode: NodeApi = {
     return { key, index: 7, term: 2 }
   },
   kvGet: key => kv.get(key),
-  kvList: () => Object.fromEntries(kv)
+  kvList: () => Object.fromEntries(kv),
+  // Route-level checks only; the task service itself is exercised by the integration tests.
+  tasks: {
+    submit: noTask,
+    get: noTask,
+    list: q => ({ tasks: [], next: null, total: q.limit }),
+    cancel: noTask,
+    logTarget: noTask,
+    readLog: noTask
+  }
 }
 
 describe('HTTP API (in-process)', () => {
@@ -145,5 +157,35 @@ describe('HTTP API (in-process)', () => {
     const res = await app.inject('/metrics')
     assert.equal(res.statusCode, 200)
     assert.match(res.body, /meshos_members/)
+  })
+
+  describe('task routes', () => {
+    it('validates the list query, naming the parameter', async () => {
+      const cases: Array<[string, string]> = [
+        ['/v1/tasks?limit=0', 'querystring.limit'],
+        ['/v1/tasks?limit=abc', 'querystring.limit'],
+        ['/v1/tasks?state=done', 'querystring.state'],
+        ['/v1/tasks?colour=red', 'querystring.colour']
+      ]
+      for (const [url, field] of cases) {
+        const res = await app.inject({ method: 'GET', url })
+        assert.equal(res.statusCode, 400, url)
+        const body = res.json()
+        assert.equal(body.error.code, 'invalid_request')
+        assert.ok(body.error.message.startsWith(field), body.error.message)
+      }
+      const ok = await app.inject({ method: 'GET', url: '/v1/tasks?limit=7&state=running' })
+      assert.equal(ok.statusCode, 200)
+      assert.equal(ok.json().total, 7)
+    })
+
+    it('answers 404 not_found for an unknown task, and 400 for a bad logs query', async () => {
+      const res = await app.inject({ method: 'GET', url: '/v1/tasks/nope' })
+      assert.equal(res.statusCode, 404)
+      assert.equal(res.json().error.code, 'not_found')
+      const logs = await app.inject({ method: 'GET', url: '/v1/tasks/nope/logs?stream=stdin' })
+      assert.equal(logs.statusCode, 400)
+      assert.match(logs.json().error.message, /^querystring\.stream/)
+    })
   })
 })

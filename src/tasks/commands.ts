@@ -1,0 +1,72 @@
+// The task commands in the replicated log. Each carries everything apply() needs (ids made by the
+// node that accepted the submission, times read by the proposer, the assigning leader's term), so
+// every replica reaches the same task table without reading a clock.
+//
+// Commands are idempotent: a submission whose id is known, an assignment of a task that is no
+// longer pending, a report about another attempt are no-ops. That lets every writer retry after
+// an unknown outcome (a leader died mid-write) without duplicating anything.
+import { z } from 'zod'
+import { taskSpecSchema } from './spec.js'
+
+export const taskId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)
+const nodeId = z.string().min(1).max(128)
+const attempt = z.number().int().positive()
+const epochMs = z.number().nonnegative()
+
+export const taskSubmitSchema = z.object({
+  type: z.literal('task.submit'),
+  tasks: z.array(z.object({ id: taskId, spec: taskSpecSchema, submittedAt: epochMs })).min(1).max(1000)
+})
+
+export const taskAssignSchema = z.object({
+  type: z.literal('task.assign'),
+  /** The term of the leader that planned it: replicas refuse an assignment from an older term. */
+  term: z.number().int().positive(),
+  assignments: z.array(z.object({ id: taskId, attempt, node: nodeId, placement: z.string().max(1024) })).min(1)
+})
+
+export const outcomeReasonSchema = z.enum(['exited', 'signal', 'timeout', 'memory', 'cancelled', 'spawn_error', 'lost', 'refused'])
+
+const startedEvent = z.object({ kind: z.literal('started'), id: taskId, attempt, at: epochMs })
+const finishedEvent = z.object({
+  kind: z.literal('finished'),
+  id: taskId,
+  attempt,
+  at: epochMs,
+  startedAt: epochMs.nullable(),
+  reason: outcomeReasonSchema,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  message: z.string().max(1024)
+})
+export const taskReportSchema = z.object({
+  type: z.literal('task.report'),
+  /** The worker reporting; events about tasks assigned elsewhere are ignored. */
+  node: nodeId,
+  events: z.array(z.discriminatedUnion('kind', [startedEvent, finishedEvent])).min(1).max(5000)
+})
+
+export const taskCancelSchema = z.object({ type: z.literal('task.cancel'), ids: z.array(taskId).min(1).max(1000), at: epochMs })
+
+export const taskLostSchema = z.object({
+  type: z.literal('task.lost'),
+  node: nodeId,
+  tasks: z.array(z.object({ id: taskId, attempt })).min(1),
+  at: epochMs,
+  message: z.string().max(1024)
+})
+
+export const taskExpireSchema = z.object({ type: z.literal('task.expire'), ids: z.array(taskId).min(1), at: epochMs })
+
+export type TaskSubmitCommand = z.infer<typeof taskSubmitSchema>
+export type TaskAssignCommand = z.infer<typeof taskAssignSchema>
+export type TaskReportCommand = z.infer<typeof taskReportSchema>
+export type TaskReportEvent = TaskReportCommand['events'][number]
+export type TaskFinishedEvent = Extract<TaskReportEvent, { kind: 'finished' }>
+export type TaskCancelCommand = z.infer<typeof taskCancelSchema>
+export type TaskLostCommand = z.infer<typeof taskLostSchema>
+export type TaskExpireCommand = z.infer<typeof taskExpireSchema>
+export type OutcomeReason = z.infer<typeof outcomeReasonSchema>
+
+export const TASK_COMMAND_SCHEMAS = [taskSubmitSchema, taskAssignSchema, taskReportSchema, taskCancelSchema, taskLostSchema, taskExpireSchema] as const
+export type TaskCommand = TaskSubmitCommand | TaskAssignCommand | TaskReportCommand | TaskCancelCommand | TaskLostCommand | TaskExpireCommand

@@ -1,0 +1,178 @@
+// The master role: on the leader only, turns the replicated task table plus the membership view
+// into scheduling decisions and commits them. One round at a time: read a snapshot, ask the pure
+// scheduler for a plan, commit the plan, and only then look again, so a task is never planned
+// twice from a stale view. Also marks the tasks of dead workers lost and fails pending tasks whose
+// deadline passed.
+import type { Logger } from 'pino'
+import type { MemberTable } from '../gossip/member-table.js'
+import type { ClusterCommand } from '../cluster/commands.js'
+import { plan } from '../scheduler/scheduler.js'
+import type { SchedulerInput, SchedulerNode, SchedulerPolicy, SchedulerTask, Resources } from '../scheduler/types.js'
+import type { TaskRecord, TaskTable } from './task-table.js'
+
+export interface MasterInit {
+  table: TaskTable
+  members: MemberTable
+  policy: SchedulerPolicy
+  /** True while this node leads and has applied an entry of its own term (its view is complete). */
+  isReadyLeader: () => boolean
+  term: () => number
+  write: (command: ClusterCommand) => Promise<unknown>
+  /** How often the master looks even when nothing changed: deadlines and dead workers. */
+  pollMs: number
+  /** Pending tasks considered per round: bounds the cost of one plan. */
+  maxTasksPerRound: number
+  logger: Logger
+}
+
+export class Master {
+  private running = false
+  private again = false
+  private timer: NodeJS.Timeout | undefined
+  private roundRobinAfter: string | null = null
+  private stopped = false
+  private readonly log: Logger
+
+  constructor (private readonly init: MasterInit) {
+    this.log = init.logger.child({ component: 'master' })
+  }
+
+  start (): void {
+    this.init.table.onEvent(ev => { if (ev.type === 'changed') this.poke() })
+    this.timer = setInterval(() => { this.poke() }, this.init.pollMs)
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearInterval(this.timer)
+  }
+
+  /** Schedules a round soon; coalesces bursts of changes into one round. */
+  poke (): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.again = true
+      return
+    }
+    this.running = true
+    setImmediate(() => { void this.loop() })
+  }
+
+  private async loop (): Promise<void> {
+    try {
+      do {
+        this.again = false
+        if (!this.init.isReadyLeader()) return
+        await this.round()
+      } while (this.again && !this.stopped)
+    } catch (err) {
+      // A lost leadership or a timeout: the next poke (or poll) tries again from fresh state.
+      this.log.debug({ err: (err as Error).message }, 'scheduling round failed')
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async round (): Promise<void> {
+    const nowMs = Date.now()
+    const nodes = this.schedulerNodes()
+    const lost = this.lostTasks()
+    for (const [node, tasks] of lost) {
+      this.log.warn({ node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
+      await this.init.write({ type: 'task.lost', node, tasks, at: nowMs, message: `worker ${this.nameOf(node)} left or died` })
+    }
+    const input = this.input(nodes, nowMs)
+    if (input.pending.length === 0) return
+    const result = plan(input)
+    this.roundRobinAfter = result.roundRobinAfter
+    if (result.expired.length > 0) {
+      await this.init.write({ type: 'task.expire', ids: result.expired, at: nowMs })
+    }
+    if (result.assignments.length > 0) {
+      const assignments = result.assignments.map(a => ({
+        id: a.taskId, attempt: this.init.table.get(a.taskId)?.attempt ?? 1, node: a.nodeId, placement: a.placement
+      }))
+      await this.init.write({ type: 'task.assign', term: this.init.term(), assignments })
+      // More may fit now that these are placed; the commit's 'changed' event pokes us again.
+    }
+  }
+
+  /** Every known node as the scheduler sees it: capacity from gossip, allocations from the log. */
+  schedulerNodes (): SchedulerNode[] {
+    const members = this.init.members
+    const allocated = new Map<string, Resources & { taskCount: number }>()
+    for (const t of this.init.table.activeTasks()) {
+      if (t.node === null) continue
+      const a = allocated.get(t.node) ?? { cpus: 0, memoryMb: 0, taskCount: 0 }
+      a.cpus += t.spec.cpus
+      a.memoryMb += t.spec.memoryMb
+      a.taskCount++
+      allocated.set(t.node, a)
+    }
+    const toNode = (info: typeof members.selfInfo, alive: boolean, draining: boolean): SchedulerNode => {
+      const a = allocated.get(info.nodeId)
+      return {
+        id: info.nodeId,
+        name: info.name,
+        alive,
+        draining,
+        labels: info.labels,
+        capacity: info.capacity,
+        allocated: { cpus: a?.cpus ?? 0, memoryMb: a?.memoryMb ?? 0 },
+        taskCount: a?.taskCount ?? 0
+      }
+    }
+    const nodes = [toNode(members.selfInfo, true, false)]
+    for (const m of members.others()) nodes.push(toNode(m.info, m.state === 'alive', m.state === 'left'))
+    return nodes
+  }
+
+  /** Tasks assigned to workers that are dead, have left, or were forgotten, grouped by worker. */
+  private lostTasks (): Map<string, Array<{ id: string, attempt: number }>> {
+    const gone = new Map<string, Array<{ id: string, attempt: number }>>()
+    const self = this.init.members.selfInfo.nodeId
+    for (const t of this.init.table.activeTasks()) {
+      if (t.node === null || t.node === self) continue
+      const state = this.init.members.get(t.node)?.state
+      if (state === 'alive' || state === 'suspect') continue
+      const list = gone.get(t.node) ?? []
+      list.push({ id: t.id, attempt: t.attempt })
+      gone.set(t.node, list)
+    }
+    return gone
+  }
+
+  input (nodes: SchedulerNode[], nowMs: number): SchedulerInput {
+    const tenantUsage: Record<string, Resources> = {}
+    for (const t of this.init.table.activeTasks()) {
+      const u = tenantUsage[t.spec.tenant] ?? { cpus: 0, memoryMb: 0 }
+      u.cpus += t.spec.cpus
+      u.memoryMb += t.spec.memoryMb
+      tenantUsage[t.spec.tenant] = u
+    }
+    const pending: SchedulerTask[] = []
+    for (const t of this.init.table.pending()) {
+      if (pending.length >= this.init.maxTasksPerRound) break
+      pending.push(toSchedulerTask(t))
+    }
+    return { policy: this.init.policy, nodes, pending, tenantUsage, roundRobinAfter: this.roundRobinAfter, nowMs }
+  }
+
+  private nameOf (nodeId: string): string {
+    return this.init.members.get(nodeId)?.info.name ?? nodeId
+  }
+}
+
+export function toSchedulerTask (t: TaskRecord): SchedulerTask {
+  return {
+    id: t.id,
+    cpus: t.spec.cpus,
+    memoryMb: t.spec.memoryMb,
+    priority: t.spec.priority,
+    deadlineMs: t.spec.deadline,
+    tenant: t.spec.tenant,
+    constraints: t.spec.constraints,
+    seq: t.seq,
+    ...(t.spec.policy !== null ? { policy: t.spec.policy } : {})
+  }
+}

@@ -1,0 +1,131 @@
+// The task spec a user submits (POST /v1/tasks, `meshos run`, the client), checked field by field
+// so a mistake comes back as "<field>: <what is wrong>", and normalised (defaults filled in, the
+// deadline as epoch ms) before it goes into the replicated log. The log stores only normalised
+// specs, so every replica and every later reader sees the same defaults.
+import { z } from 'zod'
+import { SCHEDULER_POLICIES, type SchedulerPolicy } from '../scheduler/types.js'
+
+/** Defaults of an optional field, and the reason for each. */
+export const TASK_DEFAULTS = {
+  /** A shell command mostly waits; a tenth of a core lets ten share one. */
+  cpus: 0.1,
+  memoryMb: 64,
+  retries: 0,
+  priority: 50,
+  tenant: 'default'
+} as const
+
+/** Bounds that keep one log entry (up to 1,000 specs) a few MiB at most. */
+export const TASK_LIMITS = {
+  maxBatch: 1000,
+  commandChars: 16 * 1024,
+  argvItems: 1024,
+  argChars: 4096,
+  envVars: 256,
+  envValueChars: 32 * 1024,
+  /** The JSON of one spec, after normalising. */
+  specBytes: 64 * 1024,
+  maxRetries: 100,
+  /** 30 days: a task that runs longer is a service, not a task. */
+  maxTimeoutMs: 30 * 24 * 3600_000
+} as const
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name').max(255)
+const labelKey = z.string().min(1).max(63)
+
+const rawSpecSchema = z.object({
+  command: z.string().min(1, 'must not be empty').max(TASK_LIMITS.commandChars).optional(),
+  argv: z.array(z.string().max(TASK_LIMITS.argChars)).min(1, 'must have at least the program').max(TASK_LIMITS.argvItems).optional(),
+  name: z.string().min(1).max(255).optional(),
+  env: z.record(envName, z.string().max(TASK_LIMITS.envValueChars))
+    .refine(env => Object.keys(env).length <= TASK_LIMITS.envVars, `at most ${TASK_LIMITS.envVars} variables`).optional(),
+  cpus: z.number({ invalid_type_error: 'must be a number' }).finite().positive('must be greater than 0').max(1024).optional(),
+  memoryMb: z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number of MB').positive('must be greater than 0').max(16 * 1024 * 1024).optional(),
+  timeoutMs: z.number().int('must be whole milliseconds').positive('must be greater than 0').max(TASK_LIMITS.maxTimeoutMs).optional(),
+  retries: z.number().int('must be a whole number').min(0, 'must not be negative').max(TASK_LIMITS.maxRetries).optional(),
+  priority: z.number().int('must be a whole number').min(0, 'must be 0 to 100').max(100, 'must be 0 to 100').optional(),
+  deadline: z.union([z.string(), z.number()]).optional(),
+  tenant: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore').optional(),
+  constraints: z.record(labelKey, z.string().max(255)).optional(),
+  /** Per-task placement ranking; the queue order stays the cluster's. */
+  policy: z.enum(['spread', 'bin-pack', 'round-robin']).optional()
+}).strict()
+
+/** A spec as stored in the log: every default filled in. */
+export const taskSpecSchema = z.object({
+  command: z.string().optional(),
+  argv: z.array(z.string()).optional(),
+  name: z.string().nullable(),
+  env: z.record(z.string(), z.string()),
+  cpus: z.number(),
+  memoryMb: z.number(),
+  timeoutMs: z.number().nullable(),
+  retries: z.number(),
+  priority: z.number(),
+  /** Epoch ms. */
+  deadline: z.number().nullable(),
+  tenant: z.string(),
+  constraints: z.record(z.string(), z.string()),
+  policy: z.enum(SCHEDULER_POLICIES as [SchedulerPolicy, ...SchedulerPolicy[]]).nullable()
+})
+export type TaskSpec = z.infer<typeof taskSpecSchema>
+
+export type SpecResult = { ok: true, spec: TaskSpec } | { ok: false, message: string }
+
+/** `where` prefixes the field path: "" for a single spec, "[3]." for the 4th of an array. */
+export function parseTaskSpec (input: unknown, where = ''): SpecResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, message: `${where === '' ? 'body' : where.replace(/\.$/, '')}: must be a task spec object` }
+  }
+  const result = rawSpecSchema.safeParse(input)
+  if (!result.success) return { ok: false, message: describeIssue(result.error.issues[0], where) }
+  const raw = result.data
+  if ((raw.command === undefined) === (raw.argv === undefined)) {
+    return { ok: false, message: `${where}command: exactly one of command and argv is required` }
+  }
+  const deadline = parseDeadline(raw.deadline)
+  if (typeof deadline === 'string') return { ok: false, message: `${where}deadline: ${deadline}` }
+  const spec: TaskSpec = {
+    ...(raw.command !== undefined ? { command: raw.command } : { argv: raw.argv }),
+    name: raw.name ?? null,
+    env: raw.env ?? {},
+    cpus: raw.cpus ?? TASK_DEFAULTS.cpus,
+    memoryMb: raw.memoryMb ?? TASK_DEFAULTS.memoryMb,
+    timeoutMs: raw.timeoutMs ?? null,
+    retries: raw.retries ?? TASK_DEFAULTS.retries,
+    priority: raw.priority ?? TASK_DEFAULTS.priority,
+    deadline,
+    tenant: raw.tenant ?? TASK_DEFAULTS.tenant,
+    constraints: raw.constraints ?? {},
+    policy: raw.policy ?? null
+  }
+  if (Buffer.byteLength(JSON.stringify(spec)) > TASK_LIMITS.specBytes) {
+    return { ok: false, message: `${where}(spec): larger than ${TASK_LIMITS.specBytes} bytes of JSON` }
+  }
+  return { ok: true, spec }
+}
+
+/** ISO-8601 text or epoch ms; an error text otherwise. */
+function parseDeadline (value: string | number | undefined): number | null | string {
+  if (value === undefined) return null
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value > 0 ? value : 'must be epoch milliseconds or an ISO-8601 time'
+  }
+  // Date.parse accepts more than ISO-8601 ("March 7"); insist on the ISO shape so a typo is not
+  // silently read as some other date.
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) {
+    return 'must be an ISO-8601 time (e.g. 2026-11-27T18:00:00Z) or epoch milliseconds'
+  }
+  const ms = Date.parse(value)
+  return Number.isFinite(ms) ? ms : 'is not a valid date'
+}
+
+function describeIssue (issue: z.ZodIssue | undefined, where: string): string {
+  if (issue === undefined) return `${where}(spec): invalid`
+  if (issue.code === 'unrecognized_keys') return `${where}${issue.keys[0] ?? '?'}: is not a known field`
+  const field = issue.path.length === 0 ? '(spec)' : issue.path.map(p => typeof p === 'number' ? `[${p}]` : p).join('.').replace(/\.\[/g, '[')
+  if (issue.code === 'invalid_type') {
+    return `${where}${field}: must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected === 'array' ? 'an array' : issue.expected === 'object' ? 'an object' : issue.expected}, got ${issue.received}`
+  }
+  return `${where}${field}: ${issue.message.toLowerCase().startsWith('must') || issue.message.startsWith('at most') ? issue.message : issue.message.replace(/^(String|Number|Array)\s/, '')}`
+}

@@ -1,0 +1,232 @@
+// The tasks of one node: what the HTTP API, the CLI and the client call. Submissions and
+// cancellations are written to the replicated log (through the leader, answered after commit);
+// reads come from this node's replica; logs are read from the node that ran the attempt.
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { P2PHost } from '../p2p/host.js'
+import type { ClusterService } from '../cluster/cluster-service.js'
+import type { MemberTable } from '../gossip/member-table.js'
+import type { Executor } from '../executor/executor.js'
+import type { LogStream } from '../executor/types.js'
+import type { NodeMetrics } from '../node/metrics.js'
+import { plan } from '../scheduler/scheduler.js'
+import type { SchedulerPolicy } from '../scheduler/types.js'
+import { parseTaskSpec, TASK_LIMITS, type TaskSpec } from './spec.js'
+import { isTerminal, TASK_STATES, type AttemptRecord, type TaskRecord, type TaskState } from './task-table.js'
+import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from './errors.js'
+import { toSchedulerTask, type Master } from './master.js'
+import {
+  LOGS_PROTOCOL, LOGS_WIRE_VERSION, LOG_CHUNK_MAX_BYTES, LOG_REQUEST_MAX_BYTES, LOG_RESPONSE_MAX_BYTES,
+  decodeLogRequest, decodeLogResponse, encodeLogRequest, encodeLogResponse
+} from './log-rpc.js'
+
+export interface TaskView {
+  id: string
+  name: string | null
+  spec: TaskSpec
+  state: TaskState
+  attempt: number
+  /** Node id of the current (or last) attempt. */
+  node: string | null
+  nodeName: string | null
+  exitCode: number | null
+  signal: string | null
+  reason: string | null
+  message: string | null
+  /** Epoch milliseconds (startedAt has sub-millisecond precision: the worker's spawn time). */
+  submittedAt: number
+  startedAt: number | null
+  finishedAt: number | null
+  /** Why this node, or why still pending. */
+  placement: string | null
+  cancelRequested: boolean
+  attempts: AttemptRecord[]
+}
+
+export interface TaskListQuery { state?: TaskState, node?: string, tenant?: string, limit: number, after?: string }
+export interface TaskList { tasks: TaskView[], next: string | null, total: number }
+export interface LogRead { data: Uint8Array, nextOffset: number, truncated: boolean, found: boolean }
+
+export interface TaskServiceInit {
+  host: P2PHost
+  cluster: ClusterService
+  members: MemberTable
+  executor: Executor
+  master: Master
+  policy: SchedulerPolicy
+  metrics: NodeMetrics
+  logger: Logger
+  logRequestTimeoutMs: number
+}
+
+export class TaskService {
+  constructor (private readonly init: TaskServiceInit) {}
+
+  async start (): Promise<void> {
+    await this.init.host.handle(LOGS_PROTOCOL, { maxRequestBytes: LOG_REQUEST_MAX_BYTES, timeoutMs: this.init.logRequestTimeoutMs }, async (_from, bytes) => await this.answerLogRequest(bytes))
+  }
+
+  private get table (): ClusterService['state']['tasks'] {
+    return this.init.cluster.state.tasks
+  }
+
+  /** Validates every spec before anything is written: a batch is accepted whole or not at all. */
+  async submit (body: unknown): Promise<{ id: string, state: TaskState } | { tasks: Array<{ id: string, state: TaskState }> }> {
+    const many = Array.isArray(body)
+    const raw = many ? body : [body]
+    if (raw.length === 0) throw new InvalidTaskError('body: an array of specs must not be empty')
+    if (raw.length > TASK_LIMITS.maxBatch) throw new InvalidTaskError(`body: at most ${TASK_LIMITS.maxBatch} specs per request, got ${raw.length}`)
+    const largest = this.largestNode()
+    const submittedAt = Date.now()
+    const tasks = raw.map((item, i) => {
+      const where = many ? `[${i}].` : ''
+      const parsed = parseTaskSpec(item, where)
+      if (!parsed.ok) throw new InvalidTaskError(parsed.message)
+      const spec = parsed.spec
+      if (largest !== null && spec.cpus > largest.cpus) throw new InvalidTaskError(`${where}cpus: ${spec.cpus} is more than any node has (the largest has ${largest.cpus})`)
+      if (largest !== null && spec.memoryMb > largest.memoryMb) throw new InvalidTaskError(`${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`)
+      return { id: newTaskId(), spec, submittedAt }
+    })
+    // Ids are made here, so sending the same submission twice (after a leader died mid-write)
+    // cannot create two tasks.
+    await this.init.cluster.write({ type: 'task.submit', tasks }, { idempotent: true })
+    const answers = tasks.map(t => ({ id: t.id, state: this.table.get(t.id)?.state ?? 'pending' }))
+    return many ? { tasks: answers } : answers[0]!
+  }
+
+  get (id: string): TaskView {
+    const task = this.table.get(id)
+    if (task === undefined) throw new TaskNotFoundError(`no task ${id} (reads are local: a node that lags the leader may not have it yet)`)
+    return this.view(task, true)
+  }
+
+  list (q: TaskListQuery): TaskList {
+    if (q.state !== undefined && !TASK_STATES.includes(q.state)) throw new InvalidTaskError(`state: must be one of ${TASK_STATES.join(', ')}`)
+    if (q.after !== undefined && this.table.get(q.after) === undefined) throw new InvalidTaskError(`after: no task ${q.after}`)
+    const tasks: TaskView[] = []
+    let total = 0
+    let next: string | null = null
+    // `after` is a position in submission order; total counts every match, before it too.
+    let collecting = q.after === undefined
+    for (const t of this.table.all()) {
+      const matches = (q.state === undefined || t.state === q.state) && (q.node === undefined || t.node === q.node) &&
+        (q.tenant === undefined || t.spec.tenant === q.tenant)
+      if (matches) total++
+      if (matches && collecting) {
+        if (tasks.length < q.limit) tasks.push(this.view(t, false))
+        else if (next === null) next = tasks[tasks.length - 1]!.id
+      }
+      if (t.id === q.after) collecting = true
+    }
+    return { tasks, next, total }
+  }
+
+  counts (): Record<TaskState, number> {
+    return this.table.counts()
+  }
+
+  async cancel (id: string): Promise<TaskView> {
+    const task = this.table.get(id)
+    if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
+    if (isTerminal(task.state)) throw new TaskConflictError(`task ${id} already ${task.state}`)
+    await this.init.cluster.write({ type: 'task.cancel', ids: [id], at: Date.now() }, { idempotent: true })
+    return this.get(id)
+  }
+
+  /** The attempt whose output to read: the given one, else the current or last one that ran. */
+  logTarget (id: string, attempt?: number): { task: TaskRecord, attempt: number, node: string | null } {
+    const task = this.table.get(id)
+    if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
+    if (attempt !== undefined) {
+      if (attempt === task.attempt) return { task, attempt, node: task.node }
+      const past = task.history.find(h => h.attempt === attempt)
+      if (past === undefined) throw new TaskNotFoundError(`task ${id} has no attempt ${attempt} on record`)
+      return { task, attempt, node: past.node }
+    }
+    if (task.node !== null) return { task, attempt: task.attempt, node: task.node }
+    const last = task.history[task.history.length - 1]
+    return { task, attempt: last?.attempt ?? task.attempt, node: last?.node ?? null }
+  }
+
+  /** One chunk of an attempt's output, from whichever node ran it. */
+  async readLog (id: string, attempt: number, node: string | null, stream: LogStream, offset: number): Promise<LogRead> {
+    if (node === null) return { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false }
+    if (node === this.init.host.peerId) {
+      const chunk = await this.init.executor.readLog(id, attempt, stream, offset, LOG_CHUNK_MAX_BYTES)
+      return chunk === null ? { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false } : { ...chunk, found: true }
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = await this.init.host.request(node, LOGS_PROTOCOL, encodeLogRequest({ v: LOGS_WIRE_VERSION, taskId: id, attempt, stream, offset, maxBytes: LOG_CHUNK_MAX_BYTES }), {
+        timeoutMs: this.init.logRequestTimeoutMs, maxResponseBytes: LOG_RESPONSE_MAX_BYTES
+      })
+    } catch (err) {
+      throw new LogsUnavailableError(`the output of ${id} is on node ${this.init.members.get(node)?.info.name ?? node}, which did not answer (${(err as Error).message})`)
+    }
+    const res = decodeLogResponse(bytes)
+    if (!res.ok) throw new LogsUnavailableError(`node ${node} sent an invalid log chunk: ${res.detail}`)
+    return { data: Buffer.from(res.value.data, 'base64'), nextOffset: res.value.nextOffset, truncated: res.value.truncated, found: res.value.found }
+  }
+
+  private async answerLogRequest (bytes: Uint8Array): Promise<Uint8Array> {
+    const req = decodeLogRequest(bytes)
+    if (!req.ok) {
+      this.init.metrics.wireRejected.inc({ protocol: LOGS_PROTOCOL, reason: req.reason })
+      return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: 0, truncated: false })
+    }
+    this.init.metrics.wireAccepted.inc({ protocol: LOGS_PROTOCOL })
+    const { taskId, attempt, stream, offset, maxBytes } = req.value
+    const chunk = await this.init.executor.readLog(taskId, attempt, stream, offset, maxBytes).catch(() => null)
+    if (chunk === null) return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: offset, truncated: false })
+    return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: true, data: Buffer.from(chunk.data).toString('base64'), nextOffset: chunk.nextOffset, truncated: chunk.truncated })
+  }
+
+  private view (t: TaskRecord, explain: boolean): TaskView {
+    return {
+      id: t.id,
+      name: t.spec.name,
+      spec: t.spec,
+      state: t.state,
+      attempt: t.attempt,
+      node: t.node ?? t.history[t.history.length - 1]?.node ?? null,
+      nodeName: this.nameOf(t.node ?? t.history[t.history.length - 1]?.node ?? null),
+      exitCode: t.exitCode,
+      signal: t.signal,
+      reason: t.reason,
+      message: t.message,
+      submittedAt: t.submittedAt,
+      startedAt: t.startedAt,
+      finishedAt: t.finishedAt,
+      placement: t.state === 'pending' && explain ? this.explainPending(t) : t.placement,
+      cancelRequested: t.cancelRequested,
+      attempts: t.history
+    }
+  }
+
+  /** Why a task waits, computed from this node's view (the scheduler is pure, so any node can). */
+  private explainPending (t: TaskRecord): string {
+    const nodes = this.init.master.schedulerNodes()
+    const result = plan({ policy: this.init.policy, nodes, pending: [toSchedulerTask(t)], tenantUsage: {}, roundRobinAfter: null, nowMs: Date.now() })
+    if (result.expired.length > 0) return 'its deadline has passed; the master will fail it'
+    const why = result.pending[0]
+    if (why !== undefined) return `${why.unsatisfiable ? 'no node can ever run it: ' : ''}${why.placement}`
+    return `a node has room (${result.assignments[0]?.placement ?? ''}); waiting for the master to assign it`
+  }
+
+  private largestNode (): { cpus: number, memoryMb: number } | null {
+    const nodes = this.init.master.schedulerNodes().filter(n => n.alive)
+    if (nodes.length === 0) return null
+    return { cpus: Math.max(...nodes.map(n => n.capacity.cpus)), memoryMb: Math.max(...nodes.map(n => n.capacity.memoryMb)) }
+  }
+
+  private nameOf (nodeId: string | null): string | null {
+    if (nodeId === null) return null
+    if (nodeId === this.init.members.selfInfo.nodeId) return this.init.members.selfInfo.name
+    return this.init.members.get(nodeId)?.info.name ?? null
+  }
+}
+
+/** Time-ordered (base36 ms) plus 40 random bits: unique without coordination, sortable by age. */
+function newTaskId (): string {
+  return `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`
+}

@@ -1,0 +1,167 @@
+// The worker role (every node): runs the tasks the log assigns to this node and reports what
+// happened. Assignments arrive through the replicated log, so only committed decisions of a
+// leader are ever acted on; starts and outcomes go back as task.report commands, retried (they
+// are idempotent) until committed, through however many leader changes that takes.
+//
+// After a restart the log replays old assignments. An attempt is launched at most once per data
+// dir: if its work directory exists, it ran in an earlier life of this node, its process was
+// killed at start-up (Executor.killOrphans), and it is reported lost so the master re-queues it.
+// Nothing is launched until this node has applied everything the leader says is committed, so a
+// replayed assignment that a later entry superseded (the task was re-queued elsewhere while this
+// node was down) is never started.
+import { existsSync } from 'node:fs'
+import type { Logger } from 'pino'
+import type { Executor } from '../executor/executor.js'
+import type { TaskOutcome, RunningTask } from '../executor/types.js'
+import { taskPaths } from '../executor/task-dir.js'
+import type { ClusterCommand } from '../cluster/commands.js'
+import type { TaskReportEvent } from './commands.js'
+import type { TaskRecord, TaskTable } from './task-table.js'
+
+export interface WorkerInit {
+  self: string
+  dataDir: string
+  table: TaskTable
+  executor: Executor
+  /** This node has applied everything the current leader has committed. */
+  caughtUp: () => boolean
+  write: (command: ClusterCommand, opts: { idempotent: boolean }) => Promise<unknown>
+  /** Events per report command: one log entry. */
+  maxEventsPerReport: number
+  /** How often assignments are checked against what runs, even without a change. */
+  reconcileMs: number
+  logger: Logger
+}
+
+const key = (id: string, attempt: number): string => `${id}/${attempt}`
+
+export class Worker {
+  /** Attempts handled in this process: launched, refused or reported lost. */
+  private readonly handled = new Set<string>()
+  private readonly queue: TaskReportEvent[] = []
+  private flushing = false
+  private syncScheduled = false
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private readonly log: Logger
+
+  constructor (private readonly init: WorkerInit) {
+    this.log = init.logger.child({ component: 'worker' })
+  }
+
+  start (): void {
+    this.init.table.onEvent(ev => {
+      if (ev.type === 'assigned' && ev.task.node === this.init.self) this.syncSoon()
+      if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
+    })
+    this.timer = setInterval(() => { this.syncSoon() }, this.init.reconcileMs)
+    this.syncSoon()
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearInterval(this.timer)
+  }
+
+  /** Executor callbacks. */
+  onStarted (task: RunningTask): void {
+    this.report({ kind: 'started', id: task.taskId, attempt: task.attempt, at: task.startedAtMs })
+  }
+
+  onFinished (o: TaskOutcome): void {
+    this.report({
+      kind: 'finished', id: o.taskId, attempt: o.attempt, at: o.finishedAtMs, startedAt: o.startedAtMs,
+      reason: o.reason, exitCode: o.exitCode, signal: o.signal, message: o.message.slice(0, 1024)
+    })
+  }
+
+  /** Reports still waiting to be committed (for /metrics and tests). */
+  get queuedReports (): number {
+    return this.queue.length
+  }
+
+  private syncSoon (): void {
+    if (this.syncScheduled || this.stopped) return
+    this.syncScheduled = true
+    setImmediate(() => {
+      this.syncScheduled = false
+      this.sync()
+    })
+  }
+
+  /** Launches what the log assigns here and has not run yet; reports what can no longer run. */
+  private sync (): void {
+    if (this.stopped || !this.init.caughtUp()) return
+    if (this.handled.size > 4096) this.forgetFinishedAttempts()
+    for (const task of this.init.table.activeTasks()) {
+      if (task.node !== this.init.self) continue
+      const k = key(task.id, task.attempt)
+      if (this.handled.has(k) || this.init.executor.isRunning(task.id, task.attempt)) continue
+      this.handled.add(k)
+      this.launch(task)
+    }
+  }
+
+  /** An attempt that is no longer active here never becomes active again (a retry is a new attempt). */
+  private forgetFinishedAttempts (): void {
+    for (const k of this.handled) {
+      const [id, attempt] = k.split('/')
+      const task = this.init.table.get(id ?? '')
+      if (task === undefined || task.node !== this.init.self || String(task.attempt) !== attempt || !(task.state === 'assigned' || task.state === 'running')) this.handled.delete(k)
+    }
+  }
+
+  private launch (task: TaskRecord): void {
+    const base = { id: task.id, attempt: task.attempt, startedAt: null, exitCode: null, signal: null }
+    if (task.cancelRequested) {
+      this.report({ kind: 'finished', ...base, at: Date.now(), reason: 'cancelled', message: 'cancelled before it started' })
+      return
+    }
+    if (existsSync(taskPaths(this.init.dataDir, task.id, task.attempt).workDir)) {
+      this.report({ kind: 'finished', ...base, at: Date.now(), reason: 'lost', message: 'the worker restarted while the task ran' })
+      return
+    }
+    const spec = task.spec
+    const result = this.init.executor.launch({
+      taskId: task.id,
+      attempt: task.attempt,
+      ...(spec.command !== undefined ? { command: spec.command } : { argv: spec.argv }),
+      env: spec.env,
+      cpus: spec.cpus,
+      memoryMb: spec.memoryMb,
+      timeoutMs: spec.timeoutMs
+    })
+    if (!result.ok) {
+      this.log.warn({ task: task.id, attempt: task.attempt, reason: result.reason }, 'refused an assignment')
+      this.report({ kind: 'finished', ...base, at: Date.now(), reason: 'refused', message: result.reason.slice(0, 1024) })
+    }
+  }
+
+  private report (event: TaskReportEvent): void {
+    this.queue.push(event)
+    void this.flush()
+  }
+
+  /** One report in flight at a time: whatever queues meanwhile goes out as one entry next. */
+  private async flush (): Promise<void> {
+    if (this.flushing) return
+    this.flushing = true
+    let backoffMs = 50
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const events = this.queue.slice(0, this.init.maxEventsPerReport)
+        try {
+          await this.init.write({ type: 'task.report', node: this.init.self, events }, { idempotent: true })
+          this.queue.splice(0, events.length)
+          backoffMs = 50
+        } catch (err) {
+          this.log.debug({ err: (err as Error).message, events: events.length }, 'report not committed; retrying')
+          await new Promise(resolve => setTimeout(resolve, backoffMs))
+          backoffMs = Math.min(backoffMs * 2, 2000)
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+}
