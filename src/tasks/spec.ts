@@ -124,7 +124,7 @@ function describeIssue (issue: z.ZodIssue | undefined, where: string): string {
   if (issue === undefined) return `${where}(spec): invalid`
   if (issue.code === 'unrecognized_keys') return `${where}${issue.keys[0] ?? '?'}: is not a known field`
   const field = issue.path.length === 0 ? '(spec)' : issue.path.map(p => typeof p === 'number' ? `[${p}]` : p).join('.').replace(/\.\[/g, '[')
-  if (issue.code === 'invalid_type') {
+  if (issue.code === 'invalid_type' && issue.expected !== 'integer') {
     return `${where}${field}: must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected === 'array' ? 'an array' : issue.expected === 'object' ? 'an object' : issue.expected}, got ${issue.received}`
   }
   return `${where}${field}: ${issue.message.toLowerCase().startsWith('must') || issue.message.startsWith('at most') ? issue.message : issue.message.replace(/^(String|Number|Array)\s/, '')}`
