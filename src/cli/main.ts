@@ -5,7 +5,8 @@ import '../node/polyfills.js'
 import v8 from 'node:v8'
 import { devCommand } from './dev-command.js'
 import { clusterCommand, nodesCommand, statusCommand } from './query-commands.js'
-import { USAGE, UsageError } from './usage.js'
+import { cancelCommand, logsCommand, runCommand, taskCommand, tasksCommand } from './task-commands.js'
+import { COMMAND_USAGE, USAGE, UsageError } from './usage.js'
 import { StartupError } from '../node/startup-error.js'
 import { MeshosApiError, MeshosUnreachableError } from '../client/client.js'
 import { MESHOS_VERSION } from '../node/version.js'
@@ -28,8 +29,17 @@ async function run (argv: string[]): Promise<number> {
     case 'nodes': process.stdout.write(await nodesCommand(args, env) + '\n'); return 0
     case 'status': process.stdout.write(await statusCommand(args, env) + '\n'); return 0
     case 'cluster': process.stdout.write(await clusterCommand(args, env) + '\n'); return 0
+    case 'run': return await runCommand(args, env)
+    case 'tasks': return await tasksCommand(args, env)
+    case 'task': return await taskCommand(args, env)
+    case 'logs': return await logsCommand(args, env)
+    case 'cancel': return await cancelCommand(args, env)
     case 'version': case '--version': process.stdout.write(`meshos ${MESHOS_VERSION}\n`); return 0
-    case 'help': case '--help': case '-h': process.stdout.write(USAGE); return 0
+    case 'help': case '--help': case '-h': {
+      const section = args[0] === undefined ? undefined : COMMAND_USAGE[args[0]]
+      process.stdout.write(section === undefined ? USAGE : `usage: ${section}`)
+      return 0
+    }
     case undefined: throw new UsageError('no command given')
     default: throw new UsageError(`unknown command "${command}"`)
   }
@@ -37,14 +47,18 @@ async function run (argv: string[]): Promise<number> {
 
 run(process.argv.slice(2)).then(code => { process.exit(code) }, (err: unknown) => {
   if (err instanceof UsageError) {
-    process.stderr.write(`meshos: ${err.message}\n\n${USAGE}`)
+    process.stderr.write(`meshos: ${err.message}\n\n${err.section === undefined ? USAGE : `usage: ${err.section}`}`)
     process.exit(2)
   }
   if (err instanceof StartupError) {
     process.stderr.write(`meshos: ${err.message}\n`)
     process.exit(2)
   }
-  if (err instanceof MeshosUnreachableError || err instanceof MeshosApiError) {
+  if (err instanceof MeshosApiError) {
+    process.stderr.write(`meshos: ${err.code}: ${err.message}\n`)
+    process.exit(1)
+  }
+  if (err instanceof MeshosUnreachableError) {
     process.stderr.write(`meshos: ${err.message}\n`)
     process.exit(1)
   }

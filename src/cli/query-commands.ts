@@ -1,20 +1,13 @@
 // `meshos nodes` and `meshos status`: read the local node's API and print it for people (or as
 // raw JSON for scripts).
 import { parseArgs } from 'node:util'
-import { DEFAULT_API_ADDR, MeshosClient } from '../client/client.js'
+import type { MeshosClient } from '../client/client.js'
+import { clientFor, flags } from './args.js'
 import { formatTable } from './table.js'
-import { UsageError } from './usage.js'
 
 function parseQueryArgs (args: string[], env: Record<string, string | undefined>): { client: MeshosClient, json: boolean } {
-  let values
-  try {
-    ({ values } = parseArgs({ args, options: { addr: { type: 'string' }, json: { type: 'boolean' } }, strict: true }))
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
-  const addr = values.addr ?? env.MESHOS_ADDR ?? DEFAULT_API_ADDR
-  if (!/^https?:\/\/[^/]+/.test(addr)) throw new UsageError(`--addr "${addr}": expected a URL like ${DEFAULT_API_ADDR}`)
-  return { client: new MeshosClient(addr), json: values.json === true }
+  const { values } = flags(undefined, () => parseArgs({ args, options: { addr: { type: 'string' }, json: { type: 'boolean' } }, strict: true }))
+  return { client: clientFor(values.addr, env), json: values.json === true }
 }
 
 const shortId = (id: string): string => id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id

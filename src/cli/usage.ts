@@ -1,5 +1,48 @@
 // What `meshos` says when it is used wrongly or asked for help. A UsageError exits with status 2.
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `section`: the usage of the command that was misused, shown instead of the whole text. */
+  constructor (message: string, readonly section?: string) {
+    super(message)
+  }
+}
+
+export const RUN_USAGE = `meshos run [options] [--] COMMAND [ARG...]
+  submits COMMAND and prints the task id (one per line with --count). COMMAND runs directly
+  with the ARGs, no shell; options end at COMMAND, so ARGs may start with '-'.
+  --shell                  run "COMMAND ARG..." (joined by spaces) with /bin/sh -c: pipes, &&, globs
+  --cpus N                 cpus it needs, fractions allowed           (default 0.1)
+  --memory MB              memory it needs, in MB                     (default 64)
+  --timeout DURATION       killed after this long: ms, or 30s, 5m, 1h30m (default: none)
+  --retries N              runs again after a failure, up to N times  (default 0)
+  --priority N             0-100, higher is placed first              (default 50)
+  --deadline TIME          fails if still waiting for a node then: ISO-8601, epoch ms, +DURATION
+  --tenant NAME            whose share it counts against (fair policy) (default "default")
+  --env KEY=VALUE          environment variable, repeatable
+  --label KEY=VALUE        runs only on a node with this label, repeatable
+  --policy POLICY          placement for this task: spread, bin-pack or round-robin
+  --name NAME              display name
+  --count N                submits N copies at once
+  --wait                   waits for the end. One task: its stdout and stderr stream here and
+                           meshos exits with its exit code (1 if it failed without one: signal,
+                           timeout, memory, lost, deadline; 130 if cancelled). With --count:
+                           progress on stderr, exit 0 if every task succeeded, else 1
+  --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
+`
+
+export const TASKS_USAGE = `meshos tasks [--state STATE] [--node NODE] [--tenant T] [--limit N] [--after ID] [--json]
+  lists tasks in submission order (oldest first) and how many match
+  --state STATE            pending, assigned, running, succeeded, failed or cancelled
+  --node NODE              tasks placed on this node (id or name)
+  --tenant T               tasks of this tenant
+  --limit N                rows per page, 1-1000                      (default 100)
+  --after ID               the page after task ID (the listing prints the next page's ID)
+meshos task ID [--json]    one task: spec, state, placement (or why it waits), attempts
+meshos logs ID [-f|--follow] [--stderr] [--attempt N]
+  the stdout of the task's current or last attempt; -f keeps printing until the task ends
+  (through retries); --stderr prints its stderr instead; --attempt N an earlier attempt
+meshos cancel ID...        cancels tasks: a pending one at once; a running one is stopped by its node
+  each also takes --addr URL (as for run)
+`
 
 export const USAGE = `usage: meshos <command> [options]
 
@@ -9,7 +52,12 @@ commands:
   nodes     list the cluster's members as the local node sees them
   status    show the local node's identity and role
   cluster   show the leader, term and voters
-  help      show this text
+  run       run a command as a task somewhere in the cluster
+  tasks     list tasks
+  task      show one task
+  logs      print (or follow) a task's output
+  cancel    cancel tasks
+  help      show this text (meshos help COMMAND: that command's options)
 
 meshos agent [options]              (each option also settable as MESHOS_<NAME>, e.g. MESHOS_DATA_DIR)
   --listen MULTIADDR       p2p listen address, repeatable      (default /ip4/127.0.0.1/tcp/7000)
@@ -31,4 +79,11 @@ meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
 meshos nodes|status|cluster [--addr URL] [--json]
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
   --json                   print the raw JSON answer
-`
+
+${RUN_USAGE}
+${TASKS_USAGE}`
+
+/** `meshos help COMMAND` and `meshos COMMAND --help`. */
+export const COMMAND_USAGE: Record<string, string> = {
+  run: RUN_USAGE, tasks: TASKS_USAGE, task: TASKS_USAGE, logs: TASKS_USAGE, cancel: TASKS_USAGE
+}

@@ -1,0 +1,162 @@
+// The task commands as a user runs them, against a real one-node cluster (a single node
+// bootstraps itself as leader): run (with and without --wait), tasks, task, logs, cancel.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { AgentProcess, MESHOS_BIN, TempDirs, waitFor } from '../helpers/agent-process.js'
+import type { TaskView } from '../../src/client/client.js'
+
+interface CliRun { status: number | null, stdout: string, stderr: string }
+
+/**
+ * The CLI as a child process. Asynchronous (not spawnSync) so this process keeps draining the
+ * agent's output pipe while the CLI runs, and several CLIs can run at once.
+ */
+async function meshos (args: string[], addr: string): Promise<CliRun> {
+  const child = spawn(process.execPath, [MESHOS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHOS_ADDR: addr } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
+  const status = await new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
+  clearTimeout(timer)
+  return { status, stdout, stderr }
+}
+
+describe('meshos task commands', function () {
+  this.timeout(60_000)
+  const dirs = new TempDirs()
+  let agent: AgentProcess
+  let addr = ''
+  const cli = async (...args: string[]): Promise<CliRun> => await meshos(args, addr)
+  const stateOf = async (id: string): Promise<TaskView['state']> => (await agent.client.task(id)).state
+
+  before(async () => {
+    agent = await AgentProcess.start({ name: 'solo', dataDir: await dirs.make() })
+    addr = agent.client.baseUrl
+    await waitFor('the single node to lead', async () => (await agent.client.status()).role === 'leader', 20_000)
+  })
+  after(async () => {
+    await agent?.kill()
+    await dirs.cleanup()
+  })
+
+  it('`run --wait` streams the task\'s stdout and stderr and exits with its exit code', async () => {
+    const r = await cli('run', '--wait', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7')
+    assert.equal(r.status, 7, r.stderr)
+    assert.equal(r.stdout, 'out\n')
+    assert.equal(r.stderr, 'err\n')
+  })
+
+  it('`run --wait` prints the output of every attempt when the task is retried', async () => {
+    const r = await cli('run', '--wait', '--retries', '1', '--', 'sh', '-c', 'echo try; exit 3')
+    assert.equal(r.status, 3, r.stderr)
+    assert.equal(r.stdout, 'try\ntry\n')
+  })
+
+  it('`run` prints the id; logs, tasks and task then show the finished task', async () => {
+    const r = await cli('run', '--name', 'greeting', '--', '/bin/echo', 'hi')
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /^\S+\n$/)
+    const id = r.stdout.trim()
+    await waitFor(`${id} to succeed`, async () => await stateOf(id) === 'succeeded', 20_000)
+
+    const logs = await cli('logs', id)
+    assert.equal(logs.status, 0, logs.stderr)
+    assert.equal(logs.stdout, 'hi\n')
+
+    const json = await cli('tasks', '--json')
+    assert.equal(json.status, 0, json.stderr)
+    const listed = (JSON.parse(json.stdout) as { tasks: TaskView[], total: number }).tasks.find(t => t.id === id)
+    assert.equal(listed?.state, 'succeeded')
+    assert.deepEqual(listed?.spec.argv, ['/bin/echo', 'hi'])
+
+    const table = await cli('tasks', '--state', 'succeeded')
+    assert.equal(table.status, 0, table.stderr)
+    assert.match(table.stdout, /^ID\s+NAME\/COMMAND\s+STATE\s+ATTEMPT\s+NODE\s+EXIT\s+AGE\s+DURATION\n/)
+    assert.match(table.stdout, new RegExp(`^${id}\\s+greeting\\s+succeeded\\s+1\\s+solo\\s+0\\s`, 'm'))
+    assert.match(table.stdout, /\n\d+ of \d+ tasks?\n$/)
+
+    const detail = await cli('task', id)
+    assert.equal(detail.status, 0, detail.stderr)
+    assert.match(detail.stdout, /^state:\s+succeeded$/m)
+    assert.match(detail.stdout, /^command:\s+\/bin\/echo hi\s+\(run directly\)$/m)
+    assert.match(detail.stdout, /^node:\s+solo \(12D3Koo\S+\)$/m)
+    assert.match(detail.stdout, /^placement:\s+\S/m)
+    assert.equal((JSON.parse((await cli('task', id, '--json')).stdout) as TaskView).exitCode, 0)
+  })
+
+  it('`logs -f` prints the output as written until the task ends', async () => {
+    const id = (await cli('run', '--shell', '--', 'echo a; sleep 0.5; echo b >&2; echo c')).stdout.trim()
+    const [out, err] = await Promise.all([cli('logs', '-f', id), cli('logs', '--follow', '--stderr', id)])
+    assert.equal(out.status, 0, out.stderr)
+    assert.equal(out.stdout, 'a\nc\n')
+    assert.equal(err.stdout, 'b\n')
+    assert.equal(await stateOf(id), 'succeeded')
+  })
+
+  it('`cancel` stops a running task', async () => {
+    const id = (await cli('run', '--', 'sleep', '30')).stdout.trim()
+    await waitFor(`${id} to run`, async () => await stateOf(id) === 'running', 20_000)
+    const r = await cli('cancel', id)
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(`^${id}: (cancelled|cancel requested)`))
+    await waitFor(`${id} to be cancelled`, async () => await stateOf(id) === 'cancelled', 20_000)
+    const again = await cli('cancel', id)
+    assert.equal(again.status, 1)
+    assert.match(again.stderr, /^meshos: conflict: task \S+ already cancelled$/m)
+  })
+
+  it('`run --wait` on a task cancelled meanwhile says so and exits 130', async () => {
+    const waiting = cli('run', '--wait', '--name', 'to-cancel', '--', 'sleep', '30')
+    const id = await waitFor('the to-cancel task to run', async () => {
+      const { tasks } = await agent.client.tasks({ state: 'running' })
+      return tasks.find(t => t.name === 'to-cancel')?.id
+    }, 20_000)
+    await agent.client.cancelTask(id)
+    const r = await waiting
+    assert.equal(r.status, 130, r.stderr)
+    assert.match(r.stderr, new RegExp(`meshos: task ${id} was cancelled`))
+  })
+
+  it('`run --count 5 --wait` submits five, prints their ids and exits 0 when all succeed', async () => {
+    const r = await cli('run', '--count', '5', '--wait', '--', '/bin/true')
+    assert.equal(r.status, 0, r.stderr)
+    const ids = r.stdout.trim().split('\n')
+    assert.equal(new Set(ids).size, 5, r.stdout)
+    assert.match(r.stderr, /5 tasks: 5 succeeded, 0 failed, 0 cancelled/)
+    for (const id of ids) assert.equal(await stateOf(id), 'succeeded')
+  })
+
+  it('`run --count N --wait` exits 1 when any failed, and lists them', async () => {
+    const r = await cli('run', '--count', '2', '--wait', '--', '/bin/false')
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /2 tasks: 0 succeeded, 2 failed/)
+    assert.match(r.stderr, /^ {2}\S+ failed \(exit code 1\)$/m)
+  })
+
+  const mistakes: Array<[string[], RegExp]> = [
+    [['run'], /^meshos: run: no COMMAND given/],
+    [['run', '--cpus', 'abc', '--', 'true'], /^meshos: --cpus "abc": expected a number/],
+    [['run', '--env', 'FOO', '--', 'true'], /^meshos: --env "FOO": expected KEY=VALUE/],
+    [['run', '--priority', '101', '--', 'true'], /^meshos: --priority: must be 0 to 100/],
+    [['tasks', '--state', 'done'], /^meshos: --state "done": expected one of pending/],
+    [['logs'], /^meshos: logs: expected one task ID, got 0/]
+  ]
+  for (const [args, message] of mistakes) {
+    it(`\`meshos ${args.join(' ')}\` is a usage mistake: exit 2 with the command's usage`, async () => {
+      const r = await cli(...args)
+      assert.equal(r.status, 2, r.stderr)
+      assert.match(r.stderr, message)
+      // run has its own usage; the other task commands share one.
+      assert.match(r.stderr, new RegExp(`\\n\\nusage: meshos ${args[0] === 'run' ? 'run' : 'tasks'} `))
+      assert.equal(r.stdout, '')
+    })
+  }
+
+  it('an API error is "meshos: <code>: <message>" and exit 1', async () => {
+    const r = await cli('task', 'no-such-task')
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /^meshos: not_found: no task no-such-task/)
+  })
+})
