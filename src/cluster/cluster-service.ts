@@ -34,6 +34,10 @@ export interface ClusterView {
 
 export interface WriteResult { index: number, term: number }
 
+/** Lets a layer above amend a command on the leader just before it is proposed (the master
+ * places new tasks in the submission entry itself); `done` runs once the proposal is settled. */
+export type ProposalHook = (command: ClusterCommand) => { command: ClusterCommand, done: () => void }
+
 export interface ClusterServiceInit {
   host: P2PHost
   membership: Membership
@@ -53,6 +57,7 @@ export class ClusterService {
   private raft: RaftNode | undefined
   private autopilotTimer: NodeJS.Timeout | undefined
   private autopilotBusy = false
+  private proposalHook: ProposalHook | null = null
   private readonly log: Logger
   private readonly self: string
 
@@ -101,6 +106,10 @@ export class ClusterService {
 
   get term (): number | null {
     return this.raft?.term ?? null
+  }
+
+  setProposalHook (hook: ProposalHook): void {
+    this.proposalHook = hook
   }
 
   /** Leads, and has applied an entry of its own term: its view of the state is complete. */
@@ -194,9 +203,11 @@ export class ClusterService {
     return `${reachable} of ${voters.length} voters reachable`
   }
 
-  private async proposeLocally (command: unknown, deadline: number): Promise<ProposeResponse> {
+  private async proposeLocally (original: ClusterCommand, deadline: number): Promise<ProposeResponse> {
     const raft = this.started()
     const leader = raft.leader
+    const prepared = this.proposalHook?.(original) ?? { command: original, done: () => {} }
+    const command = prepared.command
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => { reject(new NoLeaderError('not committed in time; it may still commit')) }, Math.max(0, deadline - Date.now()))
@@ -215,6 +226,7 @@ export class ClusterService {
       return { v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: (err as Error).message, leader }
     } finally {
       clearTimeout(timer)
+      prepared.done()
     }
   }
 

@@ -114,6 +114,7 @@ export class MeshosNode implements NodeApi {
       maxTasksPerRound: t.maxTasksPerRound,
       logger: log
     })
+    cluster.setProposalHook(command => master.placeOnSubmit(command))
     const worker: Worker = new Worker({
       self: host.peerId,
       dataDir: config.dataDir,

@@ -15,7 +15,16 @@ const epochMs = z.number().nonnegative()
 
 export const taskSubmitSchema = z.object({
   type: z.literal('task.submit'),
-  tasks: z.array(z.object({ id: taskId, spec: taskSpecSchema, submittedAt: epochMs })).min(1).max(1000)
+  tasks: z.array(z.object({
+    id: taskId,
+    spec: taskSpecSchema,
+    submittedAt: epochMs,
+    /** Placed by the leader as it proposed the submission (the queue was empty), saving a
+     * second commit before the task can start. */
+    assign: z.object({ node: nodeId, placement: z.string().max(1024) }).optional()
+  })).min(1).max(1000),
+  /** The proposing leader's term, when any task carries an assignment. */
+  term: z.number().int().positive().optional()
 })
 
 export const taskAssignSchema = z.object({

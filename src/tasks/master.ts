@@ -3,6 +3,11 @@
 // scheduler for a plan, commit the plan, and only then look again, so a task is never planned
 // twice from a stale view. Also marks the tasks of dead workers lost and fails pending tasks whose
 // deadline passed.
+//
+// When the queue is empty, the master also places a submission as it is proposed (the
+// placements ride in the submission's own log entry), so a task on an idle cluster starts after
+// one commit instead of two. Placements proposed but not yet applied are held in a reservation
+// ledger that every plan counts, so the two paths never give out the same capacity.
 import type { Logger } from 'pino'
 import type { MemberTable } from '../gossip/member-table.js'
 import type { ClusterCommand } from '../cluster/commands.js'
@@ -31,6 +36,8 @@ export class Master {
   private timer: NodeJS.Timeout | undefined
   private roundRobinAfter: string | null = null
   private stopped = false
+  /** Resources of placements proposed but not yet applied, per node. */
+  private readonly reserved = new Map<string, Resources & { taskCount: number }>()
   private readonly log: Logger
 
   constructor (private readonly init: MasterInit) {
@@ -92,8 +99,54 @@ export class Master {
       const assignments = result.assignments.map(a => ({
         id: a.taskId, attempt: this.init.table.get(a.taskId)?.attempt ?? 1, node: a.nodeId, placement: a.placement
       }))
-      await this.init.write({ type: 'task.assign', term: this.init.term(), assignments })
+      const release = this.reserve(assignments.map(a => ({ node: a.node, spec: this.init.table.get(a.id)!.spec })))
+      try {
+        await this.init.write({ type: 'task.assign', term: this.init.term(), assignments })
+      } finally {
+        release()
+      }
       // More may fit now that these are placed; the commit's 'changed' event pokes us again.
+    }
+  }
+
+  /** The proposal hook: places the tasks of a submission when nothing else waits, so the queue
+   * order of the policy is never bypassed. */
+  placeOnSubmit (command: ClusterCommand): { command: ClusterCommand, done: () => void } {
+    const unchanged = { command, done: () => {} }
+    if (command.type !== 'task.submit' || this.running || !this.init.isReadyLeader()) return unchanged
+    if (!this.init.table.pending().next().done) return unchanged
+    const nowMs = Date.now()
+    const pending: SchedulerTask[] = command.tasks.map((t, i) => toSchedulerTask({ id: t.id, seq: i, spec: t.spec }))
+    const input = { ...this.input(this.schedulerNodes(), nowMs), pending }
+    const result = plan(input)
+    if (result.assignments.length === 0) return unchanged
+    this.roundRobinAfter = result.roundRobinAfter
+    const placed = new Map(result.assignments.map(a => [a.taskId, a]))
+    const tasks = command.tasks.map(t => {
+      const a = placed.get(t.id)
+      return a === undefined ? t : { ...t, assign: { node: a.nodeId, placement: a.placement } }
+    })
+    const done = this.reserve(tasks.filter(t => t.assign !== undefined).map(t => ({ node: t.assign!.node, spec: t.spec })))
+    return { command: { ...command, tasks, term: this.init.term() }, done }
+  }
+
+  /** Holds capacity for placements until their entry is applied (or failed); returns the release. */
+  private reserve (placements: Array<{ node: string, spec: { cpus: number, memoryMb: number } }>): () => void {
+    const add = (sign: 1 | -1): void => {
+      for (const { node, spec } of placements) {
+        const r = this.reserved.get(node) ?? { cpus: 0, memoryMb: 0, taskCount: 0 }
+        r.cpus += sign * spec.cpus
+        r.memoryMb += sign * spec.memoryMb
+        r.taskCount += sign
+        if (r.taskCount === 0) this.reserved.delete(node)
+        else this.reserved.set(node, r)
+      }
+    }
+    add(1)
+    let released = false
+    return () => {
+      if (!released) add(-1)
+      released = true
     }
   }
 
@@ -101,6 +154,7 @@ export class Master {
   schedulerNodes (): SchedulerNode[] {
     const members = this.init.members
     const allocated = new Map<string, Resources & { taskCount: number }>()
+    for (const [node, r] of this.reserved) allocated.set(node, { ...r })
     for (const t of this.init.table.activeTasks()) {
       if (t.node === null) continue
       const a = allocated.get(t.node) ?? { cpus: 0, memoryMb: 0, taskCount: 0 }
@@ -163,7 +217,7 @@ export class Master {
   }
 }
 
-export function toSchedulerTask (t: TaskRecord): SchedulerTask {
+export function toSchedulerTask (t: Pick<TaskRecord, 'id' | 'seq' | 'spec'>): SchedulerTask {
   return {
     id: t.id,
     cpus: t.spec.cpus,

@@ -120,7 +120,8 @@ export class TaskTable {
   }
 
   private submit (command: TaskSubmitCommand, index: number): void {
-    for (const { id, spec, submittedAt } of command.tasks) {
+    const placed: TaskAssignCommand['assignments'] = []
+    for (const { id, spec, submittedAt, assign } of command.tasks) {
       if (this.tasks.has(id)) continue // a retried submission
       const task: TaskRecord = {
         id,
@@ -145,7 +146,9 @@ export class TaskTable {
       }
       this.tasks.set(id, task)
       this.pendingTasks.set(id, task)
+      if (assign !== undefined) placed.push({ id, attempt: 1, ...assign })
     }
+    if (placed.length > 0 && command.term !== undefined) this.assign({ type: 'task.assign', term: command.term, assignments: placed })
   }
 
   private assign (command: TaskAssignCommand): void {

@@ -95,6 +95,18 @@ describe('task table', () => {
     assert.equal(table.get('a')?.state, 'cancelled')
   })
 
+  it('a submission placed by the leader is assigned in the same entry, fenced by its term', () => {
+    const events: TaskEvent[] = []
+    table.onEvent(e => { if (e.type === 'assigned') events.push(e) })
+    apply({ type: 'task.submit', term: 3, tasks: [{ id: 'a', spec: spec(), submittedAt: 1, assign: { node: 'n2', placement: 'p' } }, { id: 'b', spec: spec(), submittedAt: 1 }] })
+    assert.equal(table.get('a')?.state, 'assigned')
+    assert.equal(table.get('a')?.node, 'n2')
+    assert.equal(table.get('b')?.state, 'pending')
+    assert.deepEqual(events.map(e => e.type === 'assigned' ? e.task.id : ''), ['a'])
+    apply({ type: 'task.submit', term: 2, tasks: [{ id: 'c', spec: spec(), submittedAt: 1, assign: { node: 'n2', placement: 'p' } }] })
+    assert.equal(table.get('c')?.state, 'pending', 'an older term places nothing; the task still enters the queue')
+  })
+
   it('refuses an assignment from an older term than one already applied (fencing)', () => {
     apply(submit('a'), submit('b'), assign('a', 'n1', 5), assign('b', 'n1', 4))
     assert.equal(table.get('b')?.state, 'pending')
