@@ -197,7 +197,9 @@ export class P2PHost {
     const peer = target.startsWith('/') ? multiaddr(target) : peerIdFromString(target)
     let stream
     try {
-      stream = await this.node.dialProtocol(peer, protocol, { signal })
+      // Optimistic protocol selection: the protocol name travels with the request instead of a
+      // round trip of its own before it (a peer that does not speak it fails the read below).
+      stream = await this.node.dialProtocol(peer, protocol, { signal, negotiateFully: false })
     } catch (err) {
       throw new RequestNotSentError(`${protocol}: cannot open a stream to ${target}: ${(err as Error).message}`)
     }

@@ -2,6 +2,8 @@
 // placement, output from any node, timeouts, cancellation, retries, memory limits, constraints,
 // bad specs, and the failures that matter: a worker and the leader killed with SIGKILL.
 import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
 import { waitFor, type AgentProcess } from '../helpers/agent-process.js'
 import { ElectionCluster, waitClusterReady } from '../helpers/election.js'
 import { api, getTask, listAll, logsOf, submit, submitMany, waitState, waitTerminal } from '../helpers/tasks.js'
@@ -158,6 +160,29 @@ describe('tasks with real processes', function () {
         assert.equal(t.attempts[0]?.outcome, 'lost', JSON.stringify(t.attempts))
       }
     }
+  })
+
+  it('a worker restarted after SIGKILL kills the task processes of its previous run; the task re-runs as a new attempt', async () => {
+    await start()
+    const worker = followers[0]!
+    const via = followers[1]!
+    // Placement is the scheduler's choice: submit until a task runs on the chosen worker.
+    let id = ''
+    for (let i = 0; i < 10 && id === ''; i++) {
+      const candidate = await submit(via, { command: 'sleep 6', retries: 1 })
+      const t = await waitState(via, candidate, ['running'], TASK_BOUND_MS)
+      if (t.node === worker.peerId) id = candidate
+    }
+    assert.notEqual(id, '', 'no task landed on the chosen worker in 10 tries')
+    const pidFile = path.join(worker.opts.dataDir, 'tasks', id, '1', 'pid')
+    const pid = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid
+    assert.ok(existsSync(`/proc/${pid}`), 'the task process runs')
+    await cluster.restart(worker)
+    await waitFor(`the orphaned task process ${pid} to be killed`, async () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 10_000, 100)
+    const t = await waitTerminal(via, id, WORKER_LOSS_BOUND_MS)
+    assert.equal(t.state, 'succeeded', JSON.stringify(t))
+    assert.equal(t.attempt, 2, JSON.stringify(t))
+    assert.equal(t.attempts[0]?.outcome, 'lost', JSON.stringify(t.attempts))
   })
 
   it('SIGKILL the leader while 500 tasks are being submitted → every acknowledged task reaches a terminal state', async () => {
