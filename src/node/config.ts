@@ -90,6 +90,10 @@ export interface TasksConfig {
   /** Pending tasks one scheduling round considers (in submission order): bounds one plan's cost
    * (~3 ms for 1,000 tasks on 30 nodes); the rest waits for the next round. */
   maxTasksPerRound: number
+  /** A new master treats a worker it has never heard of (forgotten after its death, or not yet
+   * learned after the master's own restart) as gone only after leading this long: the
+   * membership of a freshly started node is complete within a join and a heartbeat or two. */
+  unknownWorkerGraceMs: number
   /** How often a worker re-checks its assignments against what it runs, besides every change. */
   reconcileMs: number
   /** Task starts and outcomes per report entry in the log. */
@@ -153,6 +157,7 @@ export const DEFAULT_TASKS: TasksConfig = {
   policy: 'spread',
   masterPollMs: 250,
   maxTasksPerRound: 5000,
+  unknownWorkerGraceMs: 10_000,
   reconcileMs: 2000,
   maxEventsPerReport: 1000,
   logRequestTimeoutMs: 5000,

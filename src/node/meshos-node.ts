@@ -112,6 +112,7 @@ export class MeshosNode implements NodeApi {
       write: async command => await cluster.write(command, { idempotent: true }),
       pollMs: t.masterPollMs,
       maxTasksPerRound: t.maxTasksPerRound,
+      unknownWorkerGraceMs: t.unknownWorkerGraceMs,
       logger: log
     })
     cluster.setProposalHook(command => master.placeOnSubmit(command))

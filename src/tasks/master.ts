@@ -27,6 +27,7 @@ export interface MasterInit {
   pollMs: number
   /** Pending tasks considered per round: bounds the cost of one plan. */
   maxTasksPerRound: number
+  unknownWorkerGraceMs: number
   logger: Logger
 }
 
@@ -35,6 +36,8 @@ export class Master {
   private again = false
   private timer: NodeJS.Timeout | undefined
   private roundRobinAfter: string | null = null
+  /** When this node last became a ready leader (null while it is not one). */
+  private leadingSinceMs: number | null = null
   private stopped = false
   /** Resources of placements proposed but not yet applied, per node. */
   private readonly reserved = new Map<string, Resources & { taskCount: number }>()
@@ -69,7 +72,10 @@ export class Master {
     try {
       do {
         this.again = false
-        if (!this.init.isReadyLeader()) return
+        if (!this.init.isReadyLeader()) {
+          this.leadingSinceMs = null
+          return
+        }
         await this.round()
       } while (this.again && !this.stopped)
     } catch (err) {
@@ -83,7 +89,7 @@ export class Master {
   private async round (): Promise<void> {
     const nowMs = Date.now()
     const nodes = this.schedulerNodes()
-    const lost = this.lostTasks()
+    const lost = this.lostTasks(nowMs)
     for (const [node, tasks] of lost) {
       this.log.warn({ node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
       await this.init.write({ type: 'task.lost', node, tasks, at: nowMs, message: `worker ${this.nameOf(node)} left or died` })
@@ -181,14 +187,18 @@ export class Master {
     return nodes
   }
 
-  /** Tasks assigned to workers that are dead, have left, or were forgotten, grouped by worker. */
-  private lostTasks (): Map<string, Array<{ id: string, attempt: number }>> {
+  /** Tasks assigned to workers that are dead, have left, or were forgotten, grouped by worker.
+   * A worker this node has never heard of counts as gone only after unknownWorkerGraceMs of
+   * leading: a leader that just restarted is still learning the membership. */
+  private lostTasks (nowMs: number): Map<string, Array<{ id: string, attempt: number }>> {
     const gone = new Map<string, Array<{ id: string, attempt: number }>>()
     const self = this.init.members.selfInfo.nodeId
+    this.leadingSinceMs ??= nowMs
+    const trustUnknown = nowMs - this.leadingSinceMs >= this.init.unknownWorkerGraceMs
     for (const t of this.init.table.activeTasks()) {
       if (t.node === null || t.node === self) continue
       const state = this.init.members.get(t.node)?.state
-      if (state === 'alive' || state === 'suspect') continue
+      if (state === 'alive' || state === 'suspect' || (state === undefined && !trustUnknown)) continue
       const list = gone.get(t.node) ?? []
       list.push({ id: t.id, attempt: t.attempt })
       gone.set(t.node, list)

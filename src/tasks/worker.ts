@@ -38,6 +38,9 @@ const key = (id: string, attempt: number): string => `${id}/${attempt}`
 export class Worker {
   /** Attempts handled in this process: launched, refused or reported lost. */
   private readonly handled = new Set<string>()
+  /** Assignments waiting to be launched, one per event-loop turn (see drainLaunches). */
+  private readonly launches: TaskRecord[] = []
+  private draining = false
   private readonly queue: TaskReportEvent[] = []
   private flushing = false
   private syncScheduled = false
@@ -98,8 +101,28 @@ export class Worker {
       const k = key(task.id, task.attempt)
       if (this.handled.has(k) || this.init.executor.isRunning(task.id, task.attempt)) continue
       this.handled.add(k)
-      this.launch(task)
+      this.launches.push(task)
     }
+    this.drainLaunches()
+  }
+
+  /** Starting a process blocks the event loop for several ms (fork + exec happen inside the
+   * synchronous spawn()); a burst of 100 assignments launched in one go froze a node for most
+   * of a second, long enough for Raft to elect another leader. So launches go one per turn of
+   * the event loop, and the network, timers and Raft run in between. */
+  private drainLaunches (): void {
+    if (this.draining || this.launches.length === 0) return
+    this.draining = true
+    setImmediate(() => {
+      this.draining = false
+      const task = this.launches.shift()
+      if (task !== undefined && !this.stopped) {
+        const current = this.init.table.get(task.id)
+        // Still ours to run: it may have been cancelled or re-queued while it waited.
+        if (current?.node === this.init.self && current.attempt === task.attempt && current.state === 'assigned') this.launch(current)
+      }
+      this.drainLaunches()
+    })
   }
 
   /** An attempt that is no longer active here never becomes active again (a retry is a new attempt). */
