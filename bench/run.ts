@@ -90,6 +90,10 @@ async function tasks (): Promise<void> {
   }
   log('')
   for (const r of results) {
+    const l = r.lightStartLatencyMs
+    log(`  ${r.system}: submit→start at 10/s (not queueing): p50 ${ms(l.median)} / p99 ${ms(l.p99)} ms (${ms(l.min)}, ${ms(l.max)}, N=${l.n})`)
+  }
+  for (const r of results) {
     if (r.acceptLatencyMs != null) log(`  ${r.system}: submit acknowledged ${fmt(r.acceptLatencyMs, 'ms', 2)}; ${r.throughput.tasks} submitted in ${r.throughput.submitMs.toFixed(0)} ms, all succeeded after ${r.throughput.elapsedMs.toFixed(0)} ms`)
     if (r.rssMiB != null) log(`  ${r.system}: RSS holding ${r.heldTasks} finished tasks: ${Object.entries(r.rssMiB).map(([k, v]) => `${k} ${v.toFixed(1)} MiB`).join(', ')}`)
     for (const n of r.notes) log(`  ${r.system}: ${n}`)

@@ -31,6 +31,9 @@ export const TASKS_SYSTEMS: readonly TasksSystem[] = ['meshos', 'bullmq', 'spawn
 export interface TasksPlan {
   latencyTasks: number
   intervalMs: number
+  /** A second, light load (10/s): the pipeline's own latency when it is not queueing. */
+  lightLatencyTasks: number
+  lightIntervalMs: number
   warmupTasks: number
   throughputTasks: number
   batchSize: number
@@ -46,6 +49,8 @@ export function tasksPlan (scale = 1): TasksPlan {
   return {
     latencyTasks: n(1000),
     intervalMs: 10,
+    lightLatencyTasks: n(200),
+    lightIntervalMs: 100,
     warmupTasks: 20,
     throughputTasks: n(5000),
     batchSize: 100,
@@ -70,6 +75,8 @@ export interface TasksSystemResult {
   /** What startLatencyMs measures, in words. */
   latencyMeasures: string
   startLatencyMs: Summary
+  /** The same at lightIntervalMs (10/s). */
+  lightStartLatencyMs: Summary
   /** Submit → the system acknowledged the submission (201 / add() resolved). */
   acceptLatencyMs: Summary | null
   throughput: ThroughputResult
@@ -174,12 +181,12 @@ async function submitAll (q: TaskQueue, total: number, batch: number, inFlight: 
   }))
 }
 
-async function measureLatency (q: TaskQueue, plan: TasksPlan): Promise<{ start: Summary, accept: Summary }> {
+async function measureLatency (q: TaskQueue, plan: TasksPlan, tasks = plan.latencyTasks, intervalMs = plan.intervalMs): Promise<{ start: Summary, accept: Summary }> {
   const before = await q.finished()
-  const warm = await paced(plan.warmupTasks, plan.intervalMs, q.submit)
+  const warm = await paced(plan.warmupTasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length, before.failed, 30_000, 50)
-  const run = await paced(plan.latencyTasks, plan.intervalMs, q.submit)
-  await waitFinished(q, before.succeeded + warm.values.length + plan.latencyTasks, before.failed, 60_000, 50)
+  const run = await paced(tasks, intervalMs, q.submit)
+  await waitFinished(q, before.succeeded + warm.values.length + tasks, before.failed, THROUGHPUT_TIMEOUT_MS, 50)
   const started = await q.startedAt(run.values)
   const latency = started.map((s, i) => s - run.sentAt[i]!)
   if (latency.some(l => !Number.isFinite(l))) throw new Error('some tasks have no startedAt')
@@ -215,13 +222,15 @@ async function measureHeld (q: TaskQueue, target: number | null): Promise<{ held
 }
 
 async function measureQueue (system: string, latencyMeasures: string, q: TaskQueue, plan: TasksPlan, holdTarget: number | null, log: Log, notes: string[]): Promise<TasksSystemResult> {
+  const light = await measureLatency(q, plan, plan.lightLatencyTasks, plan.lightIntervalMs)
+  log(`    latency: ${plan.lightLatencyTasks} tasks at ${1000 / plan.lightIntervalMs}/s done`)
   const lat = await measureLatency(q, plan)
   log(`    latency: ${plan.latencyTasks} tasks at ${1000 / plan.intervalMs}/s done`)
   const throughput = await measureThroughput(q, plan)
   log(`    throughput: ${plan.throughputTasks} tasks in ${throughput.elapsedMs.toFixed(0)} ms`)
   const held = await measureHeld(q, holdTarget)
   log(`    holding ${held.held} finished tasks`)
-  return { system, latencyMeasures, startLatencyMs: lat.start, acceptLatencyMs: lat.accept, throughput, rssMiB: held.rss, heldTasks: held.held, notes }
+  return { system, latencyMeasures, startLatencyMs: lat.start, lightStartLatencyMs: light.start, acceptLatencyMs: lat.accept, throughput, rssMiB: held.rss, heldTasks: held.held, notes }
 }
 
 // ---------------------------------------------------------------- spawn floor
@@ -244,6 +253,7 @@ async function spawnTrue (): Promise<number> {
 async function benchSpawnFloor (plan: TasksPlan, log: Log): Promise<TasksSystemResult> {
   log(`  spawn floor: this process spawning /bin/true directly (child_process.spawn)`)
   await paced(plan.warmupTasks, plan.intervalMs, spawnTrue)
+  const light = await paced(plan.lightLatencyTasks, plan.lightIntervalMs, spawnTrue)
   const lat = await paced(plan.latencyTasks, plan.intervalMs, spawnTrue)
   const total = plan.throughputTasks
   const start = performance.now()
@@ -261,6 +271,7 @@ async function benchSpawnFloor (plan: TasksPlan, log: Log): Promise<TasksSystemR
     system: 'spawn floor',
     latencyMeasures: 'spawn() call → \'spawn\' event',
     startLatencyMs: summarize(lat.values),
+    lightStartLatencyMs: summarize(light.values),
     acceptLatencyMs: null,
     throughput: { tasks: total, submitMs: elapsedMs, elapsedMs, tasksPerSecond: total / (elapsedMs / 1000) },
     rssMiB: null,

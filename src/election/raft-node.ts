@@ -160,6 +160,24 @@ export class RaftNode {
   // -------------------------------------------------------------- lifecycle
 
   /**
+   * Before a graceful stop: a leader hands leadership to its most up-to-date voter and waits
+   * (at most `timeoutMs`) until the hand-over message has been sent. Proposals pending here
+   * are then answered by the next leader's log (they may still commit).
+   */
+  async handOver(timeoutMs: number): Promise<NodeId | null> {
+    if (this.stopping) return null;
+    const successor = this.core.transferLeadership();
+    if (successor === null) return null;
+    this.logger.info({ raft: this.id, successor }, 'handing leadership over before stopping');
+    this.schedule();
+    const deadline = Date.now() + timeoutMs;
+    while ((this.loop || this.core.hasReady()) && Date.now() < deadline) {
+      await (this.loop ?? new Promise((resolve) => setTimeout(resolve, 5)));
+    }
+    return successor;
+  }
+
+  /**
    * Stops like a crash: no further tick, message, write or send. A write
    * already in flight finishes (the store closes after it), but nothing
    * produced alongside it is sent or applied. Pending proposals reject with

@@ -393,12 +393,33 @@ export class RaftCore {
 
   /** After the config that removed this leader committed: hand over and step down. */
   private stepDownAfterRemoval(): void {
+    const successor = this.mostUpToDateVoter();
+    if (successor) this.send({ type: 'timeoutNow', to: successor.id });
+    this.becomeFollower(this.currentTerm, null);
+  }
+
+  private mostUpToDateVoter(): Progress | null {
     let successor: Progress | null = null;
     for (const pr of this.peers.values()) {
       if (!pr.isLearner && (successor === null || pr.matchIndex > successor.matchIndex)) successor = pr;
     }
-    if (successor) this.send({ type: 'timeoutNow', to: successor.id });
+    return successor;
+  }
+
+  /**
+   * A leader about to stop hands over: the voter holding its whole log is told to campaign at
+   * once (timeoutNow, which its peers honour without waiting out a leader lease), and this node
+   * steps down so it accepts nothing more. The cluster then has a leader within a round trip
+   * instead of an election timeout. Returns the successor, or null when no voter is fully
+   * caught up (an ordinary election follows the stop then).
+   */
+  transferLeadership(): NodeId | null {
+    if (this.state !== 'leader') return null;
+    const successor = this.mostUpToDateVoter();
+    if (!successor || successor.matchIndex < this.log.lastIndex()) return null;
+    this.send({ type: 'timeoutNow', to: successor.id });
     this.becomeFollower(this.currentTerm, null);
+    return successor.id;
   }
 
   // ------------------------------------------------------------------ ticking

@@ -153,7 +153,7 @@ export class MeshosNode implements NodeApi {
     this.worker.stop()
     this.master.stop()
     await this.executor.stop()
-    await this.cluster.stop()
+    await this.cluster.stop(graceful)
     await this.membership.stop(graceful)
     await this.host.stop()
     await this.incarnationWrites

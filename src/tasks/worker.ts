@@ -118,8 +118,10 @@ export class Worker {
       const task = this.launches.shift()
       if (task !== undefined && !this.stopped) {
         const current = this.init.table.get(task.id)
-        // Still ours to run: it may have been cancelled or re-queued while it waited.
-        if (current?.node === this.init.self && current.attempt === task.attempt && current.state === 'assigned') this.launch(current)
+        // Still ours: it may have been re-queued while it waited. A 'running' one that this
+        // process never launched ran in an earlier life of the node; launch() reports it lost.
+        const active = current?.state === 'assigned' || current?.state === 'running'
+        if (active && current?.node === this.init.self && current.attempt === task.attempt) this.launch(current)
       }
       this.drainLaunches()
     })

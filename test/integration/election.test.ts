@@ -93,6 +93,26 @@ describe('leader election with real processes', function () {
     assert.ok(c.voters.some(v => v.id === back.peerId), `the old leader is a voter again: ${JSON.stringify(c)}`)
   })
 
+  it('SIGTERM the leader → it hands leadership to a caught-up voter before it leaves; writes go on', async () => {
+    // Info level: the hand-over is observed in the old leader's log.
+    const agents = await cluster.start(3, ['--log-level', 'info'])
+    const before = await waitClusterReady(agents, 3)
+    const old = before.leader
+    const survivors = agents.filter(a => a !== old)
+    await putUntilCommitted(survivors[0]!, 'before-handover', 'v0', WRITE_TIMEOUT_MS)
+
+    old.signal('SIGTERM')
+    assert.equal(await old.waitExit(), 0)
+    const handover = /"successor":"([^"]+)"[^\n]*handing leadership over before stopping/.exec(old.logs)
+    assert.ok(handover !== null, `no hand-over in the old leader's log:\n${old.logs.slice(-3000)}`)
+    const after = await waitAgreement(survivors, FAILOVER_BOUND_MS, 'a new leader after SIGTERM of the old one',
+      a => a.leader.peerId !== old.peerId && a.term > before.term)
+    assert.equal(after.leader.peerId, handover[1], 'the named successor leads')
+    const w = await putUntilCommitted(survivors.find(a => a !== after.leader)!, 'after-handover', 'v1', FAILOVER_BOUND_MS + WRITE_TIMEOUT_MS)
+    assert.equal(w.value, 'v1')
+    await waitReadable(survivors, 'before-handover', 'v0', REPLICATION_BOUND_MS)
+  })
+
   it('5 voters: 2 killed (the leader among them) → writes still commit; a 3rd killed → 503 no_leader naming reachable voters', async () => {
     const agents = await cluster.start(5, ['--voters', '5'])
     const ready = await waitClusterReady(agents, 5)

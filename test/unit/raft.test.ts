@@ -220,6 +220,40 @@ describe('RaftCore', () => {
     });
   });
 
+  describe('leadership transfer', () => {
+    it('a stopping leader hands over to its caught-up voter, which leads within a round trip', () => {
+      const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 7 });
+      elect(net, 'a');
+      net.propose('a', 'x');
+      net.run(2);
+      const term = net.core('a').term;
+      const successor = net.core('a').transferLeadership();
+      assert.ok(successor === 'b' || successor === 'c', `successor ${successor}`);
+      assert.equal(net.core('a').role, 'follower', 'the old leader steps down at once');
+      // No ticks: only the messages already on their way.
+      net.processAll();
+      net.drain();
+      assert.deepEqual(net.leaders(), [successor]);
+      assert.equal(net.core(successor!).term, term + 1);
+      // Nothing committed is lost: the new leader's log has the entry.
+      net.propose(successor!, 'y');
+      net.run(2);
+      assert.equal(net.core('a').commitIndex, net.core(successor!).commitIndex);
+    });
+
+    it('does not hand over to a voter that lacks part of the log, nor when not leading', () => {
+      const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 8 });
+      elect(net, 'a');
+      net.isolate('b');
+      net.isolate('c');
+      net.propose('a', 'unreplicated');
+      net.processAll();
+      assert.equal(net.core('a').transferLeadership(), null);
+      assert.equal(net.core('a').role, 'leader');
+      assert.equal(net.core('b').transferLeadership(), null);
+    });
+  });
+
   describe('check quorum', () => {
     it('a leader cut off from the majority steps down within two election timeouts', () => {
       const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 4 });
