@@ -13,7 +13,7 @@
 //   since the master re-queues a departed node's tasks as lost anyway, and an outcome sent while
 //   leaving would race that. onFinished is therefore "exactly once per attempt, unless stop()".
 import { killOrphans, type KilledOrphan } from './orphans.js'
-import { launchRequestProblem } from './launch-request.js'
+import { admissionProblem } from './admission.js'
 import { MemoryWatch, type MemoryTarget } from './memory-watch.js'
 import { readTaskLog } from './read-log.js'
 import { taskPaths } from './task-dir.js'
@@ -45,12 +45,10 @@ export const DEFAULT_KILL_GRACE_MS = 2000
 export const DEFAULT_MEMORY_POLL_MS = 250
 
 const MIB = 1024 * 1024
-/** Slack for float sums: 0.1 + 0.2 cpus must fit in 0.3. */
-const CAPACITY_EPSILON = 1e-9
 
 const SILENT: ExecutorLogger = { debug () {}, info () {}, warn () {}, error () {} }
 
-function attemptKey (taskId: string, attempt: number): string {
+export function attemptKey (taskId: string, attempt: number): string {
   return `${taskId}\u0000${attempt}`
 }
 
@@ -76,21 +74,11 @@ export class Executor {
    * (including a missing binary) is reported through onFinished, never thrown.
    */
   launch (req: LaunchRequest): LaunchResult {
-    if (this.stopped) return { ok: false, reason: 'executor is stopped' }
-    const problem = launchRequestProblem(req)
-    if (problem !== null) return { ok: false, reason: `invalid launch request: ${problem}` }
     const key = attemptKey(req.taskId, req.attempt)
-    if (this.runs.has(key)) return { ok: false, reason: `task ${req.taskId} attempt ${req.attempt} is already running` }
-    if (this.finished.has(key)) return { ok: false, reason: `task ${req.taskId} attempt ${req.attempt} already ran on this node` }
-    const used = this.allocated()
-    const { capacity } = this.opts
-    if (used.cpus + req.cpus > capacity.cpus + CAPACITY_EPSILON || used.memoryMb + req.memoryMb > capacity.memoryMb + CAPACITY_EPSILON) {
-      return {
-        ok: false,
-        reason: `insufficient capacity: asks ${req.cpus} cpus and ${req.memoryMb} MiB, ` +
-          `${used.cpus} of ${capacity.cpus} cpus and ${used.memoryMb} of ${capacity.memoryMb} MiB in use`
-      }
-    }
+    const problem = admissionProblem(req, {
+      stopped: this.stopped, running: this.runs.has(key), finished: this.finished.has(key), used: this.allocated(), capacity: this.opts.capacity
+    })
+    if (problem !== null) return { ok: false, reason: problem }
 
     const run: TaskRun = new TaskRun(req, {
       paths: taskPaths(this.opts.dataDir, req.taskId, req.attempt),
@@ -184,7 +172,7 @@ export class Executor {
     this.memory.wake()
     const task = runningTask(run)
     if (task === null) return
-    this.logger.info({ taskId: task.taskId, attempt: task.attempt, pid: task.pid }, 'task started')
+    this.logger.debug({ taskId: task.taskId, attempt: task.attempt, pid: task.pid }, 'task started')
     if (this.opts.onStarted === undefined) return
     try {
       this.opts.onStarted(task)
@@ -196,7 +184,7 @@ export class Executor {
   private finish (key: string, outcome: TaskOutcome): void {
     this.runs.delete(key)
     this.finished.add(key)
-    this.logger.info({ ...outcome }, 'task finished')
+    this.logger.debug({ ...outcome }, 'task finished')
     if (this.opts.onFinished === undefined) return
     try {
       this.opts.onFinished(outcome)
@@ -229,3 +217,6 @@ function runningTask (run: TaskRun): RunningTask | null {
   const { taskId, attempt, cpus, memoryMb } = run.req
   return { taskId, attempt, pid: run.pid, startedAtMs: run.startedAtMs, cpus, memoryMb }
 }
+
+/** What the rest of the node uses; the agent runs it in a thread (threaded-executor.ts). */
+export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'>

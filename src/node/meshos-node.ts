@@ -15,7 +15,8 @@ import { MESHOS_VERSION } from './version.js'
 import { StartupError } from './startup-error.js'
 import { ClusterService, type ClusterView } from '../cluster/cluster-service.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
-import { Executor } from '../executor/executor.js'
+import { ThreadedExecutor } from '../executor/threaded-executor.js'
+import type { TaskExecutor } from '../executor/executor.js'
 import { Master } from '../tasks/master.js'
 import { Worker } from '../tasks/worker.js'
 import { TaskService } from '../tasks/task-service.js'
@@ -29,7 +30,7 @@ export class MeshosNode implements NodeApi {
     readonly host: P2PHost,
     readonly membership: Membership,
     readonly cluster: ClusterService,
-    readonly executor: Executor,
+    readonly executor: TaskExecutor,
     readonly master: Master,
     readonly worker: Worker,
     readonly tasks: TaskService,
@@ -92,7 +93,7 @@ export class MeshosNode implements NodeApi {
       host, membership, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
     })
     const t = config.tasks
-    const executor: Executor = new Executor({
+    const executor: TaskExecutor = new ThreadedExecutor({
       dataDir: config.dataDir,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
       maxLogBytes: t.maxLogBytes,

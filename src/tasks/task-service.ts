@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
 import type { ClusterService } from '../cluster/cluster-service.js'
 import type { MemberTable } from '../gossip/member-table.js'
-import type { Executor } from '../executor/executor.js'
+import type { TaskExecutor } from '../executor/executor.js'
 import type { LogStream } from '../executor/types.js'
 import type { NodeMetrics } from '../node/metrics.js'
 import { plan } from '../scheduler/scheduler.js'
@@ -51,7 +51,7 @@ export interface TaskServiceInit {
   host: P2PHost
   cluster: ClusterService
   members: MemberTable
-  executor: Executor
+  executor: TaskExecutor
   master: Master
   policy: SchedulerPolicy
   metrics: NodeMetrics

@@ -11,7 +11,7 @@
 // node was down) is never started.
 import { existsSync } from 'node:fs'
 import type { Logger } from 'pino'
-import type { Executor } from '../executor/executor.js'
+import type { TaskExecutor } from '../executor/executor.js'
 import type { TaskOutcome, RunningTask } from '../executor/types.js'
 import { taskPaths } from '../executor/task-dir.js'
 import type { ClusterCommand } from '../cluster/commands.js'
@@ -22,7 +22,7 @@ export interface WorkerInit {
   self: string
   dataDir: string
   table: TaskTable
-  executor: Executor
+  executor: TaskExecutor
   /** This node has applied everything the current leader has committed. */
   caughtUp: () => boolean
   write: (command: ClusterCommand, opts: { idempotent: boolean }) => Promise<unknown>
@@ -34,6 +34,7 @@ export interface WorkerInit {
 }
 
 const key = (id: string, attempt: number): string => `${id}/${attempt}`
+const LAUNCHES_PER_TURN = 64
 
 export class Worker {
   /** Attempts handled in this process: launched, refused or reported lost. */
@@ -106,17 +107,15 @@ export class Worker {
     this.drainLaunches()
   }
 
-  /** Starting a process blocks the event loop for several ms (fork + exec happen inside the
-   * synchronous spawn()); a burst of 100 assignments launched in one go froze a node for most
-   * of a second, long enough for Raft to elect another leader. So launches go one per turn of
-   * the event loop, and the network, timers and Raft run in between. */
+  /** Launches go out in slices, with the network, timers and Raft served in between: a burst of
+   * a thousand assignments must not hold the event loop for its whole length. */
   private drainLaunches (): void {
     if (this.draining || this.launches.length === 0) return
     this.draining = true
     setImmediate(() => {
       this.draining = false
-      const task = this.launches.shift()
-      if (task !== undefined && !this.stopped) {
+      for (const task of this.launches.splice(0, LAUNCHES_PER_TURN)) {
+        if (this.stopped) break
         const current = this.init.table.get(task.id)
         // Still ours: it may have been re-queued while it waited. A 'running' one that this
         // process never launched ran in an earlier life of the node; launch() reports it lost.

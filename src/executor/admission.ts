@@ -1,0 +1,32 @@
+// Whether an executor may start an attempt: one rule, shared by the in-thread Executor and the
+// main-thread side of the threaded executor (which must answer launch() synchronously).
+import { launchRequestProblem } from './launch-request.js'
+import type { LaunchRequest, Resources } from './types.js'
+
+/** Slack for float sums: 0.1 + 0.2 cpus must fit in 0.3. */
+const CAPACITY_EPSILON = 1e-9
+
+export interface AdmissionState {
+  stopped: boolean
+  /** This attempt is running (launched, outcome not yet reported). */
+  running: boolean
+  /** This attempt already ran in this process. */
+  finished: boolean
+  used: Resources
+  capacity: Resources
+}
+
+/** Null when the attempt may start, else why not. */
+export function admissionProblem (req: LaunchRequest, s: AdmissionState): string | null {
+  if (s.stopped) return 'executor is stopped'
+  const problem = launchRequestProblem(req)
+  if (problem !== null) return `invalid launch request: ${problem}`
+  if (s.running) return `task ${req.taskId} attempt ${req.attempt} is already running`
+  if (s.finished) return `task ${req.taskId} attempt ${req.attempt} already ran on this node`
+  const { used, capacity } = s
+  if (used.cpus + req.cpus > capacity.cpus + CAPACITY_EPSILON || used.memoryMb + req.memoryMb > capacity.memoryMb + CAPACITY_EPSILON) {
+    return `insufficient capacity: asks ${req.cpus} cpus and ${req.memoryMb} MiB, ` +
+      `${used.cpus} of ${capacity.cpus} cpus and ${used.memoryMb} of ${capacity.memoryMb} MiB in use`
+  }
+  return null
+}

@@ -1,0 +1,74 @@
+// The executor as the agent runs it, in a worker thread: the main-thread books (admission,
+// running, allocation) follow the thread's reports, outcomes and logs arrive, cancel reaches the
+// thread, and stop() ends it. The Executor itself is covered by executor.test.ts.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ThreadedExecutor } from '../../src/executor/threaded-executor.js'
+import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
+
+const WAIT_MS = 20_000
+
+function request (taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
+  return { taskId, attempt: 1, env: {}, cpus: 0.5, memoryMb: 64, timeoutMs: null, ...over }
+}
+
+describe('threaded executor', function () {
+  this.timeout(60_000)
+  let dir: string
+  let executor: ThreadedExecutor
+  const outcomes = new Map<string, (o: TaskOutcome) => void>()
+  const starts: RunningTask[] = []
+  const outcome = async (taskId: string): Promise<TaskOutcome> => await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`no outcome for ${taskId}`)) }, WAIT_MS)
+    outcomes.set(taskId, o => { clearTimeout(timer); resolve(o) })
+  })
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meshos-threaded-'))
+    starts.length = 0
+    executor = new ThreadedExecutor({
+      dataDir: dir,
+      capacity: { cpus: 1, memoryMb: 1024 },
+      killGraceMs: 500,
+      onStarted: t => starts.push(t),
+      onFinished: o => outcomes.get(o.taskId)?.(o)
+    })
+  })
+  afterEach(async () => {
+    await executor.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('runs a task in the thread; books, outcome and output reach the main thread', async () => {
+    const done = outcome('t1')
+    assert.deepEqual(executor.launch(request('t1', { command: 'echo hello; echo oops >&2; exit 3' })), { ok: true })
+    assert.ok(executor.isRunning('t1', 1))
+    assert.deepEqual(executor.allocated(), { cpus: 0.5, memoryMb: 64 })
+    const o = await done
+    assert.equal(o.reason, 'exited')
+    assert.equal(o.exitCode, 3)
+    assert.equal(starts.length, 1)
+    assert.equal(starts[0]?.taskId, 't1')
+    assert.ok(!executor.isRunning('t1', 1))
+    assert.deepEqual(executor.allocated(), { cpus: 0, memoryMb: 0 })
+    const out = await executor.readLog('t1', 1, 'stdout', 0, 1024)
+    assert.equal(Buffer.from(out!.data).toString(), 'hello\n')
+    assert.equal(executor.launch(request('t1', { command: 'true' })).ok, false, 'an attempt runs once per process')
+  })
+
+  it('admits synchronously against capacity and cancels through the thread', async () => {
+    const done = outcome('long')
+    assert.equal(executor.launch(request('long', { argv: ['sleep', '30'], cpus: 0.75 })).ok, true)
+    const refused = executor.launch(request('other', { command: 'true', cpus: 0.5 }))
+    assert.equal(refused.ok, false)
+    assert.match(refused.ok ? '' : refused.reason, /insufficient capacity/)
+    // Cancel once it has spawned, so the outcome is the cancellation and not a spawn race.
+    const deadline = Date.now() + WAIT_MS
+    while (starts.length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    assert.equal(executor.cancel('long'), true)
+    assert.equal((await done).reason, 'cancelled')
+    assert.equal(executor.cancel('long'), false)
+  })
+})
