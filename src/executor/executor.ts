@@ -218,5 +218,5 @@ function runningTask (run: TaskRun): RunningTask | null {
   return { taskId, attempt, pid: run.pid, startedAtMs: run.startedAtMs, cpus, memoryMb }
 }
 
-/** What the rest of the node uses; the agent runs it in a thread (threaded-executor.ts). */
+/** What the rest of the node uses; the agent runs it in a child process (isolated-executor.ts). */
 export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'>

@@ -1,23 +1,24 @@
-// The executor as the agent uses it: the Executor runs in a worker thread (executor-thread.ts) so
-// that process creation never stalls the main thread, and this side keeps the books that callers
-// read synchronously (what runs, what is allocated), admitting launches with the same rule
-// (admission.ts). The books change only on messages from the thread, so they never claim less
-// than the thread holds: an attempt is released here only after the thread reported its outcome.
+// The executor as the agent uses it: the Executor runs in a small child process
+// (executor-process.ts, which says why), and this side keeps the books that callers read
+// synchronously (what runs, what is allocated), admitting launches with the same rule
+// (admission.ts). The books change only on messages from the executor, so they never claim less
+// than it holds: an attempt is released here only after its outcome was reported.
 //
-// If the thread dies, the node cannot run tasks and cannot report them: the agent stops with an
-// error (fail-stop), and on restart kills the orphans and reports those attempts lost.
-import { Worker } from 'node:worker_threads'
+// If the executor process dies, the node can neither run tasks nor report them: the agent stops
+// with an error (fail-stop); on restart it kills the orphans and reports those attempts lost.
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { admissionProblem } from './admission.js'
 import { attemptKey, type ExecutorOptions, type LaunchResult } from './executor.js'
 import { killOrphans, type KilledOrphan } from './orphans.js'
 import { readTaskLog } from './read-log.js'
-import type { FromThread, ToThread } from './thread-protocol.js'
+import type { FromExecutor, ToExecutor } from './executor-protocol.js'
 import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
 
 const SILENT: ExecutorLogger = { debug () {}, info () {}, warn () {}, error () {} }
 
-export class ThreadedExecutor {
-  private readonly thread: Worker
+export class IsolatedExecutor {
+  private readonly child: ChildProcess
   /** Admitted and not yet reported finished. */
   private readonly launched = new Map<string, LaunchRequest>()
   /** Spawned and not yet reported finished. */
@@ -29,14 +30,25 @@ export class ThreadedExecutor {
 
   constructor (private readonly opts: ExecutorOptions) {
     this.logger = opts.logger ?? SILENT
-    this.thread = new Worker(new URL('./executor-thread.js', import.meta.url), {
-      workerData: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs }
+    // A small heap is plenty for bookkeeping and pipes, and keeps every fork from it cheap; the
+    // agent's own V8 flags (tuned for its heap) are not passed on.
+    this.child = fork(fileURLToPath(new URL('./executor-process.js', import.meta.url)), [], {
+      execArgv: ['--max-old-space-size=64'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced'
     })
-    this.thread.on('message', (msg: FromThread) => { this.receive(msg) })
-    this.thread.on('error', err => {
-      this.logger.error({ err }, 'executor thread failed; stopping the agent (tasks cannot run or be reported)')
+    this.child.on('message', (msg: FromExecutor) => { this.receive(msg) })
+    this.child.on('exit', (code, signal) => {
+      if (this.stopped) return
+      this.logger.error({ code, signal }, 'executor process died; stopping the agent (tasks can neither run nor be reported)')
       process.exit(1)
     })
+    this.send({ op: 'configure', config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs } })
+  }
+
+  /** For metrics and tests. */
+  get pid (): number | undefined {
+    return this.child.pid
   }
 
   launch (req: LaunchRequest): LaunchResult {
@@ -83,24 +95,24 @@ export class ThreadedExecutor {
     return await killOrphans(this.opts.dataDir, record => this.launched.has(attemptKey(record.taskId, record.attempt)), this.logger)
   }
 
-  /** As Executor.stop(): kills every task group, reports no outcomes, then ends the thread. */
+  /** As Executor.stop(): kills every task group, reports no outcomes, then ends the process. */
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     const acked = new Promise<void>(resolve => { this.stoppedAck = resolve })
     this.send({ op: 'stop' })
-    // The thread's own stop is bounded (twice the kill grace); this only guards a wedged thread.
+    // The executor's own stop is bounded (twice the kill grace); this only guards a wedged one.
     await Promise.race([acked, new Promise(resolve => setTimeout(resolve, 2 * (this.opts.killGraceMs ?? 2000) + 2000))])
     this.launched.clear()
     this.started.clear()
-    await this.thread.terminate()
+    this.child.disconnect()
   }
 
-  private send (msg: ToThread): void {
-    this.thread.postMessage(msg)
+  private send (msg: ToExecutor): void {
+    if (this.child.connected) this.child.send(msg)
   }
 
-  private receive (msg: FromThread): void {
+  private receive (msg: FromExecutor): void {
     switch (msg.op) {
       case 'started': {
         const key = attemptKey(msg.task.taskId, msg.task.attempt)

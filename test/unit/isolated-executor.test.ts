@@ -1,11 +1,12 @@
-// The executor as the agent runs it, in a worker thread: the main-thread books (admission,
-// running, allocation) follow the thread's reports, outcomes and logs arrive, cancel reaches the
-// thread, and stop() ends it. The Executor itself is covered by executor.test.ts.
+// The executor as the agent runs it, in its own process: the agent-side books (admission,
+// running, allocation) follow the executor's reports, outcomes and logs arrive, cancel reaches
+// it, stop() ends it, and it does not outlive its agent. The Executor itself is covered by
+// executor.test.ts.
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ThreadedExecutor } from '../../src/executor/threaded-executor.js'
+import { IsolatedExecutor } from '../../src/executor/isolated-executor.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
 
 const WAIT_MS = 20_000
@@ -14,10 +15,10 @@ function request (taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequ
   return { taskId, attempt: 1, env: {}, cpus: 0.5, memoryMb: 64, timeoutMs: null, ...over }
 }
 
-describe('threaded executor', function () {
+describe('isolated executor', function () {
   this.timeout(60_000)
   let dir: string
-  let executor: ThreadedExecutor
+  let executor: IsolatedExecutor
   const outcomes = new Map<string, (o: TaskOutcome) => void>()
   const starts: RunningTask[] = []
   const outcome = async (taskId: string): Promise<TaskOutcome> => await new Promise((resolve, reject) => {
@@ -26,9 +27,9 @@ describe('threaded executor', function () {
   })
 
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'meshos-threaded-'))
+    dir = await mkdtemp(join(tmpdir(), 'meshos-isolated-'))
     starts.length = 0
-    executor = new ThreadedExecutor({
+    executor = new IsolatedExecutor({
       dataDir: dir,
       capacity: { cpus: 1, memoryMb: 1024 },
       killGraceMs: 500,
@@ -41,7 +42,7 @@ describe('threaded executor', function () {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('runs a task in the thread; books, outcome and output reach the main thread', async () => {
+  it('runs a task in the executor process; books, outcome and output reach the agent side', async () => {
     const done = outcome('t1')
     assert.deepEqual(executor.launch(request('t1', { command: 'echo hello; echo oops >&2; exit 3' })), { ok: true })
     assert.ok(executor.isRunning('t1', 1))
@@ -58,7 +59,7 @@ describe('threaded executor', function () {
     assert.equal(executor.launch(request('t1', { command: 'true' })).ok, false, 'an attempt runs once per process')
   })
 
-  it('admits synchronously against capacity and cancels through the thread', async () => {
+  it('admits synchronously against capacity and cancels through the executor process', async () => {
     const done = outcome('long')
     assert.equal(executor.launch(request('long', { argv: ['sleep', '30'], cpus: 0.75 })).ok, true)
     const refused = executor.launch(request('other', { command: 'true', cpus: 0.5 }))

@@ -1,8 +1,8 @@
-// Messages between the agent's main thread and the executor thread (threaded-executor.ts,
-// executor-thread.ts). Structured-clone data only.
+// Messages between the agent and its executor process (isolated-executor.ts,
+// executor-process.ts), over the Node IPC channel.
 import type { LaunchRequest, Resources, RunningTask, TaskOutcome } from './types.js'
 
-export interface ExecutorThreadConfig {
+export interface ExecutorProcessConfig {
   dataDir: string
   capacity: Resources
   maxLogBytes?: number
@@ -10,15 +10,16 @@ export interface ExecutorThreadConfig {
   memoryPollMs?: number
 }
 
-export type ToThread =
+export type ToExecutor =
+  | { op: 'configure', config: ExecutorProcessConfig }
   | { op: 'launch', req: LaunchRequest }
   | { op: 'cancel', taskId: string }
   | { op: 'stop' }
 
-export type FromThread =
+export type FromExecutor =
   | { op: 'started', task: RunningTask }
   | { op: 'finished', outcome: TaskOutcome }
-  /** The thread's executor refused what the main thread admitted (a bug, or a race at stop). */
+  /** The executor process refused what the agent admitted (a bug, or a race at stop). */
   | { op: 'refused', taskId: string, attempt: number, reason: string }
   | { op: 'log', level: 'debug' | 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string }
   | { op: 'stopped' }
