@@ -100,6 +100,10 @@ export interface TasksConfig {
   maxEventsPerReport: number
   /** A log read from another node that takes longer is abandoned (its worker is likely gone). */
   logRequestTimeoutMs: number
+  /** A finished task's work dir and output stay on its node this long (then removed). */
+  taskDirRetentionMs: number
+  /** How often a node removes expired task dirs. */
+  taskDirGcIntervalMs: number
   /** Per stream and attempt: output beyond this is dropped (and the read says truncated). */
   maxLogBytes: number
   /** SIGTERM, then SIGKILL after this long (timeouts and cancellations). */
@@ -161,6 +165,8 @@ export const DEFAULT_TASKS: TasksConfig = {
   reconcileMs: 2000,
   maxEventsPerReport: 1000,
   logRequestTimeoutMs: 5000,
+  taskDirRetentionMs: 24 * 3600_000,
+  taskDirGcIntervalMs: 10 * 60_000,
   maxLogBytes: 8 * 1024 * 1024,
   killGraceMs: 2000,
   memoryPollMs: 250

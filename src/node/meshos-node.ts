@@ -126,6 +126,8 @@ export class MeshosNode implements NodeApi {
       write: async (command, opts) => await cluster.write(command, opts),
       maxEventsPerReport: t.maxEventsPerReport,
       reconcileMs: t.reconcileMs,
+      taskDirRetentionMs: t.taskDirRetentionMs,
+      taskDirGcIntervalMs: t.taskDirGcIntervalMs,
       logger: log
     })
     const tasks = new TaskService({
@@ -216,6 +218,9 @@ export class MeshosNode implements NodeApi {
   }
 
   async metricsText (): Promise<{ contentType: string, body: string }> {
+    for (const [state, n] of Object.entries(this.cluster.state.tasks.counts())) this.metrics.tasks.set({ state }, n)
+    this.metrics.taskReportsQueued.set(this.worker.queuedReports)
+    this.metrics.tasksRunningHere.set(this.executor.running().length)
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }
   }
 }

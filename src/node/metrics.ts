@@ -34,6 +34,26 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  /** Set from the replicated task table when scraped (see MeshosNode). */
+  readonly tasks = new Gauge({
+    name: 'meshos_tasks',
+    help: 'Tasks in the replicated task table, by state, as this node has applied it',
+    labelNames: ['state'] as const,
+    registers: [this.registry]
+  })
+
+  readonly taskReportsQueued = new Gauge({
+    name: 'meshos_task_reports_queued',
+    help: 'Task starts and outcomes of this worker not yet committed to the log',
+    registers: [this.registry]
+  })
+
+  readonly tasksRunningHere = new Gauge({
+    name: 'meshos_tasks_running_here',
+    help: 'Task attempts this node is running (launched, outcome not yet reported)',
+    registers: [this.registry]
+  })
+
   constructor (collectProcessMetrics = true) {
     if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'meshos_' })
   }

@@ -17,6 +17,7 @@ import { taskPaths } from '../executor/task-dir.js'
 import type { ClusterCommand } from '../cluster/commands.js'
 import type { TaskReportEvent } from './commands.js'
 import type { TaskRecord, TaskTable } from './task-table.js'
+import { collectTaskDirs } from './task-dir-gc.js'
 
 export interface WorkerInit {
   self: string
@@ -30,6 +31,8 @@ export interface WorkerInit {
   maxEventsPerReport: number
   /** How often assignments are checked against what runs, even without a change. */
   reconcileMs: number
+  taskDirRetentionMs: number
+  taskDirGcIntervalMs: number
   logger: Logger
 }
 
@@ -46,6 +49,7 @@ export class Worker {
   private flushing = false
   private syncScheduled = false
   private timer: NodeJS.Timeout | undefined
+  private gcTimer: NodeJS.Timeout | undefined
   private stopped = false
   private readonly log: Logger
 
@@ -59,12 +63,25 @@ export class Worker {
       if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
     })
     this.timer = setInterval(() => { this.syncSoon() }, this.init.reconcileMs)
+    this.gcTimer = setInterval(() => { void this.collectDirs() }, this.init.taskDirGcIntervalMs)
     this.syncSoon()
   }
 
   stop (): void {
     this.stopped = true
     clearInterval(this.timer)
+    clearInterval(this.gcTimer)
+  }
+
+  private async collectDirs (): Promise<void> {
+    // Only once caught up: a lagging replica could take a task it has not applied yet for forgotten.
+    if (this.stopped || !this.init.caughtUp()) return
+    try {
+      const removed = await collectTaskDirs(this.init.dataDir, this.init.table, Date.now(), this.init.taskDirRetentionMs)
+      if (removed > 0) this.log.info({ removed }, 'removed expired task directories')
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not remove expired task directories')
+    }
   }
 
   /** Executor callbacks. */
