@@ -15,10 +15,19 @@ import { planAutopilot, type AutopilotMember } from '../election/autopilot.js'
 import { ClusterStateMachine } from './state-machine.js'
 import { parseCommand, type ClusterCommand } from './commands.js'
 import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from './errors.js'
-import {
-  RPC_PROTOCOL, RPC_WIRE_VERSION, decodeProposeRequest, decodeProposeResponse, encodeProposeRequest,
-  encodeProposeResponse, type ProposeResponse
-} from './write-rpc.js'
+import { RPC_PROTOCOL, RPC_WIRE_VERSION, decodeRpcFrame, encodeRpcFrame, type ProposeResponse } from './write-rpc.js'
+
+/** Forwarded writes ride a long-lived channel per peer, like Raft's own messages. */
+const RPC_CHANNEL_LIMITS = {
+  maxFrameBytes: WIRE_LIMITS.rpcRequestBytes,
+  /** A few full batches of task specs; beyond that the leader is not keeping up, and a write
+   * refused here (never sent) is retried, where one queued forever would only time out. */
+  maxQueuedBytes: 4 * WIRE_LIMITS.rpcRequestBytes,
+  dialTimeoutMs: 2000,
+  redialBackoffMs: 250
+}
+
+interface PendingForward { leader: string, resolve: (res: ProposeResponse) => void }
 
 export type RaftRoleView = 'leader' | 'follower' | 'candidate' | 'learner'
 
@@ -58,6 +67,9 @@ export class ClusterService {
   private autopilotTimer: NodeJS.Timeout | undefined
   private autopilotBusy = false
   private proposalHook: ProposalHook | null = null
+  /** Writes forwarded to a leader and not answered yet, by request id. */
+  private readonly forwards = new Map<string, PendingForward>()
+  private forwardSeq = 0
   private readonly log: Logger
   private readonly self: string
 
@@ -82,7 +94,7 @@ export class ClusterService {
       compactEvery: cfg.compactEvery,
       logger: this.log
     })
-    await this.init.host.handle(RPC_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.rpcRequestBytes, timeoutMs: cfg.writeTimeoutMs }, async (from, bytes) => await this.answerForwardedWrite(from, bytes))
+    await this.init.host.handleFrames(RPC_PROTOCOL, WIRE_LIMITS.rpcRequestBytes, (from, frame) => { this.onRpcFrame(from, frame) })
     this.autopilotTimer = setInterval(() => { void this.runAutopilot() }, cfg.autopilotIntervalMs)
   }
 
@@ -217,48 +229,79 @@ export class ClusterService {
     })
     try {
       const { index, term } = await Promise.race([raft.propose(command), timeout])
-      return { v: RPC_WIRE_VERSION, ok: true, index, term }
+      return { ok: true, index, term }
     } catch (err) {
-      if (err instanceof NotLeaderError) return { v: RPC_WIRE_VERSION, ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
+      if (err instanceof NotLeaderError) return { ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
       if (err instanceof ProposalDroppedError) {
         // 'overwritten' never commits, so sending it again is safe; the others may have committed.
         const code = err.reason === 'overwritten' ? 'retry' : 'unknown'
-        return { v: RPC_WIRE_VERSION, ok: false, code, message: err.message, leader }
+        return { ok: false, code, message: err.message, leader }
       }
-      if (err instanceof NoLeaderError) return { v: RPC_WIRE_VERSION, ok: false, code: 'unknown', message: `${err.message} (${this.reachableVoters()})`, leader }
-      return { v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: (err as Error).message, leader }
+      if (err instanceof NoLeaderError) return { ok: false, code: 'unknown', message: `${err.message} (${this.reachableVoters()})`, leader }
+      return { ok: false, code: 'invalid', message: (err as Error).message, leader }
     } finally {
       clearTimeout(timer)
       prepared.done()
     }
   }
 
+  /** Sends `command` to the leader and waits for its result. RequestNotSentError when it could
+   * not even be queued (the channel to the leader is down): then it certainly did not commit. */
   private async forward (leader: string, command: unknown, deadline: number): Promise<ProposeResponse> {
-    const bytes = await this.init.host.request(leader, RPC_PROTOCOL, encodeProposeRequest({ v: RPC_WIRE_VERSION, type: 'propose', command }), {
-      timeoutMs: Math.max(1, deadline - Date.now()),
-      maxResponseBytes: WIRE_LIMITS.rpcResponseBytes
+    const id = `${this.self.slice(-8)}-${++this.forwardSeq}`
+    const timeoutMs = Math.max(1, deadline - Date.now())
+    return await new Promise<ProposeResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.forwards.delete(id)
+        reject(new Error(`no answer within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.forwards.set(id, { leader, resolve: res => { clearTimeout(timer); this.forwards.delete(id); resolve(res) } })
+      const queued = this.init.host.sendFrame(leader, RPC_PROTOCOL, encodeRpcFrame({ v: RPC_WIRE_VERSION, type: 'propose', id, command }), RPC_CHANNEL_LIMITS)
+      if (!queued) {
+        clearTimeout(timer)
+        this.forwards.delete(id)
+        reject(new RequestNotSentError(`no channel to the leader ${leader}`))
+      }
     })
-    const res = decodeProposeResponse(bytes)
-    if (!res.ok) throw new Error(`invalid answer from the leader: ${res.detail}`)
-    return res.value
   }
 
-  private async answerForwardedWrite (from: string, bytes: Uint8Array): Promise<Uint8Array> {
-    const req = decodeProposeRequest(bytes)
-    if (!req.ok) {
-      this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: req.reason })
-      return encodeProposeResponse({ v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: req.detail, leader: this.leader })
+  private onRpcFrame (from: string, bytes: Uint8Array): void {
+    const frame = decodeRpcFrame(bytes)
+    if (!frame.ok) {
+      // Without a parseable id there is nobody to answer; the sender's write times out.
+      this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: frame.reason })
+      this.log.debug({ from, detail: frame.detail }, 'dropped invalid rpc frame')
+      return
     }
+    const msg = frame.value
+    if (msg.type === 'result') {
+      const pending = this.forwards.get(msg.id)
+      // Only the leader it was sent to may answer a request.
+      if (pending?.leader !== from) {
+        this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: 'wrong_sender' })
+        return
+      }
+      this.init.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
+      const { v: _v, type: _type, id: _id, ...res } = msg
+      pending.resolve(res)
+      return
+    }
+    void this.answerForwardedWrite(from, msg.id, msg.command).then(res => {
+      this.init.host.sendFrame(from, RPC_PROTOCOL, encodeRpcFrame({ v: RPC_WIRE_VERSION, type: 'result', id: msg.id, ...res }), RPC_CHANNEL_LIMITS)
+    })
+  }
+
+  private async answerForwardedWrite (from: string, id: string, data: unknown): Promise<ProposeResponse> {
     // The forwarding node validated it too, but a peer of another version (or a rogue one) must
     // not get an entry into the log that every replica would then skip.
-    const command = parseCommand(req.value.command)
+    const command = parseCommand(data)
     if (!command.ok) {
       this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: 'invalid_schema' })
-      return encodeProposeResponse({ v: RPC_WIRE_VERSION, ok: false, code: 'invalid', message: `command: ${command.reason}`, leader: this.leader })
+      return { ok: false, code: 'invalid', message: `command: ${command.reason}`, leader: this.leader }
     }
     this.init.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
-    this.log.debug({ from }, 'forwarded write')
-    return encodeProposeResponse(await this.proposeLocally(command.command, Date.now() + this.init.config.writeTimeoutMs))
+    this.log.debug({ from, id }, 'forwarded write')
+    return await this.proposeLocally(command.command, Date.now() + this.init.config.writeTimeoutMs)
   }
 
   private memberName (id: string): string | null {

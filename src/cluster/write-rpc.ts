@@ -1,22 +1,29 @@
-// /meshos/rpc/1.0.0: a write forwarded from any node to the leader, answered after it commits.
+// /meshos/rpc/2.0.0: writes forwarded from any node to the leader, answered after they commit.
+// Frames on the long-lived per-peer channels (P2PHost.sendFrame), each request carrying an id its
+// result echoes: a stream per write cost the forwarding node more CPU than the write itself
+// (stream setup, protocol selection, teardown), and at ~100 writes/s that saturated it.
 import { z } from 'zod'
 import { WIRE_LIMITS } from '../node/config.js'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
 
-export const RPC_PROTOCOL = '/meshos/rpc/1.0.0'
-export const RPC_WIRE_VERSION = 1
+export const RPC_PROTOCOL = '/meshos/rpc/2.0.0'
+export const RPC_WIRE_VERSION = 2
+
+const requestId = z.string().min(1).max(64)
 
 const proposeRequestSchema = z.object({
   v: z.literal(RPC_WIRE_VERSION),
   type: z.literal('propose'),
+  id: requestId,
   command: z.unknown()
 }).strict()
 export type ProposeRequest = z.infer<typeof proposeRequestSchema>
 
-const proposeResponseSchema = z.discriminatedUnion('ok', [
-  z.object({ v: z.literal(RPC_WIRE_VERSION), ok: z.literal(true), index: z.number().int().positive(), term: z.number().int().positive() }).strict(),
+const resultBase = { v: z.literal(RPC_WIRE_VERSION), type: z.literal('result'), id: requestId }
+const proposeResultSchema = z.discriminatedUnion('ok', [
+  z.object({ ...resultBase, ok: z.literal(true), index: z.number().int().positive(), term: z.number().int().positive() }).strict(),
   z.object({
-    v: z.literal(RPC_WIRE_VERSION),
+    ...resultBase,
     ok: z.literal(false),
     /** not_leader: ask `leader` instead; retry: safe to send again; unknown: may have committed. */
     code: z.enum(['not_leader', 'retry', 'unknown', 'invalid']),
@@ -24,11 +31,15 @@ const proposeResponseSchema = z.discriminatedUnion('ok', [
     leader: z.string().max(128).nullable()
   }).strict()
 ])
-export type ProposeResponse = z.infer<typeof proposeResponseSchema>
+export type ProposeResult = z.infer<typeof proposeResultSchema>
 
-export const encodeProposeRequest = (msg: ProposeRequest): Uint8Array => encodeJson(msg)
-export const decodeProposeRequest = (bytes: Uint8Array): DecodeResult<ProposeRequest> =>
-  decodeJson(bytes, proposeRequestSchema, WIRE_LIMITS.rpcRequestBytes)
-export const encodeProposeResponse = (msg: ProposeResponse): Uint8Array => encodeJson(msg)
-export const decodeProposeResponse = (bytes: Uint8Array): DecodeResult<ProposeResponse> =>
-  decodeJson(bytes, proposeResponseSchema, WIRE_LIMITS.rpcResponseBytes)
+/** A result before it is addressed to a request. */
+export type ProposeResponse = DistributiveOmit<ProposeResult, 'v' | 'type' | 'id'>
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+const rpcFrameSchema = z.union([proposeRequestSchema, proposeResultSchema])
+export type RpcFrame = z.infer<typeof rpcFrameSchema>
+
+export const encodeRpcFrame = (frame: RpcFrame): Uint8Array => encodeJson(frame)
+export const decodeRpcFrame = (bytes: Uint8Array): DecodeResult<RpcFrame> =>
+  decodeJson(bytes, rpcFrameSchema, WIRE_LIMITS.rpcRequestBytes)

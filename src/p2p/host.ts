@@ -245,12 +245,13 @@ export class P2PHost {
   }
 
   /** Fire and forget: queues `frame` on the long-lived stream to `peerId`, opening it if needed.
-   * Frames are dropped (and logged at debug) when the peer is unreachable or the queue is full. */
-  sendFrame (peerId: string, protocol: string, frame: Uint8Array, limits: FrameChannelLimits): void {
+   * Frames are dropped (and logged at debug) when the peer is unreachable or the queue is full;
+   * the result says whether it was queued (queued is not delivered: the stream may still fail). */
+  sendFrame (peerId: string, protocol: string, frame: Uint8Array, limits: FrameChannelLimits): boolean {
     const key = `${peerId} ${protocol}`
     let channel = this.channels.get(key)
     if (channel == null) {
-      if (Date.now() < (this.channelBackoffUntilMs.get(key) ?? 0)) return
+      if (Date.now() < (this.channelBackoffUntilMs.get(key) ?? 0)) return false
       this.channelBackoffUntilMs.delete(key)
       const opened: OutboundChannel = { queue: pushable<Uint8Array>() }
       channel = opened
@@ -260,9 +261,10 @@ export class P2PHost {
     const queuedBytes = channel.queue.readableLength
     if (queuedBytes > 0 && queuedBytes + frame.byteLength > limits.maxQueuedBytes) {
       this.log.debug({ peerId, protocol }, 'frame queue full; dropping frame')
-      return
+      return false
     }
     channel.queue.push(frame)
+    return true
   }
 
   private async openChannel (key: string, peerId: string, protocol: string, channel: OutboundChannel, limits: FrameChannelLimits): Promise<void> {

@@ -6,7 +6,7 @@ import type { P2PHost } from '../../src/p2p/host.js'
 import { JOIN_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
 import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
 import { WIRE_LIMITS } from '../../src/node/config.js'
-import { RPC_PROTOCOL, decodeProposeResponse, encodeProposeRequest, type ProposeResponse } from '../../src/cluster/write-rpc.js'
+import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
 import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
@@ -72,24 +72,30 @@ describe('wire robustness against a misbehaving peer', function () {
     assert.equal(agent.child.exitCode, null)
   })
 
-  it('answers malformed or invalid forwarded writes with code invalid and writes nothing', async () => {
+  it('drops unparseable forwarded-write frames, answers invalid commands with code invalid, and writes nothing', async () => {
     await waitFor('the victim to lead its one-node cluster', async () => (await agent.client.status()).role === 'leader', 10_000)
-    const before = await rejectedCount(agent, RPC_PROTOCOL)
-    const ask = async (bytes: Uint8Array): Promise<ProposeResponse> => {
-      const res = decodeProposeResponse(await rogue.request(agent.addr, RPC_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 64 * 1024 }))
-      assert.ok(res.ok, 'the answer itself is well-formed')
-      return res.value
+    const results = new Map<string, RpcFrame>()
+    await rogue.handleFrames(RPC_PROTOCOL, 1024 * 1024, (_from, bytes) => {
+      const frame = decodeRpcFrame(bytes)
+      assert.ok(frame.ok, 'the answer itself is well-formed')
+      if (frame.value.type === 'result') results.set(frame.value.id, frame.value)
+    })
+    const limits = { maxFrameBytes: 1024 * 1024, maxQueuedBytes: 1024 * 1024, dialTimeoutMs: 5000, redialBackoffMs: 100 }
+    const ask = async (id: string, command: unknown): Promise<RpcFrame> => {
+      assert.ok(rogue.sendFrame(agent.peerId, RPC_PROTOCOL, encodeRpcFrame({ v: 2, type: 'propose', id, command }), limits))
+      return await waitFor(`the answer to ${id}`, async () => results.get(id), 10_000)
     }
-    const notAWrite = await ask(fromString('{"v":1,"type":"nonsense"}'))
-    assert.deepEqual([notAWrite.ok, notAWrite.ok ? null : notAWrite.code], [false, 'invalid'])
-    const badCommand = await ask(encodeProposeRequest({ v: 1, type: 'propose', command: { type: 'kv.put', key: 'sneaky' } }))
-    assert.equal(badCommand.ok, false)
-    if (!badCommand.ok) assert.match(badCommand.message, /^command: value: Required/)
-    assert.equal((await rejectedCount(agent, RPC_PROTOCOL)) - before, 2)
+    const before = await rejectedCount(agent, RPC_PROTOCOL)
+    // No id to answer: dropped and counted (the sender's write would time out).
+    rogue.sendFrame(agent.peerId, RPC_PROTOCOL, fromString('{"v":2,"type":"nonsense"}'), limits)
+    const badCommand = await ask('bad', { type: 'kv.put', key: 'sneaky' })
+    assert.ok(badCommand.type === 'result' && !badCommand.ok && badCommand.code === 'invalid', JSON.stringify(badCommand))
+    if (badCommand.type === 'result' && !badCommand.ok) assert.match(badCommand.message, /^command: value: Required/)
+    await waitFor('both bad frames to be counted', async () => (await rejectedCount(agent, RPC_PROTOCOL)) - before === 2, 5000)
     assert.deepEqual(await agent.client.kvList(), {})
     // A valid forwarded write from a member-to-be commits, as from any node.
-    const good = await ask(encodeProposeRequest({ v: 1, type: 'propose', command: { type: 'kv.put', key: 'fine', value: 'yes' } }))
-    assert.equal(good.ok, true)
+    const good = await ask('good', { type: 'kv.put', key: 'fine', value: 'yes' })
+    assert.ok(good.type === 'result' && good.ok, JSON.stringify(good))
     assert.equal(await agent.client.kvGet('fine'), 'yes')
   })
 })
