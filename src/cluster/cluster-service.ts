@@ -27,7 +27,7 @@ const RPC_CHANNEL_LIMITS = {
   redialBackoffMs: 250
 }
 
-interface PendingForward { leader: string, resolve: (res: ProposeResponse) => void }
+interface PendingForward { leader: string, resolve: (res: ProposeResponse) => void, reject: (err: Error) => void }
 
 export type RaftRoleView = 'leader' | 'follower' | 'candidate' | 'learner'
 
@@ -95,6 +95,14 @@ export class ClusterService {
       logger: this.log
     })
     await this.init.host.handleFrames(RPC_PROTOCOL, WIRE_LIMITS.rpcRequestBytes, (from, frame) => { this.onRpcFrame(from, frame) })
+    // A frame on a channel that broke may be lost: do not leave its write waiting for a timeout.
+    this.init.host.onChannelClosed((peerId, protocol, opened) => {
+      if (protocol !== RPC_PROTOCOL) return
+      for (const pending of [...this.forwards.values()]) {
+        if (pending.leader !== peerId) continue
+        pending.reject(opened ? new Error(`the channel to leader ${peerId} closed`) : new RequestNotSentError(`cannot reach leader ${peerId}`))
+      }
+    })
     this.autopilotTimer = setInterval(() => { void this.runAutopilot() }, cfg.autopilotIntervalMs)
   }
 
@@ -255,7 +263,11 @@ export class ClusterService {
         this.forwards.delete(id)
         reject(new Error(`no answer within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.forwards.set(id, { leader, resolve: res => { clearTimeout(timer); this.forwards.delete(id); resolve(res) } })
+      this.forwards.set(id, {
+        leader,
+        resolve: res => { clearTimeout(timer); this.forwards.delete(id); resolve(res) },
+        reject: err => { clearTimeout(timer); this.forwards.delete(id); reject(err) }
+      })
       const queued = this.init.host.sendFrame(leader, RPC_PROTOCOL, encodeRpcFrame({ v: RPC_WIRE_VERSION, type: 'propose', id, command }), RPC_CHANNEL_LIMITS)
       if (!queued) {
         clearTimeout(timer)

@@ -68,8 +68,13 @@ export class P2PHost {
   private readonly channels = new Map<string, OutboundChannel>()
   /** (peer, protocol) → time before which no new channel is opened, after a failed dial. */
   private readonly channelBackoffUntilMs = new Map<string, number>()
+  private readonly channelClosedHandlers: Array<(peerId: string, protocol: string, opened: boolean) => void> = []
   private constructor (private readonly node: Libp2p<{ pubsub: PubSub }>, logger: Logger) {
     this.log = logger
+    // A channel whose connection is gone may never notice (a sink waiting for its next frame is
+    // not always aborted): end the peer's channels when its last connection closes, so the next
+    // frame opens a fresh stream instead of vanishing into a dead one.
+    node.addEventListener('peer:disconnect', evt => { this.endChannels(evt.detail.toString()) })
   }
 
   static async create (init: P2PHostInit): Promise<P2PHost> {
@@ -244,6 +249,24 @@ export class P2PHost {
     }, { maxInboundStreams: 4 })
   }
 
+  /** Called when an outbound frame channel ends: frames queued on it may or may not have been
+   * delivered (`opened` false: the stream never opened, so none was). */
+  onChannelClosed (handler: (peerId: string, protocol: string, opened: boolean) => void): void {
+    this.channelClosedHandlers.push(handler)
+  }
+
+  private endChannels (peerId: string): void {
+    for (const [key, channel] of this.channels) {
+      if (!key.startsWith(`${peerId} `)) continue
+      this.channels.delete(key)
+      channel.queue.end()
+    }
+  }
+
+  private channelClosed (peerId: string, protocol: string, opened: boolean): void {
+    for (const handler of this.channelClosedHandlers) handler(peerId, protocol, opened)
+  }
+
   /** Fire and forget: queues `frame` on the long-lived stream to `peerId`, opening it if needed.
    * Frames are dropped (and logged at debug) when the peer is unreachable or the queue is full;
    * the result says whether it was queued (queued is not delivered: the stream may still fail). */
@@ -276,6 +299,7 @@ export class P2PHost {
       this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel dial failed; backing off')
       if (this.channels.get(key) === channel) this.channels.delete(key)
       channel.queue.end()
+      this.channelClosed(peerId, protocol, false)
       return
     }
     try {
@@ -286,6 +310,7 @@ export class P2PHost {
       // The next frame opens a fresh stream; whatever was queued here is lost, by design.
       if (this.channels.get(key) === channel) this.channels.delete(key)
       channel.queue.end()
+      this.channelClosed(peerId, protocol, true)
     }
   }
 
