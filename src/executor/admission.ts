@@ -30,3 +30,14 @@ export function admissionProblem (req: LaunchRequest, s: AdmissionState): string
   }
   return null
 }
+
+/** What a set of attempts holds. */
+export function sumResources (requests: Iterable<Resources>): Resources {
+  let cpus = 0
+  let memoryMb = 0
+  for (const r of requests) {
+    cpus += r.cpus
+    memoryMb += r.memoryMb
+  }
+  return { cpus, memoryMb }
+}

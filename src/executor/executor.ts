@@ -13,7 +13,7 @@
 //   since the master re-queues a departed node's tasks as lost anyway, and an outcome sent while
 //   leaving would race that. onFinished is therefore "exactly once per attempt, unless stop()".
 import { killOrphans, type KilledOrphan } from './orphans.js'
-import { admissionProblem } from './admission.js'
+import { admissionProblem, sumResources } from './admission.js'
 import { MemoryWatch, type MemoryTarget } from './memory-watch.js'
 import { readTaskLog } from './read-log.js'
 import { taskPaths } from './task-dir.js'
@@ -120,13 +120,7 @@ export class Executor {
 
   /** The resources of every attempt from launch() until its outcome is reported. */
   allocated (): Resources {
-    let cpus = 0
-    let memoryMb = 0
-    for (const run of this.runs.values()) {
-      cpus += run.req.cpus
-      memoryMb += run.req.memoryMb
-    }
-    return { cpus, memoryMb }
+    return sumResources([...this.runs.values()].map((run) => run.req))
   }
 
   /**

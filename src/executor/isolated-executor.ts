@@ -8,7 +8,7 @@
 // with an error (fail-stop); on restart it kills the orphans and reports those attempts lost.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { admissionProblem } from './admission.js'
+import { admissionProblem, sumResources } from './admission.js'
 import { attemptKey, type ExecutorOptions, type LaunchResult } from './executor.js'
 import { killOrphans, type KilledOrphan } from './orphans.js'
 import { readTaskLog } from './read-log.js'
@@ -77,13 +77,7 @@ export class IsolatedExecutor {
   }
 
   allocated (): Resources {
-    let cpus = 0
-    let memoryMb = 0
-    for (const r of this.launched.values()) {
-      cpus += r.cpus
-      memoryMb += r.memoryMb
-    }
-    return { cpus, memoryMb }
+    return sumResources(this.launched.values())
   }
 
   async readLog (taskId: string, attempt: number, stream: LogStream, offset: number, maxBytes: number): Promise<LogChunk | null> {
