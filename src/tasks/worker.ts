@@ -15,6 +15,7 @@ import type { TaskExecutor } from '../executor/executor.js'
 import type { TaskOutcome, RunningTask } from '../executor/types.js'
 import { taskPaths } from '../executor/task-dir.js'
 import type { ClusterCommand } from '../cluster/commands.js'
+import { InvalidCommandError } from '../cluster/errors.js'
 import type { TaskReportEvent } from './commands.js'
 import type { TaskRecord, TaskTable } from './task-table.js'
 import { collectTaskDirs } from './task-dir-gc.js'
@@ -196,6 +197,13 @@ export class Worker {
           this.queue.splice(0, events.length)
           backoffMs = 50
         } catch (err) {
+          if (err instanceof InvalidCommandError) {
+            // The leader refuses the command itself (a bug, or a leader of another version):
+            // sending it again would block every later report behind it forever.
+            this.log.error({ err: err.message, events: events.length }, 'the leader refused a task report; dropping it (those tasks keep their last state until cancelled)')
+            this.queue.splice(0, events.length)
+            continue
+          }
           this.log.debug({ err: (err as Error).message, events: events.length }, 'report not committed; retrying')
           await new Promise(resolve => setTimeout(resolve, backoffMs))
           backoffMs = Math.min(backoffMs * 2, 2000)
