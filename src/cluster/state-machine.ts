@@ -80,11 +80,6 @@ export class ClusterStateMachine implements RaftStateMachine {
     return 'applied'
   }
 
-  /** Highest log index applied here (0 after a snapshot restore until the next entry). */
-  get appliedIndex (): number {
-    return this.lastIndex
-  }
-
   /** Resolves once an entry at `index` or later is applied here, or after timeoutMs (false):
    * lets a follower that forwarded a write answer only when its own reads will show it. */
   async waitApplied (index: number, timeoutMs: number): Promise<boolean> {

@@ -206,7 +206,7 @@ export class Master {
     return gone
   }
 
-  input (nodes: SchedulerNode[], nowMs: number): SchedulerInput {
+  private input (nodes: SchedulerNode[], nowMs: number): SchedulerInput {
     const tenantUsage: Record<string, Resources> = {}
     for (const t of this.init.table.activeTasks()) {
       const u = tenantUsage[t.spec.tenant] ?? { cpus: 0, memoryMb: 0 }

@@ -121,10 +121,6 @@ export class TaskService {
     return { tasks, next, total }
   }
 
-  counts (): Record<TaskState, number> {
-    return this.table.counts()
-  }
-
   async cancel (id: string): Promise<TaskView> {
     const task = this.table.get(id)
     if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)

@@ -7,6 +7,7 @@ import { JOIN_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
 import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
 import { WIRE_LIMITS } from '../../src/node/config.js'
 import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
+import { LOGS_PROTOCOL, decodeLogResponse, encodeLogRequest } from '../../src/tasks/log-rpc.js'
 import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
@@ -97,5 +98,20 @@ describe('wire robustness against a misbehaving peer', function () {
     const good = await ask('good', { type: 'kv.put', key: 'fine', value: 'yes' })
     assert.ok(good.type === 'result' && good.ok, JSON.stringify(good))
     assert.equal(await agent.client.kvGet('fine'), 'yes')
+  })
+
+  it('answers malformed log requests with found: false, counts them, and serves no file outside a task', async () => {
+    const before = await rejectedCount(agent, LOGS_PROTOCOL)
+    const ask = async (bytes: Uint8Array) => {
+      const res = decodeLogResponse(await rogue.request(agent.addr, LOGS_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 512 * 1024 }))
+      assert.ok(res.ok, 'the answer itself is well-formed')
+      return res.value
+    }
+    assert.equal((await ask(fromString('{"v":1,"taskId":"x"}'))).found, false)
+    // A path-like task id fails the schema or finds no task directory; nothing is read.
+    const traversal = await ask(encodeLogRequest({ v: 1, taskId: '../../peer-key', attempt: 1, stream: 'stdout', offset: 0, maxBytes: 1024 }))
+    assert.deepEqual([traversal.found, traversal.data], [false, ''])
+    await waitFor('the malformed log request to be counted', async () => (await rejectedCount(agent, LOGS_PROTOCOL)) - before >= 1, 5000)
+    assert.equal((await agent.client.health()).status, 'ok')
   })
 })
