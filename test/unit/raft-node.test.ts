@@ -215,9 +215,15 @@ describe('RaftNode over MemoryNetwork', function () {
     cluster = new Cluster(root, 5);
     const leader = await growToThree(cluster);
     for (let i = 0; i < 12; i++) await leader.propose(put(`k${i}`, String(i)));
-    await waitFor('every node to have compacted and applied everything', () =>
-      IDS.every((id) => cluster.node(id).stats.compactions > 0 && cluster.node(id).appliedIndex === leader.commitIndex),
-    );
+    // A node holds a snapshot either by compacting or, when it joined after the leader compacted,
+    // by installing the leader's (which of the two depends on timing).
+    const hasSnapshot = (id: string): boolean => cluster.node(id).stats.compactions > 0 || cluster.node(id).stats.snapshotsInstalled > 0;
+    await waitFor('every node to hold a snapshot and have applied everything', () =>
+      IDS.every((id) => hasSnapshot(id) && cluster.node(id).appliedIndex === leader.commitIndex),
+    ).catch((err: Error) => {
+      const state = IDS.map((id) => { const n = cluster.node(id); return `${id} ${n.role} applied ${n.appliedIndex} commit ${n.commitIndex} compactions ${n.stats.compactions} installed ${n.stats.snapshotsInstalled}`; });
+      throw new Error(`${err.message}: ${state.join('; ')}`);
+    });
 
     await cluster.crash('n3');
     // Enough for the leader to compact past everything n3 holds.
