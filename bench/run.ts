@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { benchMembershipSize, type MembershipSizeResult } from './membership.js'
 import { benchFailover } from './failover.js'
-import { TASKS_SYSTEMS, benchTasks, tasksPlan, type TasksSystem } from './tasks.js'
+import { LAUNCHER_FLOOR, SPAWN_FLOOR, TASKS_SYSTEMS, benchTasks, tasksPlan, type TasksSystem } from './tasks.js'
 import { describeMachine, machineInfo } from './lib/machine.js'
 import { fmt } from './lib/stats.js'
 
@@ -104,7 +104,8 @@ async function tasks (): Promise<void> {
 
   log('\ntargets (task API issue)')
   const m = results.find(r => r.system === 'meshos')
-  const floor = results.find(r => r.system === 'spawn floor')
+  const floor = results.find(r => r.system === SPAWN_FLOOR)
+  const launcherFloor = results.find(r => r.system === LAUNCHER_FLOOR)
   const judged: Array<{ target: string, value: number, pass: boolean }> = []
   if (m == null) {
     log('  not judged: meshos was not measured')
@@ -121,6 +122,14 @@ async function tasks (): Promise<void> {
       const share = m.throughput.tasksPerSecond / floor.throughput.tasksPerSecond
       judged.push({ target: `throughput ≥ ${TASK_TARGETS.throughputVsSpawnFloor * 100}% of the spawn floor`, value: share, pass: share >= TASK_TARGETS.throughputVsSpawnFloor })
       log(`  throughput ≥ ${TASK_TARGETS.throughputVsSpawnFloor * 100}% of the spawn floor (${m.throughput.tasksPerSecond.toFixed(0)} / ${floor.throughput.tasksPerSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%): ${verdict(share >= TASK_TARGETS.throughputVsSpawnFloor)}`)
+    }
+    // The issue's floor is Node's spawn(); meshos spawns with posix_spawn, so this is the floor of
+    // the mechanism it actually uses, and the stricter comparison.
+    if (launcherFloor != null) {
+      const share = m.throughput.tasksPerSecond / launcherFloor.throughput.tasksPerSecond
+      judged.push({ target: `throughput ≥ ${TASK_TARGETS.throughputVsSpawnFloor * 100}% of the posix_spawn floor`, value: share, pass: share >= TASK_TARGETS.throughputVsSpawnFloor })
+      log(`  throughput ≥ ${TASK_TARGETS.throughputVsSpawnFloor * 100}% of the posix_spawn floor (${m.throughput.tasksPerSecond.toFixed(0)} / ${launcherFloor.throughput.tasksPerSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%): ${verdict(share >= TASK_TARGETS.throughputVsSpawnFloor)}`)
+      log(`  (posix_spawn via meshos-launcher → SPAWNED: p50 ${ms(launcherFloor.startLatencyMs.median)} ms, p99 ${ms(launcherFloor.startLatencyMs.p99)} ms)`)
     }
   }
   await writeResults('tasks', { machine, loadAverage: { before: loadBefore, after: loadAfter }, targets: TASK_TARGETS, plan, systems, results, skipped, judged })

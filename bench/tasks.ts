@@ -10,7 +10,9 @@
 //  - throughput: 5,000 tasks submitted as fast as the system accepts them, in batches of 100
 //    with 4 batches in flight (meshos: POST of an array on the follower; BullMQ: addBulk),
 //    timed from the first submit to the moment a poll (every 20 ms) sees all 5,000 succeeded.
-//    Spawn floor: this process spawning /bin/true itself, 8 in flight, 5,000 times.
+//    Spawn floor: this process spawning /bin/true itself, 8 in flight, 5,000 times, with Node's
+//    child_process (the issue's floor) and again through meshos-launcher (posix_spawn, what the
+//    meshos executor uses; its log files are written to a temp dir as the executor's are).
 //  - memory: the meshos cluster is topped up to 10,000 finished tasks, then the RSS of the leader
 //    and of a follower is read; for BullMQ, redis-server's and one worker's RSS holding the jobs of
 //    the runs above (not topped up, to keep the run short).
@@ -21,12 +23,14 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Queue } from 'bullmq'
 import { AgentProcess, TempDirs, freePort, waitFor } from '../test/helpers/agent-process.js'
+import { LauncherSpawner } from '../src/executor/launcher-spawner.js'
+import { LAUNCHER_PATH, launcherAvailable } from '../src/executor/spawner.js'
 import { summarize, type Summary } from './lib/stats.js'
 import { rssMiB } from './lib/proc.js'
 import { JsonHttp } from './lib/http.js'
 
-export type TasksSystem = 'meshos' | 'bullmq' | 'spawn'
-export const TASKS_SYSTEMS: readonly TasksSystem[] = ['meshos', 'bullmq', 'spawn']
+export type TasksSystem = 'meshos' | 'bullmq' | 'spawn' | 'launcher'
+export const TASKS_SYSTEMS: readonly TasksSystem[] = ['meshos', 'bullmq', 'spawn', 'launcher']
 
 export interface TasksPlan {
   latencyTasks: number
@@ -235,6 +239,9 @@ async function measureQueue (system: string, latencyMeasures: string, q: TaskQue
 
 // ---------------------------------------------------------------- spawn floor
 
+export const SPAWN_FLOOR = 'spawn floor'
+export const LAUNCHER_FLOOR = 'posix_spawn floor'
+
 /** Spawns /bin/true; resolves with ms from the call to the 'spawn' event once it exited 0. */
 async function spawnTrue (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -250,26 +257,58 @@ async function spawnTrue (): Promise<number> {
   })
 }
 
-async function benchSpawnFloor (plan: TasksPlan, log: Log): Promise<TasksSystemResult> {
-  log(`  spawn floor: this process spawning /bin/true directly (child_process.spawn)`)
-  await paced(plan.warmupTasks, plan.intervalMs, spawnTrue)
-  const light = await paced(plan.lightLatencyTasks, plan.lightIntervalMs, spawnTrue)
-  const lat = await paced(plan.latencyTasks, plan.intervalMs, spawnTrue)
+/** The same spawn through meshos-launcher: request → its SPAWNED event, once the task exited 0. */
+function launcherSpawnTrue (launcher: LauncherSpawner, logDir: string): () => Promise<number> {
+  let n = 0
+  return async () => await new Promise((resolve, reject) => {
+    const i = n++ % 64
+    const t = performance.now()
+    let spawnMs = NaN
+    let code: number | null = null
+    let exited = false
+    let closed = false
+    const done = (): void => {
+      if (!exited || !closed) return
+      if (code === 0) resolve(spawnMs)
+      else reject(new Error(`/bin/true exited with ${code}`))
+    }
+    launcher.spawn({
+      file: '/bin/true',
+      args: [],
+      cwd: logDir,
+      env: { PATH: '/usr/bin:/bin' },
+      log: { stdout: `${logDir}/${i}.out`, stderr: `${logDir}/${i}.err` },
+      truncatedMarker: { stdout: `${logDir}/${i}.out.cut`, stderr: `${logDir}/${i}.err.cut` },
+      maxLogBytes: 1 << 20
+    }, {
+      onSpawned: () => { spawnMs = performance.now() - t },
+      onSpawnFailed: (message) => reject(new Error(message)),
+      onExited: (c) => { code = c; exited = true; done() },
+      onOutputClosed: () => { closed = true; done() }
+    })
+  })
+}
+
+async function benchSpawnFloor (plan: TasksPlan, log: Log, system: string, latencyMeasures: string, spawnOne: () => Promise<number>): Promise<TasksSystemResult> {
+  log(`  ${system}: this process spawning /bin/true directly (${latencyMeasures})`)
+  await paced(plan.warmupTasks, plan.intervalMs, spawnOne)
+  const light = await paced(plan.lightLatencyTasks, plan.lightIntervalMs, spawnOne)
+  const lat = await paced(plan.latencyTasks, plan.intervalMs, spawnOne)
   const total = plan.throughputTasks
   const start = performance.now()
   let next = 0
   await Promise.all(Array.from({ length: plan.spawnInFlight }, async () => {
     while (next < total) {
       next++
-      await spawnTrue()
-      if (performance.now() - start > THROUGHPUT_TIMEOUT_MS) throw new Error(`spawn floor: ${total} spawns took over ${THROUGHPUT_TIMEOUT_MS / 1000} s`)
+      await spawnOne()
+      if (performance.now() - start > THROUGHPUT_TIMEOUT_MS) throw new Error(`${system}: ${total} spawns took over ${THROUGHPUT_TIMEOUT_MS / 1000} s`)
     }
   }))
   const elapsedMs = performance.now() - start
   log(`    ${plan.latencyTasks} paced and ${total} back-to-back spawns (${plan.spawnInFlight} in flight) done`)
   return {
-    system: 'spawn floor',
-    latencyMeasures: 'spawn() call → \'spawn\' event',
+    system,
+    latencyMeasures,
     startLatencyMs: summarize(lat.values),
     lightStartLatencyMs: summarize(light.values),
     acceptLatencyMs: null,
@@ -490,7 +529,20 @@ export async function benchTasks (systems: TasksSystem[], plan: TasksPlan, log: 
   for (const system of TASKS_SYSTEMS.filter(s => systems.includes(s))) {
     try {
       if (system === 'spawn') {
-        results.push(await benchSpawnFloor(plan, log))
+        results.push(await benchSpawnFloor(plan, log, SPAWN_FLOOR, 'child_process.spawn() call → \'spawn\' event', spawnTrue))
+      } else if (system === 'launcher') {
+        if (!launcherAvailable()) {
+          skipped.push(`${LAUNCHER_FLOOR}: meshos-launcher is not built at ${LAUNCHER_PATH}`)
+          continue
+        }
+        const dirs = new TempDirs()
+        const launcher = new LauncherSpawner(LAUNCHER_PATH, { debug () {}, info () {}, warn () {}, error () {} }, (reason) => log(`  ${reason}`))
+        try {
+          results.push(await benchSpawnFloor(plan, log, LAUNCHER_FLOOR, 'meshos-launcher request → SPAWNED (posix_spawn)', launcherSpawnTrue(launcher, await dirs.make('bench-launcher-'))))
+        } finally {
+          launcher.close()
+          await dirs.cleanup()
+        }
       } else if (system === 'meshos') {
         results.push(await benchMeshos(plan, log))
       } else {

@@ -6,6 +6,7 @@ import { defaultNodeConfig, WIRE_LIMITS, type NodeConfig } from '../node/config.
 import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
 import { UsageError } from './usage.js'
 import { SCHEDULER_POLICIES, type SchedulerPolicy } from '../scheduler/types.js'
+import { LAUNCHER_PATH, launcherAvailable, SPAWNER_CHOICES, type SpawnerChoice } from '../executor/spawner.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -21,6 +22,7 @@ export const AGENT_OPTIONS = {
   'log-level': { type: 'string' },
   voters: { type: 'string' },
   scheduler: { type: 'string' },
+  spawner: { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
@@ -114,6 +116,12 @@ export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
   if (scheduler != null) {
     if (!(SCHEDULER_POLICIES as readonly string[]).includes(scheduler)) throw new UsageError(`--scheduler "${scheduler}": expected one of ${SCHEDULER_POLICIES.join(', ')}`)
     cfg.tasks.policy = scheduler as SchedulerPolicy
+  }
+  const spawner = values.spawner ?? fromEnv(env, 'spawner')
+  if (spawner != null) {
+    if (!(SPAWNER_CHOICES as readonly string[]).includes(spawner)) throw new UsageError(`--spawner "${spawner}": expected one of ${SPAWNER_CHOICES.join(', ')}`)
+    if (spawner === 'launcher' && !launcherAvailable()) throw new UsageError(`--spawner launcher: meshos-launcher is not built at ${LAUNCHER_PATH} (npm run build needs a C compiler)`)
+    cfg.tasks.spawner = spawner as SpawnerChoice
   }
   const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
   if (logLevel != null) {

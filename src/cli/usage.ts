@@ -71,6 +71,8 @@ meshos agent [options]              (each option also settable as MESHOS_<NAME>,
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
   --voters N               target number of raft voters, 1-9    (default 5)
   --scheduler POLICY       spread, bin-pack, round-robin, edf or fair (default spread)
+  --spawner KIND           how tasks are started: launcher (posix_spawn), child_process, or
+                           auto: the launcher if it was built (default auto)
 
 meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
   starts N agents on 127.0.0.1 with p2p ports P, P+1, ... (default 7000) and HTTP ports

@@ -35,6 +35,9 @@ process.on('message', (msg: ToExecutor) => {
       executor ??= new Executor({
         ...msg.config,
         logger,
+        // Its tasks can no longer be watched or reported: stop like a dead executor would, and
+        // let the agent (which exits when this process does) be restarted.
+        onSpawnerDied: () => { void executor?.stop().finally(() => process.exit(1)) },
         onStarted: task => { post({ op: 'started', task }) },
         onFinished: outcome => { post({ op: 'finished', outcome }) }
       })

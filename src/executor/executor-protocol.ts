@@ -1,5 +1,6 @@
 // Messages between the agent and its executor process (isolated-executor.ts,
 // executor-process.ts), over the Node IPC channel.
+import type { SpawnerChoice } from './spawner.js'
 import type { LaunchRequest, Resources, RunningTask, TaskOutcome } from './types.js'
 
 export interface ExecutorProcessConfig {
@@ -8,6 +9,7 @@ export interface ExecutorProcessConfig {
   maxLogBytes?: number
   killGraceMs?: number
   memoryPollMs?: number
+  spawner?: SpawnerChoice
 }
 
 export type ToExecutor =

@@ -18,6 +18,7 @@ import { MemoryWatch, type MemoryTarget } from './memory-watch.js'
 import { readTaskLog } from './read-log.js'
 import { taskPaths } from './task-dir.js'
 import { TaskRun } from './task-run.js'
+import { createSpawner, type Spawner, type SpawnerChoice } from './spawner.js'
 import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
 
 export interface ExecutorOptions {
@@ -31,6 +32,13 @@ export interface ExecutorOptions {
   killGraceMs?: number
   /** Period of the memory-limit poll. Default 250. */
   memoryPollMs?: number
+  /** How processes are created (spawner.ts). Default 'auto': the launcher where it was built. */
+  spawner?: SpawnerChoice
+  /**
+   * The launcher process died: running tasks can no longer be watched or reported. Default: log
+   * it. The agent's executor process exits, which stops the agent (fail-stop).
+   */
+  onSpawnerDied?: (reason: string) => void
   /** When the process has spawned. Exceptions thrown here are logged and swallowed. */
   onStarted?: (task: RunningTask) => void
   /** Once per launched attempt (unless stop() came first), after its logs are complete. Exceptions are logged and swallowed. */
@@ -59,6 +67,7 @@ export class Executor {
   private readonly maxLogBytes: number
   private readonly killGraceMs: number
   private readonly memory: MemoryWatch
+  private readonly spawner: Spawner
   private stopped = false
 
   constructor (private readonly opts: ExecutorOptions) {
@@ -66,6 +75,15 @@ export class Executor {
     this.maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
     this.killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS
     this.memory = new MemoryWatch(opts.memoryPollMs ?? DEFAULT_MEMORY_POLL_MS, () => this.memoryTargets(), this.logger)
+    this.spawner = createSpawner(opts.spawner ?? 'auto', this.logger, (reason) => {
+      this.logger.error({ reason }, 'task launcher died')
+      opts.onSpawnerDied?.(reason)
+    })
+  }
+
+  /** Which spawner runs the tasks; for logs and tests. */
+  get spawnerKind (): Spawner['kind'] {
+    return this.spawner.kind
   }
 
   /**
@@ -85,6 +103,7 @@ export class Executor {
       maxLogBytes: this.maxLogBytes,
       killGraceMs: this.killGraceMs,
       logger: this.logger,
+      spawner: this.spawner,
       onStarted: () => this.started(run),
       onFinished: (outcome) => this.finish(key, outcome)
     })
@@ -152,11 +171,16 @@ export class Executor {
     this.memory.stop()
     const runs = [...this.runs.values()]
     for (const run of runs) run.abandon()
-    if (runs.length === 0) return
+    if (runs.length === 0) {
+      this.spawner.close()
+      return
+    }
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 2 * this.killGraceMs) })
     const result = await Promise.race([Promise.all(runs.map(async (run) => await run.done)), deadline])
     clearTimeout(timer)
+    // After the runs: the launcher reports their exits, and closing it kills what is left.
+    this.spawner.close()
     // Abandoned runs never report, so they leave the books here rather than in finish().
     this.runs.clear()
     if (result === 'late') this.logger.warn({ tasks: runs.filter((run) => !run.exited).length }, 'task processes still alive after stop')

@@ -43,7 +43,7 @@ export class IsolatedExecutor {
       this.logger.error({ code, signal }, 'executor process died; stopping the agent (tasks can neither run nor be reported)')
       process.exit(1)
     })
-    this.send({ op: 'configure', config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs } })
+    this.send({ op: 'configure', config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs, spawner: opts.spawner } })
   }
 
   /** For metrics and tests. */

@@ -21,14 +21,13 @@ export class LogSink {
    */
   constructor (
     private readonly pipe: Readable,
-    logFile: string,
     fd: number,
     private readonly maxBytes: number,
     private readonly truncatedMarker: string,
     private readonly logger: ExecutorLogger,
     private readonly context: object
   ) {
-    this.file = createWriteStream(logFile, { fd, autoClose: true })
+    this.file = createWriteStream('', { fd, autoClose: true })
     this.closed = new Promise((resolve) => {
       this.file.once('close', resolve)
     })

@@ -1,20 +1,18 @@
-// One attempt of one task, from spawn to its single outcome. The task is a process group: it is
-// spawned detached (its own session and group, pgid = pid) so that every signal goes to the whole
-// group and a shell's children die with it.
+// One attempt of one task, from spawn to its single outcome. The task is a process group: the
+// spawner (spawner.ts) starts it in its own session and group (pgid = pid) so that every signal
+// goes to the whole group and a shell's children die with it.
 //
 // The outcome is reported only after the main process exited AND both output pipes closed and the
 // log files were flushed, so whoever reads the logs on hearing the outcome sees all of them.
 // When the main process exits, whatever is left in its group is SIGKILLed: the task is over, and
 // a leftover background process would hold resources the node no longer accounts for and keep the
 // pipes (and so the outcome) open.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { execTarget } from './launch-request.js'
-import { LogSink } from './log-sink.js'
-import { readStartTimeSync } from './proc.js'
 import { buildTaskEnv } from './task-env.js'
 import { removePidFile, writePidFile, type TaskPaths } from './task-dir.js'
+import type { SpawnedProcess, Spawner } from './spawner.js'
 import type { ExecutorLogger, ExitReason, LaunchRequest, TaskOutcome } from './types.js'
 
 export type KillReason = Extract<ExitReason, 'timeout' | 'memory' | 'cancelled'>
@@ -24,6 +22,7 @@ export interface TaskRunOptions {
   maxLogBytes: number
   killGraceMs: number
   logger: ExecutorLogger
+  spawner: Spawner
   onStarted: (run: TaskRun) => void
   /** Called exactly once, asynchronously, unless abandon() was called first. */
   onFinished: (outcome: TaskOutcome) => void
@@ -48,11 +47,6 @@ export function killGroup (pgid: number, signal: NodeJS.Signals, logger: Executo
   }
 }
 
-function errorCode (err: unknown): string {
-  const e = err as NodeJS.ErrnoException
-  return e?.code ?? e?.message ?? String(err)
-}
-
 export class TaskRun {
   /** Also the process group id. Null until spawned, and forever if the spawn failed. */
   pid: number | null = null
@@ -62,13 +56,15 @@ export class TaskRun {
   /** Resolves once the run is over (outcome reported, or suppressed by abandon()). Never rejects. */
   readonly done: Promise<void>
 
-  private child: ChildProcess | null = null
-  private sinks: LogSink[] = []
+  private process: SpawnedProcess | null = null
+  private outputClosed = false
   private exitCode: number | null = null
   private exitSignal: string | null = null
   private exitedAtMs: number | null = null
   private spawnError: string | null = null
   private killedFor: { reason: KillReason, message: string } | null = null
+  /** terminate() came before the process existed: carried out as soon as it does. */
+  private killOnSpawn: 'graceful' | 'now' | null = null
   private sigkillSent = false
   private abandoned = false
   private finalizing = false
@@ -88,72 +84,55 @@ export class TaskRun {
   /** Never throws: any failure to start becomes a 'spawn_error' outcome, reported asynchronously. */
   start (): void {
     const { paths } = this.opts
-    const fds: number[] = []
     try {
       mkdirSync(paths.workDir, { recursive: true })
       // The same attempt relaunched after an agent restart starts its logs afresh.
       rmSync(paths.truncatedMarker.stdout, { force: true })
       rmSync(paths.truncatedMarker.stderr, { force: true })
-      fds.push(openSync(paths.log.stdout, 'w'))
-      fds.push(openSync(paths.log.stderr, 'w'))
     } catch (err) {
-      for (const fd of fds) closeSync(fd)
-      this.failSpawn(`cannot prepare ${paths.workDir}: ${errorCode(err)}`)
+      const message = `cannot prepare ${paths.workDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`
+      queueMicrotask(() => this.failSpawn(message))
       return
     }
-
     const { file, args } = execTarget(this.req)
-    let child: ChildProcess
-    try {
-      child = spawn(file, args, {
-        cwd: paths.workDir,
-        env: buildTaskEnv(this.req.env, { taskId: this.req.taskId, attempt: this.req.attempt, workDir: paths.workDir }),
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe']
-      })
-    } catch (err) {
-      // Synchronous failures: invalid arguments (a NUL byte in argv or env), some kernel errors.
-      for (const fd of fds) closeSync(fd)
-      this.failSpawn(`spawn ${file}: ${errorCode(err)}`)
-      return
-    }
-    this.child = child
-    // Undefined after a runtime spawn failure, which the 'error' event then reports.
-    this.pid = child.pid ?? null
-    if (child.stdout === null || child.stderr === null) throw new Error('unreachable: stdio is piped')
-    this.sinks = [
-      new LogSink(child.stdout, paths.log.stdout, fds[0], this.opts.maxLogBytes, paths.truncatedMarker.stdout, this.opts.logger, { ...this.context, stream: 'stdout' }),
-      new LogSink(child.stderr, paths.log.stderr, fds[1], this.opts.maxLogBytes, paths.truncatedMarker.stderr, this.opts.logger, { ...this.context, stream: 'stderr' })
-    ]
-
-    child.once('spawn', () => {
-      this.startedAtMs = nowMs()
-      this.opts.onStarted(this)
-    })
-    child.on('error', (err) => {
-      if (this.pid !== null) {
-        this.opts.logger.warn({ ...this.context, err }, 'child process error')
-        return
+    this.process = this.opts.spawner.spawn({
+      file,
+      args,
+      cwd: paths.workDir,
+      env: buildTaskEnv(this.req.env, { taskId: this.req.taskId, attempt: this.req.attempt, workDir: paths.workDir }),
+      log: paths.log,
+      truncatedMarker: paths.truncatedMarker,
+      maxLogBytes: this.opts.maxLogBytes
+    }, {
+      onSpawned: (pid, startTime) => this.onSpawned(pid, startTime),
+      onSpawnFailed: (message) => this.failSpawn(message),
+      onExited: (code, signal) => this.onExit(code, signal),
+      onOutputClosed: () => {
+        this.outputClosed = true
+        if (this.exited) this.finalize()
       }
-      // Runtime spawn failures (ENOENT, EACCES, ...) arrive here, with no pid and no 'exit'.
-      this.spawnError = `spawn ${file}: ${errorCode(err)}`
-      child.stdout?.destroy()
-      child.stderr?.destroy()
-      this.finalize()
     })
-    child.once('exit', (code, signal) => this.onExit(code, signal))
-    child.once('close', (code, signal) => {
-      if (!this.exited && this.pid !== null) this.onExit(code, signal)
-      this.finalize()
-    })
+  }
 
-    if (this.pid === null) return
+  private onSpawned (pid: number, startTime: string | null): void {
+    this.pid = pid
+    this.startedAtMs = nowMs()
     try {
-      writePidFile(paths.pidFile, { taskId: this.req.taskId, attempt: this.req.attempt, pid: this.pid, startTime: readStartTimeSync(this.pid) })
+      writePidFile(this.opts.paths.pidFile, { taskId: this.req.taskId, attempt: this.req.attempt, pid, startTime })
     } catch (err) {
       this.opts.logger.warn({ ...this.context, err }, 'could not write pid file; a restarted agent will not find this task')
     }
-    if (this.req.timeoutMs !== null) this.armTimeout(this.req.timeoutMs)
+    if (this.abandoned) {
+      this.sigkill()
+      return
+    }
+    if (this.killOnSpawn !== null) {
+      const graceful = this.killOnSpawn === 'graceful'
+      this.killOnSpawn = null
+      this.signal(graceful)
+    }
+    if (this.req.timeoutMs !== null && !this.exited) this.armTimeout(this.req.timeoutMs)
+    this.opts.onStarted(this)
   }
 
   /**
@@ -162,24 +141,35 @@ export class TaskRun {
    * Returns false if there is nothing to kill (not spawned, or already exited).
    */
   terminate (reason: KillReason, message: string, graceful: boolean): boolean {
-    if (this.pid === null || this.exited) return false
+    if (this.exited || this.finalizing) return false
     if (this.killedFor === null) this.killedFor = { reason, message }
+    if (this.pid === null) {
+      // Spawning: the launcher has not said the pid yet.
+      if (this.killOnSpawn !== 'now') this.killOnSpawn = graceful ? 'graceful' : 'now'
+      return true
+    }
     // Repeated calls (the memory poll keeps finding the task until it is gone) change nothing.
     if (this.sigkillSent || (graceful && this.graceTimer !== null)) return true
     this.opts.logger.info({ ...this.context, reason, message }, graceful ? 'terminating task' : 'killing task')
-    if (graceful) {
+    this.signal(graceful)
+    return true
+  }
+
+  /** Graceful: SIGTERM now, SIGKILL after the grace period; otherwise SIGKILL now. */
+  private signal (graceful: boolean): void {
+    if (graceful && this.pid !== null) {
       killGroup(this.pid, 'SIGTERM', this.opts.logger)
       this.graceTimer = setTimeout(() => this.sigkill(), this.opts.killGraceMs)
     } else {
       this.sigkill()
     }
-    return true
   }
 
   /** For an agent that is leaving: SIGKILL the group and report nothing. */
   abandon (): void {
     this.abandoned = true
     if (this.pid !== null && !this.exited) this.sigkill()
+    // Not spawned yet: onSpawned kills it.
   }
 
   private sigkill (): void {
@@ -215,12 +205,15 @@ export class TaskRun {
         this.opts.logger.warn({ ...this.context, err }, 'could not remove pid file')
       }
     }
+    if (this.outputClosed) {
+      this.finalize()
+      return
+    }
     // A process that left the group (setsid) can hold the pipes open past the group kill; its
     // output after the main process exited is not worth an outcome that never comes.
     this.drainTimer = setTimeout(() => {
       this.opts.logger.warn(this.context, 'task output still open after exit; closing it')
-      this.child?.stdout?.destroy()
-      this.child?.stderr?.destroy()
+      this.process?.closeOutput()
     }, this.opts.killGraceMs)
   }
 
@@ -238,10 +231,8 @@ export class TaskRun {
     if (this.finalizing) return
     this.finalizing = true
     this.clearTimers()
-    void Promise.all(this.sinks.map(async (sink) => await sink.closed)).then(() => {
-      if (!this.abandoned) this.opts.onFinished(this.outcome())
-      this.resolveDone()
-    })
+    if (!this.abandoned) this.opts.onFinished(this.outcome())
+    this.resolveDone()
   }
 
   private outcome (): TaskOutcome {

@@ -2,6 +2,7 @@
 // The CLI (src/cli/agent-config.ts) turns flags and MESHOS_* env vars into overrides of these; nothing else
 // in the codebase invents a default.
 import os from 'node:os'
+import type { SpawnerChoice } from '../executor/spawner.js'
 import type { SchedulerPolicy } from '../scheduler/types.js'
 
 export interface MembershipConfig {
@@ -110,6 +111,11 @@ export interface TasksConfig {
   killGraceMs: number
   /** How often the memory of running task trees is measured against their memoryMb. */
   memoryPollMs: number
+  /**
+   * How task processes are created: 'launcher' (posix_spawn in native/launcher.c, a fraction of
+   * the cost of a fork), 'child_process' (Node's spawn), or 'auto': the launcher if it was built.
+   */
+  spawner: SpawnerChoice
 }
 
 export interface NodeConfig {
@@ -169,7 +175,8 @@ export const DEFAULT_TASKS: TasksConfig = {
   taskDirGcIntervalMs: 10 * 60_000,
   maxLogBytes: 8 * 1024 * 1024,
   killGraceMs: 2000,
-  memoryPollMs: 250
+  memoryPollMs: 250,
+  spawner: 'auto'
 }
 
 export const DEFAULT_JOIN: JoinConfig = {

@@ -99,6 +99,7 @@ export class MeshosNode implements NodeApi {
       maxLogBytes: t.maxLogBytes,
       killGraceMs: t.killGraceMs,
       memoryPollMs: t.memoryPollMs,
+      spawner: t.spawner,
       onStarted: task => { worker.onStarted(task) },
       onFinished: outcome => { worker.onFinished(outcome) },
       logger: log.child({ component: 'executor' })

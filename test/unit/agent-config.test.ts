@@ -34,6 +34,12 @@ describe('meshos agent flags', () => {
     assert.deepEqual(cfg.labels, { zone: 'edge', gpu: '' })
   })
 
+  it('picks the task spawner, auto by default', () => {
+    assert.equal(parse([]).tasks.spawner, 'auto')
+    assert.equal(parse(['--spawner', 'child_process']).tasks.spawner, 'child_process')
+    assert.equal(parse([], { MESHOS_SPAWNER: 'child_process' }).tasks.spawner, 'child_process')
+  })
+
   it('reads MESHOS_* env vars, and flags win over them', () => {
     const env = { MESHOS_DATA_DIR: '/env/dir', MESHOS_HTTP: '127.0.0.1:9000', MESHOS_LABEL: 'a=1,b=2', MESHOS_CPUS: '3' }
     const cfg = parse(['--cpus', '2'], env)
@@ -56,6 +62,7 @@ describe('meshos agent flags', () => {
     [['--memory', '1.5'], /--memory "1.5": expected a positive integer/],
     [['--label', 'novalue'], /--label "novalue": expected KEY=VALUE/],
     [['--log-level', 'loud'], /--log-level "loud"/],
+    [['--spawner', 'fork'], /--spawner "fork": expected one of auto, launcher, child_process/],
     [['--label', `k=${'v'.repeat(256)}`], /value is longer than 255 characters/, 'a 256-character label value'],
     [Array.from({ length: 65 }, (_, i) => `--label=k${i}=v`), /at most 64 labels/, '65 labels'],
     [['stray'], /stray/]

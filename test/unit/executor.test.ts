@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Executor, type ExecutorOptions } from '../../src/executor/executor.js'
+import { launcherAvailable, LAUNCHER_PATH, type SpawnerKind } from '../../src/executor/spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
 
 /** Upper bound on any single wait: far above what a healthy run needs, so it only catches hangs. */
@@ -127,7 +128,16 @@ class Harness {
   }
 }
 
-describe('Executor', function () {
+// Every test runs against both ways of spawning: they must be indistinguishable from above.
+for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`Executor (spawner: ${spawner})`, function () {
+  before(function () {
+    if (spawner === 'launcher' && !launcherAvailable()) {
+      // CI builds with MESHOS_REQUIRE_LAUNCHER=1, so there this never skips.
+      console.log(`      SKIPPED: meshos-launcher is not built at ${LAUNCHER_PATH} (no C compiler at npm run build)`)
+      this.skip()
+    }
+  })
+
   const dirs: string[] = []
   const executors: Executor[] = []
   const envKeys: string[] = []
@@ -137,7 +147,7 @@ describe('Executor', function () {
       dataDir = await mkdtemp(join(tmpdir(), 'meshos-executor-'))
       dirs.push(dataDir)
     }
-    const h = new Harness(dataDir, over)
+    const h = new Harness(dataDir, { spawner, ...over })
     executors.push(h.executor)
     return h
   }
@@ -188,6 +198,20 @@ describe('Executor', function () {
       const outcome = await h.run(request('argv', { argv: ['/bin/echo', 'a b', '$HOME', '*'] }))
       assert.equal(outcome.reason, 'exited')
       assert.equal(h.log('argv'), 'a b $HOME *\n')
+    })
+
+    it('finds a bare program name on the task\'s PATH, not the agent\'s', async function () {
+      const h = await harness()
+      const bin = join(h.dataDir, 'bin')
+      await mkdir(bin)
+      writeFileSync(join(bin, 'meshos-test-tool'), '#!/bin/sh\necho tool "$@"\n', { mode: 0o755 })
+      const outcome = await h.run(request('path', { argv: ['meshos-test-tool', 'x'], env: { PATH: `${bin}:/usr/bin:/bin` } }))
+      assert.equal(outcome.reason, 'exited', outcome.message)
+      assert.equal(h.log('path'), 'tool x\n')
+      const missing = await h.run(request('nopath', { argv: ['meshos-test-tool'] }))
+      assert.equal(missing.reason, 'spawn_error')
+      assert.match(missing.message, /meshos-test-tool: ENOENT/)
+      assert.equal(h.executor.spawnerKind, spawner)
     })
 
     it('passes the task env over a minimal base, in the task directory, without the agent env', async function () {

@@ -1,0 +1,468 @@
+// meshos-launcher: starts task processes for the meshos executor with posix_spawn(), copies their
+// output into size-capped log files and reports their exits.
+//
+// Why it exists: Node's child_process forks its caller. On the VMs meshos runs on (measured on a
+// 2-core Firecracker guest) fork() costs 5-10 ms however small the parent, because copying page
+// tables is slow there; glibc's posix_spawn() uses clone(CLONE_VM|CLONE_VFORK), which copies
+// nothing: 0.3 ms per spawn, and 349 spawns/s against 132/s for child_process on the same machine.
+// Spawning is most of what a worker does, so this is the executor's hot path. Everything else
+// (admission, timeouts, memory limits, kills) stays in TypeScript; this program only does what
+// needs the system calls Node does not expose.
+//
+// Protocol, on stdin/stdout, little-endian, one executor per launcher:
+//   request  := u32 length, then `length` bytes: u32 type, u32 id, body
+//     SPAWN (1) body := u64 maxLogBytes, 6 NUL-terminated strings (file, cwd, stdout log,
+//                       stderr log, stdout truncation marker, stderr truncation marker),
+//                       u32 argc, argc strings (argv[0] first), u32 envc, envc "NAME=value" strings
+//     CLOSE_OUTPUT (2) body := empty. Stop copying the task's output now (its main process is
+//                       gone but something escaped its group and holds the pipes open).
+//   event    := 24 bytes: u32 type, u32 id, i32 a, i32 b, u64 c
+//     SPAWNED (1)      a = pid (also the process group: the task gets its own session),
+//                      c = start time in clock ticks since boot (field 22 of /proc/pid/stat)
+//     SPAWN_FAILED (2) a = errno, b = stage (1 open stdout log, 2 open stderr log, 3 pipe, 4 spawn)
+//     EXITED (3)       a = exit code or -1, b = signal number or 0
+//     CLOSED (4)       a = bit 0: stdout was truncated at the cap, bit 1: stderr was; both output
+//                      pipes reached EOF (or were closed on request) and the log files are closed
+//   For one id, SPAWNED comes before EXITED; EXITED and CLOSED come in either order.
+//
+// Lifetime: when stdin reaches EOF (the executor exited, however it exited) every task group that
+// is still alive is SIGKILLed and the launcher exits: nobody is left to account for them.
+// A request it cannot parse is a bug in the executor: the launcher says so on stderr and exits 2,
+// which the executor treats like its own death.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { REQ_SPAWN = 1, REQ_CLOSE_OUTPUT = 2 };
+enum { EV_SPAWNED = 1, EV_SPAWN_FAILED = 2, EV_EXITED = 3, EV_CLOSED = 4 };
+enum { STAGE_STDOUT_LOG = 1, STAGE_STDERR_LOG = 2, STAGE_PIPE = 3, STAGE_SPAWN = 4 };
+
+// A request larger than this is not something the executor sends (argv and env are bounded far
+// below it upstream); reading it would only let a bug exhaust memory.
+#define MAX_REQUEST_BYTES (64u * 1024u * 1024u)
+#define COPY_CHUNK_BYTES 65536
+
+struct output {
+  int pipe_fd; // read end; -1 once at EOF or closed on request
+  int log_fd;  // -1 once closed
+  uint64_t written_bytes;
+  int dropping; // past the cap or after a write error: read and discard
+  int truncated; // output went past the cap
+  char *marker_path;
+};
+
+struct task {
+  uint32_t id;
+  pid_t pid;
+  int exited;
+  uint64_t max_log_bytes;
+  struct output out[2];
+};
+
+static struct task **tasks;
+static size_t task_count, task_capacity;
+extern char **environ;
+
+static void die(const char *what) {
+  fprintf(stderr, "meshos-launcher: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n == 0 ? 1 : n);
+  if (p == NULL) die("out of memory");
+  return p;
+}
+
+static void write_all(int fd, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // The executor is gone (EPIPE): same as EOF on stdin, handled by the caller's next read.
+      if (fd == STDOUT_FILENO) return;
+      die("write");
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+static void put_u32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static void put_u64(unsigned char *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static uint32_t get_u32(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t get_u64(const unsigned char *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+
+static void emit(uint32_t type, uint32_t id, int32_t a, int32_t b, uint64_t c) {
+  unsigned char rec[24];
+  put_u32(rec, type);
+  put_u32(rec + 4, id);
+  put_u32(rec + 8, (uint32_t)a);
+  put_u32(rec + 12, (uint32_t)b);
+  put_u64(rec + 16, c);
+  write_all(STDOUT_FILENO, rec, sizeof rec);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static void free_task(size_t index) {
+  struct task *t = tasks[index];
+  for (int s = 0; s < 2; s++) {
+    close_fd(&t->out[s].pipe_fd);
+    close_fd(&t->out[s].log_fd);
+    free(t->out[s].marker_path);
+  }
+  free(t);
+  tasks[index] = tasks[--task_count];
+}
+
+static void maybe_forget(size_t index) {
+  struct task *t = tasks[index];
+  if (t->exited && t->out[0].pipe_fd < 0 && t->out[1].pipe_fd < 0) free_task(index);
+}
+
+static void finish_output_if_closed(struct task *t) {
+  if (t->out[0].pipe_fd >= 0 || t->out[1].pipe_fd >= 0) return;
+  if (t->out[0].log_fd < 0 && t->out[1].log_fd < 0) return; // already reported
+  int truncated = 0;
+  for (int s = 0; s < 2; s++) {
+    if (t->out[s].truncated) truncated |= 1 << s;
+    close_fd(&t->out[s].log_fd);
+  }
+  emit(EV_CLOSED, t->id, truncated, 0, 0);
+}
+
+static void mark_truncated(struct output *o) {
+  int fd = open(o->marker_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) close(fd);
+}
+
+// Copies what the pipe has into the log, up to the cap; past it (or after a write error such as a
+// full disk) keeps reading and drops the bytes, so a chatty task never blocks on its own output.
+static void copy_output(struct task *t, struct output *o) {
+  static char buf[COPY_CHUNK_BYTES];
+  ssize_t n = read(o->pipe_fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close_fd(&o->pipe_fd);
+    finish_output_if_closed(t);
+    return;
+  }
+  if (o->dropping) return;
+  size_t room = t->max_log_bytes - o->written_bytes;
+  size_t keep = (size_t)n < room ? (size_t)n : room;
+  const char *p = buf;
+  size_t left = keep;
+  while (left > 0) {
+    ssize_t w = write(o->log_fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      o->dropping = 1; // the rest of the stream is lost either way; the task must not stall on it
+      return;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  o->written_bytes += keep;
+  if (keep < (size_t)n) {
+    o->dropping = o->truncated = 1;
+    mark_truncated(o);
+  }
+}
+
+struct cursor {
+  const unsigned char *p, *end;
+};
+
+static int take_u32(struct cursor *c, uint32_t *v) {
+  if (c->end - c->p < 4) return -1;
+  *v = get_u32(c->p);
+  c->p += 4;
+  return 0;
+}
+
+static int take_string(struct cursor *c, const char **s) {
+  const unsigned char *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
+  if (nul == NULL) return -1;
+  *s = (const char *)c->p;
+  c->p = nul + 1;
+  return 0;
+}
+
+static int take_strings(struct cursor *c, char ***out) {
+  uint32_t count;
+  if (take_u32(c, &count) < 0 || count > (uint32_t)(c->end - c->p)) return -1;
+  char **list = xmalloc(((size_t)count + 1) * sizeof *list);
+  for (uint32_t i = 0; i < count; i++) {
+    if (take_string(c, (const char **)&list[i]) < 0) {
+      free(list);
+      return -1;
+    }
+  }
+  list[count] = NULL;
+  *out = list;
+  return 0;
+}
+
+static uint64_t read_start_time(pid_t pid) {
+  char path[64], text[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = 0;
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  char *p = strrchr(text, ')');
+  if (p == NULL) return 0;
+  for (int field = 2; field < 22 && p != NULL; field++) p = strchr(p + 1, ' ');
+  return p == NULL ? 0 : strtoull(p + 1, NULL, 10);
+}
+
+// PATH lookup for a bare file name uses the task's PATH, as execvp in the task would: posix_spawnp
+// reads PATH from our own environment, so the task's is put there for the call.
+static const char *task_path(char **envp) {
+  for (char **e = envp; *e != NULL; e++) if (strncmp(*e, "PATH=", 5) == 0) return *e + 5;
+  return NULL;
+}
+
+static void spawn_task(uint32_t id, struct cursor *c) {
+  const char *file, *cwd, *log_path[2], *marker[2];
+  char **argv = NULL, **envp = NULL;
+  if (c->end - c->p < 8) goto malformed;
+  uint64_t max_log_bytes = get_u64(c->p);
+  c->p += 8;
+  if (take_string(c, &file) < 0 || take_string(c, &cwd) < 0 || take_string(c, &log_path[0]) < 0 ||
+      take_string(c, &log_path[1]) < 0 || take_string(c, &marker[0]) < 0 || take_string(c, &marker[1]) < 0 ||
+      take_strings(c, &argv) < 0 || take_strings(c, &envp) < 0 || argv[0] == NULL || c->p != c->end) {
+    goto malformed;
+  }
+
+  struct task *t = xmalloc(sizeof *t);
+  memset(t, 0, sizeof *t);
+  t->id = id;
+  t->max_log_bytes = max_log_bytes;
+  for (int s = 0; s < 2; s++) {
+    t->out[s].pipe_fd = t->out[s].log_fd = -1;
+    t->out[s].marker_path = strdup(marker[s]);
+    if (t->out[s].marker_path == NULL) die("out of memory");
+  }
+  int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
+  int stage = 0, err = 0;
+  for (int s = 0; s < 2 && stage == 0; s++) {
+    t->out[s].log_fd = open(log_path[s], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (t->out[s].log_fd < 0) stage = s == 0 ? STAGE_STDOUT_LOG : STAGE_STDERR_LOG, err = errno;
+  }
+  for (int s = 0; s < 2 && stage == 0; s++) {
+    if (pipe2(pipes[s], O_CLOEXEC) < 0) stage = STAGE_PIPE, err = errno;
+  }
+
+  pid_t pid = -1;
+  if (stage == 0) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, pipes[0][1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, pipes[1][1], STDERR_FILENO);
+    posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    posix_spawnattr_init(&attr);
+    // Own session and process group (pgid = pid), so one kill(-pid) reaches the whole task; the
+    // signal mask and dispositions the launcher uses for itself are not the task's business.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+
+    const char *path = task_path(envp);
+    char *saved_path = getenv("PATH") != NULL ? strdup(getenv("PATH")) : NULL;
+    if (path != NULL) setenv("PATH", path, 1);
+    else unsetenv("PATH");
+    err = posix_spawnp(&pid, file, &actions, &attr, argv, envp);
+    if (saved_path != NULL) setenv("PATH", saved_path, 1);
+    else unsetenv("PATH");
+    free(saved_path);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (err != 0) stage = STAGE_SPAWN;
+  }
+  for (int s = 0; s < 2; s++) close_fd(&pipes[s][1]);
+  free(argv);
+  free(envp);
+
+  if (stage != 0) {
+    for (int s = 0; s < 2; s++) close_fd(&pipes[s][0]);
+    emit(EV_SPAWN_FAILED, id, err, stage, 0);
+    for (int s = 0; s < 2; s++) {
+      close_fd(&t->out[s].log_fd);
+      free(t->out[s].marker_path);
+    }
+    free(t);
+    return;
+  }
+  t->pid = pid;
+  for (int s = 0; s < 2; s++) {
+    t->out[s].pipe_fd = pipes[s][0];
+    fcntl(t->out[s].pipe_fd, F_SETFL, O_NONBLOCK);
+  }
+  if (task_count == task_capacity) {
+    task_capacity = task_capacity == 0 ? 64 : task_capacity * 2;
+    tasks = realloc(tasks, task_capacity * sizeof *tasks);
+    if (tasks == NULL) die("out of memory");
+  }
+  tasks[task_count++] = t;
+  // Not yet reaped (only this thread reaps), so /proc still has it even if it already exited.
+  emit(EV_SPAWNED, id, pid, 0, read_start_time(pid));
+  return;
+
+malformed:
+  free(argv);
+  free(envp);
+  fprintf(stderr, "meshos-launcher: malformed spawn request %u\n", id);
+  exit(2);
+}
+
+static void close_output(uint32_t id) {
+  for (size_t i = 0; i < task_count; i++) {
+    struct task *t = tasks[i];
+    if (t->id != id) continue;
+    for (int s = 0; s < 2; s++) close_fd(&t->out[s].pipe_fd);
+    finish_output_if_closed(t);
+    maybe_forget(i);
+    return;
+  }
+}
+
+static void reap(void) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (size_t i = 0; i < task_count; i++) {
+      struct task *t = tasks[i];
+      if (t->pid != pid) continue;
+      t->exited = 1;
+      if (WIFEXITED(status)) emit(EV_EXITED, t->id, WEXITSTATUS(status), 0, 0);
+      else emit(EV_EXITED, t->id, -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0, 0);
+      maybe_forget(i);
+      break;
+    }
+  }
+}
+
+static void kill_all_and_exit(int code) {
+  for (size_t i = 0; i < task_count; i++) if (!tasks[i]->exited) kill(-tasks[i]->pid, SIGKILL);
+  exit(code);
+}
+
+// Consumes every complete request in buf[0..*len) and keeps the incomplete tail.
+static void handle_requests(unsigned char *buf, size_t *len) {
+  size_t at = 0;
+  while (*len - at >= 4) {
+    uint32_t size = get_u32(buf + at);
+    if (size > MAX_REQUEST_BYTES || size < 8) {
+      fprintf(stderr, "meshos-launcher: request of %u bytes\n", size);
+      kill_all_and_exit(2);
+    }
+    if (*len - at - 4 < size) break;
+    struct cursor c = { buf + at + 4, buf + at + 4 + size };
+    uint32_t type = get_u32(c.p), id = get_u32(c.p + 4);
+    c.p += 8;
+    if (type == REQ_SPAWN) spawn_task(id, &c);
+    else if (type == REQ_CLOSE_OUTPUT) close_output(id);
+    else {
+      fprintf(stderr, "meshos-launcher: unknown request type %u\n", type);
+      kill_all_and_exit(2);
+    }
+    at += 4 + size;
+  }
+  memmove(buf, buf + at, *len - at);
+  *len -= at;
+}
+
+int main(void) {
+  // The executor may run many tasks at once, each holding four descriptors here.
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0) die("sigprocmask");
+  int sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sig_fd < 0) die("signalfd");
+
+  size_t in_capacity = 1 << 16, in_len = 0;
+  unsigned char *in = xmalloc(in_capacity);
+  struct pollfd *fds = NULL;
+  size_t fds_capacity = 0;
+
+  for (;;) {
+    size_t wanted = 2 + 2 * task_count;
+    if (wanted > fds_capacity) {
+      fds_capacity = wanted * 2;
+      fds = realloc(fds, fds_capacity * sizeof *fds);
+      if (fds == NULL) die("out of memory");
+    }
+    fds[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+    fds[1] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+    size_t n = 2;
+    for (size_t i = 0; i < task_count; i++) {
+      for (int s = 0; s < 2; s++) if (tasks[i]->out[s].pipe_fd >= 0) fds[n++] = (struct pollfd){ .fd = tasks[i]->out[s].pipe_fd, .events = POLLIN };
+    }
+    if (poll(fds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+
+    // Output before exits, so that whatever a task wrote just before exiting is copied promptly.
+    for (size_t k = 2; k < n; k++) {
+      if (fds[k].revents == 0) continue;
+      for (size_t i = 0; i < task_count; i++) {
+        struct task *t = tasks[i];
+        int s = t->out[0].pipe_fd == fds[k].fd ? 0 : t->out[1].pipe_fd == fds[k].fd ? 1 : -1;
+        if (s < 0) continue;
+        copy_output(t, &t->out[s]);
+        maybe_forget(i);
+        break;
+      }
+    }
+    if (fds[1].revents != 0) {
+      struct signalfd_siginfo info;
+      while (read(sig_fd, &info, sizeof info) == sizeof info) {}
+      reap();
+    }
+    if (fds[0].revents != 0) {
+      if (in_capacity - in_len < COPY_CHUNK_BYTES) {
+        in_capacity *= 2;
+        in = realloc(in, in_capacity);
+        if (in == NULL) die("out of memory");
+      }
+      ssize_t got = read(STDIN_FILENO, in + in_len, in_capacity - in_len);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) kill_all_and_exit(0);
+      in_len += (size_t)got;
+      handle_requests(in, &in_len);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+// Spawning through meshos-launcher (native/launcher.c, which describes the protocol and says why
+// it exists). One launcher process per executor; requests go down its stdin, fixed-size event
+// records come back on its stdout.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { constants } from 'node:os'
+import type { SpawnedProcess, SpawnEvents, Spawner, SpawnSpec } from './spawner.js'
+import type { ExecutorLogger } from './types.js'
+
+const REQ_SPAWN = 1
+const REQ_CLOSE_OUTPUT = 2
+const EV_SPAWNED = 1
+const EV_SPAWN_FAILED = 2
+const EV_EXITED = 3
+const EV_CLOSED = 4
+const EVENT_BYTES = 24
+
+const STAGE_STDOUT_LOG = 1
+const STAGE_STDERR_LOG = 2
+const STAGE_PIPE = 3
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]))
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, value]) => [value, name as NodeJS.Signals]))
+
+function frame (type: number, id: number, body: Buffer[] = []): Buffer {
+  const head = Buffer.alloc(12)
+  head.writeUInt32LE(8 + body.reduce((sum, part) => sum + part.length, 0), 0)
+  head.writeUInt32LE(type, 4)
+  head.writeUInt32LE(id, 8)
+  return Buffer.concat([head, ...body])
+}
+
+function u32 (value: number): Buffer {
+  const buf = Buffer.alloc(4)
+  buf.writeUInt32LE(value)
+  return buf
+}
+
+/** NUL-terminated strings, as the launcher reads them; a NUL inside one cannot be passed. */
+function strings (list: string[]): Buffer[] {
+  return list.map((s) => Buffer.from(s + '\0', 'utf8'))
+}
+
+interface InFlight {
+  spec: SpawnSpec
+  events: SpawnEvents
+  exited: boolean
+  closed: boolean
+}
+
+function failureMessage (spec: SpawnSpec, stage: number, errno: string): string {
+  switch (stage) {
+    case STAGE_STDOUT_LOG: return `cannot open log ${spec.log.stdout}: ${errno}`
+    case STAGE_STDERR_LOG: return `cannot open log ${spec.log.stderr}: ${errno}`
+    case STAGE_PIPE: return `cannot create output pipe: ${errno}`
+    default: return `spawn ${spec.file}: ${errno}`
+  }
+}
+
+export class LauncherSpawner implements Spawner {
+  readonly kind = 'launcher'
+  private readonly child: ChildProcess
+  private readonly inFlight = new Map<number, InFlight>()
+  private nextId = 1
+  private partial = Buffer.alloc(0)
+  private closing = false
+
+  constructor (path: string, private readonly logger: ExecutorLogger, onDied: (reason: string) => void) {
+    this.child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] })
+    this.child.stdout?.on('data', (chunk: Buffer) => this.receive(chunk))
+    // EPIPE after the launcher died: its exit is reported below.
+    this.child.stdin?.on('error', (err) => this.logger.debug({ err }, 'launcher stdin error'))
+    this.child.on('error', (err) => {
+      if (!this.closing) onDied(`meshos-launcher could not run: ${err.message}`)
+    })
+    this.child.on('exit', (code, signal) => {
+      if (!this.closing) onDied(`meshos-launcher exited (code ${code}, signal ${signal})`)
+    })
+  }
+
+  spawn (spec: SpawnSpec, events: SpawnEvents): SpawnedProcess {
+    const id = this.nextId
+    this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1
+    const argv = [spec.file, ...spec.args]
+    const env = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`)
+    const texts = [spec.file, spec.cwd, spec.log.stdout, spec.log.stderr, spec.truncatedMarker.stdout, spec.truncatedMarker.stderr, ...argv, ...env]
+    if (texts.some((text) => text.includes('\0'))) {
+      queueMicrotask(() => events.onSpawnFailed(`spawn ${spec.file}: ERR_INVALID_ARG_VALUE (a NUL byte in argv, env or a path)`))
+      return { closeOutput () {} }
+    }
+    if (this.closing) {
+      queueMicrotask(() => events.onSpawnFailed(`spawn ${spec.file}: the executor is stopping`))
+      return { closeOutput () {} }
+    }
+    const maxLogBytes = Buffer.alloc(8)
+    maxLogBytes.writeBigUInt64LE(BigInt(spec.maxLogBytes))
+    this.inFlight.set(id, { spec, events, exited: false, closed: false })
+    this.child.stdin?.write(frame(REQ_SPAWN, id, [
+      maxLogBytes,
+      ...strings([spec.file, spec.cwd, spec.log.stdout, spec.log.stderr, spec.truncatedMarker.stdout, spec.truncatedMarker.stderr]),
+      u32(argv.length), ...strings(argv),
+      u32(env.length), ...strings(env)
+    ]))
+    return {
+      closeOutput: () => { if (this.inFlight.has(id)) this.child.stdin?.write(frame(REQ_CLOSE_OUTPUT, id)) }
+    }
+  }
+
+  close (): void {
+    this.closing = true
+    // EOF: the launcher SIGKILLs whatever is still running and exits.
+    this.child.stdin?.end()
+  }
+
+  private receive (chunk: Buffer): void {
+    let data = this.partial.length === 0 ? chunk : Buffer.concat([this.partial, chunk])
+    let at = 0
+    for (; data.length - at >= EVENT_BYTES; at += EVENT_BYTES) {
+      this.dispatch(data.readUInt32LE(at), data.readUInt32LE(at + 4), data.readInt32LE(at + 8), data.readInt32LE(at + 12), data.readBigUInt64LE(at + 16))
+    }
+    data = data.subarray(at)
+    this.partial = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data)
+  }
+
+  private dispatch (type: number, id: number, a: number, b: number, c: bigint): void {
+    const run = this.inFlight.get(id)
+    if (run === undefined) {
+      this.logger.warn({ type, id }, 'launcher event for an unknown spawn')
+      return
+    }
+    switch (type) {
+      case EV_SPAWNED:
+        run.events.onSpawned(a, c === 0n ? null : c.toString())
+        return
+      case EV_SPAWN_FAILED:
+        this.inFlight.delete(id)
+        run.events.onSpawnFailed(failureMessage(run.spec, b, ERRNO_NAMES.get(a) ?? `errno ${a}`))
+        return
+      case EV_EXITED:
+        run.exited = true
+        run.events.onExited(a >= 0 ? a : null, a >= 0 ? null : SIGNAL_NAMES.get(b) ?? null)
+        break
+      case EV_CLOSED:
+        run.closed = true
+        run.events.onOutputClosed()
+        break
+      default:
+        this.logger.error({ type, id }, 'unknown launcher event')
+    }
+    if (run.exited && run.closed) this.inFlight.delete(id)
+  }
+}

@@ -1,0 +1,78 @@
+// How a task's process is created and its output captured. Two ways, one contract:
+// - 'launcher' (launcher-spawner.ts): the small C program in native/launcher.c, which uses
+//   posix_spawn() and copies output in C. The default wherever it was built.
+// - 'child_process' (child-process-spawner.ts): Node's own spawn(), which forks the executor
+//   process. The fallback for machines without a C compiler at install time; the same tests run
+//   against both.
+// Everything above this (admission, timeouts, memory limits, kills by process group) is the same
+// TaskRun whichever one spawned the process.
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { ChildProcessSpawner } from './child-process-spawner.js'
+import { LauncherSpawner } from './launcher-spawner.js'
+import type { ExecutorLogger, LogStream } from './types.js'
+
+export interface SpawnSpec {
+  file: string
+  /** argv[0] excluded, as spawn() takes them. */
+  args: string[]
+  cwd: string
+  env: Record<string, string>
+  /** Log files, created (or emptied) at spawn. */
+  log: Record<LogStream, string>
+  /** Created when the stream went past maxLogBytes. */
+  truncatedMarker: Record<LogStream, string>
+  maxLogBytes: number
+}
+
+/**
+ * Called asynchronously, never during spawn(). Either onSpawnFailed once and nothing else, or
+ * onSpawned, then onExited and onOutputClosed once each in either order.
+ */
+export interface SpawnEvents {
+  /** The process exists; `pid` is also its process group. `startTime` as in /proc/<pid>/stat (null if unknown). */
+  onSpawned: (pid: number, startTime: string | null) => void
+  /** Nothing runs. `message` says what failed: "spawn /nope: ENOENT". */
+  onSpawnFailed: (message: string) => void
+  onExited: (code: number | null, signal: NodeJS.Signals | null) => void
+  /** Both output streams ended (or were closed by closeOutput()) and the log files are closed. */
+  onOutputClosed: () => void
+}
+
+export interface SpawnedProcess {
+  /** Stop copying output now: the main process exited but something it left holds the pipes open. */
+  closeOutput: () => void
+}
+
+export type SpawnerKind = 'launcher' | 'child_process'
+
+export interface Spawner {
+  readonly kind: SpawnerKind
+  spawn: (spec: SpawnSpec, events: SpawnEvents) => SpawnedProcess
+  /** Stops accepting spawns and releases the spawner's own resources (the launcher process). */
+  close: () => void
+}
+
+/** Where `npm run build` puts the launcher (dist/native/), seen from dist/src/executor/. */
+export const LAUNCHER_PATH = fileURLToPath(new URL('../../native/meshos-launcher', import.meta.url))
+
+export function launcherAvailable (): boolean {
+  return process.platform === 'linux' && existsSync(LAUNCHER_PATH)
+}
+
+export const SPAWNER_CHOICES = ['auto', 'launcher', 'child_process'] as const
+export type SpawnerChoice = typeof SPAWNER_CHOICES[number]
+
+/**
+ * 'auto' takes the launcher when it was built. `onDied` is told if the launcher process dies: its
+ * tasks can then neither be watched nor reported, which the caller must treat as its own death.
+ */
+export function createSpawner (choice: SpawnerChoice, logger: ExecutorLogger, onDied: (reason: string) => void): Spawner {
+  const kind = choice === 'auto' ? (launcherAvailable() ? 'launcher' : 'child_process') : choice
+  if (kind === 'child_process') {
+    if (choice === 'auto') logger.warn({ launcher: LAUNCHER_PATH }, 'meshos-launcher not built (no C compiler at install?): spawning tasks with child_process, which costs a fork per task')
+    return new ChildProcessSpawner(logger)
+  }
+  if (!launcherAvailable()) throw new Error(`meshos-launcher is not built at ${LAUNCHER_PATH} (run npm run build with a C compiler)`)
+  return new LauncherSpawner(LAUNCHER_PATH, logger, onDied)
+}

@@ -1,0 +1,176 @@
+// meshos-launcher on its own terms: what only it can get wrong (its lifetime, its protocol, many
+// tasks through one poll loop). Its behaviour as a spawner is covered by executor.test.ts, which
+// runs every case against both spawners.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Executor } from '../../src/executor/executor.js'
+import { LauncherSpawner } from '../../src/executor/launcher-spawner.js'
+import { launcherAvailable, LAUNCHER_PATH, type SpawnEvents } from '../../src/executor/spawner.js'
+import type { TaskOutcome } from '../../src/executor/types.js'
+
+const WAIT_MS = 20_000
+const SILENT = { debug () {}, info () {}, warn () {}, error () {} }
+
+async function eventually (condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+function alive (pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return false
+  }
+}
+
+/** Our own children named meshos-launcher (the launcher's comm is its file name). */
+function launcherChildren (): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (comm === 'meshos-launcher' && ppid === process.pid) pids.push(Number(name))
+    } catch {}
+  }
+  return pids
+}
+
+function recorder (): { events: SpawnEvents, pid: Promise<number>, log: string[] } {
+  const log: string[] = []
+  let resolvePid!: (pid: number) => void
+  const pid = new Promise<number>((resolve) => { resolvePid = resolve })
+  return {
+    log,
+    pid,
+    events: {
+      onSpawned: (p) => { log.push('spawned'); resolvePid(p) },
+      onSpawnFailed: (message) => { log.push(`failed ${message}`) },
+      onExited: (code, signal) => { log.push(`exited ${code} ${signal}`) },
+      onOutputClosed: () => { log.push('closed') }
+    }
+  }
+}
+
+describe('meshos-launcher', function () {
+  let dir: string
+  before(function () {
+    if (!launcherAvailable()) {
+      console.log(`      SKIPPED: meshos-launcher is not built at ${LAUNCHER_PATH} (no C compiler at npm run build)`)
+      this.skip()
+    }
+  })
+  beforeEach(async function () { dir = await mkdtemp(join(tmpdir(), 'meshos-launcher-')) })
+  afterEach(async function () { await rm(dir, { recursive: true, force: true }) })
+
+  function spec (name: string, args: string[]): Parameters<LauncherSpawner['spawn']>[0] {
+    return {
+      file: '/bin/sh',
+      args,
+      cwd: dir,
+      env: { PATH: '/usr/bin:/bin' },
+      log: { stdout: join(dir, `${name}.out`), stderr: join(dir, `${name}.err`) },
+      truncatedMarker: { stdout: join(dir, `${name}.out.cut`), stderr: join(dir, `${name}.err.cut`) },
+      maxLogBytes: 1 << 20
+    }
+  }
+
+  it('kills every task group still running when its executor goes away, then exits', async function () {
+    const died: string[] = []
+    const before = new Set(launcherChildren())
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, (reason) => died.push(reason))
+    const mine = launcherChildren().filter((p) => !before.has(p))
+    assert.equal(mine.length, 1)
+    const task = recorder()
+    launcher.spawn(spec('sleeper', ['-c', 'sleep 30 & sleep 30']), task.events)
+    const pid = await task.pid
+    assert.ok(alive(pid))
+    launcher.close()
+    await eventually(() => !alive(pid), 'the task group to be killed')
+    await eventually(() => !alive(mine[0]), 'the launcher to exit')
+    assert.deepEqual(died, [], 'a requested close is not a death')
+  })
+
+  it('copies the output of 300 concurrent tasks completely and reports each once', async function () {
+    this.timeout(60_000)
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, () => {})
+    try {
+      const runs = Array.from({ length: 300 }, (_, i) => {
+        const r = recorder()
+        // 64 KiB per task on stdout, one line on stderr: several reads per pipe, interleaved.
+        launcher.spawn(spec(`t${i}`, ['-c', `head -c 65536 /dev/zero | tr '\\0' a; echo err${i} >&2; exit ${i % 7}`]), r.events)
+        return r
+      })
+      await eventually(() => runs.every((r) => r.log.includes('closed') && r.log.some((e) => e.startsWith('exited'))), 'all 300 tasks to finish')
+      runs.forEach((r, i) => {
+        assert.equal(r.log[0], 'spawned')
+        assert.equal(r.log.length, 3, r.log.join(', '))
+        assert.ok(r.log.includes(`exited ${i % 7} null`), r.log.join(', '))
+        assert.equal(readFileSync(join(dir, `t${i}.out`), 'utf8'), 'a'.repeat(65536))
+        assert.equal(readFileSync(join(dir, `t${i}.err`), 'utf8'), `err${i}\n`)
+      })
+    } finally {
+      launcher.close()
+    }
+  })
+
+  it('exits with status 2 and a message on a request it cannot parse', async function () {
+    const child = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const bogus = Buffer.alloc(12)
+    bogus.writeUInt32LE(8, 0)
+    bogus.writeUInt32LE(99, 4) // no such request type
+    child.stdin.write(bogus)
+    assert.equal(await exited, 2)
+    assert.match(stderr, /unknown request type 99/)
+
+    const truncated = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stderr2 = ''
+    truncated.stderr.on('data', (chunk: Buffer) => { stderr2 += chunk.toString() })
+    const exited2 = new Promise<number | null>((resolve) => truncated.once('exit', (code) => resolve(code)))
+    const spawnWithoutStrings = Buffer.alloc(20)
+    spawnWithoutStrings.writeUInt32LE(16, 0)
+    spawnWithoutStrings.writeUInt32LE(1, 4) // SPAWN
+    spawnWithoutStrings.writeUInt32LE(7, 8) // id
+    truncated.stdin.write(spawnWithoutStrings)
+    assert.equal(await exited2, 2)
+    assert.match(stderr2, /malformed spawn request 7/)
+  })
+
+  it('tells the executor when it dies, so the agent can stop instead of losing track of tasks', async function () {
+    let resolveDied!: (reason: string) => void
+    const died = new Promise<string>((resolve) => { resolveDied = resolve })
+    const outcomes: TaskOutcome[] = []
+    const before = new Set(launcherChildren())
+    const executor = new Executor({
+      dataDir: dir,
+      capacity: { cpus: 4, memoryMb: 4096 },
+      spawner: 'launcher',
+      killGraceMs: 200,
+      onSpawnerDied: resolveDied,
+      onFinished: (outcome) => outcomes.push(outcome)
+    })
+    try {
+      const mine = launcherChildren().filter((pid) => !before.has(pid))
+      assert.equal(mine.length, 1, 'one launcher per executor')
+      process.kill(mine[0], 'SIGKILL')
+      assert.match(await died, /meshos-launcher exited \(code null, signal SIGKILL\)/)
+    } finally {
+      await executor.stop()
+    }
+    assert.deepEqual(outcomes, [])
+  })
+})
