@@ -282,6 +282,7 @@ function launcherSpawnTrue (launcher: LauncherSpawner, logDir: string): () => Pr
       maxLogBytes: 1 << 20
     }, {
       onSpawned: () => { spawnMs = performance.now() - t },
+      onStartTime: () => {},
       onSpawnFailed: (message) => reject(new Error(message)),
       onExited: (c) => { code = c; exited = true; done() },
       onOutputClosed: () => { closed = true; done() }

@@ -17,13 +17,15 @@
 //     CLOSE_OUTPUT (2) body := empty. Stop copying the task's output now (its main process is
 //                       gone but something escaped its group and holds the pipes open).
 //   event    := 24 bytes: u32 type, u32 id, i32 a, i32 b, u64 c
-//     SPAWNED (1)      a = pid (also the process group: the task gets its own session),
-//                      c = start time in clock ticks since boot (field 22 of /proc/pid/stat)
+//     SPAWNED (1)      a = pid (also the process group: the task gets its own session)
 //     SPAWN_FAILED (2) a = errno, b = stage (1 open stdout log, 2 open stderr log, 3 pipe, 4 spawn)
 //     EXITED (3)       a = exit code or -1, b = signal number or 0
 //     CLOSED (4)       a = bit 0: stdout was truncated at the cap, bit 1: stderr was; both output
 //                      pipes reached EOF (or were closed on request) and the log files are closed
-//   For one id, SPAWNED comes before EXITED; EXITED and CLOSED come in either order.
+//     START_TIME (5)   c = start time in clock ticks since boot (field 22 of /proc/pid/stat), for
+//                      a task still running START_TIME_DELAY_MS after its spawn; never after
+//                      its EXITED
+//   For one id, SPAWNED comes first; the others in any order.
 //
 // Lifetime: when stdin reaches EOF (the executor exited, however it exited) every task group that
 // is still alive is SIGKILLed and the launcher exits: nobody is left to account for them.
@@ -42,16 +44,21 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { REQ_SPAWN = 1, REQ_CLOSE_OUTPUT = 2 };
-enum { EV_SPAWNED = 1, EV_SPAWN_FAILED = 2, EV_EXITED = 3, EV_CLOSED = 4 };
+enum { EV_SPAWNED = 1, EV_SPAWN_FAILED = 2, EV_EXITED = 3, EV_CLOSED = 4, EV_START_TIME = 5 };
 enum { STAGE_STDOUT_LOG = 1, STAGE_STDERR_LOG = 2, STAGE_PIPE = 3, STAGE_SPAWN = 4 };
 
 // A request larger than this is not something the executor sends (argv and env are bounded far
 // below it upstream); reading it would only let a bug exhaust memory.
 #define MAX_REQUEST_BYTES (64u * 1024u * 1024u)
 #define COPY_CHUNK_BYTES 65536
+// Reading /proc/<pid>/stat right after posix_spawn() returns waits for the child's exec to finish
+// (measured: 1.6 ms of the launcher's time per spawn); a few milliseconds later it costs
+// microseconds. The start time only guards pid files against pid reuse, so it can wait.
+#define START_TIME_DELAY_MS 5
 
 struct output {
   int pipe_fd; // read end; -1 once at EOF or closed on request
@@ -66,6 +73,8 @@ struct task {
   uint32_t id;
   pid_t pid;
   int exited;
+  int start_time_due; // START_TIME not yet sent
+  int64_t spawned_at_ms;
   uint64_t max_log_bytes;
   struct output out[2];
 };
@@ -77,6 +86,12 @@ extern char **environ;
 static void die(const char *what) {
   fprintf(stderr, "meshos-launcher: %s: %s\n", what, strerror(errno));
   exit(1);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void *xmalloc(size_t n) {
@@ -319,6 +334,8 @@ static void spawn_task(uint32_t id, struct cursor *c) {
     return;
   }
   t->pid = pid;
+  t->start_time_due = 1;
+  t->spawned_at_ms = now_ms();
   for (int s = 0; s < 2; s++) {
     t->out[s].pipe_fd = pipes[s][0];
     fcntl(t->out[s].pipe_fd, F_SETFL, O_NONBLOCK);
@@ -329,8 +346,7 @@ static void spawn_task(uint32_t id, struct cursor *c) {
     if (tasks == NULL) die("out of memory");
   }
   tasks[task_count++] = t;
-  // Not yet reaped (only this thread reaps), so /proc still has it even if it already exited.
-  emit(EV_SPAWNED, id, pid, 0, read_start_time(pid));
+  emit(EV_SPAWNED, id, pid, 0, 0);
   return;
 
 malformed:
@@ -349,6 +365,24 @@ static void close_output(uint32_t id) {
     maybe_forget(i);
     return;
   }
+}
+
+// Returns the poll timeout: -1 when no start time is due later.
+static int send_due_start_times(void) {
+  int64_t now = now_ms(), wait_ms = -1;
+  for (size_t i = 0; i < task_count; i++) {
+    struct task *t = tasks[i];
+    if (!t->start_time_due || t->exited) continue;
+    int64_t due_in = t->spawned_at_ms + START_TIME_DELAY_MS - now;
+    if (due_in > 0) {
+      if (wait_ms < 0 || due_in < wait_ms) wait_ms = due_in;
+      continue;
+    }
+    // Not yet reaped (only this thread reaps), so /proc still describes this very process.
+    t->start_time_due = 0;
+    emit(EV_START_TIME, t->id, 0, 0, read_start_time(t->pid));
+  }
+  return (int)wait_ms;
 }
 
 static void reap(void) {
@@ -430,7 +464,7 @@ int main(void) {
     for (size_t i = 0; i < task_count; i++) {
       for (int s = 0; s < 2; s++) if (tasks[i]->out[s].pipe_fd >= 0) fds[n++] = (struct pollfd){ .fd = tasks[i]->out[s].pipe_fd, .events = POLLIN };
     }
-    if (poll(fds, n, -1) < 0) {
+    if (poll(fds, n, send_due_start_times()) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }

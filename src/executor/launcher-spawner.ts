@@ -12,6 +12,7 @@ const EV_SPAWNED = 1
 const EV_SPAWN_FAILED = 2
 const EV_EXITED = 3
 const EV_CLOSED = 4
+const EV_START_TIME = 5
 const EVENT_BYTES = 24
 
 const STAGE_STDOUT_LOG = 1
@@ -128,7 +129,10 @@ export class LauncherSpawner implements Spawner {
     }
     switch (type) {
       case EV_SPAWNED:
-        run.events.onSpawned(a, c === 0n ? null : c.toString())
+        run.events.onSpawned(a, null)
+        return
+      case EV_START_TIME:
+        if (c !== 0n) run.events.onStartTime(c.toString())
         return
       case EV_SPAWN_FAILED:
         this.inFlight.delete(id)

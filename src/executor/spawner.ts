@@ -27,11 +27,14 @@ export interface SpawnSpec {
 
 /**
  * Called asynchronously, never during spawn(). Either onSpawnFailed once and nothing else, or
- * onSpawned, then onExited and onOutputClosed once each in either order.
+ * onSpawned, then onExited and onOutputClosed once each in either order (and onStartTime at most
+ * once, before onExited).
  */
 export interface SpawnEvents {
-  /** The process exists; `pid` is also its process group. `startTime` as in /proc/<pid>/stat (null if unknown). */
+  /** The process exists; `pid` is also its process group. `startTime` as in /proc/<pid>/stat (null if not known yet). */
   onSpawned: (pid: number, startTime: string | null) => void
+  /** The start time, for a spawner that reads it after the spawn (see native/launcher.c). */
+  onStartTime: (startTime: string) => void
   /** Nothing runs. `message` says what failed: "spawn /nope: ENOENT". */
   onSpawnFailed: (message: string) => void
   onExited: (code: number | null, signal: NodeJS.Signals | null) => void

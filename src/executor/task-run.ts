@@ -105,6 +105,7 @@ export class TaskRun {
       maxLogBytes: this.opts.maxLogBytes
     }, {
       onSpawned: (pid, startTime) => this.onSpawned(pid, startTime),
+      onStartTime: (startTime) => { if (!this.exited && this.pid !== null) this.writePidFile(this.pid, startTime) },
       onSpawnFailed: (message) => this.failSpawn(message),
       onExited: (code, signal) => this.onExit(code, signal),
       onOutputClosed: () => {
@@ -117,11 +118,7 @@ export class TaskRun {
   private onSpawned (pid: number, startTime: string | null): void {
     this.pid = pid
     this.startedAtMs = nowMs()
-    try {
-      writePidFile(this.opts.paths.pidFile, { taskId: this.req.taskId, attempt: this.req.attempt, pid, startTime })
-    } catch (err) {
-      this.opts.logger.warn({ ...this.context, err }, 'could not write pid file; a restarted agent will not find this task')
-    }
+    this.writePidFile(pid, startTime)
     if (this.abandoned) {
       this.sigkill()
       return
@@ -133,6 +130,14 @@ export class TaskRun {
     }
     if (this.req.timeoutMs !== null && !this.exited) this.armTimeout(this.req.timeoutMs)
     this.opts.onStarted(this)
+  }
+
+  private writePidFile (pid: number, startTime: string | null): void {
+    try {
+      writePidFile(this.opts.paths.pidFile, { taskId: this.req.taskId, attempt: this.req.attempt, pid, startTime })
+    } catch (err) {
+      this.opts.logger.warn({ ...this.context, err }, 'could not write pid file; a restarted agent will not find this task')
+    }
   }
 
   /**

@@ -179,6 +179,20 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       assert.equal(existsSync(join(h.workDir('echo'), 'pid')), false, 'pid file removed once the task exited')
     })
 
+    it('keeps a pid file with the process\'s /proc start time while the task runs', async function () {
+      const h = await harness()
+      h.launch(request('long', { command: 'sleep 30' }))
+      const task = await h.started('long')
+      const stat = readFileSync(`/proc/${task.pid}/stat`, 'latin1')
+      const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+      const pidFile = join(h.workDir('long'), 'pid')
+      // The launcher learns the start time a few ms after the spawn (native/launcher.c says why).
+      await eventually(() => existsSync(pidFile) && JSON.parse(readFileSync(pidFile, 'utf8')).startTime === startTime, 'the pid file to carry the start time')
+      assert.deepEqual(JSON.parse(readFileSync(pidFile, 'utf8')), { taskId: 'long', attempt: 1, pid: task.pid, startTime })
+      h.executor.cancel('long')
+      await h.finished('long')
+    })
+
     it('reports only after the logs are complete', async function () {
       let seenAtOutcome = -1
       const h = await harness({

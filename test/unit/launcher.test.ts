@@ -47,15 +47,19 @@ function launcherChildren (): number[] {
   return pids
 }
 
-function recorder (): { events: SpawnEvents, pid: Promise<number>, log: string[] } {
+function recorder (): { events: SpawnEvents, pid: Promise<number>, startTime: Promise<string>, log: string[] } {
   const log: string[] = []
   let resolvePid!: (pid: number) => void
+  let resolveStartTime!: (startTime: string) => void
   const pid = new Promise<number>((resolve) => { resolvePid = resolve })
+  const startTime = new Promise<string>((resolve) => { resolveStartTime = resolve })
   return {
     log,
     pid,
+    startTime,
     events: {
       onSpawned: (p) => { log.push('spawned'); resolvePid(p) },
+      onStartTime: (t) => { log.push('start-time'); resolveStartTime(t) },
       onSpawnFailed: (message) => { log.push(`failed ${message}`) },
       onExited: (code, signal) => { log.push(`exited ${code} ${signal}`) },
       onOutputClosed: () => { log.push('closed') }
@@ -115,11 +119,29 @@ describe('meshos-launcher', function () {
       await eventually(() => runs.every((r) => r.log.includes('closed') && r.log.some((e) => e.startsWith('exited'))), 'all 300 tasks to finish')
       runs.forEach((r, i) => {
         assert.equal(r.log[0], 'spawned')
-        assert.equal(r.log.length, 3, r.log.join(', '))
+        // START_TIME comes only for a task that outlived the delay: some of these do.
+        const log = r.log.filter((event) => event !== 'start-time')
+        assert.equal(log.length, 3, r.log.join(', '))
+        assert.ok(r.log.filter((event) => event === 'start-time').length <= 1)
         assert.ok(r.log.includes(`exited ${i % 7} null`), r.log.join(', '))
         assert.equal(readFileSync(join(dir, `t${i}.out`), 'utf8'), 'a'.repeat(65536))
         assert.equal(readFileSync(join(dir, `t${i}.err`), 'utf8'), `err${i}\n`)
       })
+    } finally {
+      launcher.close()
+    }
+  })
+
+  it('reports the start time /proc gives a task that keeps running, for its pid file', async function () {
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, () => {})
+    try {
+      const task = recorder()
+      launcher.spawn(spec('long', ['-c', 'sleep 30']), task.events)
+      const pid = await task.pid
+      const startTime = await task.startTime
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+      assert.equal(startTime, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+      process.kill(-pid, 'SIGKILL')
     } finally {
       launcher.close()
     }
