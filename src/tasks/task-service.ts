@@ -15,6 +15,7 @@ import { parseTaskSpec, TASK_LIMITS, type TaskSpec } from './spec.js'
 import { isTerminal, TASK_STATES, type AttemptRecord, type TaskRecord, type TaskState } from './task-table.js'
 import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from './errors.js'
 import { toSchedulerTask, type Master } from './master.js'
+import { SubmitBatcher } from './submit-batcher.js'
 import {
   LOGS_PROTOCOL, LOGS_WIRE_VERSION, LOG_CHUNK_MAX_BYTES, LOG_REQUEST_MAX_BYTES, LOG_RESPONSE_MAX_BYTES,
   decodeLogRequest, decodeLogResponse, encodeLogRequest, encodeLogResponse
@@ -60,7 +61,13 @@ export interface TaskServiceInit {
 }
 
 export class TaskService {
-  constructor (private readonly init: TaskServiceInit) {}
+  private readonly submissions: SubmitBatcher
+
+  constructor (private readonly init: TaskServiceInit) {
+    // Ids are made here, so sending the same submission twice (after a leader died mid-write)
+    // cannot create two tasks.
+    this.submissions = new SubmitBatcher(async (tasks) => { await init.cluster.write({ type: 'task.submit', tasks }, { idempotent: true }) })
+  }
 
   async start (): Promise<void> {
     await this.init.host.handle(LOGS_PROTOCOL, { maxRequestBytes: LOG_REQUEST_MAX_BYTES, timeoutMs: this.init.logRequestTimeoutMs }, async (_from, bytes) => await this.answerLogRequest(bytes))
@@ -87,9 +94,7 @@ export class TaskService {
       if (largest !== null && spec.memoryMb > largest.memoryMb) throw new InvalidTaskError(`${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`)
       return { id: newTaskId(), spec, submittedAt }
     })
-    // Ids are made here, so sending the same submission twice (after a leader died mid-write)
-    // cannot create two tasks.
-    await this.init.cluster.write({ type: 'task.submit', tasks }, { idempotent: true })
+    await this.submissions.submit(tasks)
     const answers = tasks.map(t => ({ id: t.id, state: this.table.get(t.id)?.state ?? 'pending' }))
     return many ? { tasks: answers } : answers[0]!
   }

@@ -1,0 +1,72 @@
+// Group commit for task submissions. Every submission is a write through the leader: a forwarded
+// frame, a log entry, a round of appends and acknowledgements, an fsync on a majority. Under load
+// most of a node's time went to that per-write machinery (measured at 100 single-task POSTs/s
+// on 3 nodes: the forwarding follower and the leader were CPU-bound, acknowledgements queued for
+// hundreds of milliseconds). So while MAX_WRITES_IN_FLIGHT submission writes are in flight, the
+// submissions that arrive wait and then go out together as one task.submit entry. A quiet node
+// sends each submission at once: batching costs nothing until there is something to batch.
+//
+// Each caller still hears about its own tasks only: the batch commits as a whole, and if the
+// leader refuses the combined command (a spec one node accepted and the leader does not), the
+// submissions are resent one by one so that only the refused one fails.
+import { InvalidCommandError } from '../cluster/errors.js'
+import type { TaskSubmitCommand } from './commands.js'
+
+export type SubmittedTask = TaskSubmitCommand['tasks'][number]
+
+/** Two, not one: a submission arriving while a single write is in flight need not wait for it. */
+export const MAX_WRITES_IN_FLIGHT = 2
+/** The most tasks one task.submit command may carry (commands.ts). */
+export const MAX_TASKS_PER_WRITE = 1000
+
+interface Waiting {
+  tasks: SubmittedTask[]
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+export class SubmitBatcher {
+  private readonly waiting: Waiting[] = []
+  private inFlight = 0
+
+  /** `write` commits one task.submit command (and resolves once it is applied here). */
+  constructor (private readonly write: (tasks: SubmittedTask[]) => Promise<void>) {}
+
+  /** Resolves once these tasks are committed; rejects as the write of these tasks would. */
+  async submit (tasks: SubmittedTask[]): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.waiting.push({ tasks, resolve, reject })
+      this.pump()
+    })
+  }
+
+  private pump (): void {
+    while (this.inFlight < MAX_WRITES_IN_FLIGHT && this.waiting.length > 0) {
+      const batch: Waiting[] = [this.waiting.shift() as Waiting]
+      let count = batch[0].tasks.length
+      while (this.waiting.length > 0 && count + this.waiting[0].tasks.length <= MAX_TASKS_PER_WRITE) {
+        const next = this.waiting.shift() as Waiting
+        count += next.tasks.length
+        batch.push(next)
+      }
+      this.inFlight++
+      void this.send(batch).finally(() => {
+        this.inFlight--
+        this.pump()
+      })
+    }
+  }
+
+  private async send (batch: Waiting[]): Promise<void> {
+    try {
+      await this.write(batch.flatMap((w) => w.tasks))
+      for (const w of batch) w.resolve()
+    } catch (err) {
+      if (batch.length > 1 && err instanceof InvalidCommandError) {
+        for (const w of batch) await this.send([w])
+        return
+      }
+      for (const w of batch) w.reject(err)
+    }
+  }
+}
