@@ -28,7 +28,8 @@
 //   For one id, SPAWNED comes first; the others in any order.
 //
 // Lifetime: when stdin reaches EOF (the executor exited, however it exited) every task group that
-// is still alive is SIGKILLed and the launcher exits: nobody is left to account for them.
+// is still alive is SIGKILLed and the launcher exits: nobody is left to account for them. SIGINT,
+// SIGTERM and SIGHUP are ignored (EOF is the only way to stop it short of SIGKILL).
 // A request it cannot parse is a bug in the executor: the launcher says so on stderr and exits 2,
 // which the executor treats like its own death.
 #define _GNU_SOURCE
@@ -439,6 +440,11 @@ int main(void) {
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
   signal(SIGPIPE, SIG_IGN);
+  // A Ctrl-C in a terminal reaches the whole process group (agent, executor, launcher) at once;
+  // this process must outlive the agent's graceful stop, and its end comes as EOF on stdin.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);

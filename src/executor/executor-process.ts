@@ -56,6 +56,11 @@ process.on('message', (msg: ToExecutor) => {
   }
 })
 
+// A Ctrl-C in the agent's terminal reaches this process too (same process group), as would a
+// SIGTERM sent to the group: the agent's graceful stop still needs this process, and the agent
+// going away is what ends it (below).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {})
+
 // The agent is gone: nobody can be told about these tasks, and nobody accounts for them.
 process.on('disconnect', () => {
   void (executor?.stop() ?? Promise.resolve()).finally(() => process.exit(0))

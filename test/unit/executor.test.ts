@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -48,6 +48,18 @@ function processDead (pid: number): boolean {
   } catch {
     return true
   }
+}
+
+/** Live processes whose command line mentions `marker`. */
+function sleepersWith (marker: string): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name) || Number(name) === process.pid) continue
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(marker)) pids.push(Number(name))
+    } catch {}
+  }
+  return pids
 }
 
 function request (taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
@@ -341,6 +353,15 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       assert.equal(h.executor.cancel('cancel'), false, 'nothing left to cancel')
     })
 
+    it('cancels a task in the very turn it was launched (before the spawner said its pid)', async function () {
+      const h = await harness()
+      h.launch(request('early', { command: 'sleep 30' }))
+      assert.equal(h.executor.cancel('early'), true)
+      const outcome = await h.finished('early')
+      assert.equal(outcome.reason, 'cancelled')
+      assert.equal(outcome.signal, 'SIGTERM', 'terminated as soon as it existed')
+    })
+
     it('kills a task whose process tree exceeds its memory limit', async function () {
       const h = await harness()
       const allocate = 'const a=[];for(let i=0;i<20;i++)a.push(Buffer.alloc(1e7,1));setInterval(()=>{},1000)'
@@ -489,6 +510,15 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       } finally {
         stranger.kill('SIGKILL')
       }
+    })
+
+    it('stop() in the very turn of a launch kills that task once it has spawned', async function () {
+      const h = await harness()
+      const before = new Set(sleepersWith('meshos-stop-early'))
+      h.launch(request('leaving-early', { argv: ['/bin/sh', '-c', 'sleep 30; echo meshos-stop-early'] }))
+      await h.executor.stop()
+      assert.deepEqual(sleepersWith('meshos-stop-early').filter((pid) => !before.has(pid) && !processDead(pid)), [])
+      assert.equal(h.finishCounts.get('leaving-early/1'), undefined)
     })
 
     it('stop() kills running tasks without reporting them and refuses new launches', async function () {

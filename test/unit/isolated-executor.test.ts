@@ -3,6 +3,7 @@
 // it, stop() ends it, and it does not outlive its agent. The Executor itself is covered by
 // executor.test.ts.
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,18 @@ const WAIT_MS = 20_000
 
 function request (taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
   return { taskId, attempt: 1, env: {}, cpus: 0.5, memoryMb: 64, timeoutMs: null, ...over }
+}
+
+function childrenOf (ppid: number): Array<{ pid: number, comm: string }> {
+  const children: Array<{ pid: number, comm: string }> = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) children.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) })
+    } catch {}
+  }
+  return children
 }
 
 describe('isolated executor', function () {
@@ -72,4 +85,25 @@ describe('isolated executor', function () {
     assert.equal((await done).reason, 'cancelled')
     assert.equal(executor.cancel('long'), false)
   })
+
+  it('survives the Ctrl-C (SIGINT) and SIGTERM a terminal sends to the whole process group, so the agent can still stop gracefully', async () => {
+    // First a task, so that the executor process is up and has set its signal handlers.
+    const first = outcome('before-signals')
+    assert.equal(executor.launch(request('before-signals', { command: 'true' })).ok, true)
+    assert.equal((await first).reason, 'exited')
+    const pid = executor.pid
+    assert.ok(pid !== undefined)
+    const launcher = childrenOf(pid).find((child) => child.comm === 'meshos-launcher')
+    for (const target of [pid, launcher?.pid].filter((p): p is number => p !== undefined)) {
+      process.kill(target, 'SIGINT')
+      process.kill(target, 'SIGTERM')
+    }
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const done = outcome('after-signals')
+    assert.equal(executor.launch(request('after-signals', { command: 'echo still here' })).ok, true)
+    assert.equal((await done).reason, 'exited')
+    const out = await executor.readLog('after-signals', 1, 'stdout', 0, 1024)
+    assert.equal(Buffer.from(out!.data).toString(), 'still here\n')
+  })
 })
+
