@@ -16,7 +16,8 @@
 //  - memory: the meshos cluster is topped up to 10,000 finished tasks, then the RSS of the leader
 //    and of a follower is read; for BullMQ, redis-server's and one worker's RSS holding the jobs of
 //    the runs above (not topped up, to keep the run short).
-// meshos tasks ask for cpus 0.01 and memoryMb 1 so node capacity never limits throughput; BullMQ
+// meshos tasks ask for cpus 0.01 and memoryMb 16 (above /bin/true's own ~1 MiB RSS, which the
+// memory limit polls) so node capacity never limits throughput; BullMQ
 // runs 3 worker processes with concurrencies 3+3+2, i.e. 8 jobs in flight like the floor.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -325,7 +326,7 @@ async function benchSpawnFloor (plan: TasksPlan, log: Log, system: string, laten
 /** The node answered 404 to POST /v1/tasks: this build has no task API. */
 class TaskApiUnavailable extends Error {}
 
-const MESHOS_SPEC = { argv: ['/bin/true'], cpus: 0.01, memoryMb: 1 }
+const MESHOS_SPEC = { argv: ['/bin/true'], cpus: 0.01, memoryMb: 16 }
 
 interface TaskView { id: string, state: string, startedAt: number | null, reason?: string | null, exitCode?: number | null }
 interface TaskList { tasks: TaskView[], next: string | null, total: number }

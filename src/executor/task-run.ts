@@ -250,7 +250,11 @@ export class TaskRun {
       finishedAtMs: this.exitedAtMs ?? nowMs()
     }
     if (this.spawnError !== null) return { ...base, reason: 'spawn_error', message: this.spawnError, startedAtMs: null }
-    if (this.killedFor !== null) return { ...base, reason: this.killedFor.reason, message: this.killedFor.message }
+    // A memory kill is SIGKILL at once: a process that still exited with a code of its own had
+    // finished before the kill landed (a short task caught by one poll), and its exit is what
+    // happened. A SIGTERM (timeout, cancel) asks the task to end, so however it ends is ours.
+    const killLostTheRace = this.killedFor?.reason === 'memory' && this.exitSignal === null && this.exitCode !== null
+    if (this.killedFor !== null && !killLostTheRace) return { ...base, reason: this.killedFor.reason, message: this.killedFor.message }
     if (this.exitSignal !== null) return { ...base, reason: 'signal', message: `killed by ${this.exitSignal}` }
     return { ...base, reason: 'exited', message: `exit code ${this.exitCode ?? 'unknown'}` }
   }
