@@ -326,6 +326,9 @@ async function benchSpawnFloor (plan: TasksPlan, log: Log, system: string, laten
 /** The node answered 404 to POST /v1/tasks: this build has no task API. */
 class TaskApiUnavailable extends Error {}
 
+/** Above the most submissions ever unanswered at 100/s (latency × rate), so none waits for a socket. */
+const OPEN_LOOP_MAX_SOCKETS = 1024
+
 const MESHOS_SPEC = { argv: ['/bin/true'], cpus: 0.01, memoryMb: 16 }
 
 interface TaskView { id: string, state: string, startedAt: number | null, reason?: string | null, exitCode?: number | null }
@@ -367,7 +370,10 @@ async function leaderIndex (agents: AgentProcess[]): Promise<number> {
 
 function meshosQueue (agents: AgentProcess[], leader: number): { q: TaskQueue, close: () => void } {
   const follower = (leader + 1) % agents.length
-  const submitHttp = new JsonHttp(agents[follower]!.client.baseUrl)
+  // Open loop means a request goes out on schedule however many are unanswered: with a cap of 16
+  // connections, a backlog would wait in this client instead (and the node could never see more
+  // than 16 submissions at once). BullMQ's client pipelines without a cap on one connection.
+  const submitHttp = new JsonHttp(agents[follower]!.client.baseUrl, OPEN_LOOP_MAX_SOCKETS)
   const readHttp = new JsonHttp(agents[leader]!.client.baseUrl)
   const post = async (body: unknown): Promise<unknown> => {
     const res = await submitHttp.request('POST', '/v1/tasks', body)
