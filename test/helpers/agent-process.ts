@@ -160,10 +160,17 @@ export class AgentProcess {
 /** Waits until every agent in `observers` sees `peerId` in `state`; returns the elapsed ms. */
 export async function waitForState (observers: AgentProcess[], peerId: string, state: string, timeoutMs: number): Promise<number> {
   const start = Date.now()
-  await waitFor(`${observers.map(o => o.opts.name).join(',')} to see ${peerId} as ${state}`, async () => {
-    const states = await Promise.all(observers.map(async o => await o.stateOf(peerId)))
-    return states.every(s => s === state) ? true : undefined
-  }, timeoutMs, 20)
+  let seen = 'nothing yet'
+  try {
+    await waitFor(`${observers.map(o => o.opts.name).join(',')} to see ${peerId} as ${state}`, async () => {
+      const states = await Promise.all(observers.map(async o => await o.stateOf(peerId)))
+      seen = observers.map((o, i) => `${o.opts.name}: ${states[i] ?? 'not listed'}`).join(', ')
+      return states.every(s => s === state) ? true : undefined
+    }, timeoutMs, 20)
+  } catch (err) {
+    // What each observer saw last says more than the timeout: never listed, still alive, dead...
+    throw new Error(`${(err as Error).message}; states seen last: ${seen}`)
+  }
   return Date.now() - start
 }
 
