@@ -3,29 +3,17 @@
 // it, stop() ends it, and it does not outlive its agent. The Executor itself is covered by
 // executor.test.ts.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { IsolatedExecutor } from '../../src/executor/isolated-executor.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
+import { childrenOf } from '../helpers/proc.js'
 
 const WAIT_MS = 20_000
 
 function request (taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
   return { taskId, attempt: 1, env: {}, cpus: 0.5, memoryMb: 64, timeoutMs: null, ...over }
-}
-
-function childrenOf (ppid: number): Array<{ pid: number, comm: string }> {
-  const children: Array<{ pid: number, comm: string }> = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) children.push({ pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) })
-    } catch {}
-  }
-  return children
 }
 
 describe('isolated executor', function () {

@@ -3,7 +3,7 @@
 // runs every case against both spawners.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,7 @@ import { Executor } from '../../src/executor/executor.js'
 import { LauncherSpawner } from '../../src/executor/launcher-spawner.js'
 import { launcherAvailable, LAUNCHER_PATH, type SpawnEvents } from '../../src/executor/spawner.js'
 import type { TaskOutcome } from '../../src/executor/types.js'
+import { childrenOf } from '../helpers/proc.js'
 
 const WAIT_MS = 20_000
 const SILENT = { debug () {}, info () {}, warn () {}, error () {} }
@@ -34,17 +35,7 @@ function alive (pid: number): boolean {
 
 /** Our own children named meshos-launcher (the launcher's comm is its file name). */
 function launcherChildren (): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (comm === 'meshos-launcher' && ppid === process.pid) pids.push(Number(name))
-    } catch {}
-  }
-  return pids
+  return childrenOf(process.pid).filter((child) => child.comm === 'meshos-launcher').map((child) => child.pid)
 }
 
 function recorder (): { events: SpawnEvents, pid: Promise<number>, startTime: Promise<string>, log: string[] } {
