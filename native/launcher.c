@@ -19,7 +19,9 @@
 //   event    := 24 bytes: u32 type, u32 id, i32 a, i32 b, u64 c
 //     SPAWNED (1)      a = pid (also the process group: the task gets its own session)
 //     SPAWN_FAILED (2) a = errno, b = stage (1 open stdout log, 2 open stderr log, 3 pipe, 4 spawn)
-//     EXITED (3)       a = exit code or -1, b = signal number or 0
+//     EXITED (3)       a = exit code or -1, b = signal number or 0. Whatever was left in the
+//                      task's process group was SIGKILLed before the main process was reaped
+//                      (while its zombie still holds the pid, so the group id cannot be reused)
 //     CLOSED (4)       a = bit 0: stdout was truncated at the cap, bit 1: stderr was; both output
 //                      pipes reached EOF (or were closed on request) and the log files are closed
 //     START_TIME (5)   c = start time in clock ticks since boot (field 22 of /proc/pid/stat), for
@@ -30,8 +32,12 @@
 // Lifetime: when stdin reaches EOF (the executor exited, however it exited) every task group that
 // is still alive is SIGKILLed and the launcher exits: nobody is left to account for them. SIGINT,
 // SIGTERM and SIGHUP are ignored (EOF is the only way to stop it short of SIGKILL).
-// A request it cannot parse is a bug in the executor: the launcher says so on stderr and exits 2,
-// which the executor treats like its own death.
+// A request it cannot parse is a bug in the executor: the launcher says so on stderr, kills its
+// task groups and exits 2, which the executor treats like its own death.
+//
+// Files in a task's directory are the task's to tamper with: logs and markers are opened without
+// following symlinks and without blocking (a FIFO there would otherwise hang the launcher in
+// open()), and anything that is not a regular file is refused.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +50,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +75,7 @@ struct output {
   int dropping; // past the cap or after a write error: read and discard
   int truncated; // output went past the cap
   char *marker_path;
+  char *log_path;
 };
 
 struct task {
@@ -84,9 +92,26 @@ static struct task **tasks;
 static size_t task_count, task_capacity;
 extern char **environ;
 
+static void kill_all_and_exit(int code);
+
 static void die(const char *what) {
   fprintf(stderr, "meshos-launcher: %s: %s\n", what, strerror(errno));
-  exit(1);
+  kill_all_and_exit(1);
+}
+
+// Opens (creating, emptying) a regular file for writing; -1 with errno set for anything else.
+static int open_regular_for_write(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return -1; // a FIFO without a reader: ENXIO; a symlink: ELOOP
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  // Back to blocking: writes to a regular file never wait on anyone else.
+  fcntl(fd, F_SETFL, 0);
+  return fd;
 }
 
 static int64_t now_ms(void) {
@@ -142,6 +167,7 @@ static void free_task(size_t index) {
     close_fd(&t->out[s].pipe_fd);
     close_fd(&t->out[s].log_fd);
     free(t->out[s].marker_path);
+    free(t->out[s].log_path);
   }
   free(t);
   tasks[index] = tasks[--task_count];
@@ -164,7 +190,7 @@ static void finish_output_if_closed(struct task *t) {
 }
 
 static void mark_truncated(struct output *o) {
-  int fd = open(o->marker_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open_regular_for_write(o->marker_path);
   if (fd >= 0) close(fd);
 }
 
@@ -188,7 +214,9 @@ static void copy_output(struct task *t, struct output *o) {
     ssize_t w = write(o->log_fd, p, left);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) {
-      o->dropping = 1; // the rest of the stream is lost either way; the task must not stall on it
+      // The rest of the stream is lost either way (a full disk, say); the task must not stall on it.
+      fprintf(stderr, "meshos-launcher: writing %s: %s; dropping the rest of this stream\n", o->log_path, strerror(errno));
+      o->dropping = 1;
       return;
     }
     p += w;
@@ -251,11 +279,52 @@ static uint64_t read_start_time(pid_t pid) {
   return p == NULL ? 0 : strtoull(p + 1, NULL, 10);
 }
 
-// PATH lookup for a bare file name uses the task's PATH, as execvp in the task would: posix_spawnp
-// reads PATH from our own environment, so the task's is put there for the call.
 static const char *task_path(char **envp) {
   for (char **e = envp; *e != NULL; e++) if (strncmp(*e, "PATH=", 5) == 0) return *e + 5;
   return NULL;
+}
+
+// The file execvp would run for `file` with this PATH (copied into `out`), or NULL.
+static const char *resolve_on_path(const char *file, const char *path, char *out, size_t size) {
+  if (strchr(file, '/') != NULL) return file;
+  for (const char *dir = path; dir != NULL && *dir != 0;) {
+    const char *end = strchr(dir, ':');
+    size_t len = end == NULL ? strlen(dir) : (size_t)(end - dir);
+    if (snprintf(out, size, "%.*s/%s", (int)len, len == 0 ? "." : dir, file) < (int)size && access(out, X_OK) == 0) return out;
+    dir = end == NULL ? NULL : end + 1;
+  }
+  return NULL;
+}
+
+// Runs posix_spawnp as execvp in the task would: the PATH searched is the task's (posix_spawnp
+// reads the caller's environment, so ours is swapped for one holding only that PATH for the call;
+// this program has one thread), and a file the kernel cannot execute (ENOEXEC: a script without
+// #!) is run with /bin/sh, as execvp and Node's spawn do.
+static int spawn_as_execvp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                           const posix_spawnattr_t *attr, char **argv, char **envp) {
+  const char *path = task_path(envp);
+  char path_var[8192];
+  char *search_env[] = { path_var, NULL };
+  char *no_env[] = { NULL };
+  int path_fits = path == NULL || snprintf(path_var, sizeof path_var, "PATH=%s", path) < (int)sizeof path_var;
+  char **saved = environ;
+  environ = path == NULL || !path_fits ? no_env : search_env;
+  int err = posix_spawnp(pid, file, actions, attr, argv, envp);
+  environ = saved;
+  if (err != ENOEXEC) return err;
+
+  char resolved[4096];
+  const char *script = resolve_on_path(file, path, resolved, sizeof resolved);
+  if (script == NULL) return err;
+  size_t argc = 0;
+  while (argv[argc] != NULL) argc++;
+  char **sh_argv = xmalloc((argc + 2) * sizeof *sh_argv);
+  sh_argv[0] = "sh";
+  sh_argv[1] = (char *)script;
+  for (size_t i = 1; i <= argc; i++) sh_argv[i + 1] = argv[i];
+  err = posix_spawn(pid, "/bin/sh", actions, attr, sh_argv, envp);
+  free(sh_argv);
+  return err;
 }
 
 static void spawn_task(uint32_t id, struct cursor *c) {
@@ -277,12 +346,13 @@ static void spawn_task(uint32_t id, struct cursor *c) {
   for (int s = 0; s < 2; s++) {
     t->out[s].pipe_fd = t->out[s].log_fd = -1;
     t->out[s].marker_path = strdup(marker[s]);
-    if (t->out[s].marker_path == NULL) die("out of memory");
+    t->out[s].log_path = strdup(log_path[s]);
+    if (t->out[s].marker_path == NULL || t->out[s].log_path == NULL) die("out of memory");
   }
   int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
   int stage = 0, err = 0;
   for (int s = 0; s < 2 && stage == 0; s++) {
-    t->out[s].log_fd = open(log_path[s], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    t->out[s].log_fd = open_regular_for_write(log_path[s]);
     if (t->out[s].log_fd < 0) stage = s == 0 ? STAGE_STDOUT_LOG : STAGE_STDERR_LOG, err = errno;
   }
   for (int s = 0; s < 2 && stage == 0; s++) {
@@ -308,14 +378,7 @@ static void spawn_task(uint32_t id, struct cursor *c) {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
 
-    const char *path = task_path(envp);
-    char *saved_path = getenv("PATH") != NULL ? strdup(getenv("PATH")) : NULL;
-    if (path != NULL) setenv("PATH", path, 1);
-    else unsetenv("PATH");
-    err = posix_spawnp(&pid, file, &actions, &attr, argv, envp);
-    if (saved_path != NULL) setenv("PATH", saved_path, 1);
-    else unsetenv("PATH");
-    free(saved_path);
+    err = spawn_as_execvp(&pid, file, &actions, &attr, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (err != 0) stage = STAGE_SPAWN;
@@ -330,6 +393,7 @@ static void spawn_task(uint32_t id, struct cursor *c) {
     for (int s = 0; s < 2; s++) {
       close_fd(&t->out[s].log_fd);
       free(t->out[s].marker_path);
+      free(t->out[s].log_path);
     }
     free(t);
     return;
@@ -354,7 +418,7 @@ malformed:
   free(argv);
   free(envp);
   fprintf(stderr, "meshos-launcher: malformed spawn request %u\n", id);
-  exit(2);
+  kill_all_and_exit(2);
 }
 
 static void close_output(uint32_t id) {
@@ -387,12 +451,20 @@ static int send_due_start_times(void) {
 }
 
 static void reap(void) {
-  int status;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+  for (;;) {
+    // Look before reaping: while the zombie exists its pid, and so the group id, cannot be reused,
+    // so the group kill below reaches this task's leftovers and nobody else.
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0) return;
+    pid_t pid = info.si_pid;
+    kill(-pid, SIGKILL); // ESRCH when the group is already empty, the usual case
+    int status;
+    if (waitpid(pid, &status, 0) < 0) continue;
     for (size_t i = 0; i < task_count; i++) {
       struct task *t = tasks[i];
-      if (t->pid != pid) continue;
+      // An exited task stays listed while something holds its pipes: its pid may be a new task's.
+      if (t->pid != pid || t->exited) continue;
       t->exited = 1;
       if (WIFEXITED(status)) emit(EV_EXITED, t->id, WEXITSTATUS(status), 0, 0);
       else emit(EV_EXITED, t->id, -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0, 0);
@@ -440,6 +512,8 @@ int main(void) {
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
   signal(SIGPIPE, SIG_IGN);
+  // With a file-size limit (RLIMIT_FSIZE) a long log write fails with EFBIG instead of killing us.
+  signal(SIGXFSZ, SIG_IGN);
   // A Ctrl-C in a terminal reaches the whole process group (agent, executor, launcher) at once;
   // this process must outlive the agent's graceful stop, and its end comes as EOF on stdin.
   signal(SIGINT, SIG_IGN);

@@ -2,9 +2,10 @@
 // detached (its own session and group, pgid = pid); its output comes through pipes that LogSinks
 // copy into the log files up to the cap.
 import { spawn } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync } from 'node:fs'
 import { LogSink } from './log-sink.js'
 import { readStartTimeSync } from './proc.js'
+import { openRegularForWrite } from './safe-open.js'
 import type { SpawnedProcess, SpawnEvents, Spawner, SpawnSpec } from './spawner.js'
 import type { ExecutorLogger } from './types.js'
 
@@ -15,6 +16,7 @@ function errorCode (err: unknown): string {
 
 export class ChildProcessSpawner implements Spawner {
   readonly kind = 'child_process'
+  readonly killsGroupOnExit = false
 
   constructor (private readonly logger: ExecutorLogger) {}
 
@@ -26,8 +28,8 @@ export class ChildProcessSpawner implements Spawner {
       return { closeOutput () {} }
     }
     try {
-      fds.push(openSync(spec.log.stdout, 'w'))
-      fds.push(openSync(spec.log.stderr, 'w'))
+      fds.push(openRegularForWrite(spec.log.stdout))
+      fds.push(openRegularForWrite(spec.log.stderr))
     } catch (err) {
       return fail(`cannot open log ${(err as NodeJS.ErrnoException).path ?? ''}: ${errorCode(err)}`)
     }

@@ -3,6 +3,7 @@
 // records come back on its stdout.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
+import { getSystemErrorName } from 'node:util'
 import type { SpawnedProcess, SpawnEvents, Spawner, SpawnSpec } from './spawner.js'
 import type { ExecutorLogger } from './types.js'
 
@@ -18,8 +19,17 @@ const EVENT_BYTES = 24
 const STAGE_STDOUT_LOG = 1
 const STAGE_STDERR_LOG = 2
 const STAGE_PIPE = 3
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]))
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, value]) => [value, name as NodeJS.Signals]))
+/** The first name of each number, as Node reports it (SIGABRT, not its alias SIGIOT). */
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>()
+for (const [name, value] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(value)) SIGNAL_NAMES.set(value, name as NodeJS.Signals)
+
+function errnoName (errno: number): string {
+  try {
+    return getSystemErrorName(-errno)
+  } catch {
+    return `errno ${errno}`
+  }
+}
 
 function frame (type: number, id: number, body: Buffer[] = []): Buffer {
   const head = Buffer.alloc(12)
@@ -58,6 +68,7 @@ function failureMessage (spec: SpawnSpec, stage: number, errno: string): string 
 
 export class LauncherSpawner implements Spawner {
   readonly kind = 'launcher'
+  readonly killsGroupOnExit = true
   private readonly child: ChildProcess
   private readonly inFlight = new Map<number, InFlight>()
   private nextId = 1
@@ -136,7 +147,7 @@ export class LauncherSpawner implements Spawner {
         return
       case EV_SPAWN_FAILED:
         this.inFlight.delete(id)
-        run.events.onSpawnFailed(failureMessage(run.spec, b, ERRNO_NAMES.get(a) ?? `errno ${a}`))
+        run.events.onSpawnFailed(failureMessage(run.spec, b, errnoName(a)))
         return
       case EV_EXITED:
         run.exited = true

@@ -2,7 +2,8 @@
 // write error, e.g. a full disk) the sink keeps reading the pipe and drops the bytes: a task whose
 // pipe is not drained blocks in write() and would hang until its timeout, for a reason that has
 // nothing to do with the task.
-import { createWriteStream, writeFileSync, type WriteStream } from 'node:fs'
+import { closeSync, createWriteStream, type WriteStream } from 'node:fs'
+import { openRegularForWrite } from './safe-open.js'
 import type { Readable } from 'node:stream'
 import type { ExecutorLogger } from './types.js'
 
@@ -65,7 +66,7 @@ export class LogSink {
 
   private markTruncated (): void {
     try {
-      writeFileSync(this.truncatedMarker, '')
+      closeSync(openRegularForWrite(this.truncatedMarker))
     } catch (err) {
       this.logger.warn({ ...this.context, err }, 'could not write the log truncation marker')
     }

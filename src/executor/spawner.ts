@@ -51,6 +51,11 @@ export type SpawnerKind = 'launcher' | 'child_process'
 
 export interface Spawner {
   readonly kind: SpawnerKind
+  /**
+   * The spawner SIGKILLs what is left of the process group before it reports the exit, while the
+   * pid cannot yet be reused (the launcher does; Node reaps before anyone can).
+   */
+  readonly killsGroupOnExit: boolean
   spawn: (spec: SpawnSpec, events: SpawnEvents) => SpawnedProcess
   /** Stops accepting spawns and releases the spawner's own resources (the launcher process). */
   close: () => void

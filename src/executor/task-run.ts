@@ -202,8 +202,9 @@ export class TaskRun {
     this.exitSignal = signal
     this.clearTimers()
     if (this.pid !== null) {
-      // Leftovers of a finished task; ESRCH (nothing left) is the usual answer.
-      killGroup(this.pid, 'SIGKILL', this.opts.logger)
+      // Leftovers of a finished task; ESRCH (nothing left) is the usual answer. A spawner that
+      // did this already did it safely; doing it again now could reach a recycled pid's group.
+      if (!this.opts.spawner.killsGroupOnExit) killGroup(this.pid, 'SIGKILL', this.opts.logger)
       try {
         removePidFile(this.opts.paths.pidFile)
       } catch (err) {

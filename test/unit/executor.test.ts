@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -277,6 +277,21 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       assert.equal(outcome.exitCode, null)
     })
 
+    it('names a signal as Node does (SIGABRT, not its alias SIGIOT)', async function () {
+      const h = await harness()
+      const outcome = await h.run(request('abort', { command: 'kill -ABRT $$' }))
+      assert.equal(outcome.signal, 'SIGABRT')
+    })
+
+    it('runs an executable script without #! with /bin/sh, as execvp does', async function () {
+      const h = await harness()
+      const script = join(h.dataDir, 'no-shebang')
+      writeFileSync(script, 'echo ran "$1"\n', { mode: 0o755 })
+      const outcome = await h.run(request('script', { argv: [script, 'x'] }))
+      assert.equal(outcome.reason, 'exited', outcome.message)
+      assert.equal(h.log('script'), 'ran x\n')
+    })
+
     it('reports a missing binary as spawn_error without throwing', async function () {
       const h = await harness()
       const outcome = await h.run(request('missing', { argv: ['/nonexistent/meshos-binary', 'x'] }))
@@ -442,6 +457,29 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       const stderr = await h.executor.readLog('yes', 1, 'stderr', 0, 1000)
       assert.equal(stderr?.truncated, false)
       assert.equal(Buffer.from(stderr?.data ?? []).toString(), 'done\n')
+    })
+
+    it('is not stalled by a FIFO the task put where its truncation marker goes', async function () {
+      const h = await harness({ maxLogBytes: 100 })
+      // Nobody ever opens the FIFO for reading: a blocking open() of it would hang forever.
+      const outcome = await h.run(request('fifo', { command: 'rm -f stdout.truncated; mkfifo stdout.truncated; head -c 5000 /dev/zero' }))
+      assert.equal(outcome.reason, 'exited')
+      assert.equal(statSync(join(h.workDir('fifo'), 'stdout.log')).size, 100)
+      const next = await h.run(request('after-fifo', { command: 'echo fine' }))
+      assert.equal(next.reason, 'exited')
+      assert.equal(h.log('after-fifo'), 'fine\n')
+    })
+
+    it('refuses to follow a symlink planted where a log goes', async function () {
+      const h = await harness()
+      const target = join(h.dataDir, 'not-a-log')
+      writeFileSync(target, 'keep me')
+      await mkdir(h.workDir('planted'), { recursive: true })
+      symlinkSync(target, join(h.workDir('planted'), 'stdout.log'))
+      const outcome = await h.run(request('planted', { command: 'echo overwritten' }))
+      assert.equal(outcome.reason, 'spawn_error')
+      assert.match(outcome.message, /ELOOP/)
+      assert.equal(readFileSync(target, 'utf8'), 'keep me')
     })
 
     it('reads from offsets, and after a restart', async function () {

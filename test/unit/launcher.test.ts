@@ -3,7 +3,7 @@
 // runs every case against both spawners.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -133,6 +133,38 @@ describe('meshos-launcher', function () {
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
       assert.equal(startTime, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
       process.kill(-pid, 'SIGKILL')
+    } finally {
+      launcher.close()
+    }
+  })
+
+  it('gives a recycled pid\'s exit to the new task, not to an exited one still holding its output', async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('      SKIPPED: needs root to steer pid allocation through /proc/sys/kernel/ns_last_pid (CI runs as root)')
+      this.skip()
+    }
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, () => {})
+    try {
+      // A: exits at once, but a process that left its group keeps A's output pipes open, so the
+      // launcher keeps A listed after reaping it.
+      const a = recorder()
+      launcher.spawn(spec('a', ['-c', 'setsid sleep 3 & echo a']), a.events)
+      const aPid = await a.pid
+      await eventually(() => a.log.some((e) => e.startsWith('exited')), 'A to exit')
+      // B gets A's pid: the next pid handed out is ns_last_pid + 1 (other processes may take it
+      // first, so try a few times).
+      let b: ReturnType<typeof recorder> | null = null
+      for (let i = 0; i < 20 && b === null; i++) {
+        writeFileSync('/proc/sys/kernel/ns_last_pid', String(aPid - 1))
+        const candidate = recorder()
+        launcher.spawn(spec(`b${i}`, ['-c', 'sleep 0.3']), candidate.events)
+        if (await candidate.pid === aPid) b = candidate
+        else await eventually(() => candidate.log.some((e) => e.startsWith('exited')), 'a missed candidate to exit')
+      }
+      assert.ok(b !== null, `could not get pid ${aPid} handed out again`)
+      await eventually(() => b!.log.some((e) => e.startsWith('exited')), 'B, which holds the recycled pid, to exit')
+      assert.deepEqual(a.log.filter((e) => e.startsWith('exited')), ['exited 0 null'], 'A exited once')
+      assert.deepEqual(b.log.filter((e) => e.startsWith('exited')), ['exited 0 null'])
     } finally {
       launcher.close()
     }

@@ -15,6 +15,7 @@ const SILENT = { debug () {}, info () {}, warn () {}, error () {} }
 
 class ScriptedSpawner implements Spawner {
   readonly kind = 'launcher'
+  readonly killsGroupOnExit = true
   events: SpawnEvents | null = null
   spawn (_spec: unknown, events: SpawnEvents): { closeOutput: () => void } {
     this.events = events
