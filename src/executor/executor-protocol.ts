@@ -1,16 +1,10 @@
 // Messages between the agent and its executor process (isolated-executor.ts,
 // executor-process.ts), over the Node IPC channel.
-import type { SpawnerChoice } from './spawner.js'
-import type { LaunchRequest, Resources, RunningTask, TaskOutcome } from './types.js'
+import type { ExecutorOptions } from './executor.js'
+import type { LaunchRequest, RunningTask, TaskOutcome } from './types.js'
 
-export interface ExecutorProcessConfig {
-  dataDir: string
-  capacity: Resources
-  maxLogBytes?: number
-  killGraceMs?: number
-  memoryPollMs?: number
-  spawner?: SpawnerChoice
-}
+/** The options that cross the process boundary (callbacks and the logger stay on each side). */
+export type ExecutorProcessConfig = Pick<ExecutorOptions, 'dataDir' | 'capacity' | 'maxLogBytes' | 'killGraceMs' | 'memoryPollMs' | 'spawner'>
 
 export type ToExecutor =
   | { op: 'configure', config: ExecutorProcessConfig }
