@@ -41,6 +41,7 @@ process.on('message', (msg: ToExecutor) => {
         onStarted: task => { post({ op: 'started', task }) },
         onFinished: outcome => { post({ op: 'finished', outcome }) }
       })
+      post({ op: 'ready', spawner: executor.spawnerKind })
       break
     case 'launch': {
       const result = executor?.launch(msg.req) ?? { ok: false, reason: 'executor not configured' }

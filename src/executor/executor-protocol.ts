@@ -1,6 +1,7 @@
 // Messages between the agent and its executor process (isolated-executor.ts,
 // executor-process.ts), over the Node IPC channel.
 import type { ExecutorOptions } from './executor.js'
+import type { SpawnerKind } from './spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from './types.js'
 
 /** The options that cross the process boundary (callbacks and the logger stay on each side). */
@@ -19,3 +20,5 @@ export type FromExecutor =
   | { op: 'refused', taskId: string, attempt: number, reason: string }
   | { op: 'log', level: 'debug' | 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string }
   | { op: 'stopped' }
+  /** Configured: how it starts tasks (the launcher, or the child_process fallback). */
+  | { op: 'ready', spawner: SpawnerKind }

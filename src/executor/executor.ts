@@ -18,7 +18,7 @@ import { MemoryWatch, type MemoryTarget } from './memory-watch.js'
 import { readTaskLog } from './read-log.js'
 import { taskPaths } from './task-dir.js'
 import { TaskRun } from './task-run.js'
-import { createSpawner, type Spawner, type SpawnerChoice } from './spawner.js'
+import { createSpawner, type Spawner, type SpawnerChoice, type SpawnerKind } from './spawner.js'
 import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
 
 export interface ExecutorOptions {
@@ -237,4 +237,7 @@ function runningTask (run: TaskRun): RunningTask | null {
 }
 
 /** What the rest of the node uses; the agent runs it in a child process (isolated-executor.ts). */
-export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'>
+export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'> & {
+  /** Null while the executor process has not said yet. */
+  readonly spawnerKind: SpawnerKind | null
+}

@@ -13,6 +13,7 @@ import { attemptKey, type ExecutorOptions, type LaunchResult } from './executor.
 import { killOrphans, type KilledOrphan } from './orphans.js'
 import { readTaskLog } from './read-log.js'
 import type { FromExecutor, ToExecutor } from './executor-protocol.js'
+import type { SpawnerKind } from './spawner.js'
 import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
 
 const SILENT: ExecutorLogger = { debug () {}, info () {}, warn () {}, error () {} }
@@ -26,6 +27,8 @@ export class IsolatedExecutor {
   private readonly finished = new Set<string>()
   private readonly logger: ExecutorLogger
   private stopped = false
+  /** How the executor process starts tasks; null until it said so. */
+  spawnerKind: SpawnerKind | null = null
   private stoppedAck: (() => void) | null = null
 
   constructor (private readonly opts: ExecutorOptions) {
@@ -128,6 +131,9 @@ export class IsolatedExecutor {
       }
       case 'log':
         this.logger[msg.level](msg.obj, msg.msg)
+        break
+      case 'ready':
+        this.spawnerKind = msg.spawner
         break
       case 'stopped':
         this.stoppedAck?.()

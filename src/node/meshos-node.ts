@@ -222,6 +222,7 @@ export class MeshosNode implements NodeApi {
     for (const [state, n] of Object.entries(this.cluster.state.tasks.counts())) this.metrics.tasks.set({ state }, n)
     this.metrics.taskReportsQueued.set(this.worker.queuedReports)
     this.metrics.tasksRunningHere.set(this.executor.running().length)
+    if (this.executor.spawnerKind !== null) this.metrics.executorSpawner.set({ kind: this.executor.spawnerKind }, 1)
     return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }
   }
 }

@@ -54,6 +54,14 @@ export class NodeMetrics {
     registers: [this.registry]
   })
 
+  /** 1 for the way this node starts tasks; a node on the child_process fallback stands out. */
+  readonly executorSpawner = new Gauge({
+    name: 'meshos_executor_spawner',
+    help: 'How this node starts task processes: launcher (posix_spawn) or child_process (fallback without a C compiler at build)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry]
+  })
+
   constructor (collectProcessMetrics = true) {
     if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'meshos_' })
   }

@@ -2,6 +2,7 @@
 // placement, output from any node, timeouts, cancellation, retries, memory limits, constraints,
 // bad specs, and the failures that matter: a worker and the leader killed with SIGKILL.
 import assert from 'node:assert/strict'
+import { launcherAvailable } from '../../src/executor/spawner.js'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { waitFor, type AgentProcess } from '../helpers/agent-process.js'
@@ -62,6 +63,12 @@ describe('tasks with real processes', function () {
       const reader = readers[i % 3]!
       assert.equal(await logsOf(reader, ids[i]!), `task ${i} out\n`)
       assert.equal(await logsOf(reader, ids[i]!, 'stderr'), `task ${i} err\n`)
+    }
+    // Every node says how it starts tasks; where the launcher was built (CI requires it), that is it.
+    const expected = launcherAvailable() ? 'launcher' : 'child_process'
+    for (const node of [leader, ...followers]) {
+      const metrics = await (await fetch(`${node.client.baseUrl}/metrics`)).text()
+      assert.match(metrics, new RegExp(`^meshos_executor_spawner\\{kind="${expected}"\\} 1$`, 'm'))
     }
   })
 
