@@ -17,6 +17,8 @@ import { peerIdOf } from '../p2p/addresses.js'
 
 export const MEMBERSHIP_TOPIC = 'meshos/membership/1'
 export const JOIN_PROTOCOL = '/meshos/join/1.0.0'
+/** A leave told directly: one frame each way (the leave message, an empty acknowledgement). */
+export const LEAVE_PROTOCOL = '/meshos/leave/1.0.0'
 
 export interface MembershipInit {
   host: P2PHost
@@ -67,6 +69,7 @@ export class Membership {
 
   async start (): Promise<void> {
     await this.host.handle(JOIN_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerJoin(from, bytes))
+    await this.host.handle(LEAVE_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerLeave(from, bytes))
     this.host.subscribe(
       MEMBERSHIP_TOPIC,
       (from, data) => this.validateGossip(from, data),
@@ -93,11 +96,20 @@ export class Membership {
     clearTimeout(this.joinTimer)
     clearTimeout(this.soonTimer)
     if (announceLeave) {
-      await this.host.publish(MEMBERSHIP_TOPIC, encodeGossip(this.table.leaveMessage()))
-      // publish() returns once the message is queued on each peer's stream, not once it is on
-      // the wire; closing connections right away can drop it and turn a clean leave into a
-      // suspicion. A short grace lets the queues flush.
-      await new Promise(resolve => setTimeout(resolve, this.cfg.leaveFlushMs))
+      const leave = encodeGossip(this.table.leaveMessage())
+      await Promise.all([
+        // publish() returns once the message is queued on each peer's stream, not once it is on
+        // the wire; closing connections right away can drop it and turn a clean leave into a
+        // suspicion. A short grace lets the queues flush.
+        this.host.publish(MEMBERSHIP_TOPIC, leave).then(async () => { await new Promise(resolve => setTimeout(resolve, this.cfg.leaveFlushMs)) }),
+        // Gossip reaches a member through the topic mesh, which a member that joined moments ago
+        // may not be part of yet (seen: a node stopped right after a join was marked dead by one
+        // of its peers): every connected member is also told directly.
+        ...this.host.connectedPeers().map(async peer => {
+          await this.host.request(peer, LEAVE_PROTOCOL, leave, { timeoutMs: this.cfg.leaveFlushMs, maxResponseBytes: 16 })
+            .catch((err: Error) => { this.log.debug({ peer, err: err.message }, 'could not tell a member of the leave directly') })
+        })
+      ])
     }
   }
 
@@ -186,6 +198,19 @@ export class Membership {
     const nowMs = this.nowMs()
     this.apply(this.table.onHeartbeat({ node: req.node }, nowMs))
     return encodeJoinResponse({ v: MEMBERSHIP_WIRE_VERSION, members: this.table.records(nowMs) })
+  }
+
+  /** A leave told directly by the leaving node itself (the connection authenticates it). */
+  private async answerLeave (from: string, bytes: Uint8Array): Promise<Uint8Array> {
+    const msg = this.decodeCounted(LEAVE_PROTOCOL, from, decodeGossip(bytes))
+    if (msg == null) throw new Error('invalid leave message')
+    if (msg.type !== 'leave' || msg.nodeId !== from) {
+      this.decodeCounted(LEAVE_PROTOCOL, from, { ok: false, reason: 'wrong_sender', detail: `${from} sent a ${msg.type} for ${msg.type === 'leave' ? msg.nodeId : msg.node.nodeId}` })
+      throw new Error('leave message for another node')
+    }
+    this.init.metrics.wireAccepted.inc({ protocol: LEAVE_PROTOCOL })
+    this.apply(this.table.onLeave(msg, this.nowMs()))
+    return new Uint8Array(0)
   }
 
   /** Asks the bootstrap peers, in turn, for the member table until one answers; backs off

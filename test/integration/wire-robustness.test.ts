@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { fromString } from 'uint8arrays'
 import type { P2PHost } from '../../src/p2p/host.js'
-import { JOIN_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
+import { JOIN_PROTOCOL, LEAVE_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
 import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
 import { WIRE_LIMITS } from '../../src/node/config.js'
 import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
@@ -71,6 +71,24 @@ describe('wire robustness against a misbehaving peer', function () {
     await waitFor('the 2 parseable-size bad join requests to be counted', async () => (await rejectedCount(agent, JOIN_PROTOCOL)) - before >= 2, 5000)
     assert.equal((await agent.client.health()).status, 'ok')
     assert.equal(agent.child.exitCode, null)
+  })
+
+  it('refuses a direct leave that is malformed or speaks for another node, and believes one from the node itself', async () => {
+    const before = await rejectedCount(agent, LEAVE_PROTOCOL)
+    const otherId = agent.peerId.replace(/.$/, c => (c === 'a' ? 'b' : 'a'))
+    for (const junk of [fromString('{'), encodeGossip({ v: 1, type: 'leave', nodeId: otherId, incarnation: 1, seq: 2 })]) {
+      await assert.rejects(rogue.request(agent.addr, LEAVE_PROTOCOL, junk, { timeoutMs: 3000, maxResponseBytes: 16 }))
+    }
+    await waitFor('the 2 bad leave messages to be counted', async () => (await rejectedCount(agent, LEAVE_PROTOCOL)) - before >= 2, 5000)
+    // The rogue becomes a member (a heartbeat about itself), then leaves by telling the victim directly.
+    const self: NodeInfo = {
+      nodeId: rogue.peerId, name: 'rogue', addrs: [], incarnation: 1, seq: 1, capacity: { cpus: 1, memoryMb: 64 }, allocated: { cpus: 0, memoryMb: 0 },
+      running: 0, load: 0, labels: {}, version: 'x', startedAt: 0
+    }
+    await rogue.publish(MEMBERSHIP_TOPIC, encodeGossip({ v: 1, type: 'heartbeat', node: self, suspects: [] }))
+    await waitFor('the victim to list the rogue alive', async () => (await agent.stateOf(rogue.peerId)) === 'alive', 5000)
+    await rogue.request(agent.addr, LEAVE_PROTOCOL, encodeGossip({ v: 1, type: 'leave', nodeId: rogue.peerId, incarnation: 1, seq: 2 }), { timeoutMs: 3000, maxResponseBytes: 16 })
+    assert.equal(await agent.stateOf(rogue.peerId), 'left', 'answered only after applying it')
   })
 
   it('drops unparseable forwarded-write frames, answers invalid commands with code invalid, and writes nothing', async () => {
