@@ -93,8 +93,8 @@ export class LauncherSpawner implements Spawner {
     this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1
     const argv = [spec.file, ...spec.args]
     const env = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`)
-    const texts = [spec.file, spec.cwd, spec.log.stdout, spec.log.stderr, spec.truncatedMarker.stdout, spec.truncatedMarker.stderr, ...argv, ...env]
-    if (texts.some((text) => text.includes('\0'))) {
+    const head = [spec.file, spec.cwd, spec.log.stdout, spec.log.stderr, spec.truncatedMarker.stdout, spec.truncatedMarker.stderr]
+    if ([...head, ...argv, ...env].some((text) => text.includes('\0'))) {
       queueMicrotask(() => events.onSpawnFailed(`spawn ${spec.file}: ERR_INVALID_ARG_VALUE (a NUL byte in argv, env or a path)`))
       return { closeOutput () {} }
     }
@@ -107,7 +107,7 @@ export class LauncherSpawner implements Spawner {
     this.inFlight.set(id, { spec, events, exited: false, closed: false })
     this.child.stdin?.write(frame(REQ_SPAWN, id, [
       maxLogBytes,
-      ...strings([spec.file, spec.cwd, spec.log.stdout, spec.log.stderr, spec.truncatedMarker.stdout, spec.truncatedMarker.stderr]),
+      ...strings(head),
       u32(argv.length), ...strings(argv),
       u32(env.length), ...strings(env)
     ]))

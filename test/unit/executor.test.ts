@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Executor, type ExecutorOptions } from '../../src/executor/executor.js'
 import { launcherAvailable, LAUNCHER_PATH, type SpawnerKind } from '../../src/executor/spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
+import { eventually, processDead } from '../helpers/proc.js'
 
 /** Upper bound on any single wait: far above what a healthy run needs, so it only catches hangs. */
 const WAIT_MS = 20_000
@@ -28,25 +29,6 @@ async function within<T> (promise: Promise<T>, what: string, ms = WAIT_MS): Prom
     return await Promise.race([promise, timeout])
   } finally {
     clearTimeout(timer)
-  }
-}
-
-/** Polls a condition the OS settles asynchronously (a SIGKILLed process disappearing), bounded. */
-async function eventually (condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-/** Gone, or a zombie nobody reaped yet: either way it runs no more. */
-function processDead (pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return true
   }
 }
 

@@ -2,7 +2,7 @@
 // tasks through one poll loop). Its behaviour as a spawner is covered by executor.test.ts, which
 // runs every case against both spawners.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,31 +11,26 @@ import { Executor } from '../../src/executor/executor.js'
 import { LauncherSpawner } from '../../src/executor/launcher-spawner.js'
 import { launcherAvailable, LAUNCHER_PATH, type SpawnEvents } from '../../src/executor/spawner.js'
 import type { TaskOutcome } from '../../src/executor/types.js'
-import { childrenOf } from '../helpers/proc.js'
+import { childrenOf, eventually, processDead } from '../helpers/proc.js'
 
-const WAIT_MS = 20_000
 const SILENT = { debug () {}, info () {}, warn () {}, error () {} }
-
-async function eventually (condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-function alive (pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return false
-  }
-}
 
 /** Our own children named meshos-launcher (the launcher's comm is its file name). */
 function launcherChildren (): number[] {
   return childrenOf(process.pid).filter((child) => child.comm === 'meshos-launcher').map((child) => child.pid)
+}
+
+/** Starts a launcher of its own, writes `frame`, and returns how it exited and what it said. */
+async function feedRawLauncher (frame: Buffer): Promise<{ code: number | null, stderr: string }> {
+  const child = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const code = await new Promise<number | null>((resolve) => {
+    // 'close', not 'exit': stderr is read to its end by then.
+    child.once('close', (c) => resolve(c))
+    child.stdin.write(frame)
+  })
+  return { code, stderr }
 }
 
 function recorder (): { events: SpawnEvents, pid: Promise<number>, startTime: Promise<string>, log: string[] } {
@@ -90,10 +85,10 @@ describe('meshos-launcher', function () {
     const task = recorder()
     launcher.spawn(spec('sleeper', ['-c', 'sleep 30 & sleep 30']), task.events)
     const pid = await task.pid
-    assert.ok(alive(pid))
+    assert.ok(!processDead(pid))
     launcher.close()
-    await eventually(() => !alive(pid), 'the task group to be killed')
-    await eventually(() => !alive(mine[0]), 'the launcher to exit')
+    await eventually(() => processDead(pid), 'the task group to be killed')
+    await eventually(() => processDead(mine[0]), 'the launcher to exit')
     assert.deepEqual(died, [], 'a requested close is not a death')
   })
 
@@ -170,29 +165,35 @@ describe('meshos-launcher', function () {
     }
   })
 
-  it('exits with status 2 and a message on a request it cannot parse', async function () {
-    const child = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    const bogus = Buffer.alloc(12)
-    bogus.writeUInt32LE(8, 0)
-    bogus.writeUInt32LE(99, 4) // no such request type
-    child.stdin.write(bogus)
-    assert.equal(await exited, 2)
-    assert.match(stderr, /unknown request type 99/)
-
-    const truncated = spawn(LAUNCHER_PATH, [], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let stderr2 = ''
-    truncated.stderr.on('data', (chunk: Buffer) => { stderr2 += chunk.toString() })
-    const exited2 = new Promise<number | null>((resolve) => truncated.once('exit', (code) => resolve(code)))
+  it('on a request it cannot parse, says so, kills its task groups and exits with status 2', async function () {
+    const cases: Array<{ frame: Buffer, message: RegExp }> = []
+    const unknownType = Buffer.alloc(12)
+    unknownType.writeUInt32LE(8, 0)
+    unknownType.writeUInt32LE(99, 4) // no such request type
+    cases.push({ frame: unknownType, message: /unknown request type 99/ })
     const spawnWithoutStrings = Buffer.alloc(20)
     spawnWithoutStrings.writeUInt32LE(16, 0)
     spawnWithoutStrings.writeUInt32LE(1, 4) // SPAWN
     spawnWithoutStrings.writeUInt32LE(7, 8) // id
-    truncated.stdin.write(spawnWithoutStrings)
-    assert.equal(await exited2, 2)
-    assert.match(stderr2, /malformed spawn request 7/)
+    cases.push({ frame: spawnWithoutStrings, message: /malformed spawn request 7/ })
+
+    for (const { frame, message } of cases) {
+      const { code, stderr } = await feedRawLauncher(frame)
+      assert.equal(code, 2)
+      assert.match(stderr, message)
+    }
+
+    // With a task running: the task group dies with the launcher.
+    let resolveDied!: (reason: string) => void
+    const died = new Promise<string>((resolve) => { resolveDied = resolve })
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, resolveDied)
+    const task = recorder()
+    launcher.spawn(spec('victim', ['-c', 'sleep 30']), task.events)
+    const pid = await task.pid
+    // The executor never sends such a frame; write it past the client, as a bug would.
+    ;(launcher as unknown as { child: ChildProcess }).child.stdin?.write(spawnWithoutStrings)
+    assert.match(await died, /meshos-launcher exited \(code 2, signal null\)/)
+    await eventually(() => processDead(pid), 'the task group to be killed')
   })
 
   it('tells the executor when it dies, so the agent can stop instead of losing track of tasks', async function () {
