@@ -1,6 +1,7 @@
 // The few durable file-system steps the log store is built from. On Linux a file's data is
 // durable after fsync/fdatasync of the file, but its *name* (creation, rename, unlink) is only
 // durable after fsync of the directory that holds it — hence fsyncDir after every such change.
+import { writeSync } from 'node:fs'
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -22,6 +23,17 @@ export async function writeFully (handle: FileHandle, bytes: Buffer, positionByt
   while (writtenBytes < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, writtenBytes, bytes.length - writtenBytes, positionBytes + writtenBytes)
     writtenBytes += bytesWritten
+  }
+}
+
+/** writeFully, but on this thread: a log append is a few KiB into the page cache (microseconds),
+ * and handing it to the thread pool cost a thread hand-off each way, which on this 2-core VM
+ * measured ~0.3 ms of every commit. The fdatasync after it stays on the pool: a slow disk
+ * (an SD card on an edge node) must not stall the event loop, heartbeats included. */
+export function writeFullySync (handle: FileHandle, bytes: Buffer, positionBytes: number): void {
+  let writtenBytes = 0
+  while (writtenBytes < bytes.length) {
+    writtenBytes += writeSync(handle.fd, bytes, writtenBytes, bytes.length - writtenBytes, positionBytes + writtenBytes)
   }
 }
 

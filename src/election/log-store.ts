@@ -34,7 +34,7 @@
 // Entry data goes through JSON: it must be JSON-serializable, and what comes back is the JSON form.
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { fsyncDir, renameDurably, TEMP_SUFFIX, writeFully, writeTempFile } from './log-store-fs.js'
+import { fsyncDir, renameDurably, TEMP_SUFFIX, writeFullySync, writeTempFile } from './log-store-fs.js'
 import { checkEntry, checkHardState, checkSnapshot, decodeLogRecord, encodeLogRecord } from './log-store-records.js'
 import { CorruptRecordError, scanRecords } from './record-file.js'
 
@@ -154,7 +154,7 @@ export class LogStore {
         // replayed after stale ones. (When the snapshot's entry is in the log with its term, the
         // stale prefix is harmless: replay keeps dropping it, and the next compaction removes it.)
         const frame = encodeLogRecord({ kind: 'truncate-from', index: firstIndex })
-        await writeFully(handle, frame, sizeBytes)
+        writeFullySync(handle, frame, sizeBytes)
         await handle.datasync()
         sizeBytes += frame.length
       }
@@ -299,7 +299,7 @@ export class LogStore {
   private async appendDurably (bytes: Buffer): Promise<void> {
     const { handle, sizeBytes } = this.segment
     try {
-      await writeFully(handle, bytes, sizeBytes)
+      writeFullySync(handle, bytes, sizeBytes)
     } catch (err) {
       // Cut the partial write off, or the next append would land after garbage, which the next
       // open() would rightly report as corruption in the middle of the file.
