@@ -200,8 +200,10 @@ export class ClusterService {
           else unknown(`forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`)
         }
         if (res?.ok === true) {
-          await this.state.waitApplied(res.index, Math.max(0, deadline - Date.now()))
-          return { index: res.index, term: res.term }
+          const applied = await this.awaitAppliedHere(raft, res.index, res.term, deadline)
+          if (applied.ok) return { index: res.index, term: res.term }
+          problem = applied.message
+          if (applied.code === 'unknown') unknown(applied.message)
         }
         if (res?.ok === false) {
           problem = res.message
@@ -226,7 +228,28 @@ export class ClusterService {
     return `${reachable} of ${voters.length} voters reachable`
   }
 
-  private async proposeLocally (original: ClusterCommand, deadline: number): Promise<ProposeResponse> {
+  /** The leader told us it appended our write at (index, term): wait until this node applies that
+   * entry (then it committed, and local reads see it) or learns it never will. */
+  private async awaitAppliedHere (raft: RaftNode, index: number, term: number, deadline: number): Promise<{ ok: true } | { ok: false, code: 'retry' | 'unknown', message: string }> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new NoLeaderError(`entry ${index} not applied here in time; it may still commit`)) }, Math.max(0, deadline - Date.now()))
+    })
+    try {
+      await Promise.race([raft.awaitApplied(index, term), timeout])
+      return { ok: true }
+    } catch (err) {
+      // Overwritten: another entry committed at that index, so ours never did and may be resent.
+      const retry = err instanceof ProposalDroppedError && err.reason === 'overwritten'
+      return { ok: false, code: retry ? 'retry' : 'unknown', message: (err as Error).message }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Proposes on this node (the leader) and resolves once the entry is applied here. `onAppended`
+   * hears the entry's place in the log as soon as it is appended. */
+  private async proposeLocally (original: ClusterCommand, deadline: number, onAppended?: (index: number, term: number) => void): Promise<ProposeResponse> {
     const raft = this.started()
     const leader = raft.leader
     const prepared = this.proposalHook?.(original) ?? { command: original, done: () => {} }
@@ -236,7 +259,9 @@ export class ClusterService {
       timer = setTimeout(() => { reject(new NoLeaderError('not committed in time; it may still commit')) }, Math.max(0, deadline - Date.now()))
     })
     try {
-      const { index, term } = await Promise.race([raft.propose(command), timeout])
+      const appended = raft.append(command)
+      onAppended?.(appended.index, appended.term)
+      const { index, term } = await Promise.race([appended.applied, timeout])
       return { ok: true, index, term }
     } catch (err) {
       if (err instanceof NotLeaderError) return { ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
@@ -298,22 +323,31 @@ export class ClusterService {
       pending.resolve(res)
       return
     }
-    void this.answerForwardedWrite(from, msg.id, msg.command).then(res => {
-      this.init.host.sendFrame(from, RPC_PROTOCOL, encodeRpcFrame({ v: RPC_WIRE_VERSION, type: 'result', id: msg.id, ...res }), RPC_CHANNEL_LIMITS)
-    })
+    void this.answerForwardedWrite(from, msg.id, msg.command)
   }
 
-  private async answerForwardedWrite (from: string, id: string, data: unknown): Promise<ProposeResponse> {
+  /** Answers once: where the write was appended, as soon as it is (the asker waits for the entry
+   * itself), or why it was not. What happens to the entry later is not reported. */
+  private async answerForwardedWrite (from: string, id: string, data: unknown): Promise<void> {
+    const answer = (res: ProposeResponse): void => {
+      this.init.host.sendFrame(from, RPC_PROTOCOL, encodeRpcFrame({ v: RPC_WIRE_VERSION, type: 'result', id, ...res }), RPC_CHANNEL_LIMITS)
+    }
     // The forwarding node validated it too, but a peer of another version (or a rogue one) must
     // not get an entry into the log that every replica would then skip.
     const command = parseCommand(data)
     if (!command.ok) {
       this.init.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason: 'invalid_schema' })
-      return { ok: false, code: 'invalid', message: `command: ${command.reason}`, leader: this.leader }
+      answer({ ok: false, code: 'invalid', message: `command: ${command.reason}`, leader: this.leader })
+      return
     }
     this.init.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
     this.log.debug({ from, id }, 'forwarded write')
-    return await this.proposeLocally(command.command, Date.now() + this.init.config.writeTimeoutMs)
+    let answered = false
+    const outcome = await this.proposeLocally(command.command, Date.now() + this.init.config.writeTimeoutMs, (index, term) => {
+      answered = true
+      answer({ ok: true, index, term })
+    })
+    if (!answered) answer(outcome)
   }
 
   private memberName (id: string): string | null {

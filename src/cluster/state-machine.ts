@@ -44,16 +44,14 @@ export type ClusterSnapshot = Omit<z.infer<typeof snapshotSchema>, 'tasks'> & { 
 export class ClusterStateMachine implements RaftStateMachine {
   private kv = new Map<string, string>()
   readonly tasks = new TaskTable()
-  private lastIndex = 0
   private lastTerm = 0
-  private readonly appliedWaiters = new Set<{ index: number, resolve: () => void }>()
   private readonly counters: ClusterStateMachineStats = { appliedCommands: 0, malformedEntries: 0, lastMalformed: null }
 
   apply (entry: Entry): ApplyOutcome {
     try {
       return this.applyEntry(entry)
     } finally {
-      this.noteApplied(entry.index, entry.term)
+      this.noteApplied(entry.term)
     }
   }
 
@@ -80,29 +78,13 @@ export class ClusterStateMachine implements RaftStateMachine {
     return 'applied'
   }
 
-  /** Resolves once an entry at `index` or later is applied here, or after timeoutMs (false):
-   * lets a follower that forwarded a write answer only when its own reads will show it. */
-  async waitApplied (index: number, timeoutMs: number): Promise<boolean> {
-    if (this.lastIndex >= index) return true
-    return await new Promise<boolean>(resolve => {
-      const waiter = {
-        index,
-        resolve: () => { clearTimeout(timer); this.appliedWaiters.delete(waiter); resolve(true) }
-      }
-      const timer = setTimeout(() => { this.appliedWaiters.delete(waiter); resolve(false) }, timeoutMs)
-      this.appliedWaiters.add(waiter)
-    })
-  }
-
   /** Term of the last applied entry: a new leader's view is complete once it applied one of its own. */
   get appliedTerm (): number {
     return this.lastTerm
   }
 
-  private noteApplied (index: number, term: number): void {
+  private noteApplied (term: number): void {
     this.lastTerm = Math.max(this.lastTerm, term)
-    this.lastIndex = Math.max(this.lastIndex, index)
-    for (const w of this.appliedWaiters) if (w.index <= this.lastIndex) w.resolve()
   }
 
   get (key: string): string | undefined {

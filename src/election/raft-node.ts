@@ -145,10 +145,38 @@ export class RaftNode {
    * hides the outcome, or when the node stops first.
    */
   async propose(command: unknown): Promise<ProposalResult> {
+    return await this.append(command).applied;
+  }
+
+  /**
+   * propose(), but the entry's place in the log is known at once (it is appended, not yet
+   * committed): a leader answering a forwarded write tells the forwarding node where to look,
+   * and that node waits for the entry itself (awaitApplied) instead of for a second answer.
+   */
+  append(command: unknown): ProposalResult & { applied: Promise<ProposalResult> } {
     this.assertRunning();
     const data = toJson(command);
     if (data === null) throw new TypeError('a command cannot be null: null is reserved for the leader no-op');
-    return await this.track(this.core.propose(data));
+    const proposed = this.core.propose(data);
+    return { ...proposed, applied: this.track(proposed) };
+  }
+
+  /**
+   * Resolves once the entry (index, term) has been applied on this node, whichever node proposed
+   * it: applying it here proves it committed. Rejects with ProposalDroppedError 'overwritten' when
+   * another entry was applied at that index (it never committed, so resending is safe), 'unknown'
+   * when a snapshot hides which entry it was, 'stopped' when the node stops first. A waiter for an
+   * index this node never reaches stays until the node stops.
+   */
+  async awaitApplied(index: number, term: number): Promise<ProposalResult> {
+    this.assertRunning();
+    if (index > this.core.appliedIndex) return await this.proposals.add(index, term);
+    const appliedTerm = this.core.termAt(index);
+    if (appliedTerm === term) return { index, term };
+    if (appliedTerm === undefined) {
+      throw new ProposalDroppedError('unknown', index, term, `entry ${index} (term ${term}) is covered by a snapshot; outcome unknown`);
+    }
+    throw new ProposalDroppedError('overwritten', index, term, `entry ${index} has term ${appliedTerm}, not ${term}`);
   }
 
   /** Proposes a membership change (one voter at a time) and resolves once it is applied. */

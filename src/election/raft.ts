@@ -169,6 +169,10 @@ export class RaftCore {
   get firstIndex(): number {
     return this.log.firstIndex();
   }
+  /** Term of the entry at `index`; undefined when compacted away (before the snapshot) or beyond the log. */
+  termAt(index: number): number | undefined {
+    return this.log.term(index);
+  }
   get lastIndex(): number {
     return this.log.lastIndex();
   }

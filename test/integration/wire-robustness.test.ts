@@ -101,7 +101,7 @@ describe('wire robustness against a misbehaving peer', function () {
     })
     const limits = { maxFrameBytes: 1024 * 1024, maxQueuedBytes: 1024 * 1024, dialTimeoutMs: 5000, redialBackoffMs: 100 }
     const ask = async (id: string, command: unknown): Promise<RpcFrame> => {
-      assert.ok(rogue.sendFrame(agent.peerId, RPC_PROTOCOL, encodeRpcFrame({ v: 2, type: 'propose', id, command }), limits))
+      assert.ok(rogue.sendFrame(agent.peerId, RPC_PROTOCOL, encodeRpcFrame({ v: 3, type: 'propose', id, command }), limits))
       return await waitFor(`the answer to ${id}`, async () => results.get(id), 10_000)
     }
     const before = await rejectedCount(agent, RPC_PROTOCOL)

@@ -253,6 +253,51 @@ describe('RaftNode over MemoryNetwork', function () {
     await assert.rejects(stuck, (err: unknown) => err instanceof ProposalDroppedError && err.reason === 'stopped');
   });
 
+  it('awaitApplied on a follower resolves once it applies the leader\'s entry, with the write visible there', async function () {
+    const leader = await growToThree(cluster);
+    const appended = leader.append(put('seen', 'here'));
+    const onFollower = cluster.node('n2').awaitApplied(appended.index, appended.term);
+    assert.deepEqual(await onFollower, { index: appended.index, term: appended.term });
+    assert.equal(cluster.sm('n2').get('seen'), 'here');
+    assert.deepEqual(await appended.applied, { index: appended.index, term: appended.term });
+    // Already applied: answered from the log at once; a different term there means another entry.
+    assert.deepEqual(await cluster.node('n3').awaitApplied(appended.index, appended.term), { index: appended.index, term: appended.term });
+    await assert.rejects(cluster.node('n3').awaitApplied(appended.index, appended.term + 1),
+      (err: unknown) => err instanceof ProposalDroppedError && err.reason === 'overwritten');
+  });
+
+  it('awaitApplied says overwritten when another entry commits at that index, and unknown when a snapshot covers it', async function () {
+    const old = await growToThree(cluster);
+    cluster.network.partition(['n1']);
+    const lost = old.append(put('lost', 'x'));
+    watch(lost.applied);
+    // n2 waits for the entry the isolated leader reported, as a forwarding node would.
+    const waiting = cluster.node('n2').awaitApplied(lost.index, lost.term);
+    watch(waiting);
+    const next = await waitFor('a leader in the majority', () => cluster.leader(['n2', 'n3']));
+    await next.propose(put('won', 'y'));
+    await assert.rejects(waiting, (err: unknown) => err instanceof ProposalDroppedError && err.reason === 'overwritten');
+    cluster.network.heal();
+    await assert.rejects(lost.applied, (err: unknown) => err instanceof ProposalDroppedError && err.reason === 'overwritten');
+    await cluster.stopAll();
+
+    const smallRoot = await mkdtemp(join(tmpdir(), 'meshos-raft-node-compact-'));
+    const small = new Cluster(smallRoot, 5);
+    try {
+      const leader = await small.start('n1', true);
+      await waitFor('n1 to lead', () => leader.role === 'leader');
+      const first = leader.append(put('a', '1'));
+      await first.applied;
+      for (let i = 0; i < 10; i++) await leader.propose(put('b', String(i)));
+      await waitFor('a compaction past the first entry', () => leader.stats.compactions > 0);
+      await assert.rejects(leader.awaitApplied(first.index, first.term),
+        (err: unknown) => err instanceof ProposalDroppedError && err.reason === 'unknown');
+    } finally {
+      await small.stopAll();
+      await rm(smallRoot, { recursive: true, force: true });
+    }
+  });
+
   it('rejects the isolated leader proposal as overwritten once the partition heals', async function () {
     const old = await growToThree(cluster);
     cluster.network.partition(['n1']);
