@@ -7,12 +7,13 @@
 // of the group lives on, if a member still carries the task's MESHOS_TASK_* variables. A task that
 // rewrote its children's environment and lost its leader is left alone: wrongly killing an
 // unrelated process is the worse mistake.
+import { rmSync } from 'node:fs'
 import { access, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { readEnviron, readProcessTable, type ProcEntry } from './proc.js'
 import { killGroup } from './task-run.js'
 import { taskIdentityEnv } from './task-env.js'
-import { PID_FILE, readPidFile, removePidFile, TASKS_DIR, type PidRecord } from './task-dir.js'
+import { PID_FILE, readPidFile, TASKS_DIR, type PidRecord } from './task-dir.js'
 import type { ExecutorLogger } from './types.js'
 
 export interface KilledOrphan {
@@ -103,7 +104,9 @@ export async function killOrphans (
       }
     }
     try {
-      removePidFile(file)
+      // Synchronously, right after the isOwn() check: an await between the two would let a
+      // relaunch of this very task write its pid file first, and lose it here.
+      rmSync(file, { force: true })
     } catch (err) {
       logger.warn({ ...context, err }, 'could not remove pid file')
     }

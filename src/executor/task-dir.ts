@@ -2,7 +2,8 @@
 // directory and holds its logs and a pid file. Logs outlive the process (readLog works after the
 // task ended and after an agent restart); the pid file lets a restarted agent find what the old
 // one left running.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { LogStream } from './types.js'
 
@@ -56,11 +57,11 @@ export interface PidRecord {
 }
 
 /**
- * Written synchronously right after spawn and without fsync: it guards against an agent crash,
- * after which the page cache still holds it; a machine crash takes the processes with it anyway.
+ * Written right after spawn and without fsync: it guards against an agent crash, after which the
+ * page cache still holds it; a machine crash takes the processes with it anyway.
  */
-export function writePidFile (file: string, record: PidRecord): void {
-  writeFileSync(file, JSON.stringify(record) + '\n')
+export async function writePidFile (file: string, record: PidRecord): Promise<void> {
+  await writeFile(file, JSON.stringify(record) + '\n')
 }
 
 export function readPidFile (file: string): PidRecord | null {
@@ -76,6 +77,6 @@ export function readPidFile (file: string): PidRecord | null {
   }
 }
 
-export function removePidFile (file: string): void {
-  rmSync(file, { force: true })
+export async function removePidFile (file: string): Promise<void> {
+  await rm(file, { force: true })
 }

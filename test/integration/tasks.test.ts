@@ -182,7 +182,8 @@ describe('tasks with real processes', function () {
     }
     assert.notEqual(id, '', 'no task landed on the chosen worker in 10 tries')
     const pidFile = path.join(worker.opts.dataDir, 'tasks', id, '1', 'pid')
-    const pid = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid
+    // The worker writes it off its event loop right after the spawn; it may trail the report.
+    const pid = await waitFor('the task\'s pid file', async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid, 5_000)
     assert.ok(existsSync(`/proc/${pid}`), 'the task process runs')
     await cluster.restart(worker)
     await waitFor(`the orphaned task process ${pid} to be killed`, async () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 10_000, 100)

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Executor, type ExecutorOptions } from '../../src/executor/executor.js'
 import { launcherAvailable, LAUNCHER_PATH, type SpawnerKind } from '../../src/executor/spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
+import { readPidFile } from '../../src/executor/task-dir.js'
 import { eventually, processDead } from '../helpers/proc.js'
 
 /** Upper bound on any single wait: far above what a healthy run needs, so it only catches hangs. */
@@ -180,9 +181,10 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       const stat = readFileSync(`/proc/${task.pid}/stat`, 'latin1')
       const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
       const pidFile = join(h.workDir('long'), 'pid')
-      // The launcher learns the start time a few ms after the spawn (native/launcher.c says why).
-      await eventually(() => existsSync(pidFile) && JSON.parse(readFileSync(pidFile, 'utf8')).startTime === startTime, 'the pid file to carry the start time')
-      assert.deepEqual(JSON.parse(readFileSync(pidFile, 'utf8')), { taskId: 'long', attempt: 1, pid: task.pid, startTime })
+      // The launcher learns the start time a few ms after the spawn (native/launcher.c says why),
+      // and the file is rewritten then: a read may catch it half written (readPidFile: null).
+      await eventually(() => readPidFile(pidFile)?.startTime === startTime, 'the pid file to carry the start time')
+      assert.deepEqual(readPidFile(pidFile), { taskId: 'long', attempt: 1, pid: task.pid, startTime })
       h.executor.cancel('long')
       await h.finished('long')
     })

@@ -8,6 +8,7 @@ import type { SpawnEvents, Spawner } from '../../src/executor/spawner.js'
 import { taskPaths } from '../../src/executor/task-dir.js'
 import { TaskRun, type KillReason } from '../../src/executor/task-run.js'
 import type { TaskOutcome } from '../../src/executor/types.js'
+import { eventually } from '../helpers/proc.js'
 
 /** Far above any pid in use, so the group kills TaskRun sends find nothing (ESRCH, ignored). */
 const ABSENT_PID = 4_000_000
@@ -43,6 +44,8 @@ describe('task run outcome rules', function () {
       onFinished: (o) => { outcome = o }
     })
     taskRun.start()
+    // The task directory is made off the event loop first.
+    await eventually(() => spawner.events !== null, 'the spawn')
     const events = spawner.events
     assert.ok(events !== null)
     events.onSpawned(ABSENT_PID, null)
