@@ -60,6 +60,19 @@ export interface ClusterServiceInit {
 
 const delay = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
+/** `promise`, unless `deadline` (epoch ms) passes first: then the error `onTimeout` makes. */
+async function beforeDeadline<T> (promise: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(onTimeout()) }, Math.max(0, deadline - Date.now()))
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export class ClusterService {
   readonly state = new ClusterStateMachine()
   /** Undefined until start(): the HTTP API answers (with nulls) before the cluster is up. */
@@ -231,19 +244,13 @@ export class ClusterService {
   /** The leader told us it appended our write at (index, term): wait until this node applies that
    * entry (then it committed, and local reads see it) or learns it never will. */
   private async awaitAppliedHere (raft: RaftNode, index: number, term: number, deadline: number): Promise<{ ok: true } | { ok: false, code: 'retry' | 'unknown', message: string }> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new NoLeaderError(`entry ${index} not applied here in time; it may still commit`)) }, Math.max(0, deadline - Date.now()))
-    })
     try {
-      await Promise.race([raft.awaitApplied(index, term), timeout])
+      await beforeDeadline(raft.awaitApplied(index, term), deadline, () => new NoLeaderError(`entry ${index} not applied here in time; it may still commit`))
       return { ok: true }
     } catch (err) {
       // Overwritten: another entry committed at that index, so ours never did and may be resent.
       const retry = err instanceof ProposalDroppedError && err.reason === 'overwritten'
       return { ok: false, code: retry ? 'retry' : 'unknown', message: (err as Error).message }
-    } finally {
-      clearTimeout(timer)
     }
   }
 
@@ -253,15 +260,10 @@ export class ClusterService {
     const raft = this.started()
     const leader = raft.leader
     const prepared = this.proposalHook?.(original) ?? { command: original, done: () => {} }
-    const command = prepared.command
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new NoLeaderError('not committed in time; it may still commit')) }, Math.max(0, deadline - Date.now()))
-    })
     try {
-      const appended = raft.append(command)
+      const appended = raft.append(prepared.command)
       onAppended?.(appended.index, appended.term)
-      const { index, term } = await Promise.race([appended.applied, timeout])
+      const { index, term } = await beforeDeadline(appended.applied, deadline, () => new NoLeaderError('not committed in time; it may still commit'))
       return { ok: true, index, term }
     } catch (err) {
       if (err instanceof NotLeaderError) return { ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
@@ -273,7 +275,6 @@ export class ClusterService {
       if (err instanceof NoLeaderError) return { ok: false, code: 'unknown', message: `${err.message} (${this.reachableVoters()})`, leader }
       return { ok: false, code: 'invalid', message: (err as Error).message, leader }
     } finally {
-      clearTimeout(timer)
       prepared.done()
     }
   }

@@ -200,12 +200,14 @@ describe('tasks with real processes', function () {
     let refused = 0
     let killedAt = -1
     // 50 requests of 10 tasks each, sequential; the leader dies after the 15th is acknowledged.
+    // memoryMb 16: /bin/true's own RSS is ~1 MiB, so with a 1 MiB limit a memory poll that
+    // happened to catch one running killed it (seen once in CI: "used 2 MiB of 1 MiB limit").
     for (let batch = 0; batch < 50; batch++) {
       if (batch === 15) {
         leader.signal('SIGKILL')
         killedAt = acked.length
       }
-      const res = await api(via, 'POST', '/v1/tasks', Array.from({ length: 10 }, () => ({ argv: ['/bin/true'], cpus: 0.01, memoryMb: 1 })), 30_000)
+      const res = await api(via, 'POST', '/v1/tasks', Array.from({ length: 10 }, () => ({ argv: ['/bin/true'], cpus: 0.01, memoryMb: 16 })), 30_000)
       if (res.status === 201) acked.push(...res.body.tasks.map((t: { id: string }) => t.id))
       else {
         assert.equal(res.status, 503, JSON.stringify(res.body))
