@@ -18,6 +18,9 @@ export class Progress {
   probeSent = false;
   pendingSnapshotIndex = 0;
   snapshotSentTick = 0;
+  /** The highest commit index this peer can have learned from what we sent it (appends, heartbeats,
+   * commit messages; a lost message makes this optimistic, and the next heartbeat repairs it). */
+  commitSent = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   lastContactTick: number | null = null;

@@ -225,7 +225,7 @@ export class RaftCore {
       } else if (m.type === 'preVoteResp' && m.granted) {
         // Granted pre-votes carry the term we are about to campaign for.
       } else {
-        const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+        const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'commit';
         this.becomeFollower(m.term, fromLeader ? m.from : null);
       }
     } else if (m.term < this.currentTerm) {
@@ -456,7 +456,9 @@ export class RaftCore {
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const pr of this.peers.values()) {
-        this.send({ type: 'heartbeat', to: pr.id, commit: Math.min(pr.matchIndex, this.log.committed) });
+        const commit = Math.min(pr.matchIndex, this.log.committed);
+        this.send({ type: 'heartbeat', to: pr.id, commit });
+        pr.commitSent = Math.max(pr.commitSent, commit);
       }
     }
   }
@@ -485,10 +487,12 @@ export class RaftCore {
       case 'append':
       case 'heartbeat':
       case 'snapshot':
+      case 'commit':
         this.electionElapsed = 0;
         this.leaderId = m.from;
         if (m.type === 'append') this.handleAppend(m);
         else if (m.type === 'heartbeat') this.handleHeartbeat(m);
+        else if (m.type === 'commit') this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
         else this.handleSnapshot(m);
         break;
       case 'timeoutNow':
@@ -504,6 +508,7 @@ export class RaftCore {
       case 'append':
       case 'heartbeat':
       case 'snapshot':
+      case 'commit':
         // A leader exists for our term: it won, we lost.
         this.becomeFollower(m.term, m.from);
         this.stepFollower(m);
@@ -601,10 +606,23 @@ export class RaftCore {
       this.onCommitAdvanced();
       if (this.state !== 'leader') return; // stepped down after its own removal
     }
-    // Stream whatever the follower is still missing, one bounded batch per message.
+    // Stream whatever the follower is still missing, one bounded batch per message; if it has
+    // everything, it may still not know that what it just wrote committed.
+    let sent = false;
     while (this.sendAppend(pr, false)) {
+      sent = true;
       if (pr.state !== 'replicate') break;
     }
+    if (!sent) this.maybeSendCommit(pr);
+  }
+
+  /** Tells `pr` the commit index if it holds entries it does not know are committed. */
+  private maybeSendCommit(pr: Progress): boolean {
+    const commit = Math.min(pr.matchIndex, this.log.committed);
+    if (pr.state !== 'replicate' || commit <= pr.commitSent) return false;
+    this.send({ type: 'commit', to: pr.id, commit });
+    pr.commitSent = commit;
+    return true;
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponse): void {
@@ -627,6 +645,8 @@ export class RaftCore {
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to: pr.id, prevLogIndex, prevLogTerm, entries, commit: this.log.committed });
     pr.sentEntries(prevLogIndex + entries.length);
+    // The follower caps the commit at the last entry of this append (if it accepts it).
+    pr.commitSent = Math.max(pr.commitSent, Math.min(this.log.committed, prevLogIndex + entries.length));
     return true;
   }
 
@@ -652,8 +672,13 @@ export class RaftCore {
   }
 
   private onCommitAdvanced(): void {
-    // Tell followers the new commit index now rather than at the next heartbeat.
-    this.broadcastAppend();
+    // Tell followers the new commit index now rather than at the next heartbeat: with entries
+    // they still lack; alone, unanswered, if they hold what committed; else (still writing it,
+    // or probing) in an empty append, whose log check makes the uncapped index safe to use.
+    for (const pr of this.peers.values()) {
+      if (this.sendAppend(pr, false) || this.maybeSendCommit(pr)) continue;
+      if (pr.commitSent < this.log.committed) this.sendAppend(pr);
+    }
     if (!this.isPromotable() && this.log.committed >= this.configIndex) this.stepDownAfterRemoval();
   }
 

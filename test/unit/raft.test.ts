@@ -330,6 +330,50 @@ describe('RaftCore', () => {
       assert.equal(a.commitIndex, index);
     });
 
+    it('tells a follower that holds a just-committed entry with an unanswered commit message', () => {
+      const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
+      makeLeader(a, 'b');
+      cycle(a);
+      const ack = (from: NodeId, index: number): void => {
+        a.step({ type: 'appendResp', from, to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
+      };
+      ack('b', 1);
+      ack('c', 1);
+      sent(a);
+      const { index } = a.propose('x');
+      sent(a); // the appends of `index`, and a's own copy is durable
+      ack('b', index); // b holds it: with a, a majority
+      assert.equal(a.commitIndex, index);
+      const toB = sent(a).filter((m) => m.to === 'b');
+      assert.deepEqual(toB.map((m) => m.type), ['commit']);
+      assert.equal(toB[0]!.type === 'commit' && toB[0]!.commit, index);
+      ack('c', index); // c acknowledged too, after the commit: it had the commit in an empty append
+      assert.deepEqual(sent(a).filter((m) => m.to === 'c' || m.to === 'b'), [], 'nothing more to tell anyone');
+
+      // A follower answers nothing to a commit message and learns only what it holds.
+      const b = newCore('b', stateWith(['a', 'b', 'c'], a.term, [ent(1, a.term, null), ent(2, a.term)], 0));
+      b.step({ type: 'commit', from: 'a', to: 'b', term: a.term, commit: 5 });
+      assert.equal(b.commitIndex, 2);
+      assert.equal(b.leader, 'a');
+      assert.deepEqual(sent(b), []);
+    });
+
+    it('gives a follower still writing a just-committed entry the commit in an empty append it can check', () => {
+      const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
+      makeLeader(a, 'b');
+      cycle(a);
+      a.step({ type: 'appendResp', from: 'b', to: 'a', term: a.term, reject: false, index: 1, hintIndex: 0, hintTerm: 0 });
+      a.step({ type: 'appendResp', from: 'c', to: 'a', term: a.term, reject: false, index: 1, hintIndex: 0, hintTerm: 0 });
+      sent(a);
+      const { index } = a.propose('x');
+      sent(a);
+      a.step({ type: 'appendResp', from: 'b', to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
+      const toC = sent(a).filter((m) => m.to === 'c');
+      assert.equal(toC.length, 1);
+      const m = toC[0]!;
+      assert.ok(m.type === 'append' && m.entries.length === 0 && m.prevLogIndex === index && m.commit === index, JSON.stringify(m));
+    });
+
     it('backs up over a long divergent follower log in few round trips', () => {
       const voters = ['a', 'b', 'c'];
       // Both logs are 41 long and diverge right after index 1: b must find that
