@@ -1,6 +1,7 @@
 // The replicated cluster on one node: the Raft node over libp2p, the state machine it applies
 // to, the leader's voter management (autopilot), and the write path that forwards a write from
 // any node to the leader and answers only once it is committed.
+import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { RequestNotSentError, type P2PHost } from '../p2p/host.js'
@@ -83,6 +84,9 @@ export class ClusterService {
   /** Writes forwarded to a leader and not answered yet, by request id. */
   private readonly forwards = new Map<string, PendingForward>()
   private forwardSeq = 0
+  /** Differs per process: an answer meant for this node's previous life (a restart reuses the
+   * peer id and restarts the sequence) must not match a request of this one. */
+  private readonly forwardPrefix = randomBytes(4).toString('hex')
   private readonly log: Logger
   private readonly self: string
 
@@ -282,7 +286,7 @@ export class ClusterService {
   /** Sends `command` to the leader and waits for its result. RequestNotSentError when it could
    * not even be queued (the channel to the leader is down): then it certainly did not commit. */
   private async forward (leader: string, command: unknown, deadline: number): Promise<ProposeResponse> {
-    const id = `${this.self.slice(-8)}-${++this.forwardSeq}`
+    const id = `${this.forwardPrefix}-${++this.forwardSeq}`
     const timeoutMs = Math.max(1, deadline - Date.now())
     return await new Promise<ProposeResponse>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -29,7 +29,9 @@ export async function writeFully (handle: FileHandle, bytes: Buffer, positionByt
 /** writeFully, but on this thread: a log append is a few KiB into the page cache (microseconds),
  * and handing it to the thread pool cost a thread hand-off each way, which on this 2-core VM
  * measured ~0.3 ms of every commit. The fdatasync after it stays on the pool: a slow disk
- * (an SD card on an edge node) must not stall the event loop, heartbeats included. */
+ * (an SD card on an edge node) must not stall the event loop, heartbeats included, for the
+ * length of a flush. (A write can still block when the kernel throttles a process with too
+ * many dirty pages; that is rare for a log appended and synced a few KiB at a time.) */
 export function writeFullySync (handle: FileHandle, bytes: Buffer, positionBytes: number): void {
   let writtenBytes = 0
   while (writtenBytes < bytes.length) {

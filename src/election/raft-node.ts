@@ -41,6 +41,9 @@ export class RaftNode {
   private stopping: Promise<void> | null = null;
   private lastSoft: SoftState;
   private readonly counters: RaftNodeStats;
+  /** What the state machine has applied. The core's appliedIndex runs ahead of it while a
+   * snapshot from the leader is restored in the core but not yet on disk and in the machine. */
+  private stateMachineIndex: number;
 
   private constructor(
     readonly id: NodeId,
@@ -56,6 +59,7 @@ export class RaftNode {
     this.lastSoft = { role: core.role, leader: core.leader, term: core.term };
     this.counters = { loadedSnapshotIndex, compactions: 0, snapshotsInstalled: 0, readyCycles: 0 };
     this.durableHardState = store.loaded().hardState;
+    this.stateMachineIndex = core.appliedIndex;
   }
 
   /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
@@ -170,7 +174,7 @@ export class RaftNode {
    */
   async awaitApplied(index: number, term: number): Promise<ProposalResult> {
     this.assertRunning();
-    if (index > this.core.appliedIndex) return await this.proposals.add(index, term);
+    if (index > this.stateMachineIndex) return await this.proposals.add(index, term);
     const appliedTerm = this.core.termAt(index);
     if (appliedTerm === term) return { index, term };
     if (appliedTerm === undefined) {
@@ -326,6 +330,7 @@ export class RaftNode {
 
   private installSnapshot(snapshot: Snapshot): void {
     this.stateMachine.restore(snapshot.data);
+    this.stateMachineIndex = snapshot.index;
     this.proposals.snapshotInstalled(snapshot);
     this.counters.snapshotsInstalled++;
     this.logger.info({ raft: this.id, index: snapshot.index, term: snapshot.term }, 'installed snapshot from leader');
@@ -333,6 +338,7 @@ export class RaftNode {
 
   private apply(entry: Entry): void {
     this.stateMachine.apply(entry);
+    this.stateMachineIndex = entry.index;
     this.proposals.applied(entry);
   }
 

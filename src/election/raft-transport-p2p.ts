@@ -33,7 +33,13 @@ export class P2PRaftTransport implements RaftTransport {
   }
 
   send(msg: RaftMessage): void {
-    this.host.sendFrame(msg.to, RAFT_PROTOCOL, encodeRaftMessage(msg), CHANNEL_LIMITS);
+    try {
+      this.host.sendFrame(msg.to, RAFT_PROTOCOL, encodeRaftMessage(msg), CHANNEL_LIMITS);
+    } catch (err) {
+      // A transport never throws at the core (RaftTransport): a message that cannot go is a
+      // dropped message, which Raft retries; throwing would stop this node's Raft.
+      this.log.warn({ to: msg.to, type: msg.type, err }, 'could not send raft message');
+    }
   }
 
   onMessage(handler: (msg: RaftMessage) => void): void {

@@ -84,7 +84,7 @@ export class TaskRun {
 
   /** Never throws: any failure to start becomes a 'spawn_error' outcome, reported asynchronously. */
   start (): void {
-    void this.prepareAndSpawn()
+    this.prepareAndSpawn().catch((err: unknown) => { this.failSpawn(`cannot start: ${String(err)}`) })
   }
 
   /** The directory work is file-system metadata, which waited 1-3 ms per call on this VM behind
@@ -98,6 +98,12 @@ export class TaskRun {
       await Promise.all([rm(paths.truncatedMarker.stdout, { force: true }), rm(paths.truncatedMarker.stderr, { force: true })])
     } catch (err) {
       this.failSpawn(`cannot prepare ${paths.workDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+      return
+    }
+    // Cancelled, stopped or abandoned while the directory was being made: it never starts (its
+    // outcome is the reason it was killed for, with no start time).
+    if (this.abandoned || this.killedFor !== null) {
+      this.finalize()
       return
     }
     const { file, args } = execTarget(this.req)

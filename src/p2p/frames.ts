@@ -8,9 +8,11 @@
 import * as lp from 'it-length-prefixed'
 import { concat } from 'uint8arrays'
 
-/** `frame` with its varint length prefix, as one contiguous array. */
+/** `frame` with its varint length prefix, as one contiguous array. No size limit here (the
+ * library's default, 4 MiB, would throw at the sender, e.g. on a big raft snapshot): each
+ * protocol's receiver enforces its own, and senders check it before queueing. */
 export function lengthPrefixed (frame: Uint8Array): Uint8Array {
-  return lp.encode.single(frame).subarray()
+  return lp.encode.single(frame, { maxDataLength: Number.MAX_SAFE_INTEGER }).subarray()
 }
 
 /** One contiguous chunk per frame of `source`. */

@@ -271,6 +271,11 @@ export class P2PHost {
    * Frames are dropped (and logged at debug) when the peer is unreachable or the queue is full;
    * the result says whether it was queued (queued is not delivered: the stream may still fail). */
   sendFrame (peerId: string, protocol: string, frame: Uint8Array, limits: FrameChannelLimits): boolean {
+    if (frame.byteLength > limits.maxFrameBytes) {
+      // The peer would refuse it and close the stream, losing the frames queued behind it.
+      this.log.warn({ peerId, protocol, bytes: frame.byteLength, limit: limits.maxFrameBytes }, 'frame over the protocol limit; not sent')
+      return false
+    }
     const key = `${peerId} ${protocol}`
     let channel = this.channels.get(key)
     if (channel == null) {

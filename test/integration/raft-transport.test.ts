@@ -6,7 +6,7 @@ import { fromString } from 'uint8arrays'
 import type { P2PHost } from '../../src/p2p/host.js'
 import { NodeMetrics } from '../../src/node/metrics.js'
 import { P2PRaftTransport } from '../../src/election/raft-transport-p2p.js'
-import { RAFT_PROTOCOL, decodeRaftMessage, encodeRaftMessage } from '../../src/election/raft-wire.js'
+import { RAFT_FRAME_MAX_BYTES, RAFT_PROTOCOL, decodeRaftMessage, encodeRaftMessage } from '../../src/election/raft-wire.js'
 import type { RaftMessage } from '../../src/election/types.js'
 import { waitFor } from '../helpers/agent-process.js'
 import { loopbackHost } from '../helpers/fixtures.js'
@@ -26,6 +26,7 @@ function everyMessage (from: string, to: string): RaftMessage[] {
     { ...b, type: 'snapshot', snapshot: { index: 9, term: 3, config: { voters: [from, to], learners: [] }, data: { kv: { a: '1' } } } },
     { ...b, type: 'heartbeat', commit: 9 },
     { ...b, type: 'heartbeatResp' },
+    { ...b, type: 'commit', commit: 9 },
     { ...b, type: 'timeoutNow' }
   ]
 }
@@ -64,6 +65,30 @@ describe('raft transport over libp2p', function () {
     await waitFor('all messages delivered', async () => atA.length === toA.length && atB.length === toB.length, 10_000)
     assert.deepEqual(atB, toB)
     assert.deepEqual(atA, toA)
+  })
+
+  it('carries a snapshot above 4 MiB (it-length-prefixed\'s default limit), and refuses one above the frame limit without throwing', async () => {
+    const [a, b] = hosts = [await loopbackHost(), await loopbackHost()]
+    const ta = new P2PRaftTransport(a!, new NodeMetrics(false), silent)
+    const tb = new P2PRaftTransport(b!, new NodeMetrics(false), silent)
+    await ta.start()
+    await tb.start()
+    const atB: RaftMessage[] = []
+    tb.onMessage(m => atB.push(m))
+    await a!.dial(b!.multiaddrs(), 5000)
+    const snapshot = (bytes: number): RaftMessage => ({
+      from: a!.peerId, to: b!.peerId, term: 2, type: 'snapshot',
+      snapshot: { index: 10, term: 2, config: { voters: [a!.peerId, b!.peerId], learners: [] }, data: { kv: { big: 'x'.repeat(bytes) } } }
+    })
+    const big = snapshot(6 * 1024 * 1024)
+    ta.send(big)
+    await waitFor('the 6 MiB snapshot to arrive', async () => atB.length === 1, 20_000)
+    assert.deepEqual(atB[0], big)
+    assert.doesNotThrow(() => { ta.send(snapshot(RAFT_FRAME_MAX_BYTES)) })
+    const after: RaftMessage = { from: a!.peerId, to: b!.peerId, term: 2, type: 'heartbeat', commit: 10 }
+    ta.send(after)
+    await waitFor('the heartbeat sent after the oversized snapshot', async () => atB.length === 2, 10_000)
+    assert.deepEqual(atB[1], after, 'the oversized snapshot was not sent, and the stream still works')
   })
 
   it('drops and counts a frame that claims another sender, and one that is not a raft message', async () => {

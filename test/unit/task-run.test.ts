@@ -31,7 +31,7 @@ describe('task run outcome rules', function () {
   beforeEach(async function () { dir = await mkdtemp(join(tmpdir(), 'meshos-taskrun-')) })
   afterEach(async function () { await rm(dir, { recursive: true, force: true }) })
 
-  async function run (kill: KillReason, exit: { code: number | null, signal: NodeJS.Signals | null }): Promise<TaskOutcome> {
+  function scripted (): { spawner: ScriptedSpawner, taskRun: TaskRun, outcome: () => TaskOutcome | null } {
     const spawner = new ScriptedSpawner()
     let outcome: TaskOutcome | null = null
     const taskRun = new TaskRun({ taskId: 't', attempt: 1, argv: ['/bin/true'], env: {}, cpus: 0.1, memoryMb: 1, timeoutMs: null }, {
@@ -43,6 +43,11 @@ describe('task run outcome rules', function () {
       onStarted: () => {},
       onFinished: (o) => { outcome = o }
     })
+    return { spawner, taskRun, outcome: () => outcome }
+  }
+
+  async function run (kill: KillReason, exit: { code: number | null, signal: NodeJS.Signals | null }): Promise<TaskOutcome> {
+    const { spawner, taskRun, outcome: result } = scripted()
     taskRun.start()
     // The task directory is made off the event loop first.
     await eventually(() => spawner.events !== null, 'the spawn')
@@ -53,9 +58,33 @@ describe('task run outcome rules', function () {
     events.onExited(exit.code, exit.signal)
     events.onOutputClosed()
     await taskRun.done
+    const outcome = result()
     assert.ok(outcome !== null)
     return outcome
   }
+
+  it('a task cancelled while its directory is being made never spawns, and reports cancelled without a start', async function () {
+    const { spawner, taskRun, outcome } = scripted()
+    taskRun.start()
+    assert.equal(taskRun.terminate('cancelled', 'cancelled by request', true), true)
+    await taskRun.done
+    assert.equal(spawner.events, null, 'nothing was spawned')
+    assert.equal(outcome()?.reason, 'cancelled')
+    assert.equal(outcome()?.startedAtMs, null)
+  })
+
+  it('a task cancelled after the spawn was asked for, before its pid is known, is killed as soon as it is', async function () {
+    const { spawner, taskRun, outcome } = scripted()
+    taskRun.start()
+    await eventually(() => spawner.events !== null, 'the spawn')
+    assert.equal(taskRun.terminate('cancelled', 'cancelled by request', false), true)
+    spawner.events!.onSpawned(ABSENT_PID, null)
+    spawner.events!.onExited(null, 'SIGKILL')
+    spawner.events!.onOutputClosed()
+    await taskRun.done
+    assert.equal(outcome()?.reason, 'cancelled')
+    assert.notEqual(outcome()?.startedAtMs, null)
+  })
 
   it('a memory kill that a normal exit beat to it reports the exit', async function () {
     const outcome = await run('memory', { code: 0, signal: null })
