@@ -45,7 +45,8 @@ describe('raft transport over libp2p', function () {
     assert.equal(bad.ok, false)
   })
 
-  it('delivers every message type in both directions, in order, over one stream per peer', async () => {
+  /** Two connected hosts with a raft transport each, recording what each receives. */
+  async function connectedPair (): Promise<{ a: P2PHost, b: P2PHost, ta: P2PRaftTransport, tb: P2PRaftTransport, atA: RaftMessage[], atB: RaftMessage[] }> {
     const [a, b] = hosts = [await loopbackHost(), await loopbackHost()]
     const ta = new P2PRaftTransport(a!, new NodeMetrics(false), silent)
     const tb = new P2PRaftTransport(b!, new NodeMetrics(false), silent)
@@ -57,9 +58,14 @@ describe('raft transport over libp2p', function () {
     tb.onMessage(m => atB.push(m))
     await a!.dial(b!.multiaddrs(), 5000)
     // b dials back over the same connection, which it registers a moment after a's dial returns.
-    await waitFor('b to see the connection', async () => b!.connectedPeers().includes(a!.peerId), 5000)
-    const toB = everyMessage(a!.peerId, b!.peerId)
-    const toA = everyMessage(b!.peerId, a!.peerId)
+    await waitFor('b to see the connection', async () => b!.connectedPeers().includes(a.peerId), 5000)
+    return { a: a!, b: b!, ta, tb, atA, atB }
+  }
+
+  it('delivers every message type in both directions, in order, over one stream per peer', async () => {
+    const { a, b, ta, tb, atA, atB } = await connectedPair()
+    const toB = everyMessage(a.peerId, b.peerId)
+    const toA = everyMessage(b.peerId, a.peerId)
     for (const m of toB) ta.send(m)
     for (const m of toA) tb.send(m)
     await waitFor('all messages delivered', async () => atA.length === toA.length && atB.length === toB.length, 10_000)
@@ -68,24 +74,17 @@ describe('raft transport over libp2p', function () {
   })
 
   it('carries a snapshot above 4 MiB (it-length-prefixed\'s default limit), and refuses one above the frame limit without throwing', async () => {
-    const [a, b] = hosts = [await loopbackHost(), await loopbackHost()]
-    const ta = new P2PRaftTransport(a!, new NodeMetrics(false), silent)
-    const tb = new P2PRaftTransport(b!, new NodeMetrics(false), silent)
-    await ta.start()
-    await tb.start()
-    const atB: RaftMessage[] = []
-    tb.onMessage(m => atB.push(m))
-    await a!.dial(b!.multiaddrs(), 5000)
+    const { a, b, ta, atB } = await connectedPair()
     const snapshot = (bytes: number): RaftMessage => ({
-      from: a!.peerId, to: b!.peerId, term: 2, type: 'snapshot',
-      snapshot: { index: 10, term: 2, config: { voters: [a!.peerId, b!.peerId], learners: [] }, data: { kv: { big: 'x'.repeat(bytes) } } }
+      from: a.peerId, to: b.peerId, term: 2, type: 'snapshot',
+      snapshot: { index: 10, term: 2, config: { voters: [a.peerId, b.peerId], learners: [] }, data: { kv: { big: 'x'.repeat(bytes) } } }
     })
     const big = snapshot(6 * 1024 * 1024)
     ta.send(big)
     await waitFor('the 6 MiB snapshot to arrive', async () => atB.length === 1, 20_000)
     assert.deepEqual(atB[0], big)
     assert.doesNotThrow(() => { ta.send(snapshot(RAFT_FRAME_MAX_BYTES)) })
-    const after: RaftMessage = { from: a!.peerId, to: b!.peerId, term: 2, type: 'heartbeat', commit: 10 }
+    const after: RaftMessage = { from: a.peerId, to: b.peerId, term: 2, type: 'heartbeat', commit: 10 }
     ta.send(after)
     await waitFor('the heartbeat sent after the oversized snapshot', async () => atB.length === 2, 10_000)
     assert.deepEqual(atB[1], after, 'the oversized snapshot was not sent, and the stream still works')
