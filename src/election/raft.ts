@@ -64,6 +64,12 @@ export interface RaftOptions {
   random: () => number;
   /** Cap on entries per append message, bounding message size. Default 64. */
   maxEntriesPerAppend?: number;
+  /**
+   * Cap on the JSON size of the entries in one append (at least one entry always goes). Default
+   * 16 MiB: 64 large entries (a task batch can be several MiB) would otherwise make a message
+   * past the transport's frame limit, which a lagging follower could then never receive.
+   */
+  maxAppendBytes?: number;
 }
 
 const DEFAULTS = {
@@ -72,7 +78,19 @@ const DEFAULTS = {
   preVote: true,
   checkQuorum: true,
   maxEntriesPerAppend: 64,
+  maxAppendBytes: 16 * 1024 * 1024,
 } as const;
+
+/** JSON size of an entry, computed once per entry object (entries are never mutated). */
+const entryBytesCache = new WeakMap<Entry, number>();
+function entryBytes(entry: Entry): number {
+  let bytes = entryBytesCache.get(entry);
+  if (bytes === undefined) {
+    bytes = JSON.stringify(entry).length;
+    entryBytesCache.set(entry, bytes);
+  }
+  return bytes;
+}
 
 type State = 'leader' | 'follower' | 'candidate' | 'precandidate';
 
@@ -87,6 +105,7 @@ export class RaftCore {
   private readonly checkQuorumEnabled: boolean;
   private readonly random: () => number;
   private readonly maxEntriesPerAppend: number;
+  private readonly maxAppendBytes: number;
 
   private readonly log: RaftLog;
   private currentTerm: number;
@@ -131,6 +150,7 @@ export class RaftCore {
     this.checkQuorumEnabled = options.checkQuorum ?? DEFAULTS.checkQuorum;
     this.random = options.random;
     this.maxEntriesPerAppend = options.maxEntriesPerAppend ?? DEFAULTS.maxEntriesPerAppend;
+    this.maxAppendBytes = options.maxAppendBytes ?? DEFAULTS.maxAppendBytes;
     if (!(this.heartbeatTicks >= 1 && this.electionTicks > this.heartbeatTicks)) {
       throw new Error('need 1 <= heartbeatTicks < electionTicks');
     }
@@ -640,14 +660,25 @@ export class RaftCore {
     if (pr.isPaused()) return false;
     const prevLogIndex = pr.nextIndex - 1;
     const prevLogTerm = this.log.term(prevLogIndex);
-    const entries = this.log.slice(pr.nextIndex, this.log.lastIndex() + 1, this.maxEntriesPerAppend);
-    if (prevLogTerm === undefined || entries === undefined) return this.sendSnapshot(pr);
+    const candidates = this.log.slice(pr.nextIndex, this.log.lastIndex() + 1, this.maxEntriesPerAppend);
+    if (prevLogTerm === undefined || candidates === undefined) return this.sendSnapshot(pr);
+    const entries = this.withinAppendBytes(candidates);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to: pr.id, prevLogIndex, prevLogTerm, entries, commit: this.log.committed });
     pr.sentEntries(prevLogIndex + entries.length);
     // The follower caps the commit at the last entry of this append (if it accepts it).
     pr.commitSent = Math.max(pr.commitSent, Math.min(this.log.committed, prevLogIndex + entries.length));
     return true;
+  }
+
+  /** The longest prefix of `entries` within maxAppendBytes, and never empty if `entries` is not. */
+  private withinAppendBytes(entries: Entry[]): Entry[] {
+    let bytes = 0;
+    for (let n = 0; n < entries.length; n++) {
+      bytes += entryBytes(entries[n]!);
+      if (n > 0 && bytes > this.maxAppendBytes) return entries.slice(0, n);
+    }
+    return entries;
   }
 
   private sendSnapshot(pr: Progress): boolean {

@@ -192,8 +192,9 @@ export const WIRE_LIMITS = {
   joinRequestBytes: 16 * 1024,
   /** A member table of 1,000 nodes is ~1 MiB of JSON. */
   joinResponseBytes: 4 * 1024 * 1024,
-  /** A forwarded write: one command, up to 1,000 task specs. */
-  rpcRequestBytes: 16 * 1024 * 1024,
+  /** A forwarded write: one command, up to 1,000 task specs. Above the HTTP body limit (16
+   * MiB): the command carries each spec with its defaults filled in, plus ids and times. */
+  rpcRequestBytes: 20 * 1024 * 1024,
   rpcResponseBytes: 64 * 1024,
   maxLabels: 64,
   maxAddrs: 16,

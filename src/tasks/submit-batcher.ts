@@ -18,9 +18,14 @@ export type SubmittedTask = TaskSubmitCommand['tasks'][number]
 export const MAX_WRITES_IN_FLIGHT = 2
 /** The most tasks one task.submit command may carry (commands.ts). */
 export const MAX_TASKS_PER_WRITE = 1000
+/** Submissions are joined only while the batch stays under this much JSON: 1,000 tasks of
+ * large specs would otherwise make a command past the forwarding frame limit (one request
+ * alone is bounded by the HTTP body limit). */
+export const MAX_BYTES_PER_WRITE = 4 * 1024 * 1024
 
 interface Waiting {
   tasks: SubmittedTask[]
+  bytes: number
   resolve: () => void
   reject: (err: unknown) => void
 }
@@ -30,12 +35,15 @@ export class SubmitBatcher {
   private inFlight = 0
 
   /** `write` commits one task.submit command (and resolves once it is applied here). */
-  constructor (private readonly write: (tasks: SubmittedTask[]) => Promise<void>) {}
+  constructor (
+    private readonly write: (tasks: SubmittedTask[]) => Promise<void>,
+    private readonly maxBytesPerWrite = MAX_BYTES_PER_WRITE
+  ) {}
 
   /** Resolves once these tasks are committed; rejects as the write of these tasks would. */
   async submit (tasks: SubmittedTask[]): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.waiting.push({ tasks, resolve, reject })
+      this.waiting.push({ tasks, bytes: JSON.stringify(tasks).length, resolve, reject })
       this.pump()
     })
   }
@@ -44,9 +52,12 @@ export class SubmitBatcher {
     while (this.inFlight < MAX_WRITES_IN_FLIGHT && this.waiting.length > 0) {
       const batch: Waiting[] = [this.waiting.shift() as Waiting]
       let count = batch[0].tasks.length
-      while (this.waiting.length > 0 && count + this.waiting[0].tasks.length <= MAX_TASKS_PER_WRITE) {
+      let bytes = batch[0].bytes
+      while (this.waiting.length > 0 && count + this.waiting[0].tasks.length <= MAX_TASKS_PER_WRITE &&
+        bytes + this.waiting[0].bytes <= this.maxBytesPerWrite) {
         const next = this.waiting.shift() as Waiting
         count += next.tasks.length
+        bytes += next.bytes
         batch.push(next)
       }
       this.inFlight++

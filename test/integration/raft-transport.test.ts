@@ -43,6 +43,8 @@ describe('raft transport over libp2p', function () {
     for (const msg of everyMessage('a', 'b')) assert.deepEqual(decodeRaftMessage(encodeRaftMessage(msg)), { ok: true, value: msg })
     const bad = decodeRaftMessage(fromString(JSON.stringify({ type: 'append', from: 'a', to: 'b', term: -1 })))
     assert.equal(bad.ok, false)
+    const badCommit = decodeRaftMessage(fromString(JSON.stringify({ type: 'commit', from: 'a', to: 'b', term: 3, commit: -1 })))
+    assert.deepEqual(badCommit.ok ? null : [badCommit.reason, badCommit.detail], ['invalid_schema', 'commit: Number must be greater than or equal to 0'])
   })
 
   /** Two connected hosts with a raft transport each, recording what each receives. */

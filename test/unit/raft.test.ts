@@ -374,6 +374,23 @@ describe('RaftCore', () => {
       assert.ok(m.type === 'append' && m.entries.length === 0 && m.prevLogIndex === index && m.commit === index, JSON.stringify(m));
     });
 
+    it('splits a catch-up stream so that no append carries more than maxAppendBytes of entries (but at least one)', () => {
+      const big = 'x'.repeat(200);
+      const log = [ent(1, 1, big), ent(2, 1, 'small'), ent(3, 1, 'small'), ent(4, 1, big + big)];
+      const appendsTo = (options: Partial<RaftOptions>): number[][] => {
+        const a = newCore('a', stateWith(['a', 'b', 'c'], 1, log), options);
+        makeLeader(a, 'b');
+        cycle(a);
+        // b answers the first probe with "I hold nothing": a streams it the whole log.
+        a.step({ type: 'appendResp', from: 'b', to: 'a', term: a.term, reject: false, index: 0, hintIndex: 0, hintTerm: 0 });
+        return sent(a).filter((m) => m.to === 'b' && m.type === 'append').map((m) => (m.type === 'append' ? m.entries.map((e) => e.index) : []));
+      };
+      assert.deepEqual(appendsTo({}), [[1, 2, 3, 4, 5]], 'by default one message');
+      const capped = appendsTo({ maxAppendBytes: 300 });
+      assert.deepEqual(capped.flat(), [1, 2, 3, 4, 5], 'every entry, in order');
+      assert.deepEqual(capped, [[1, 2], [3], [4], [5]], 'a 200-byte entry fits with a small one, a 400-byte one goes alone');
+    });
+
     it('backs up over a long divergent follower log in few round trips', () => {
       const voters = ['a', 'b', 'c'];
       // Both logs are 41 long and diverge right after index 1: b must find that

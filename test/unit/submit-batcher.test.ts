@@ -69,6 +69,25 @@ describe('submit batcher (group commit of submissions)', function () {
     assert.ok(w.calls.every((c) => c.ids.length <= 1000))
   })
 
+  it('joins submissions only while the batch stays under its byte limit (a bigger one still goes, alone)', async function () {
+    const w = new ManualWrites()
+    const oneBytes = JSON.stringify(tasks('a', 1)).length
+    const b = new SubmitBatcher(w.write, 2.5 * oneBytes)
+    const all = ['a', 'b', 'c', 'd', 'e'].map((p) => b.submit(tasks(p, 1)))
+    const huge = b.submit(tasks('f', 5))
+    w.calls[0].settle()
+    await tick()
+    assert.deepEqual(w.prefixes(2), ['c', 'd'], 'two fit under 2.5 submissions\' worth, a third does not')
+    w.calls[1].settle()
+    await tick()
+    assert.deepEqual(w.prefixes(3), ['e'])
+    w.calls[2].settle()
+    await tick()
+    assert.deepEqual(w.calls[4]?.ids.length, 5, 'a submission over the limit by itself is sent whole')
+    for (const call of w.calls.slice(3)) call.settle()
+    await Promise.all([...all, huge])
+  })
+
   it('resends a refused batch one submission at a time, so only the refused one fails', async function () {
     const w = new ManualWrites()
     const b = new SubmitBatcher(w.write)
