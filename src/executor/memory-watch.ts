@@ -51,7 +51,7 @@ export class MemoryWatch {
     }
     try {
       const rssPagesByGroup = new Map<number, number>()
-      for (const entry of await readProcessTable()) {
+      for (const entry of readProcessTable()) {
         rssPagesByGroup.set(entry.pgid, (rssPagesByGroup.get(entry.pgid) ?? 0) + entry.rssPages)
       }
       // Asked again: a task may have ended (or started) while /proc was being read.

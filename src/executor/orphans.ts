@@ -46,17 +46,17 @@ async function pidFiles (dataDir: string): Promise<string[]> {
   return files
 }
 
-async function carriesTaskEnv (pid: number, record: PidRecord): Promise<boolean> {
-  const environ = await readEnviron(pid)
+function carriesTaskEnv (pid: number, record: PidRecord): boolean {
+  const environ = readEnviron(pid)
   if (environ === null) return false
   return Object.entries(taskIdentityEnv(record.taskId, record.attempt)).every(([name, value]) => environ.includes(`${name}=${value}`))
 }
 
-async function isTheSpawnedGroup (record: PidRecord, members: ProcEntry[]): Promise<boolean> {
+function isTheSpawnedGroup (record: PidRecord, members: ProcEntry[]): boolean {
   const leader = members.find((member) => member.pid === record.pid)
   if (leader !== undefined && record.startTime !== null) return leader.startTime === record.startTime
   for (const member of members) {
-    if (await carriesTaskEnv(member.pid, record)) return true
+    if (carriesTaskEnv(member.pid, record)) return true
   }
   return false
 }
@@ -82,7 +82,7 @@ export async function killOrphans (
   if (candidates.length === 0) return []
 
   const groups = new Map<number, ProcEntry[]>()
-  for (const entry of await readProcessTable()) {
+  for (const entry of readProcessTable()) {
     const members = groups.get(entry.pgid)
     if (members === undefined) groups.set(entry.pgid, [entry])
     else members.push(entry)
@@ -94,9 +94,7 @@ export async function killOrphans (
     const members = groups.get(record.pid) ?? []
     const context = { taskId: record.taskId, attempt: record.attempt, pgid: record.pid }
     if (members.length > 0) {
-      if (await isTheSpawnedGroup(record, members)) {
-        // Checked again: a launch may have claimed this task while we were scanning.
-        if (isOwn(record)) continue
+      if (isTheSpawnedGroup(record, members)) {
         logger.warn({ ...context, processes: members.length }, 'killing leftover task process group')
         if (killGroup(record.pid, 'SIGKILL', logger)) killed.push({ taskId: record.taskId, attempt: record.attempt, pgid: record.pid })
       } else {

@@ -93,9 +93,11 @@ export class TaskRun {
   private async prepareAndSpawn (): Promise<void> {
     const { paths } = this.opts
     try {
-      await mkdir(paths.workDir, { recursive: true })
-      // The same attempt relaunched after an agent restart starts its logs afresh.
-      await Promise.all([rm(paths.truncatedMarker.stdout, { force: true }), rm(paths.truncatedMarker.stderr, { force: true })])
+      // mkdir answers undefined when the directory was already there: the same attempt
+      // relaunched after an agent restart, which starts its logs afresh.
+      if (await mkdir(paths.workDir, { recursive: true }) === undefined) {
+        await Promise.all([rm(paths.truncatedMarker.stdout, { force: true }), rm(paths.truncatedMarker.stderr, { force: true })])
+      }
     } catch (err) {
       this.failSpawn(`cannot prepare ${paths.workDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
       return

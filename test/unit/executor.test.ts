@@ -444,6 +444,17 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       assert.equal(Buffer.from(stderr?.data ?? []).toString(), 'done\n')
     })
 
+    it('starts the logs of an attempt relaunched after a restart afresh, truncation marks included', async function () {
+      const first = await harness({ maxLogBytes: 100 })
+      assert.equal((await first.run(request('again', { command: 'head -c 5000 /dev/zero' }))).reason, 'exited')
+      assert.equal((await first.executor.readLog('again', 1, 'stdout', 0, 10))?.truncated, true)
+      await first.executor.stop()
+      const second = await harness({ maxLogBytes: 100 }, first.dataDir)
+      assert.equal((await second.run(request('again', { command: 'echo short' }))).reason, 'exited')
+      const log = await second.executor.readLog('again', 1, 'stdout', 0, 100)
+      assert.deepEqual(log && { text: Buffer.from(log.data).toString(), truncated: log.truncated }, { text: 'short\n', truncated: false })
+    })
+
     it('is not stalled by a FIFO the task put where its truncation marker goes', async function () {
       const h = await harness({ maxLogBytes: 100 })
       // Nobody ever opens the FIFO for reading: a blocking open() of it would hang forever.
