@@ -90,8 +90,8 @@ export class TaskService {
       const parsed = parseTaskSpec(item, where)
       if (!parsed.ok) throw new InvalidTaskError(parsed.message)
       const spec = parsed.spec
-      if (largest !== null && spec.cpus > largest.cpus) throw new InvalidTaskError(`${where}cpus: ${spec.cpus} is more than any node has (the largest has ${largest.cpus})`)
-      if (largest !== null && spec.memoryMb > largest.memoryMb) throw new InvalidTaskError(`${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`)
+      if (spec.cpus > largest.cpus) throw new InvalidTaskError(`${where}cpus: ${spec.cpus} is more than any node has (the largest has ${largest.cpus})`)
+      if (spec.memoryMb > largest.memoryMb) throw new InvalidTaskError(`${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`)
       return { id: newTaskId(), spec, submittedAt }
     })
     await this.submissions.submit(tasks)
@@ -214,10 +214,12 @@ export class TaskService {
     return `a node has room (${result.assignments[0]?.placement ?? ''}); waiting for the master to assign it`
   }
 
-  private largestNode (): { cpus: number, memoryMb: number } | null {
-    const nodes = this.init.master.schedulerNodes().filter(n => n.alive)
-    if (nodes.length === 0) return null
-    return { cpus: Math.max(...nodes.map(n => n.capacity.cpus)), memoryMb: Math.max(...nodes.map(n => n.capacity.memoryMb)) }
+  /** The largest capacity among live nodes (this one included), from gossip alone: checked on
+   * every submission, so it must not walk the task table. */
+  private largestNode (): { cpus: number, memoryMb: number } {
+    const members = this.init.members
+    const alive = [members.selfInfo, ...members.others().filter(m => m.state === 'alive').map(m => m.info)]
+    return { cpus: Math.max(...alive.map(n => n.capacity.cpus)), memoryMb: Math.max(...alive.map(n => n.capacity.memoryMb)) }
   }
 
   private nameOf (nodeId: string | null): string | null {

@@ -46,9 +46,16 @@ export class Worker {
   /** Assignments waiting to be launched, one per event-loop turn (see drainLaunches). */
   private readonly launches: TaskRecord[] = []
   private draining = false
-  private readonly queue: TaskReportEvent[] = []
+  private queue: TaskReportEvent[] = []
+  /** 'started' events still waiting in the queue, by attempt. */
+  private readonly unsentStarts = new Map<string, TaskReportEvent>()
+  /** Queued 'started' events made redundant by their attempt's 'finished' (it carries the start
+   * time): a task that ends before its start was reported costs one event, not two. */
+  private readonly superseded = new Set<TaskReportEvent>()
   private flushing = false
   private syncScheduled = false
+  /** A sync found this node behind the commit index: the next applied task command syncs again. */
+  private syncDeferred = false
   private timer: NodeJS.Timeout | undefined
   private gcTimer: NodeJS.Timeout | undefined
   private stopped = false
@@ -60,7 +67,7 @@ export class Worker {
 
   start (): void {
     this.init.table.onEvent(ev => {
-      if (ev.type === 'assigned' && ev.task.node === this.init.self) this.syncSoon()
+      if ((ev.type === 'assigned' && ev.task.node === this.init.self) || (ev.type === 'changed' && this.syncDeferred)) this.syncSoon()
       if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
     })
     this.timer = setInterval(() => { this.syncSoon() }, this.init.reconcileMs)
@@ -99,13 +106,17 @@ export class Worker {
 
   /** Reports still waiting to be committed (for /metrics and tests). */
   get queuedReports (): number {
-    return this.queue.length
+    return this.queue.length - this.superseded.size
   }
 
+  /** Syncs once the current batch of applied entries is done: a microtask, so it runs before
+   * this node handles another message. Then it has applied all it knows to be committed; a turn
+   * of the event loop later, new acknowledgements have usually moved the commit index again
+   * (under load, sync then kept finding this node behind and launches waited tens of ms). */
   private syncSoon (): void {
     if (this.syncScheduled || this.stopped) return
     this.syncScheduled = true
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.syncScheduled = false
       this.sync()
     })
@@ -113,7 +124,12 @@ export class Worker {
 
   /** Launches what the log assigns here and has not run yet; reports what can no longer run. */
   private sync (): void {
-    if (this.stopped || !this.init.caughtUp()) return
+    if (this.stopped) return
+    // Under load the commit index often moves ahead again between an apply and this turn:
+    // waiting for the next assignment here (or the reconcile timer) held launches back by tens
+    // of milliseconds.
+    this.syncDeferred = !this.init.caughtUp()
+    if (this.syncDeferred) return
     if (this.handled.size > 4096) this.forgetFinishedAttempts()
     for (const task of this.init.table.activeTasks()) {
       if (task.node !== this.init.self) continue
@@ -180,6 +196,14 @@ export class Worker {
   }
 
   private report (event: TaskReportEvent): void {
+    const k = key(event.id, event.attempt)
+    const started = this.unsentStarts.get(k)
+    if (event.kind === 'started') {
+      this.unsentStarts.set(k, event)
+    } else if (started !== undefined) {
+      this.superseded.add(started)
+      this.unsentStarts.delete(k)
+    }
     this.queue.push(event)
     void this.flush()
   }
@@ -190,8 +214,14 @@ export class Worker {
     this.flushing = true
     let backoffMs = 50
     try {
-      while (this.queue.length > 0 && !this.stopped) {
+      while (!this.stopped) {
+        if (this.superseded.size > 0) {
+          this.queue = this.queue.filter(ev => !this.superseded.has(ev))
+          this.superseded.clear()
+        }
+        if (this.queue.length === 0) break
         const events = this.queue.slice(0, this.init.maxEventsPerReport)
+        for (const ev of events) if (ev.kind === 'started') this.unsentStarts.delete(key(ev.id, ev.attempt))
         try {
           await this.init.write({ type: 'task.report', node: this.init.self, events }, { idempotent: true })
           this.queue.splice(0, events.length)

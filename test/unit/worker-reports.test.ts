@@ -1,0 +1,91 @@
+// The worker's task reports, with a log write the test answers by hand: one report in flight,
+// what queues meanwhile goes out together, and a start that was never sent is folded into the
+// attempt's finish (which carries the start time).
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pino from 'pino'
+import { Worker } from '../../src/tasks/worker.js'
+import { TaskTable } from '../../src/tasks/task-table.js'
+import type { TaskExecutor } from '../../src/executor/executor.js'
+import type { ClusterCommand } from '../../src/cluster/commands.js'
+import type { TaskReportEvent } from '../../src/tasks/commands.js'
+import { parseTaskSpec } from '../../src/tasks/spec.js'
+
+const SELF = 'n1'
+
+interface PendingWrite { events: TaskReportEvent[], commit: () => void }
+
+describe('worker reports', () => {
+  let dataDir: string
+  let worker: Worker
+  let writes: PendingWrite[]
+  let table: TaskTable
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'meshos-worker-'))
+    writes = []
+    table = new TaskTable()
+    const executor = { isRunning: () => false, cancel: () => false } as unknown as TaskExecutor
+    worker = new Worker({
+      self: SELF,
+      dataDir,
+      table,
+      executor,
+      caughtUp: () => true,
+      write: async (command: ClusterCommand) => {
+        assert.equal(command.type, 'task.report')
+        await new Promise<void>(resolve => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve }) })
+      },
+      maxEventsPerReport: 100,
+      reconcileMs: 60_000,
+      taskDirRetentionMs: 60_000,
+      taskDirGcIntervalMs: 60_000,
+      logger: pino({ level: 'silent' })
+    })
+  })
+
+  afterEach(async () => {
+    worker.stop()
+    for (const w of writes) w.commit()
+    await rm(dataDir, { recursive: true, force: true })
+  })
+
+  const started = (taskId: string): void => { worker.onStarted({ taskId, attempt: 1, pid: 100, startedAtMs: 2000, cpus: 0.1, memoryMb: 16 }) }
+  const finished = (taskId: string): void => {
+    worker.onFinished({ taskId, attempt: 1, reason: 'exited', exitCode: 0, signal: null, message: '', startedAtMs: 2000, finishedAtMs: 3000 })
+  }
+  /** Lets the worker's flush loop run up to its next write. */
+  const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+  const kinds = (w: PendingWrite | undefined): string[] => (w?.events ?? []).map(ev => `${ev.kind} ${ev.id}`)
+
+  it('sends a finish alone when its start was still queued, and a start already in flight is kept', async () => {
+    started('a')
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['started a'], 'the first event goes out at once')
+    // While that write is in flight: b starts and ends, a ends.
+    started('b')
+    finished('b')
+    finished('a')
+    assert.equal(worker.queuedReports, 3, 'a start in flight plus two finishes; b\'s start no longer counts')
+    writes[0]!.commit()
+    await settle()
+    assert.deepEqual(kinds(writes[1]), ['finished b', 'finished a'])
+    const finish = writes[1]!.events[0]
+    assert.equal(finish?.kind === 'finished' ? finish.startedAt : undefined, 2000, 'the finish carries the start time')
+    writes[1]!.commit()
+    await settle()
+    assert.equal(worker.queuedReports, 0)
+    assert.equal(writes.length, 2)
+  })
+
+  it('a finish that the table applies without its start still records the start time', () => {
+    const spec = parseTaskSpec({ command: 'true' })
+    if (!spec.ok) throw new Error(spec.message)
+    table.apply({ type: 'task.submit', term: 2, tasks: [{ id: 'c', spec: spec.spec, submittedAt: 1000, assign: { node: SELF, placement: 'test' } }] }, 1)
+    table.apply({ type: 'task.report', node: SELF, events: [{ kind: 'finished', id: 'c', attempt: 1, at: 3000, startedAt: 2000, reason: 'exited', exitCode: 0, signal: null, message: '' }] }, 2)
+    const task = table.get('c')
+    assert.deepEqual({ state: task?.state, startedAt: task?.startedAt, finishedAt: task?.finishedAt }, { state: 'succeeded', startedAt: 2000, finishedAt: 3000 })
+  })
+})
