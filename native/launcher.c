@@ -13,12 +13,16 @@
 //   request  := u32 length, then `length` bytes: u32 type, u32 id, body
 //     SPAWN (1) body := u64 maxLogBytes, 6 NUL-terminated strings (file, cwd, stdout log,
 //                       stderr log, stdout truncation marker, stderr truncation marker),
-//                       u32 argc, argc strings (argv[0] first), u32 envc, envc "NAME=value" strings
+//                       u32 argc, argc strings (argv[0] first), u32 envc, envc "NAME=value" strings.
+//                       cwd is created first, with any missing parents; if it was there already
+//                       (the same attempt relaunched after a restart), its truncation markers are
+//                       removed, as the logs start afresh
 //     CLOSE_OUTPUT (2) body := empty. Stop copying the task's output now (its main process is
 //                       gone but something escaped its group and holds the pipes open).
 //   event    := 24 bytes: u32 type, u32 id, i32 a, i32 b, u64 c
 //     SPAWNED (1)      a = pid (also the process group: the task gets its own session)
-//     SPAWN_FAILED (2) a = errno, b = stage (1 open stdout log, 2 open stderr log, 3 pipe, 4 spawn)
+//     SPAWN_FAILED (2) a = errno, b = stage (1 open stdout log, 2 open stderr log, 3 pipe, 4 spawn,
+//                      5 create cwd)
 //     EXITED (3)       a = exit code or -1, b = signal number or 0. Whatever was left in the
 //                      task's process group was SIGKILLed before the main process was reaped
 //                      (while its zombie still holds the pid, so the group id cannot be reused)
@@ -57,7 +61,7 @@
 
 enum { REQ_SPAWN = 1, REQ_CLOSE_OUTPUT = 2 };
 enum { EV_SPAWNED = 1, EV_SPAWN_FAILED = 2, EV_EXITED = 3, EV_CLOSED = 4, EV_START_TIME = 5 };
-enum { STAGE_STDOUT_LOG = 1, STAGE_STDERR_LOG = 2, STAGE_PIPE = 3, STAGE_SPAWN = 4 };
+enum { STAGE_STDOUT_LOG = 1, STAGE_STDERR_LOG = 2, STAGE_PIPE = 3, STAGE_SPAWN = 4, STAGE_WORK_DIR = 5 };
 
 // A request larger than this is not something the executor sends (argv and env are bounded far
 // below it upstream); reading it would only let a bug exhaust memory.
@@ -327,6 +331,26 @@ static int spawn_as_execvp(pid_t *pid, const char *file, const posix_spawn_file_
   return err;
 }
 
+// Creates dir and whatever parents are missing. Returns 1 if dir was created, 0 if it existed,
+// -1 with errno set. Here and not in the executor: a mkdir from Node is two or three trips
+// through its thread pool per task, which on the VMs measured cost more than the mkdir itself.
+static int make_dirs(const char *dir) {
+  if (mkdir(dir, 0777) == 0) return 1;
+  if (errno == EEXIST) return 0;
+  if (errno != ENOENT) return -1;
+  const char *slash = strrchr(dir, '/');
+  if (slash == NULL || slash == dir) return -1;
+  size_t parent_len = (size_t)(slash - dir);
+  char *parent = xmalloc(parent_len + 1);
+  memcpy(parent, dir, parent_len);
+  parent[parent_len] = '\0';
+  int made = make_dirs(parent);
+  free(parent);
+  if (made < 0) return -1;
+  if (mkdir(dir, 0777) == 0) return 1;
+  return errno == EEXIST ? 0 : -1;
+}
+
 static void spawn_task(uint32_t id, struct cursor *c) {
   const char *file, *cwd, *log_path[2], *marker[2];
   char **argv = NULL, **envp = NULL;
@@ -351,6 +375,12 @@ static void spawn_task(uint32_t id, struct cursor *c) {
   }
   int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
   int stage = 0, err = 0;
+  int made = make_dirs(cwd);
+  if (made < 0) {
+    stage = STAGE_WORK_DIR, err = errno;
+  } else if (made == 0) {
+    for (int s = 0; s < 2; s++) unlink(marker[s]);
+  }
   for (int s = 0; s < 2 && stage == 0; s++) {
     t->out[s].log_fd = open_regular_for_write(log_path[s]);
     if (t->out[s].log_fd < 0) stage = s == 0 ? STAGE_STDOUT_LOG : STAGE_STDERR_LOG, err = errno;

@@ -17,6 +17,8 @@ function errorCode (err: unknown): string {
 export class ChildProcessSpawner implements Spawner {
   readonly kind = 'child_process'
   readonly killsGroupOnExit = false
+  readonly startTimeLater = false
+  readonly preparesWorkDir = false
 
   constructor (private readonly logger: ExecutorLogger) {}
 

@@ -19,6 +19,7 @@ const EVENT_BYTES = 24
 const STAGE_STDOUT_LOG = 1
 const STAGE_STDERR_LOG = 2
 const STAGE_PIPE = 3
+const STAGE_WORK_DIR = 5
 /** The first name of each number, as Node reports it (SIGABRT, not its alias SIGIOT). */
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>()
 for (const [name, value] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(value)) SIGNAL_NAMES.set(value, name as NodeJS.Signals)
@@ -62,6 +63,7 @@ function failureMessage (spec: SpawnSpec, stage: number, errno: string): string 
     case STAGE_STDOUT_LOG: return `cannot open log ${spec.log.stdout}: ${errno}`
     case STAGE_STDERR_LOG: return `cannot open log ${spec.log.stderr}: ${errno}`
     case STAGE_PIPE: return `cannot create output pipe: ${errno}`
+    case STAGE_WORK_DIR: return `cannot prepare ${spec.cwd}: ${errno}`
     default: return `spawn ${spec.file}: ${errno}`
   }
 }
@@ -69,6 +71,8 @@ function failureMessage (spec: SpawnSpec, stage: number, errno: string): string 
 export class LauncherSpawner implements Spawner {
   readonly kind = 'launcher'
   readonly killsGroupOnExit = true
+  readonly startTimeLater = true
+  readonly preparesWorkDir = true
   private readonly child: ChildProcess
   private readonly inFlight = new Map<number, InFlight>()
   private nextId = 1
@@ -143,7 +147,7 @@ export class LauncherSpawner implements Spawner {
         run.events.onSpawned(a, null)
         return
       case EV_START_TIME:
-        if (c !== 0n) run.events.onStartTime(c.toString())
+        run.events.onStartTime(c === 0n ? null : c.toString())
         return
       case EV_SPAWN_FAILED:
         this.inFlight.delete(id)

@@ -33,8 +33,9 @@ export interface SpawnSpec {
 export interface SpawnEvents {
   /** The process exists; `pid` is also its process group. `startTime` as in /proc/<pid>/stat (null if not known yet). */
   onSpawned: (pid: number, startTime: string | null) => void
-  /** The start time, for a spawner that reads it after the spawn (see native/launcher.c). */
-  onStartTime: (startTime: string) => void
+  /** The start time (null if it could not be read), for a spawner that reads it after the spawn
+   * (see native/launcher.c). */
+  onStartTime: (startTime: string | null) => void
   /** Nothing runs. `message` says what failed: "spawn /nope: ENOENT". */
   onSpawnFailed: (message: string) => void
   onExited: (code: number | null, signal: NodeJS.Signals | null) => void
@@ -56,6 +57,12 @@ export interface Spawner {
    * pid cannot yet be reused (the launcher does; Node reaps before anyone can).
    */
   readonly killsGroupOnExit: boolean
+  /** onSpawned carries no start time: onStartTime brings it a few ms later, only for a process
+   * still running then (the launcher; Node's child_process reads it at spawn). */
+  readonly startTimeLater: boolean
+  /** spawn() creates spec.cwd itself (with missing parents), removing the truncation markers of
+   * a directory that was already there (the launcher); otherwise the caller prepares it. */
+  readonly preparesWorkDir: boolean
   spawn: (spec: SpawnSpec, events: SpawnEvents) => SpawnedProcess
   /** Stops accepting spawns and releases the spawner's own resources (the launcher process). */
   close: () => void

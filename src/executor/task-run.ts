@@ -67,6 +67,7 @@ export class TaskRun {
   private killOnSpawn: 'graceful' | 'now' | null = null
   private sigkillSent = false
   private pidFileOps: Promise<void> = Promise.resolve()
+  private pidFileWritten = false
   private abandoned = false
   private finalizing = false
   private timeoutTimer: NodeJS.Timeout | null = null
@@ -87,23 +88,14 @@ export class TaskRun {
     this.prepareAndSpawn().catch((err: unknown) => { this.failSpawn(`cannot start: ${String(err)}`) })
   }
 
-  /** The directory work is file-system metadata, which waited 1-3 ms per call on this VM behind
-   * the raft logs' journal commits: off the event loop, so one task's mkdir does not hold up the
-   * launches and exits of all the others. */
   private async prepareAndSpawn (): Promise<void> {
     const { paths } = this.opts
-    try {
-      // mkdir answers undefined when the directory was already there: the same attempt
-      // relaunched after an agent restart, which starts its logs afresh.
-      if (await mkdir(paths.workDir, { recursive: true }) === undefined) {
-        await Promise.all([rm(paths.truncatedMarker.stdout, { force: true }), rm(paths.truncatedMarker.stderr, { force: true })])
-      }
-    } catch (err) {
-      this.failSpawn(`cannot prepare ${paths.workDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
-      return
-    }
-    // Cancelled, stopped or abandoned while the directory was being made: it never starts (its
-    // outcome is the reason it was killed for, with no start time).
+    // The launcher makes the directory itself. Either way the spawn waits for an await, so a
+    // cancel, stop or abandon in the turn of the launch (or while the directory was being made)
+    // is seen first: the task never starts, and its outcome is the reason it was killed for,
+    // with no start time.
+    if (this.opts.spawner.preparesWorkDir) await Promise.resolve()
+    else if (!await this.prepareWorkDir()) return
     if (this.abandoned || this.killedFor !== null) {
       this.finalize()
       return
@@ -129,10 +121,34 @@ export class TaskRun {
     })
   }
 
+  /** The directory work is file-system metadata, which waited 1-3 ms per call on this VM behind
+   * the raft logs' journal commits: off the event loop, so one task's mkdir does not hold up the
+   * launches and exits of all the others. */
+  private async prepareWorkDir (): Promise<boolean> {
+    const { paths } = this.opts
+    try {
+      // mkdir answers undefined when the directory was already there: the same attempt
+      // relaunched after an agent restart, which starts its logs afresh.
+      if (await mkdir(paths.workDir, { recursive: true }) === undefined) {
+        await Promise.all([rm(paths.truncatedMarker.stdout, { force: true }), rm(paths.truncatedMarker.stderr, { force: true })])
+      }
+      return true
+    } catch (err) {
+      this.failSpawn(`cannot prepare ${paths.workDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+      return false
+    }
+  }
+
   private onSpawned (pid: number, startTime: string | null): void {
     this.pid = pid
     this.startedAtMs = nowMs()
-    this.writePidFile(pid, startTime)
+    // The launcher tells the start time a few ms later, for a task still running then: its pid
+    // file is written at that point, once. A task that ends sooner (most short ones) never gets
+    // one, which saves creating and deleting a file, and four trips through the thread pool, per
+    // short task. The window this leaves is of the kind the asynchronous write left anyway: a
+    // launcher SIGKILLed together with its executor within a task's first milliseconds leaves
+    // that task unrecorded.
+    if (!this.opts.spawner.startTimeLater) this.writePidFile(pid, startTime)
     if (this.abandoned) {
       this.sigkill()
       return
@@ -148,6 +164,7 @@ export class TaskRun {
 
   private writePidFile (pid: number, startTime: string | null): void {
     const record = { taskId: this.req.taskId, attempt: this.req.attempt, pid, startTime }
+    this.pidFileWritten = true
     this.queuePidFileOp(async () => { await writePidFile(this.opts.paths.pidFile, record) }, 'could not write pid file; a restarted agent will not find this task')
   }
 
@@ -221,7 +238,7 @@ export class TaskRun {
       // Leftovers of a finished task; ESRCH (nothing left) is the usual answer. A spawner that
       // did this already did it safely; doing it again now could reach a recycled pid's group.
       if (!this.opts.spawner.killsGroupOnExit) killGroup(this.pid, 'SIGKILL', this.opts.logger)
-      this.queuePidFileOp(async () => { await removePidFile(this.opts.paths.pidFile) }, 'could not remove pid file')
+      if (this.pidFileWritten) this.queuePidFileOp(async () => { await removePidFile(this.opts.paths.pidFile) }, 'could not remove pid file')
     }
     if (this.outputClosed) {
       this.finalize()

@@ -33,12 +33,12 @@ async function feedRawLauncher (frame: Buffer): Promise<{ code: number | null, s
   return { code, stderr }
 }
 
-function recorder (): { events: SpawnEvents, pid: Promise<number>, startTime: Promise<string>, log: string[] } {
+function recorder (): { events: SpawnEvents, pid: Promise<number>, startTime: Promise<string | null>, log: string[] } {
   const log: string[] = []
   let resolvePid!: (pid: number) => void
-  let resolveStartTime!: (startTime: string) => void
+  let resolveStartTime!: (startTime: string | null) => void
   const pid = new Promise<number>((resolve) => { resolvePid = resolve })
-  const startTime = new Promise<string>((resolve) => { resolveStartTime = resolve })
+  const startTime = new Promise<string | null>((resolve) => { resolveStartTime = resolve })
   return {
     log,
     pid,
@@ -113,6 +113,25 @@ describe('meshos-launcher', function () {
         assert.equal(readFileSync(join(dir, `t${i}.out`), 'utf8'), 'a'.repeat(65536))
         assert.equal(readFileSync(join(dir, `t${i}.err`), 'utf8'), `err${i}\n`)
       })
+    } finally {
+      launcher.close()
+    }
+  })
+
+  it('creates the working directory with its parents, and says so when it cannot', async function () {
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, () => {})
+    try {
+      const nested = join(dir, 'tasks', 'x', '1')
+      const made = recorder()
+      launcher.spawn({ ...spec('made', ['-c', 'pwd']), cwd: nested, log: { stdout: join(nested, 'out'), stderr: join(nested, 'err') } }, made.events)
+      await eventually(() => made.log.includes('closed'), 'the task to finish')
+      assert.equal(readFileSync(join(nested, 'out'), 'utf8'), `${nested}\n`)
+
+      writeFileSync(join(dir, 'file'), '')
+      const blocked = recorder()
+      launcher.spawn({ ...spec('blocked', ['-c', 'true']), cwd: join(dir, 'file', '1') }, blocked.events)
+      await eventually(() => blocked.log.length > 0, 'an answer')
+      assert.deepEqual(blocked.log, [`failed cannot prepare ${join(dir, 'file', '1')}: ENOTDIR`])
     } finally {
       launcher.close()
     }

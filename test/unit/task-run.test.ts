@@ -17,6 +17,9 @@ const SILENT = { debug () {}, info () {}, warn () {}, error () {} }
 class ScriptedSpawner implements Spawner {
   readonly kind = 'launcher'
   readonly killsGroupOnExit = true
+  readonly startTimeLater = true
+  /** So the test drives TaskRun's own directory preparation and its asynchronous window. */
+  readonly preparesWorkDir = false
   events: SpawnEvents | null = null
   spawn (_spec: unknown, events: SpawnEvents): { closeOutput: () => void } {
     this.events = events
