@@ -24,6 +24,8 @@ export class Progress {
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   lastContactTick: number | null = null;
+  /** When we last sent it an append or a commit message (either resets its election timer). */
+  lastSentTick: number | null = null;
 
   constructor(
     readonly id: NodeId,

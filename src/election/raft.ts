@@ -477,10 +477,23 @@ export class RaftCore {
       this.heartbeatElapsed = 0;
       for (const pr of this.peers.values()) {
         const commit = Math.min(pr.matchIndex, this.log.committed);
+        if (this.heartbeatRedundant(pr, commit)) continue;
         this.send({ type: 'heartbeat', to: pr.id, commit });
         pr.commitSent = Math.max(pr.commitSent, commit);
       }
     }
+  }
+
+  /**
+   * While entries flow, a heartbeat tells a follower nothing the replication traffic did not: it
+   * got an append or commit message since the last heartbeat (resetting its election timer), it
+   * answered within that time (so check-quorum counts it), and it was sent the commit index a
+   * heartbeat would carry. Under load heartbeats were ~15% of a leader's raft messages. A peer that
+   * goes quiet, lags or is probed gets heartbeats again at once.
+   */
+  private heartbeatRedundant(pr: Progress, commit: number): boolean {
+    const recent = (tick: number | null): boolean => tick !== null && this.ticks - tick <= this.heartbeatTicks;
+    return pr.state === 'replicate' && recent(pr.lastSentTick) && recent(pr.lastContactTick) && pr.commitSent >= commit;
   }
 
   // ------------------------------------------------------------ step by role
@@ -641,6 +654,7 @@ export class RaftCore {
     const commit = Math.min(pr.matchIndex, this.log.committed);
     if (pr.state !== 'replicate' || commit <= pr.commitSent) return false;
     this.send({ type: 'commit', to: pr.id, commit });
+    pr.lastSentTick = this.ticks;
     pr.commitSent = commit;
     return true;
   }
@@ -665,6 +679,7 @@ export class RaftCore {
     const entries = this.withinAppendBytes(candidates);
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send({ type: 'append', to: pr.id, prevLogIndex, prevLogTerm, entries, commit: this.log.committed });
+    pr.lastSentTick = this.ticks;
     pr.sentEntries(prevLogIndex + entries.length);
     // The follower caps the commit at the last entry of this append (if it accepts it).
     pr.commitSent = Math.max(pr.commitSent, Math.min(this.log.committed, prevLogIndex + entries.length));

@@ -358,6 +358,35 @@ describe('RaftCore', () => {
       assert.deepEqual(sent(b), []);
     });
 
+    it('skips the heartbeat of a follower that replication traffic reached and that answered, and only that one', () => {
+      const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
+      makeLeader(a, 'b');
+      cycle(a);
+      const ack = (from: NodeId, index: number): void => {
+        a.step({ type: 'appendResp', from, to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
+      };
+      ack('b', 1);
+      ack('c', 1);
+      sent(a);
+      const heartbeatsTo = (): NodeId[] => sent(a).filter((m) => m.type === 'heartbeat').map((m) => m.to).sort();
+      a.tick();
+      assert.deepEqual(heartbeatsTo(), [], 'both were sent the no-op and its commit since the last round, and answered');
+      a.tick();
+      assert.deepEqual(heartbeatsTo(), ['b', 'c'], 'nothing flowed since the last round: both get one');
+
+      // An entry goes to both; only b answers before the next heartbeat round.
+      const { index } = a.propose('x');
+      sent(a);
+      ack('b', index);
+      sent(a);
+      a.tick();
+      assert.deepEqual(heartbeatsTo(), ['c'], 'b was just sent the entry and its commit, and answered');
+
+      // Nothing sent to b since that round: it gets heartbeats again.
+      a.tick();
+      assert.deepEqual(heartbeatsTo(), ['b', 'c']);
+    });
+
     it('gives a follower still writing a just-committed entry the commit in an empty append it can check', () => {
       const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
       makeLeader(a, 'b');
