@@ -20,8 +20,11 @@ function plain (obj: object): Record<string, unknown> {
   return out
 }
 
+/** Set by 'configure'. */
+let debugLogs = false
+
 const logger: ExecutorLogger = {
-  debug: (obj, msg) => { post({ op: 'log', level: 'debug', obj: plain(obj), msg }) },
+  debug: (obj, msg) => { if (debugLogs) post({ op: 'log', level: 'debug', obj: plain(obj), msg }) },
   info: (obj, msg) => { post({ op: 'log', level: 'info', obj: plain(obj), msg }) },
   warn: (obj, msg) => { post({ op: 'log', level: 'warn', obj: plain(obj), msg }) },
   error: (obj, msg) => { post({ op: 'log', level: 'error', obj: plain(obj), msg }) }
@@ -32,6 +35,7 @@ let executor: Executor | null = null
 process.on('message', (msg: ToExecutor) => {
   switch (msg.op) {
     case 'configure':
+      debugLogs = msg.debugLogs
       executor ??= new Executor({
         ...msg.config,
         logger,

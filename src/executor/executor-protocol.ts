@@ -8,7 +8,8 @@ import type { LaunchRequest, RunningTask, TaskOutcome } from './types.js'
 export type ExecutorProcessConfig = Pick<ExecutorOptions, 'dataDir' | 'capacity' | 'maxLogBytes' | 'killGraceMs' | 'memoryPollMs' | 'spawner'>
 
 export type ToExecutor =
-  | { op: 'configure', config: ExecutorProcessConfig }
+  /** debugLogs: the agent keeps debug lines (three per task: not worth an IPC message each otherwise). */
+  | { op: 'configure', config: ExecutorProcessConfig, debugLogs: boolean }
   | { op: 'launch', req: LaunchRequest }
   | { op: 'cancel', taskId: string }
   | { op: 'stop' }

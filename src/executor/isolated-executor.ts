@@ -16,7 +16,7 @@ import type { FromExecutor, ToExecutor } from './executor-protocol.js'
 import type { SpawnerKind } from './spawner.js'
 import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
 
-const SILENT: ExecutorLogger = { debug () {}, info () {}, warn () {}, error () {} }
+const SILENT: ExecutorLogger = { isLevelEnabled: () => false, debug () {}, info () {}, warn () {}, error () {} }
 
 export class IsolatedExecutor {
   private readonly child: ChildProcess
@@ -46,7 +46,7 @@ export class IsolatedExecutor {
       this.logger.error({ code, signal }, 'executor process died; stopping the agent (tasks can neither run nor be reported)')
       process.exit(1)
     })
-    this.send({ op: 'configure', config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs, spawner: opts.spawner } })
+    this.send({ op: 'configure', debugLogs: this.logger.isLevelEnabled?.('debug') ?? true, config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs, spawner: opts.spawner } })
   }
 
   /** For metrics and tests. */

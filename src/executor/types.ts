@@ -66,6 +66,8 @@ export interface Resources {
 
 /** The subset of pino's Logger the executor uses, so tests can pass nothing. */
 export interface ExecutorLogger {
+  /** As pino's: lets the executor process skip sending what would be dropped (absent: all sent). */
+  isLevelEnabled?(level: string): boolean
   debug(obj: object, msg: string): void
   info(obj: object, msg: string): void
   warn(obj: object, msg: string): void

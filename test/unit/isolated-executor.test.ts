@@ -60,6 +60,32 @@ describe('isolated executor', function () {
     assert.equal(executor.launch(request('t1', { command: 'true' })).ok, false, 'an attempt runs once per process')
   })
 
+  it('sends its debug lines only to a logger that keeps them', async () => {
+    for (const keepDebug of [true, false]) {
+      const lines: string[] = []
+      const record = (level: string) => (_obj: object, msg: string): void => { lines.push(`${level} ${msg}`) }
+      const taskId = `debug-${String(keepDebug)}`
+      const done = outcome(taskId)
+      const own = new IsolatedExecutor({
+        dataDir: dir,
+        capacity: { cpus: 1, memoryMb: 1024 },
+        killGraceMs: 500,
+        logger: { isLevelEnabled: level => level !== 'debug' || keepDebug, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+        onFinished: o => outcomes.get(o.taskId)?.(o)
+      })
+      try {
+        assert.equal(own.launch(request(taskId, { command: 'true' })).ok, true)
+        assert.equal((await done).reason, 'exited')
+      } finally {
+        await own.stop()
+      }
+      // The outcome travels behind the lines logged before it, on the same channel.
+      const debugLines = lines.filter(line => line.startsWith('debug '))
+      if (keepDebug) assert.ok(debugLines.includes('debug launching task') && debugLines.includes('debug task finished'), lines.join('; '))
+      else assert.deepEqual(debugLines, [])
+    }
+  })
+
   it('admits synchronously against capacity and cancels through the executor process', async () => {
     const done = outcome('long')
     assert.equal(executor.launch(request('long', { argv: ['sleep', '30'], cpus: 0.75 })).ok, true)
