@@ -88,30 +88,27 @@ export class Master {
 
   private async round (): Promise<void> {
     const nowMs = Date.now()
-    const nodes = this.schedulerNodes()
     const lost = this.lostTasks(nowMs)
     for (const [node, tasks] of lost) {
       this.log.warn({ node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
       await this.init.write({ type: 'task.lost', node, tasks, at: nowMs, message: `worker ${this.nameOf(node)} left or died` })
     }
-    const input = this.input(nodes, nowMs)
+    // From here to the reservation nothing awaits: a submission placed meanwhile (placeOnSubmit)
+    // is either in the table or in the reservations that this view of the nodes counts.
+    const input = this.input(this.schedulerNodes(), nowMs)
     if (input.pending.length === 0) return
     const result = plan(input)
     this.roundRobinAfter = result.roundRobinAfter
-    if (result.expired.length > 0) {
-      await this.init.write({ type: 'task.expire', ids: result.expired, at: nowMs })
-    }
-    if (result.assignments.length > 0) {
-      const assignments = result.assignments.map(a => ({
-        id: a.taskId, attempt: this.init.table.get(a.taskId)?.attempt ?? 1, node: a.nodeId, placement: a.placement
-      }))
-      const release = this.reserve(assignments.map(a => ({ node: a.node, spec: this.init.table.get(a.id)!.spec })))
-      try {
-        await this.init.write({ type: 'task.assign', term: this.init.term(), assignments })
-      } finally {
-        release()
-      }
-      // More may fit now that these are placed; the commit's 'changed' event pokes us again.
+    const assignments = result.assignments.map(a => ({
+      id: a.taskId, attempt: this.init.table.get(a.taskId)?.attempt ?? 1, node: a.nodeId, placement: a.placement
+    }))
+    const release = this.reserve(assignments.map(a => ({ node: a.node, spec: this.init.table.get(a.id)!.spec })))
+    try {
+      if (result.expired.length > 0) await this.init.write({ type: 'task.expire', ids: result.expired, at: nowMs })
+      // More may fit once these are placed; the commit's 'changed' event pokes us again.
+      if (assignments.length > 0) await this.init.write({ type: 'task.assign', term: this.init.term(), assignments })
+    } finally {
+      release()
     }
   }
 

@@ -1,0 +1,73 @@
+// The master's two ways of placing tasks sharing one node's capacity: a scheduling round that is
+// waiting for a write while a submission is placed as it is proposed. The log is a hand-driven
+// fake: each write resolves when the test says so, applying its command to the task table.
+import assert from 'node:assert/strict'
+import pino from 'pino'
+import { Master } from '../../src/tasks/master.js'
+import { TaskTable } from '../../src/tasks/task-table.js'
+import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
+import type { MemberTable, Member } from '../../src/gossip/member-table.js'
+import type { NodeInfo } from '../../src/gossip/heartbeat.js'
+import type { ClusterCommand } from '../../src/cluster/commands.js'
+import type { TaskCommand } from '../../src/tasks/commands.js'
+
+function info (nodeId: string, cpus: number): NodeInfo {
+  return {
+    nodeId, name: nodeId, addrs: [], incarnation: 1, seq: 1, capacity: { cpus, memoryMb: 4096 },
+    allocated: { cpus: 0, memoryMb: 0 }, running: 0, load: 0, labels: {}, version: 'test', startedAt: 0
+  }
+}
+
+function spec (extra: Record<string, unknown> = {}): TaskSpec {
+  const r = parseTaskSpec({ command: 'true', cpus: 1, memoryMb: 64, ...extra })
+  if (!r.ok) throw new Error(r.message)
+  return r.spec
+}
+
+describe('master', () => {
+  it('counts a submission placed while a round waits for its writes before planning that round', async () => {
+    const self = info('n1', 1)
+    const dead: Member = { info: info('n2', 1), state: 'dead', lastSeenAtMs: 0, stateSinceAtMs: 0, confirmations: new Set() }
+    const members = { selfInfo: self, others: () => [dead], get: (id: string) => id === 'n2' ? dead : undefined } as unknown as MemberTable
+    const table = new TaskTable()
+    let index = 0
+    const apply = (command: ClusterCommand): void => { table.apply(command as TaskCommand, ++index) }
+    // A task with a retry left, running on n2, which has died.
+    apply({ type: 'task.submit', term: 2, tasks: [{ id: 'lost', spec: spec({ retries: 1 }), submittedAt: 1, assign: { node: 'n2', placement: 'test' } }] })
+
+    const writes: Array<{ command: ClusterCommand, commit: () => void }> = []
+    const master = new Master({
+      table,
+      members,
+      policy: 'spread',
+      isReadyLeader: () => true,
+      term: () => 2,
+      write: async (command) => { await new Promise<void>(resolve => { writes.push({ command, commit: () => { apply(command); resolve() } }) }) },
+      pollMs: 60_000,
+      maxTasksPerRound: 100,
+      unknownWorkerGraceMs: 0,
+      logger: pino({ level: 'silent' })
+    })
+    const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+    try {
+      master.poke()
+      await settle()
+      assert.deepEqual(writes.map(w => w.command.type), ['task.lost'], 'the round waits for the lost write')
+
+      // Meanwhile a submission arrives: nothing is pending, so it takes n1's only cpu at once.
+      const placed = master.placeOnSubmit({ type: 'task.submit', tasks: [{ id: 'new', spec: spec(), submittedAt: 2 }] })
+      assert.equal(placed.command.type === 'task.submit' && placed.command.tasks[0]?.assign?.node, 'n1')
+      apply(placed.command)
+      placed.done()
+
+      writes[0]!.commit() // 'lost' is re-queued and pending again
+      await settle()
+      assert.equal(table.get('lost')?.state, 'pending')
+      const assigns = writes.filter(w => w.command.type === 'task.assign')
+      assert.deepEqual(assigns.map(w => w.command), [], 'n1 is full: the re-queued task waits')
+    } finally {
+      master.stop()
+      for (const w of writes) w.commit()
+    }
+  })
+})
