@@ -345,7 +345,9 @@ static int make_dirs(const char *dir) {
   memcpy(parent, dir, parent_len);
   parent[parent_len] = '\0';
   int made = make_dirs(parent);
+  int saved_errno = errno;
   free(parent);
+  errno = saved_errno;
   if (made < 0) return -1;
   if (mkdir(dir, 0777) == 0) return 1;
   return errno == EEXIST ? 0 : -1;
@@ -379,7 +381,10 @@ static void spawn_task(uint32_t id, struct cursor *c) {
   if (made < 0) {
     stage = STAGE_WORK_DIR, err = errno;
   } else if (made == 0) {
-    for (int s = 0; s < 2; s++) unlink(marker[s]);
+    // Gone or removed, or the relaunch would report its fresh logs truncated.
+    for (int s = 0; s < 2 && stage == 0; s++) {
+      if (unlink(marker[s]) < 0 && errno != ENOENT) stage = STAGE_WORK_DIR, err = errno;
+    }
   }
   for (int s = 0; s < 2 && stage == 0; s++) {
     t->out[s].log_fd = open_regular_for_write(log_path[s]);

@@ -492,6 +492,9 @@ export class RaftCore {
    * goes quiet, lags or is probed gets heartbeats again at once.
    */
   private heartbeatRedundant(pr: Progress, commit: number): boolean {
+    // Skipping one round lets up to two heartbeat intervals pass without a message: only when
+    // that stays well inside the election timeout.
+    if (2 * this.heartbeatTicks >= this.electionTicks) return false;
     const recent = (tick: number | null): boolean => tick !== null && this.ticks - tick <= this.heartbeatTicks;
     return pr.state === 'replicate' && recent(pr.lastSentTick) && recent(pr.lastContactTick) && pr.commitSent >= commit;
   }

@@ -171,7 +171,7 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       assert.equal(h.log('echo', 'stderr'), 'err\n')
       assert.equal(h.startCounts.get('echo/1'), 1)
       assert.equal(h.executor.isRunning('echo', 1), false)
-      assert.equal(existsSync(join(h.workDir('echo'), 'pid')), false, 'pid file removed once the task exited')
+      assert.equal(existsSync(join(h.workDir('echo'), 'pid')), false, 'no pid file is left once the task exited')
     })
 
     it('keeps a pid file with the process\'s /proc start time while the task runs', async function () {
@@ -182,11 +182,12 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
       const pidFile = join(h.workDir('long'), 'pid')
       // The launcher learns the start time a few ms after the spawn (native/launcher.c says why),
-      // and the file is rewritten then: a read may catch it half written (readPidFile: null).
+      // and the file is written then: a read may catch it half written (readPidFile: null).
       await eventually(() => readPidFile(pidFile)?.startTime === startTime, 'the pid file to carry the start time')
       assert.deepEqual(readPidFile(pidFile), { taskId: 'long', attempt: 1, pid: task.pid, startTime })
       h.executor.cancel('long')
       await h.finished('long')
+      assert.equal(existsSync(pidFile), false, 'removed before the outcome is reported')
     })
 
     it('reports only after the logs are complete', async function () {
@@ -510,6 +511,8 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
       const previous = await harness()
       previous.launch(request('orphan', { command: 'sleep 30 & sleep 30; wait' }))
       await previous.started('orphan')
+      // Written a few ms after the start with the launcher (task-run.ts says why).
+      await eventually(() => readPidFile(join(previous.workDir('orphan'), 'pid')) !== null, 'the orphan\'s pid file')
       assert.deepEqual(await previous.executor.killOrphans(), [], 'its own task is not an orphan')
 
       const current = await harness({}, previous.dataDir)
