@@ -187,6 +187,19 @@ export class RaftNetwork {
     if (!core) return;
     while (core.hasReady()) {
       const rd = core.ready();
+      const applyCommitted = (): void => {
+        for (const entry of rd.committedEntries) {
+          if (entry.index !== node.appliedIndex + 1) {
+            throw new Error(`${id} applies index ${entry.index} after ${node.appliedIndex}`);
+          }
+          this.observer.onApply?.(node, entry);
+          if (entry.type === 'normal' && entry.data !== null) node.stateMachine.push(entry.data);
+          node.appliedIndex = entry.index;
+        }
+      };
+      // 0. As RaftNode does: committed entries (on a majority already) are applied before this
+      // node writes newer ones, unless they follow a snapshot.
+      if (!rd.snapshot) applyCommitted();
       // 1. Persist: snapshot, then entries (overwriting a conflicting suffix), then hard state.
       if (rd.snapshot) {
         node.disk.snapshot = clone(rd.snapshot);
@@ -196,19 +209,12 @@ export class RaftNetwork {
       if (rd.hardState) node.disk.hardState = { ...rd.hardState };
       // 2. Send, only now that what the messages promise is durable.
       for (const message of rd.messages) this.send(message);
-      // 3. Apply.
+      // 3. Apply a snapshot and what follows it.
       if (rd.snapshot) {
         node.stateMachine = clone(rd.snapshot.data as unknown[]);
         node.appliedIndex = rd.snapshot.index;
         this.observer.onRestore?.(node, rd.snapshot);
-      }
-      for (const entry of rd.committedEntries) {
-        if (entry.index !== node.appliedIndex + 1) {
-          throw new Error(`${id} applies index ${entry.index} after ${node.appliedIndex}`);
-        }
-        this.observer.onApply?.(node, entry);
-        if (entry.type === 'normal' && entry.data !== null) node.stateMachine.push(entry.data);
-        node.appliedIndex = entry.index;
+        applyCommitted();
       }
       core.advance();
       this.observer.afterEvent?.(node);
