@@ -56,6 +56,20 @@ function makeLeader(core: RaftCore, voter: NodeId): void {
   assert.equal(core.role, 'leader');
 }
 
+/** `a` leads b and c, which both acknowledged its no-op; `ack` answers an append for one of them. */
+function leaderOfThree(): { a: RaftCore; ack: (from: NodeId, index: number) => void } {
+  const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
+  makeLeader(a, 'b');
+  cycle(a);
+  const ack = (from: NodeId, index: number): void => {
+    a.step({ type: 'appendResp', from, to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
+  };
+  ack('b', 1);
+  ack('c', 1);
+  sent(a);
+  return { a, ack };
+}
+
 describe('RaftCore', () => {
   describe('bootstrap', () => {
     it('a one-voter cluster elects itself after its election timeout and commits alone', () => {
@@ -331,15 +345,7 @@ describe('RaftCore', () => {
     });
 
     it('tells a follower that holds a just-committed entry with an unanswered commit message', () => {
-      const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
-      makeLeader(a, 'b');
-      cycle(a);
-      const ack = (from: NodeId, index: number): void => {
-        a.step({ type: 'appendResp', from, to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
-      };
-      ack('b', 1);
-      ack('c', 1);
-      sent(a);
+      const { a, ack } = leaderOfThree();
       const { index } = a.propose('x');
       sent(a); // the appends of `index`, and a's own copy is durable
       ack('b', index); // b holds it: with a, a majority
@@ -359,15 +365,7 @@ describe('RaftCore', () => {
     });
 
     it('skips the heartbeat of a follower that replication traffic reached and that answered, and only that one', () => {
-      const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
-      makeLeader(a, 'b');
-      cycle(a);
-      const ack = (from: NodeId, index: number): void => {
-        a.step({ type: 'appendResp', from, to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
-      };
-      ack('b', 1);
-      ack('c', 1);
-      sent(a);
+      const { a, ack } = leaderOfThree();
       const heartbeatsTo = (): NodeId[] => sent(a).filter((m) => m.type === 'heartbeat').map((m) => m.to).sort();
       a.tick();
       assert.deepEqual(heartbeatsTo(), [], 'both were sent the no-op and its commit since the last round, and answered');
@@ -388,15 +386,10 @@ describe('RaftCore', () => {
     });
 
     it('gives a follower still writing a just-committed entry the commit in an empty append it can check', () => {
-      const a = newCore('a', stateWith(['a', 'b', 'c'], 1, []));
-      makeLeader(a, 'b');
-      cycle(a);
-      a.step({ type: 'appendResp', from: 'b', to: 'a', term: a.term, reject: false, index: 1, hintIndex: 0, hintTerm: 0 });
-      a.step({ type: 'appendResp', from: 'c', to: 'a', term: a.term, reject: false, index: 1, hintIndex: 0, hintTerm: 0 });
-      sent(a);
+      const { a, ack } = leaderOfThree();
       const { index } = a.propose('x');
       sent(a);
-      a.step({ type: 'appendResp', from: 'b', to: 'a', term: a.term, reject: false, index, hintIndex: 0, hintTerm: 0 });
+      ack('b', index);
       const toC = sent(a).filter((m) => m.to === 'c');
       assert.equal(toC.length, 1);
       const m = toC[0]!;
