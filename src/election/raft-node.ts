@@ -214,7 +214,8 @@ export class RaftNode {
   /**
    * Stops like a crash: no further tick, message, write or send. A write
    * already in flight finishes (the store closes after it), but nothing
-   * produced alongside it is sent (committed entries may have been applied). Pending proposals reject with
+   * produced alongside it is sent (the committed entries it came with may
+   * have been applied). Pending proposals reject with
    * ProposalDroppedError('stopped'): their entries may still commit.
    */
   async stop(cause?: Error): Promise<void> {
