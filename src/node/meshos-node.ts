@@ -106,6 +106,7 @@ export class MeshosNode implements NodeApi {
     })
     const table = cluster.state.tasks
     const master = new Master({
+      self: host.peerId,
       table,
       members: membership.table,
       policy: t.policy,

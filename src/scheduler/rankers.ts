@@ -21,17 +21,18 @@ export function utilizationAfter (load: NodeLoad, task: SchedulerTask): number {
 
 /**
  * Spread: the least loaded node after placement, then the one running fewest tasks (so tasks that
- * request nothing still spread), then the lowest id. Keeps headroom on every node and limits
- * what one node failure takes down.
+ * request nothing still spread), then the preferred node, then the lowest id. Keeps headroom on
+ * every node and limits what one node failure takes down.
  */
-export function rankSpread (task: SchedulerTask, feasible: readonly NodeLoad[]): Choice {
+export function rankSpread (task: SchedulerTask, feasible: readonly NodeLoad[], preferred?: string): Choice {
   let best = feasible[0]!
   let bestUtil = utilizationAfter(best, task)
   for (let i = 1; i < feasible.length; i++) {
     const load = feasible[i]!
     const util = utilizationAfter(load, task)
-    // Strictly better only: on a full tie the earlier (lower id) node stays.
-    if (util < bestUtil || (util === bestUtil && load.taskCount < best.taskCount)) {
+    // Strictly better only: on a full tie the earlier (lower id) node stays, unless this one is preferred.
+    const fewerTasks = load.taskCount < best.taskCount || (load.taskCount === best.taskCount && load.node.id === preferred)
+    if (util < bestUtil || (util === bestUtil && fewerTasks)) {
       best = load
       bestUtil = util
     }
@@ -40,16 +41,17 @@ export function rankSpread (task: SchedulerTask, feasible: readonly NodeLoad[]):
 }
 
 /**
- * Bin-pack: the most loaded node that still fits, then the lowest id. Fills one node before
- * touching the next, leaving whole nodes free for large tasks (or to be shut down).
+ * Bin-pack: the most loaded node that still fits, then the preferred node, then the lowest id.
+ * Fills one node before touching the next, leaving whole nodes free for large tasks (or to be
+ * shut down).
  */
-export function rankBinPack (task: SchedulerTask, feasible: readonly NodeLoad[]): Choice {
+export function rankBinPack (task: SchedulerTask, feasible: readonly NodeLoad[], preferred?: string): Choice {
   let best = feasible[0]!
   let bestUtil = utilizationAfter(best, task)
   for (let i = 1; i < feasible.length; i++) {
     const load = feasible[i]!
     const util = utilizationAfter(load, task)
-    if (util > bestUtil) {
+    if (util > bestUtil || (util === bestUtil && load.node.id === preferred)) {
       best = load
       bestUtil = util
     }
@@ -70,13 +72,13 @@ export function rankRoundRobin (feasible: readonly NodeLoad[], after: string | n
 }
 
 /** `edf` and `fair` decide queue order; they place like spread. */
-export function rank (policy: SchedulerPolicy, task: SchedulerTask, feasible: readonly NodeLoad[], roundRobinAfter: string | null): Choice {
+export function rank (policy: SchedulerPolicy, task: SchedulerTask, feasible: readonly NodeLoad[], roundRobinAfter: string | null, preferred?: string): Choice {
   switch (policy) {
-    case 'bin-pack': return rankBinPack(task, feasible)
+    case 'bin-pack': return rankBinPack(task, feasible, preferred)
     case 'round-robin': return rankRoundRobin(feasible, roundRobinAfter)
     case 'spread':
     case 'edf':
     case 'fair':
-      return rankSpread(task, feasible)
+      return rankSpread(task, feasible, preferred)
   }
 }

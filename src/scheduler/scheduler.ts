@@ -1,7 +1,7 @@
 // The scheduler: one pure function from a snapshot of the cluster to a plan. The master builds the
 // SchedulerInput from gossip and the replicated task table, calls plan(), and commits the result;
-// the same input always yields the same plan (ties end on node id and task seq, no clock, no
-// randomness, no dependence on the order of input arrays).
+// the same input always yields the same plan (ties end on the preferred node, node id and task
+// seq; no clock, no randomness, no dependence on the order of input arrays).
 //
 // One round:
 //   1. tasks whose deadline passed (deadlineMs < nowMs) are expired, never placed;
@@ -68,7 +68,7 @@ export function plan (input: SchedulerInput): SchedulerPlan {
     }
 
     const policy = task.policy ?? input.policy
-    const choice = rank(policy, task, feasible, roundRobinAfter)
+    const choice = rank(policy, task, feasible, roundRobinAfter, input.preferredNodeId)
     addToLoad(choice.load, task)
     queue.placed(task)
     // Only round-robin placements move the cursor, whichever policy the cluster runs.

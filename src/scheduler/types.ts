@@ -52,6 +52,9 @@ export interface SchedulerInput {
   /** Where round-robin continues: the id of the node that got the last round-robin task, or null. */
   roundRobinAfter: string | null
   nowMs: number
+  /** Wins a full tie under spread and bin-pack: the master's own node, which applies a commit first
+   * (no commit message to wait for) and reports on its tasks without a network hop. */
+  preferredNodeId?: string
 }
 
 export interface Assignment {

@@ -16,6 +16,8 @@ import type { SchedulerInput, SchedulerNode, SchedulerPolicy, SchedulerTask, Res
 import type { TaskRecord, TaskTable } from './task-table.js'
 
 export interface MasterInit {
+  /** This node's id: it wins placement ties (see SchedulerInput.preferredNodeId). */
+  self: string
   table: TaskTable
   members: MemberTable
   policy: SchedulerPolicy
@@ -219,7 +221,7 @@ export class Master {
       if (pending.length >= this.init.maxTasksPerRound) break
       pending.push(toSchedulerTask(t))
     }
-    return { policy: this.init.policy, nodes, pending, tenantUsage, roundRobinAfter: this.roundRobinAfter, nowMs }
+    return { policy: this.init.policy, nodes, pending, tenantUsage, roundRobinAfter: this.roundRobinAfter, nowMs, preferredNodeId: this.init.self }
   }
 
   private nameOf (nodeId: string): string {

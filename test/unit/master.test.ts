@@ -37,6 +37,7 @@ describe('master', () => {
 
     const writes: Array<{ command: ClusterCommand, commit: () => void }> = []
     const master = new Master({
+      self: 'n1',
       table,
       members,
       policy: 'spread',

@@ -92,6 +92,15 @@ describe('scheduler', () => {
       assert.deepEqual(placed(result), [['t1', 'n2'], ['t2', 'n3'], ['t3', 'n1'], ['t4', 'n2']])
     })
 
+    it('gives a full tie to the preferred node (the master), never a lighter node\'s place', () => {
+      const idle = plan(input([node('n1'), node('n2'), node('n3')], tasks('t', 4, 1), { preferredNodeId: 'n2' }))
+      assert.deepEqual(placed(idle), [['t1', 'n2'], ['t2', 'n1'], ['t3', 'n3'], ['t4', 'n2']])
+      // n2 runs more tasks: the preference breaks ties only, so n1 and n3 come first.
+      const busier = [node('n1'), node('n2', { taskCount: 1 }), node('n3')]
+      assert.deepEqual(placed(plan(input(busier, tasks('t', 3, 1, { cpus: 0, memoryMb: 0 }), { preferredNodeId: 'n2' }))),
+        [['t1', 'n1'], ['t2', 'n3'], ['t3', 'n2']])
+    })
+
     it('explains the placement with the node name', () => {
       const result = plan(input([node('n1', { name: 'alpha' }), node('n2', { name: 'beta' })], [task('t1', 1)]))
       assert.equal(result.assignments[0]!.placement, 'spread: 2 of 2 nodes fit; chose alpha (least loaded)')
@@ -124,6 +133,11 @@ describe('scheduler', () => {
       ]
       const result = plan(input(nodes, tasks('t', 3, 1), { policy: 'bin-pack' }))
       assert.deepEqual(placed(result), [['t1', 'n3'], ['t2', 'n3'], ['t3', 'n1']])
+    })
+
+    it('gives a tie to the preferred node, then fills it first', () => {
+      const result = plan(input([node('n1'), node('n2')], tasks('t', 5, 1), { policy: 'bin-pack', preferredNodeId: 'n2' }))
+      assert.deepEqual(placed(result), [['t1', 'n2'], ['t2', 'n2'], ['t3', 'n2'], ['t4', 'n2'], ['t5', 'n1']])
     })
   })
 
