@@ -142,20 +142,22 @@ export class Worker {
   }
 
   /** Launches go out in slices, with the network, timers and Raft served in between: a burst of
-   * a thousand assignments must not hold the event loop for its whole length. */
+   * a thousand assignments must not hold the event loop for its whole length. The first slice
+   * goes at once (a turn of the event loop costs an idle node ~0.6 ms of submit-to-start). */
   private drainLaunches (): void {
-    if (this.draining || this.launches.length === 0) return
+    if (this.draining) return
+    for (const task of this.launches.splice(0, LAUNCHES_PER_TURN)) {
+      if (this.stopped) break
+      const current = this.init.table.get(task.id)
+      // Still ours: it may have been re-queued while it waited. A 'running' one that this
+      // process never launched ran in an earlier life of the node; launch() reports it lost.
+      const active = current?.state === 'assigned' || current?.state === 'running'
+      if (active && current?.node === this.init.self && current.attempt === task.attempt) this.launch(current)
+    }
+    if (this.launches.length === 0 || this.stopped) return
     this.draining = true
     setImmediate(() => {
       this.draining = false
-      for (const task of this.launches.splice(0, LAUNCHES_PER_TURN)) {
-        if (this.stopped) break
-        const current = this.init.table.get(task.id)
-        // Still ours: it may have been re-queued while it waited. A 'running' one that this
-        // process never launched ran in an earlier life of the node; launch() reports it lost.
-        const active = current?.state === 'assigned' || current?.state === 'running'
-        if (active && current?.node === this.init.self && current.attempt === task.attempt) this.launch(current)
-      }
       this.drainLaunches()
     })
   }
