@@ -27,7 +27,7 @@ const raftMessageSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('snapshot'), snapshot: z.object({ index, term: index, config, data: z.unknown() }).strict() }).strict(),
   z.object({ ...base, type: z.literal('heartbeat'), commit: index }).strict(),
   z.object({ ...base, type: z.literal('heartbeatResp') }).strict(),
-  z.object({ ...base, type: z.literal('commit'), commit: index }).strict(),
+  z.object({ ...base, type: z.literal('commit'), commit: index, logTerm: index.optional() }).strict(),
   z.object({ ...base, type: z.literal('timeoutNow') }).strict()
 ]);
 

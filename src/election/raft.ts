@@ -22,6 +22,7 @@ import { ReadyTracker } from './raft-ready.js';
 import type {
   AppendMessage,
   AppendResponse,
+  CommitMessage,
   ClusterConfig,
   Entry,
   EntryType,
@@ -528,7 +529,7 @@ export class RaftCore {
         this.leaderId = m.from;
         if (m.type === 'append') this.handleAppend(m);
         else if (m.type === 'heartbeat') this.handleHeartbeat(m);
-        else if (m.type === 'commit') this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+        else if (m.type === 'commit') this.handleCommit(m);
         else this.handleSnapshot(m);
         break;
       case 'timeoutNow':
@@ -602,6 +603,11 @@ export class RaftCore {
     this.send({ type: 'heartbeatResp', to: m.from });
   }
 
+  private handleCommit(m: CommitMessage): void {
+    if (m.logTerm === undefined) this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    else if (this.log.matchTerm(m.commit, m.logTerm)) this.log.commitTo(m.commit);
+  }
+
   private handleSnapshot(m: SnapshotMessage): void {
     const snapshot = m.snapshot;
     if (snapshot.index <= this.log.committed) {
@@ -652,11 +658,14 @@ export class RaftCore {
     if (!sent) this.maybeSendCommit(pr);
   }
 
-  /** Tells `pr` the commit index if it holds entries it does not know are committed. */
+  /** Tells `pr` the commit index if it was sent entries it does not know are committed. */
   private maybeSendCommit(pr: Progress): boolean {
-    const commit = Math.min(pr.matchIndex, this.log.committed);
-    if (pr.state !== 'replicate' || commit <= pr.commitSent) return false;
-    this.send({ type: 'commit', to: pr.id, commit });
+    if (pr.state !== 'replicate') return false;
+    // In replicate state everything below nextIndex went out, in order, on one stream.
+    const commit = Math.min(pr.nextIndex - 1, this.log.committed);
+    const logTerm = this.log.term(commit);
+    if (commit <= pr.commitSent || logTerm === undefined) return false;
+    this.send({ type: 'commit', to: pr.id, commit, logTerm });
     pr.lastSentTick = this.ticks;
     pr.commitSent = commit;
     return true;
@@ -722,8 +731,8 @@ export class RaftCore {
 
   private onCommitAdvanced(): void {
     // Tell followers the new commit index now rather than at the next heartbeat: with entries
-    // they still lack; alone, unanswered, if they hold what committed; else (still writing it,
-    // or probing) in an empty append, whose log check makes the uncapped index safe to use.
+    // they still lack; alone, unanswered, if they were sent what committed (even if still
+    // writing it); else (probing) in an empty append, whose log check makes it safe to use.
     for (const pr of this.peers.values()) {
       if (this.sendAppend(pr, false) || this.maybeSendCommit(pr)) continue;
       if (pr.commitSent < this.log.committed) this.sendAppend(pr);

@@ -119,15 +119,20 @@ export interface HeartbeatResponse extends MessageBase {
 }
 
 /**
- * Leader to a follower that holds entries it does not yet know are committed: the new commit
- * index, capped like a heartbeat's at what the follower is known to hold. Not answered: it
- * changes nothing the leader tracks, and the empty append it replaces cost an acknowledgement
- * per follower per commit (a fifth of a commit's messages). A peer that does not know this type
- * drops it and learns the commit index from the next heartbeat instead.
+ * Leader to a follower that was sent entries it does not yet know are committed: the new commit
+ * index, capped at what the follower was sent, with the term of the entry there. The follower
+ * commits only if its own entry at `commit` has that term (by Log Matching its log then equals
+ * the leader's up to there), so the leader need not wait for the follower's acknowledgement, and
+ * a commit message that overtook its append, or followed a rejected one, is simply ignored. Not
+ * answered: it changes nothing the leader tracks, and the empty append it replaces cost an
+ * acknowledgement per follower per commit. Without `logTerm` (an older sender), `commit` is
+ * capped at what the follower is known to hold, like a heartbeat's. A peer that does not know
+ * this type drops it and learns the commit index from the next heartbeat instead.
  */
 export interface CommitMessage extends MessageBase {
   type: 'commit';
   commit: number;
+  logTerm?: number;
 }
 
 /** Leader to its chosen successor: campaign now (used when the leader removes itself). */
