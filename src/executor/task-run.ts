@@ -66,7 +66,6 @@ export class TaskRun {
   /** terminate() came before the process existed: carried out as soon as it does. */
   private killOnSpawn: 'graceful' | 'now' | null = null
   private sigkillSent = false
-  private pidFileOps: Promise<void> = Promise.resolve()
   private pidFileWritten = false
   private abandoned = false
   private finalizing = false
@@ -144,8 +143,7 @@ export class TaskRun {
     this.startedAtMs = nowMs()
     // The launcher tells the start time a few ms later, for a task still running then: its pid
     // file is written at that point, once. A task that ends sooner (most short ones) never gets
-    // one, which saves creating and deleting a file, and four trips through the thread pool, per
-    // short task. The window this leaves is of the kind the asynchronous write left anyway: a
+    // one, which saves creating and deleting a file per short task. The window this leaves: a
     // launcher SIGKILLed together with its executor within a task's first milliseconds leaves
     // that task unrecorded.
     if (!this.opts.spawner.startTimeLater) this.writePidFile(pid, startTime)
@@ -165,12 +163,11 @@ export class TaskRun {
   private writePidFile (pid: number, startTime: string | null): void {
     const record = { taskId: this.req.taskId, attempt: this.req.attempt, pid, startTime }
     this.pidFileWritten = true
-    this.queuePidFileOp(async () => { await writePidFile(this.opts.paths.pidFile, record) }, 'could not write pid file; a restarted agent will not find this task')
-  }
-
-  /** Pid-file writes and the removal run in order, off the event loop (metadata, as above). */
-  private queuePidFileOp (op: () => Promise<void>, failure: string): void {
-    this.pidFileOps = this.pidFileOps.then(op).catch((err: unknown) => { this.opts.logger.warn({ ...this.context, err }, failure) })
+    try {
+      writePidFile(this.opts.paths.pidFile, record)
+    } catch (err) {
+      this.opts.logger.warn({ ...this.context, err }, 'could not write pid file; a restarted agent will not find this task')
+    }
   }
 
   /**
@@ -238,7 +235,13 @@ export class TaskRun {
       // Leftovers of a finished task; ESRCH (nothing left) is the usual answer. A spawner that
       // did this already did it safely; doing it again now could reach a recycled pid's group.
       if (!this.opts.spawner.killsGroupOnExit) killGroup(this.pid, 'SIGKILL', this.opts.logger)
-      if (this.pidFileWritten) this.queuePidFileOp(async () => { await removePidFile(this.opts.paths.pidFile) }, 'could not remove pid file')
+      if (this.pidFileWritten) {
+        try {
+          removePidFile(this.opts.paths.pidFile)
+        } catch (err) {
+          this.opts.logger.warn({ ...this.context, err }, 'could not remove pid file')
+        }
+      }
     }
     if (this.outputClosed) {
       this.finalize()
@@ -267,8 +270,9 @@ export class TaskRun {
     this.finalizing = true
     this.clearTimers()
     const outcome = this.outcome()
-    // Reported once the pid file is gone: whoever hears of the outcome may rely on that.
-    void this.pidFileOps.then(() => {
+    // The pid file is gone by now (onExit removed it): whoever hears of the outcome may rely on
+    // that. Reported a microtask later, never from inside the launch or kill call that failed.
+    queueMicrotask(() => {
       if (!this.abandoned) this.opts.onFinished(outcome)
       this.resolveDone()
     })
