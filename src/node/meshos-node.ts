@@ -127,6 +127,7 @@ export class MeshosNode implements NodeApi {
       caughtUp: () => cluster.caughtUp(),
       write: async (command, opts) => await cluster.write(command, opts),
       maxEventsPerReport: t.maxEventsPerReport,
+      startReportDelayMs: t.startReportDelayMs,
       reconcileMs: t.reconcileMs,
       taskDirRetentionMs: t.taskDirRetentionMs,
       taskDirGcIntervalMs: t.taskDirGcIntervalMs,

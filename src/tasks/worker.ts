@@ -30,6 +30,8 @@ export interface WorkerInit {
   write: (command: ClusterCommand, opts: { idempotent: boolean }) => Promise<unknown>
   /** Events per report command: one log entry. */
   maxEventsPerReport: number
+  /** How long a 'started' event may wait for company (its finish, or any other report). */
+  startReportDelayMs: number
   /** How often assignments are checked against what runs, even without a change. */
   reconcileMs: number
   taskDirRetentionMs: number
@@ -53,6 +55,8 @@ export class Worker {
    * time): a task that ends before its start was reported costs one event, not two. */
   private readonly superseded = new Set<TaskReportEvent>()
   private flushing = false
+  /** Sends the queued 'started' events that found no report to ride along with. */
+  private startTimer: NodeJS.Timeout | undefined
   private syncScheduled = false
   /** A sync found this node behind the commit index: the next applied task command syncs again. */
   private syncDeferred = false
@@ -79,6 +83,7 @@ export class Worker {
     this.stopped = true
     clearInterval(this.timer)
     clearInterval(this.gcTimer)
+    clearTimeout(this.startTimer)
   }
 
   private async collectDirs (): Promise<void> {
@@ -197,16 +202,24 @@ export class Worker {
     }
   }
 
+  /** A finish goes at once; a start waits up to startReportDelayMs for its finish or another
+   * report (see TasksConfig.startReportDelayMs). */
   private report (event: TaskReportEvent): void {
     const k = key(event.id, event.attempt)
     const started = this.unsentStarts.get(k)
+    this.queue.push(event)
     if (event.kind === 'started') {
       this.unsentStarts.set(k, event)
-    } else if (started !== undefined) {
+      this.startTimer ??= setTimeout(() => {
+        this.startTimer = undefined
+        void this.flush()
+      }, this.init.startReportDelayMs)
+      return
+    }
+    if (started !== undefined) {
       this.superseded.add(started)
       this.unsentStarts.delete(k)
     }
-    this.queue.push(event)
     void this.flush()
   }
 
@@ -222,6 +235,8 @@ export class Worker {
           this.superseded.clear()
         }
         if (this.queue.length === 0) break
+        // Starts alone wait for their timer (which flushes again), also those queued during a write.
+        if (this.startTimer !== undefined && this.queue.every(ev => ev.kind === 'started')) break
         const events = this.queue.slice(0, this.init.maxEventsPerReport)
         for (const ev of events) if (ev.kind === 'started') this.unsentStarts.delete(key(ev.id, ev.attempt))
         try {

@@ -1,6 +1,7 @@
 // The worker's task reports, with a log write the test answers by hand: one report in flight,
-// what queues meanwhile goes out together, and a start that was never sent is folded into the
-// attempt's finish (which carries the start time).
+// what queues meanwhile goes out together, a start waits for company (its finish, or any other
+// report) up to startReportDelayMs, and a start that was never sent is folded into the attempt's
+// finish (which carries the start time).
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,8 +28,14 @@ describe('worker reports', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'meshos-worker-'))
     writes = []
     table = new TaskTable()
+    worker = makeWorker(0)
+  })
+
+  /** Replaces the worker made by beforeEach (stopped, so its timers cannot fire). */
+  function makeWorker (startReportDelayMs: number): Worker {
+    worker?.stop()
     const executor = { isRunning: () => false, cancel: () => false } as unknown as TaskExecutor
-    worker = new Worker({
+    return new Worker({
       self: SELF,
       dataDir,
       table,
@@ -39,12 +46,13 @@ describe('worker reports', () => {
         await new Promise<void>(resolve => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve }) })
       },
       maxEventsPerReport: 100,
+      startReportDelayMs,
       reconcileMs: 60_000,
       taskDirRetentionMs: 60_000,
       taskDirGcIntervalMs: 60_000,
       logger: pino({ level: 'silent' })
     })
-  })
+  }
 
   afterEach(async () => {
     worker.stop()
@@ -56,14 +64,18 @@ describe('worker reports', () => {
   const finished = (taskId: string): void => {
     worker.onFinished({ taskId, attempt: 1, reason: 'exited', exitCode: 0, signal: null, message: '', startedAtMs: 2000, finishedAtMs: 3000 })
   }
-  /** Lets the worker's flush loop run up to its next write. */
-  const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+  /** Lets the worker's flush loop run up to its next write, and a 0 ms start timer fire (timers
+   * of equal delay fire in the order they were set). */
+  const settle = async (): Promise<void> => {
+    await new Promise(resolve => setTimeout(resolve, 0))
+    for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+  }
   const kinds = (w: PendingWrite | undefined): string[] => (w?.events ?? []).map(ev => `${ev.kind} ${ev.id}`)
 
   it('sends a finish alone when its start was still queued, and a start already in flight is kept', async () => {
     started('a')
     await settle()
-    assert.deepEqual(kinds(writes[0]), ['started a'], 'the first event goes out at once')
+    assert.deepEqual(kinds(writes[0]), ['started a'], 'the start goes out when its delay (0 here) ends')
     // While that write is in flight: b starts and ends, a ends.
     started('b')
     finished('b')
@@ -78,6 +90,26 @@ describe('worker reports', () => {
     await settle()
     assert.equal(worker.queuedReports, 0)
     assert.equal(writes.length, 2)
+  })
+
+  it('holds a start back until its finish or another report takes it along', async () => {
+    worker = makeWorker(60_000)
+    started('a')
+    await settle()
+    assert.equal(writes.length, 0, 'a start alone waits')
+    finished('a')
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['finished a'], 'a task that ended meanwhile reports once')
+    started('b')
+    writes[0]!.commit()
+    await settle()
+    assert.equal(writes.length, 1, 'b\'s start waits too')
+    finished('c')
+    await settle()
+    assert.deepEqual(kinds(writes[1]), ['started b', 'finished c'], 'it rides along with the next report')
+    writes[1]!.commit()
+    await settle()
+    assert.equal(worker.queuedReports, 0)
   })
 
   it('a finish that the table applies without its start still records the start time', () => {
