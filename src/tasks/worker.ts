@@ -55,8 +55,10 @@ export class Worker {
    * time): a task that ends before its start was reported costs one event, not two. */
   private readonly superseded = new Set<TaskReportEvent>()
   private flushing = false
-  /** Sends the queued 'started' events that found no report to ride along with. */
+  /** Sends the queued 'started' events that found no report to ride along with, when the oldest
+   * of them is due (startsDueAtMs; Infinity while none waits). */
   private startTimer: NodeJS.Timeout | undefined
+  private startsDueAtMs = Infinity
   private syncScheduled = false
   /** A sync found this node behind the commit index: the next applied task command syncs again. */
   private syncDeferred = false
@@ -210,10 +212,13 @@ export class Worker {
     this.queue.push(event)
     if (event.kind === 'started') {
       this.unsentStarts.set(k, event)
-      this.startTimer ??= setTimeout(() => {
-        this.startTimer = undefined
-        void this.flush()
-      }, this.init.startReportDelayMs)
+      if (this.startsDueAtMs === Infinity) {
+        this.startsDueAtMs = Date.now() + this.init.startReportDelayMs
+        this.startTimer = setTimeout(() => {
+          this.startTimer = undefined
+          void this.flush()
+        }, this.init.startReportDelayMs)
+      }
       return
     }
     if (started !== undefined) {
@@ -235,10 +240,17 @@ export class Worker {
           this.superseded.clear()
         }
         if (this.queue.length === 0) break
-        // Starts alone wait for their timer (which flushes again), also those queued during a write.
-        if (this.startTimer !== undefined && this.queue.every(ev => ev.kind === 'started')) break
+        // Starts alone wait until the oldest is due (its timer flushes again), also those queued
+        // during a write.
+        if (Date.now() < this.startsDueAtMs && this.queue.every(ev => ev.kind === 'started')) break
         const events = this.queue.slice(0, this.init.maxEventsPerReport)
         for (const ev of events) if (ev.kind === 'started') this.unsentStarts.delete(key(ev.id, ev.attempt))
+        if (this.unsentStarts.size === 0) {
+          // Every start goes in this report: the next one waits its own full delay.
+          clearTimeout(this.startTimer)
+          this.startTimer = undefined
+          this.startsDueAtMs = Infinity
+        }
         try {
           await this.init.write({ type: 'task.report', node: this.init.self, events }, { idempotent: true })
           this.queue.splice(0, events.length)

@@ -112,6 +112,24 @@ describe('worker reports', () => {
     assert.equal(worker.queuedReports, 0)
   })
 
+  it('a start whose delay ran out during a write goes right after it, with the starts queued meanwhile', async () => {
+    const delayMs = 30
+    worker = makeWorker(delayMs)
+    finished('x')
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['finished x'])
+    started('a')
+    // Set after a's timer and longer: fires after it, while the write is still in flight.
+    await new Promise(resolve => setTimeout(resolve, delayMs + 10))
+    started('b')
+    writes[0]!.commit()
+    await settle()
+    assert.deepEqual(kinds(writes[1]), ['started a', 'started b'], 'a is overdue: it does not wait for a timer of b\'s')
+    writes[1]!.commit()
+    await settle()
+    assert.equal(worker.queuedReports, 0)
+  })
+
   it('a finish that the table applies without its start still records the start time', () => {
     const spec = parseTaskSpec({ command: 'true' })
     if (!spec.ok) throw new Error(spec.message)
