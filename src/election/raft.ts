@@ -661,7 +661,9 @@ export class RaftCore {
   /** Tells `pr` the commit index if it was sent entries it does not know are committed. */
   private maybeSendCommit(pr: Progress): boolean {
     if (pr.state !== 'replicate') return false;
-    // In replicate state everything below nextIndex went out, in order, on one stream.
+    // In replicate state everything below nextIndex was sent, in order, on one stream. What did
+    // not arrive makes the follower ignore this (its term check), and the next append or
+    // heartbeat tells it the commit again.
     const commit = Math.min(pr.nextIndex - 1, this.log.committed);
     const logTerm = this.log.term(commit);
     if (commit <= pr.commitSent || logTerm === undefined) return false;

@@ -126,8 +126,9 @@ export interface HeartbeatResponse extends MessageBase {
  * a commit message that overtook its append, or followed a rejected one, is simply ignored. Not
  * answered: it changes nothing the leader tracks, and the empty append it replaces cost an
  * acknowledgement per follower per commit. Without `logTerm` (an older sender), `commit` is
- * capped at what the follower is known to hold, like a heartbeat's. A peer that does not know
- * this type drops it and learns the commit index from the next heartbeat instead.
+ * capped at what the follower is known to hold, like a heartbeat's. An older peer refuses a
+ * commit message with `logTerm` (its schema does not know the field) and learns the commit index
+ * from the next append, or from a heartbeat within two heartbeat intervals.
  */
 export interface CommitMessage extends MessageBase {
   type: 'commit';

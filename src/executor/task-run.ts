@@ -270,8 +270,8 @@ export class TaskRun {
     this.finalizing = true
     this.clearTimers()
     const outcome = this.outcome()
-    // The pid file is gone by now (onExit removed it): whoever hears of the outcome may rely on
-    // that. Reported a microtask later, never from inside the launch or kill call that failed.
+    // onExit removed the pid file (or logged why it could not): whoever hears of the outcome may
+    // rely on that. Reported a microtask later, never from inside the launch or kill call that failed.
     queueMicrotask(() => {
       if (!this.abandoned) this.opts.onFinished(outcome)
       this.resolveDone()

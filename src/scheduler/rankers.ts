@@ -1,6 +1,7 @@
 // Rankers: which of the nodes that can take a task gets it. Each ranker sees only feasible nodes,
-// in id order, and scans them once (no sorting per task). Ties always end on the node id, so the
-// choice never depends on the order the master listed the nodes in.
+// in id order, and scans them once (no sorting per task). Ties end on the preferred node (the
+// master's own), then the node id, so the choice never depends on the order the master listed
+// the nodes in.
 import { fraction, type NodeLoad } from './feasibility.js'
 import type { SchedulerPolicy, SchedulerTask } from './types.js'
 
@@ -31,8 +32,8 @@ export function rankSpread (task: SchedulerTask, feasible: readonly NodeLoad[], 
     const load = feasible[i]!
     const util = utilizationAfter(load, task)
     // Strictly better only: on a full tie the earlier (lower id) node stays, unless this one is preferred.
-    const fewerTasks = load.taskCount < best.taskCount || (load.taskCount === best.taskCount && load.node.id === preferred)
-    if (util < bestUtil || (util === bestUtil && fewerTasks)) {
+    const winsEqualLoad = load.taskCount < best.taskCount || (load.taskCount === best.taskCount && load.node.id === preferred)
+    if (util < bestUtil || (util === bestUtil && winsEqualLoad)) {
       best = load
       bestUtil = util
     }

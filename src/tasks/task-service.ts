@@ -207,7 +207,8 @@ export class TaskService {
   /** Why a task waits, computed from this node's view (the scheduler is pure, so any node can). */
   private explainPending (t: TaskRecord): string {
     const nodes = this.init.master.schedulerNodes()
-    const result = plan({ policy: this.init.policy, nodes, pending: [toSchedulerTask(t)], tenantUsage: {}, roundRobinAfter: null, nowMs: Date.now() })
+    const preferredNodeId = this.init.cluster.leader ?? undefined
+    const result = plan({ policy: this.init.policy, nodes, pending: [toSchedulerTask(t)], tenantUsage: {}, roundRobinAfter: null, nowMs: Date.now(), preferredNodeId })
     if (result.expired.length > 0) return 'its deadline has passed; the master will fail it'
     const why = result.pending[0]
     if (why !== undefined) return `${why.unsatisfiable ? 'no node can ever run it: ' : ''}${why.placement}`
