@@ -13,7 +13,7 @@ import { loopbackHost } from '../helpers/fixtures.js'
 
 const silent = pino({ level: process.env.DBG ?? 'silent' })
 
-/** One message of every type, typed as RaftMessage so the compiler checks them against types.ts. */
+/** One message of every type (commit in both forms), typed as RaftMessage so the compiler checks them against types.ts. */
 function everyMessage (from: string, to: string): RaftMessage[] {
   const b = { from, to, term: 3 }
   return [
@@ -27,6 +27,7 @@ function everyMessage (from: string, to: string): RaftMessage[] {
     { ...b, type: 'heartbeat', commit: 9 },
     { ...b, type: 'heartbeatResp' },
     { ...b, type: 'commit', commit: 9 },
+    { ...b, type: 'commit', commit: 9, logTerm: 3 },
     { ...b, type: 'timeoutNow' }
   ]
 }
