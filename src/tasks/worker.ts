@@ -55,10 +55,11 @@ export class Worker {
    * time): a task that ends before its start was reported costs one event, not two. */
   private readonly superseded = new Set<TaskReportEvent>()
   private flushing = false
-  /** Sends the queued 'started' events that found no report to ride along with, when the oldest
-   * of them is due (startsDueAtMs; Infinity while none waits). */
+  /** Whenever 'started' events wait (unsentStarts), this timer is pending or has fired
+   * (startsOverdue): when it fires they go, whatever else is queued. No clock is compared: a
+   * timer can fire a little before Date.now() says its delay passed. */
   private startTimer: NodeJS.Timeout | undefined
-  private startsDueAtMs = Infinity
+  private startsOverdue = false
   private syncScheduled = false
   /** A sync found this node behind the commit index: the next applied task command syncs again. */
   private syncDeferred = false
@@ -212,10 +213,12 @@ export class Worker {
     this.queue.push(event)
     if (event.kind === 'started') {
       this.unsentStarts.set(k, event)
-      if (this.startsDueAtMs === Infinity) {
-        this.startsDueAtMs = Date.now() + this.init.startReportDelayMs
+      if (this.startsOverdue) {
+        void this.flush()
+      } else if (this.startTimer === undefined) {
         this.startTimer = setTimeout(() => {
           this.startTimer = undefined
+          this.startsOverdue = true
           void this.flush()
         }, this.init.startReportDelayMs)
       }
@@ -226,6 +229,12 @@ export class Worker {
       this.unsentStarts.delete(k)
     }
     void this.flush()
+  }
+
+  private resetStartTimer (): void {
+    clearTimeout(this.startTimer)
+    this.startTimer = undefined
+    this.startsOverdue = false
   }
 
   /** One report in flight at a time: whatever queues meanwhile goes out as one entry next. */
@@ -239,18 +248,18 @@ export class Worker {
           this.queue = this.queue.filter(ev => !this.superseded.has(ev))
           this.superseded.clear()
         }
-        if (this.queue.length === 0) break
-        // Starts alone wait until the oldest is due (its timer flushes again), also those queued
-        // during a write.
-        if (Date.now() < this.startsDueAtMs && this.queue.every(ev => ev.kind === 'started')) break
+        if (this.queue.length === 0) {
+          this.resetStartTimer()
+          break
+        }
+        // Waiting starts alone wait for their timer (which flushes again), also those queued
+        // during a write. (unsentStarts is a subset of the queue here, so equal sizes mean nothing
+        // else is queued; a start whose write failed is no longer waiting: it is retried.)
+        if (this.queue.length === this.unsentStarts.size && !this.startsOverdue) break
         const events = this.queue.slice(0, this.init.maxEventsPerReport)
         for (const ev of events) if (ev.kind === 'started') this.unsentStarts.delete(key(ev.id, ev.attempt))
-        if (this.unsentStarts.size === 0) {
-          // Every start goes in this report: the next one waits its own full delay.
-          clearTimeout(this.startTimer)
-          this.startTimer = undefined
-          this.startsDueAtMs = Infinity
-        }
+        // Every waiting start goes in this report: the next one waits its own full delay.
+        if (this.unsentStarts.size === 0) this.resetStartTimer()
         try {
           await this.init.write({ type: 'task.report', node: this.init.self, events }, { idempotent: true })
           this.queue.splice(0, events.length)

@@ -16,7 +16,7 @@ import { parseTaskSpec } from '../../src/tasks/spec.js'
 
 const SELF = 'n1'
 
-interface PendingWrite { events: TaskReportEvent[], commit: () => void }
+interface PendingWrite { events: TaskReportEvent[], commit: () => void, fail: (err: Error) => void }
 
 describe('worker reports', () => {
   let dataDir: string
@@ -43,7 +43,7 @@ describe('worker reports', () => {
       caughtUp: () => true,
       write: async (command: ClusterCommand) => {
         assert.equal(command.type, 'task.report')
-        await new Promise<void>(resolve => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve }) })
+        await new Promise<void>((resolve, reject) => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve, fail: reject }) })
       },
       maxEventsPerReport: 100,
       startReportDelayMs,
@@ -125,6 +125,21 @@ describe('worker reports', () => {
     writes[0]!.commit()
     await settle()
     assert.deepEqual(kinds(writes[1]), ['started a', 'started b'], 'a is overdue: it does not wait for a timer of b\'s')
+    writes[1]!.commit()
+    await settle()
+    assert.equal(worker.queuedReports, 0)
+  })
+
+  it('retries a report of starts alone whose write failed, without waiting for another report', async () => {
+    worker = makeWorker(0)
+    started('a')
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['started a'])
+    writes[0]!.fail(new Error('no leader'))
+    // The worker backs off 50 ms after a failed write; this timer is set later and longer.
+    await new Promise(resolve => setTimeout(resolve, 60))
+    await settle()
+    assert.deepEqual(kinds(writes[1]), ['started a'], 'sent again after the backoff')
     writes[1]!.commit()
     await settle()
     assert.equal(worker.queuedReports, 0)
