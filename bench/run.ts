@@ -96,6 +96,8 @@ async function tasks (): Promise<void> {
   for (const r of results) {
     if (r.acceptLatencyMs != null) log(`  ${r.system}: submit acknowledged ${fmt(r.acceptLatencyMs, 'ms', 2)}; ${r.throughput.tasks} submitted in ${r.throughput.submitMs.toFixed(0)} ms, all succeeded after ${r.throughput.elapsedMs.toFixed(0)} ms`)
     if (r.rssMiB != null) log(`  ${r.system}: RSS holding ${r.heldTasks} finished tasks: ${Object.entries(r.rssMiB).map(([k, v]) => `${k} ${v.toFixed(1)} MiB`).join(', ')}`)
+    const cpu = r.cpuMsPerTask
+    if (cpu != null) log(`  ${r.system}: CPU per task (${cpu.processes}; not the tasks): at 10/s ${cpu.light.toFixed(1)} ms, at 100/s ${cpu.paced.toFixed(1)} ms, throughput run ${cpu.throughput.toFixed(1)} ms`)
     for (const n of r.notes) log(`  ${r.system}: ${n}`)
   }
   for (const s of skipped) log(`  skipped ${s}`)

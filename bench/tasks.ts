@@ -27,7 +27,7 @@ import { AgentProcess, TempDirs, freePort, waitFor } from '../test/helpers/agent
 import { LauncherSpawner } from '../src/executor/launcher-spawner.js'
 import { LAUNCHER_PATH, launcherAvailable } from '../src/executor/spawner.js'
 import { summarize, type Summary } from './lib/stats.js'
-import { rssMiB } from './lib/proc.js'
+import { cpuSeconds, descendants, rssMiB } from './lib/proc.js'
 import { JsonHttp } from './lib/http.js'
 
 export type TasksSystem = 'meshos' | 'bullmq' | 'spawn' | 'launcher'
@@ -87,6 +87,10 @@ export interface TasksSystemResult {
   throughput: ThroughputResult
   /** RSS per process holding `heldTasks` finished tasks. */
   rssMiB: Record<string, number> | null
+  /** CPU (user + system) of the system's own processes per task, over each run from its first
+   * submission until all its tasks finished (the bench's status polling included; the task
+   * processes themselves not). Null for the spawn floors. */
+  cpuMsPerTask: { light: number, paced: number, throughput: number, processes: string } | null
   heldTasks: number | null
   notes: string[]
 }
@@ -155,6 +159,15 @@ interface TaskQueue {
   /** Epoch ms at which each task's process spawned. */
   startedAt: (ids: string[]) => Promise<number[]>
   rss: () => Promise<Record<string, number>>
+  /** CPU seconds used so far by the system's own processes (named in `processes`). */
+  cpuSeconds: () => Promise<number>
+  processes: string
+}
+
+/** CPU seconds of `pids` together; a process that exited counts nothing (it should not). */
+async function totalCpuSeconds (pids: number[]): Promise<number> {
+  const each = await Promise.all(pids.map(async pid => await cpuSeconds(pid).catch(() => 0)))
+  return each.reduce((a, b) => a + b, 0)
 }
 
 async function waitFinished (q: TaskQueue, succeeded: number, failedBefore: number, timeoutMs: number, intervalMs = 20): Promise<void> {
@@ -186,30 +199,34 @@ async function submitAll (q: TaskQueue, total: number, batch: number, inFlight: 
   }))
 }
 
-async function measureLatency (q: TaskQueue, plan: TasksPlan, tasks = plan.latencyTasks, intervalMs = plan.intervalMs): Promise<{ start: Summary, accept: Summary }> {
+async function measureLatency (q: TaskQueue, plan: TasksPlan, tasks = plan.latencyTasks, intervalMs = plan.intervalMs): Promise<{ start: Summary, accept: Summary, cpuMsPerTask: number }> {
   const before = await q.finished()
   const warm = await paced(plan.warmupTasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length, before.failed, 30_000, 50)
+  const cpuBefore = await q.cpuSeconds()
   const run = await paced(tasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length + tasks, before.failed, THROUGHPUT_TIMEOUT_MS, 50)
+  const cpuMsPerTask = (await q.cpuSeconds() - cpuBefore) * 1000 / tasks
   const started = await q.startedAt(run.values)
   const latency = started.map((s, i) => s - run.sentAt[i]!)
   if (latency.some(l => !Number.isFinite(l))) throw new Error('some tasks have no startedAt')
-  return { start: summarize(latency), accept: summarize(run.resolveMs) }
+  return { start: summarize(latency), accept: summarize(run.resolveMs), cpuMsPerTask }
 }
 
 /** Bounds one throughput or top-up run. Process creation on a small VM can be ~100/s, so
  * 5,000 tasks may take a minute; this only stops a run that is stuck. */
 const THROUGHPUT_TIMEOUT_MS = 300_000
 
-async function measureThroughput (q: TaskQueue, plan: TasksPlan): Promise<ThroughputResult> {
+async function measureThroughput (q: TaskQueue, plan: TasksPlan): Promise<ThroughputResult & { cpuMsPerTask: number }> {
   const before = await q.finished()
+  const cpuBefore = await q.cpuSeconds()
   const start = performance.now()
   await submitAll(q, plan.throughputTasks, plan.batchSize, plan.batchesInFlight)
   const submitMs = performance.now() - start
   await waitFinished(q, before.succeeded + plan.throughputTasks, before.failed, THROUGHPUT_TIMEOUT_MS)
   const elapsedMs = performance.now() - start
-  return { tasks: plan.throughputTasks, submitMs, elapsedMs, tasksPerSecond: plan.throughputTasks / (elapsedMs / 1000) }
+  const cpuMsPerTask = (await q.cpuSeconds() - cpuBefore) * 1000 / plan.throughputTasks
+  return { tasks: plan.throughputTasks, submitMs, elapsedMs, tasksPerSecond: plan.throughputTasks / (elapsedMs / 1000), cpuMsPerTask }
 }
 
 /** Tops the system up to `target` finished tasks (null: as it is), then reads RSS. */
@@ -231,11 +248,12 @@ async function measureQueue (system: string, latencyMeasures: string, q: TaskQue
   log(`    latency: ${plan.lightLatencyTasks} tasks at ${1000 / plan.lightIntervalMs}/s done`)
   const lat = await measureLatency(q, plan)
   log(`    latency: ${plan.latencyTasks} tasks at ${1000 / plan.intervalMs}/s done`)
-  const throughput = await measureThroughput(q, plan)
+  const { cpuMsPerTask: throughputCpuMs, ...throughput } = await measureThroughput(q, plan)
   log(`    throughput: ${plan.throughputTasks} tasks in ${throughput.elapsedMs.toFixed(0)} ms`)
   const held = await measureHeld(q, holdTarget)
   log(`    holding ${held.held} finished tasks`)
-  return { system, latencyMeasures, startLatencyMs: lat.start, lightStartLatencyMs: light.start, acceptLatencyMs: lat.accept, throughput, rssMiB: held.rss, heldTasks: held.held, notes }
+  const cpuMsPerTask = { light: light.cpuMsPerTask, paced: lat.cpuMsPerTask, throughput: throughputCpuMs, processes: q.processes }
+  return { system, latencyMeasures, startLatencyMs: lat.start, lightStartLatencyMs: light.start, acceptLatencyMs: lat.accept, throughput, rssMiB: held.rss, cpuMsPerTask, heldTasks: held.held, notes }
 }
 
 // ---------------------------------------------------------------- spawn floor
@@ -316,6 +334,7 @@ async function benchSpawnFloor (plan: TasksPlan, log: Log, system: string, laten
     acceptLatencyMs: null,
     throughput: { tasks: total, submitMs: elapsedMs, elapsedMs, tasksPerSecond: total / (elapsedMs / 1000) },
     rssMiB: null,
+    cpuMsPerTask: null,
     heldTasks: null,
     notes: [`${plan.spawnInFlight} in flight`]
   }
@@ -406,9 +425,18 @@ function meshosQueue (agents: AgentProcess[], leader: number): { q: TaskQueue, c
     rss: async () => {
       const l = await leaderIndex(agents)
       return { leader: await rssMiB(agents[l]!.pid), follower: await rssMiB(agents[(l + 1) % agents.length]!.pid) }
-    }
+    },
+    cpuSeconds: async () => await totalCpuSeconds(await meshosPids(agents)),
+    processes: '3 agents, their executors and launchers'
   }
   return { q, close: () => { submitHttp.close(); readHttp.close() } }
+}
+
+/** The agents and what they keep running (executor processes, launchers), not the tasks: read
+ * again at each reading, since an executor that died would be replaced. */
+async function meshosPids (agents: AgentProcess[]): Promise<number[]> {
+  const helpers = await Promise.all(agents.map(async a => await descendants(a.pid, ['node', 'meshos-launcher'])))
+  return [...agents.map(a => a.pid), ...helpers.flat()]
 }
 
 async function benchMeshos (plan: TasksPlan, log: Log): Promise<TasksSystemResult> {
@@ -513,7 +541,9 @@ async function benchBullmq (plan: TasksPlan, log: Log, version: string): Promise
       },
       failureDetail: async () => (await qu.getFailed(0, 0))[0]?.failedReason ?? 'none listed',
       startedAt: async ids => await mapLimit(ids, 8, async id => Number((await qu.getJob(id))?.returnvalue?.startedAt ?? NaN)),
-      rss: async () => ({ 'redis-server': await rssMiB(redis.pid!), 'one worker': await rssMiB(workers[0]!.pid!) })
+      rss: async () => ({ 'redis-server': await rssMiB(redis.pid!), 'one worker': await rssMiB(workers[0]!.pid!) }),
+      cpuSeconds: async () => await totalCpuSeconds(started.map(c => c.pid!)),
+      processes: `redis-server and ${workers.length} workers`
     }
     // Not topped up to heldTasks (a minute of spawning on a small machine, and the issue asks
     // for meshos only): its RSS is read holding the jobs of the runs above.

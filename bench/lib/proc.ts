@@ -1,5 +1,5 @@
 // Per-process resource readings from /proc (Linux): resident memory and CPU time.
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 
 
 export async function rssMiB (pid: number): Promise<number> {
@@ -26,3 +26,22 @@ export async function cpuPercent (pids: number[], windowMs: number): Promise<num
 }
 
 
+
+/** The living descendants of `pid` whose command name is one of `comms` (children, their
+ * children...), found by the parent pid in /proc/<pid>/stat. */
+export async function descendants (pid: number, comms: readonly string[]): Promise<number[]> {
+  const parentOf = new Map<number, { ppid: number, comm: string }>()
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => null)
+    if (stat === null) continue // exited meanwhile
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    parentOf.set(Number(name), { ppid, comm })
+  }
+  const isDescendant = (p: number): boolean => {
+    for (let up = parentOf.get(p)?.ppid; up !== undefined && up > 1; up = parentOf.get(up)?.ppid) if (up === pid) return true
+    return false
+  }
+  return [...parentOf].filter(([p, { comm }]) => comms.includes(comm) && isDescendant(p)).map(([p]) => p)
+}
