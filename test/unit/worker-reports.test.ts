@@ -136,7 +136,8 @@ describe('worker reports', () => {
     await settle()
     assert.deepEqual(kinds(writes[0]), ['started a'])
     writes[0]!.fail(new Error('no leader'))
-    // The worker backs off 50 ms after a failed write; this timer is set later and longer.
+    // The worker backs off 50 ms after a failed write; this timer is set in the same turn and is
+    // longer, so it fires after the backoff.
     await new Promise(resolve => setTimeout(resolve, 60))
     await settle()
     assert.deepEqual(kinds(writes[1]), ['started a'], 'sent again after the backoff')
