@@ -164,7 +164,7 @@ interface TaskQueue {
   processes: string
 }
 
-/** CPU seconds of `pids` together; a process that exited counts nothing (it should not). */
+/** CPU seconds of `pids` together; a pid that has exited reads as 0. */
 async function totalCpuSeconds (pids: number[]): Promise<number> {
   const each = await Promise.all(pids.map(async pid => await cpuSeconds(pid).catch(() => 0)))
   return each.reduce((a, b) => a + b, 0)
@@ -432,8 +432,9 @@ function meshosQueue (agents: AgentProcess[], leader: number): { q: TaskQueue, c
   return { q, close: () => { submitHttp.close(); readHttp.close() } }
 }
 
-/** The agents and what they keep running (executor processes, launchers), not the tasks: read
- * again at each reading, since an executor that died would be replaced. */
+/** The agents and what they keep running (executor processes, launchers), not the tasks. Found
+ * again at each reading; an executor replaced between two readings would skew that delta (none
+ * is replaced in a healthy run). */
 async function meshosPids (agents: AgentProcess[]): Promise<number[]> {
   const helpers = await Promise.all(agents.map(async a => await descendants(a.pid, ['node', 'meshos-launcher'])))
   return [...agents.map(a => a.pid), ...helpers.flat()]

@@ -25,8 +25,6 @@ export async function cpuPercent (pids: number[], windowMs: number): Promise<num
   return pids.map((_, i) => ((after[i]! - before[i]!) / (windowMs / 1000)) * 100)
 }
 
-
-
 /** The living descendants of `pid` whose command name is one of `comms` (children, their
  * children...), found by the parent pid in /proc/<pid>/stat. */
 export async function descendants (pid: number, comms: readonly string[]): Promise<number[]> {
