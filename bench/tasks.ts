@@ -427,14 +427,14 @@ function meshosQueue (agents: AgentProcess[], leader: number): { q: TaskQueue, c
       return { leader: await rssMiB(agents[l]!.pid), follower: await rssMiB(agents[(l + 1) % agents.length]!.pid) }
     },
     cpuSeconds: async () => await totalCpuSeconds(await meshosPids(agents)),
-    processes: '3 agents, their executors and launchers'
+    processes: '3 agents and their launchers'
   }
   return { q, close: () => { submitHttp.close(); readHttp.close() } }
 }
 
-/** The agents and what they keep running (executor processes, launchers), not the tasks. Found
- * again at each reading; an executor replaced between two readings would skew that delta (none
- * is replaced in a healthy run). */
+/** The agents and what they keep running (launchers, or executor processes without one), not the
+ * tasks. Found again at each reading; a helper replaced between two readings would skew that
+ * delta (none is replaced in a healthy run). */
 async function meshosPids (agents: AgentProcess[]): Promise<number[]> {
   const helpers = await Promise.all(agents.map(async a => await descendants(a.pid, ['node', 'meshos-launcher'])))
   return [...agents.map(a => a.pid), ...helpers.flat()]

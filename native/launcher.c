@@ -33,9 +33,9 @@
 //                      its EXITED
 //   For one id, SPAWNED comes first; the others in any order.
 //
-// Lifetime: when stdin reaches EOF (the executor exited, however it exited) every task group that
-// is still alive is SIGKILLed and the launcher exits: nobody is left to account for them. SIGINT,
-// SIGTERM and SIGHUP are ignored (EOF is the only way to stop it short of SIGKILL).
+// Lifetime: when stdin reaches EOF (its Node process exited, however it exited) every task group
+// that is still alive is SIGKILLed and the launcher exits: nobody is left to account for them.
+// SIGINT, SIGTERM and SIGHUP are ignored (EOF is the only way to stop it short of SIGKILL).
 // A request it cannot parse is a bug in the executor: the launcher says so on stderr, kills its
 // task groups and exits 2, which the executor treats like its own death.
 //
@@ -549,7 +549,7 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   // With a file-size limit (RLIMIT_FSIZE) a long log write fails with EFBIG instead of killing us.
   signal(SIGXFSZ, SIG_IGN);
-  // A Ctrl-C in a terminal reaches the whole process group (agent, executor, launcher) at once;
+  // A Ctrl-C in a terminal reaches the whole process group (agent, launcher) at once;
   // this process must outlive the agent's graceful stop, and its end comes as EOF on stdin.
   signal(SIGINT, SIG_IGN);
   signal(SIGTERM, SIG_IGN);

@@ -36,7 +36,7 @@ export interface ExecutorOptions {
   spawner?: SpawnerChoice
   /**
    * The launcher process died: running tasks can no longer be watched or reported. Default: log
-   * it. The agent's executor process exits, which stops the agent (fail-stop).
+   * it. The agent stops (fail-stop; agent-executor.ts, executor-process.ts).
    */
   onSpawnerDied?: (reason: string) => void
   /** When the process has spawned. Exceptions thrown here are logged and swallowed. */
@@ -236,8 +236,8 @@ function runningTask (run: TaskRun): RunningTask | null {
   return { taskId, attempt, pid: run.pid, startedAtMs: run.startedAtMs, cpus, memoryMb }
 }
 
-/** What the rest of the node uses; the agent runs it in a child process (isolated-executor.ts). */
+/** What the rest of the node uses: the Executor itself, or its proxy in a child process (agent-executor.ts says which when). */
 export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'> & {
-  /** Null while the executor process has not said yet. */
+  /** Null while an executor process has not said yet. */
   readonly spawnerKind: SpawnerKind | null
 }

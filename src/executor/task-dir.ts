@@ -60,9 +60,9 @@ export interface PidRecord {
  * it; a machine crash takes the processes with it anyway. Synchronous, like its removal: the
  * asynchronous writeFile was three trips through the thread pool (open, write, close), and with
  * the unlink about a third of an executor's busy time at 100 tasks/s on a 2-core machine. The
- * price: a creat or unlink that waits behind the raft logs' journal commits (1-3 ms under load,
- * see TaskRun.prepareWorkDir) now holds the executor's loop, delaying its pipes, memory poll and
- * messages by that much; it runs once per task that lives past 5 ms.
+ * price: a creat or unlink that waits on the file system (1-3 ms under load) holds the loop of the
+ * process running the Executor (the agent's, with the launcher: agent-executor.ts) by that much;
+ * it runs once per task that lives past 5 ms.
  */
 export function writePidFile (file: string, record: PidRecord): void {
   writeFileSync(file, JSON.stringify(record) + '\n')

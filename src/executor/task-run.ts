@@ -120,9 +120,9 @@ export class TaskRun {
     })
   }
 
-  /** The directory work is file-system metadata, which waited 1-3 ms per call on this VM behind
-   * the raft logs' journal commits: off the event loop, so one task's mkdir does not hold up the
-   * launches and exits of all the others. */
+  /** The directory work is file-system metadata, which took 1-3 ms per call on this VM under load
+   * (ext4 inode allocation): off the event loop, so one task's mkdir does not hold up the launches
+   * and exits of all the others. */
   private async prepareWorkDir (): Promise<boolean> {
     const { paths } = this.opts
     try {

@@ -15,7 +15,7 @@ import { MESHOS_VERSION } from './version.js'
 import { StartupError } from './startup-error.js'
 import { ClusterService, type ClusterView } from '../cluster/cluster-service.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
-import { IsolatedExecutor } from '../executor/isolated-executor.js'
+import { createAgentExecutor } from '../executor/agent-executor.js'
 import type { TaskExecutor } from '../executor/executor.js'
 import { Master } from '../tasks/master.js'
 import { Worker } from '../tasks/worker.js'
@@ -93,7 +93,7 @@ export class MeshosNode implements NodeApi {
       host, membership, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
     })
     const t = config.tasks
-    const executor: TaskExecutor = new IsolatedExecutor({
+    const executor: TaskExecutor = createAgentExecutor({
       dataDir: config.dataDir,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
       maxLogBytes: t.maxLogBytes,

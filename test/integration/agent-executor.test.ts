@@ -1,0 +1,68 @@
+// Where a real agent runs its Executor (agent-executor.ts) and what happens when the process that
+// spawns its tasks dies: with the launcher, inside the agent; with child_process, in an executor
+// process of its own. Either way a dead spawner stops the agent (fail-stop).
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { launcherAvailable } from '../../src/executor/spawner.js'
+import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
+import { waitClusterReady } from '../helpers/election.js'
+import { childrenOf, eventually, processDead } from '../helpers/proc.js'
+import { logsOf, submit, waitState, waitTerminal } from '../helpers/tasks.js'
+
+const TASK_BOUND_MS = 30_000
+
+describe('the agent\'s executor', function () {
+  this.timeout(120_000)
+  const dirs = new TempDirs()
+  let agent: AgentProcess | undefined
+
+  async function startAgent (extraArgs: string[] = []): Promise<AgentProcess> {
+    agent = await AgentProcess.start({ name: 'n1', dataDir: await dirs.make('meshos-agent-executor-'), extraArgs })
+    await waitClusterReady([agent], 1)
+    return agent
+  }
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && agent !== undefined) console.log(agent.logs)
+    await agent?.kill()
+    agent = undefined
+    await dirs.cleanup()
+  })
+
+  it('with the launcher: tasks run from the agent itself; if the launcher dies the agent stops and its tasks die', async function () {
+    if (!launcherAvailable()) {
+      console.log('      SKIPPED: meshos-launcher is not built (no C compiler at npm run build)')
+      this.skip()
+    }
+    const a = await startAgent()
+    const id = await submit(a, { command: 'sleep 60' })
+    await waitState(a, id, ['running'], TASK_BOUND_MS)
+    const pidFile = path.join(a.opts.dataDir, 'tasks', id, '1', 'pid')
+    const taskPid = await waitFor('the task\'s pid file', async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid, 5_000)
+    assert.ok(!processDead(taskPid), 'the task runs')
+
+    const children = childrenOf(a.pid)
+    assert.deepEqual(children.map(c => c.comm), ['meshos-launcher'], 'the launcher is the agent\'s only child: no executor process')
+
+    process.kill(children[0]!.pid, 'SIGKILL')
+    assert.equal(await a.waitExit(), 1, 'the agent exits with an error')
+    assert.match(a.logs, /task launcher died/)
+    await eventually(() => processDead(taskPid), `task process ${taskPid} to be killed with its agent`)
+  })
+
+  it('with child_process: tasks run from an executor process; if it dies the agent stops', async () => {
+    const a = await startAgent(['--spawner', 'child_process'])
+    const id = await submit(a, { command: 'echo from the executor process' })
+    const t = await waitTerminal(a, id, TASK_BOUND_MS)
+    assert.equal(t.state, 'succeeded', JSON.stringify(t))
+    assert.equal(await logsOf(a, id), 'from the executor process\n')
+
+    const children = childrenOf(a.pid)
+    assert.deepEqual(children.map(c => c.comm), ['node'], 'one child: the executor process, and no launcher')
+
+    process.kill(children[0]!.pid, 'SIGKILL')
+    assert.equal(await a.waitExit(), 1, 'the agent exits with an error')
+    assert.match(a.logs, /executor process died/)
+  })
+})
