@@ -13,6 +13,7 @@ import type { TaskExecutor } from '../../src/executor/executor.js'
 import type { ClusterCommand } from '../../src/cluster/commands.js'
 import type { TaskReportEvent } from '../../src/tasks/commands.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
+import { InvalidCommandError } from '../../src/cluster/errors.js'
 
 const SELF = 'n1'
 
@@ -32,7 +33,7 @@ describe('worker reports', () => {
   })
 
   /** Replaces the worker made by beforeEach (stopped, so its timers cannot fire). */
-  function makeWorker (startReportDelayMs: number): Worker {
+  function makeWorker (startReportDelayMs: number, maxEventsPerReport = 100): Worker {
     worker?.stop()
     const executor = { isRunning: () => false, cancel: () => false } as unknown as TaskExecutor
     return new Worker({
@@ -45,7 +46,7 @@ describe('worker reports', () => {
         assert.equal(command.type, 'task.report')
         await new Promise<void>((resolve, reject) => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve, fail: reject }) })
       },
-      maxEventsPerReport: 100,
+      maxEventsPerReport,
       startReportDelayMs,
       reconcileMs: 60_000,
       taskDirRetentionMs: 60_000,
@@ -143,6 +144,43 @@ describe('worker reports', () => {
     assert.deepEqual(kinds(writes[1]), ['started a'], 'sent again after the backoff')
     writes[1]!.commit()
     await settle()
+    assert.equal(worker.queuedReports, 0)
+  })
+
+  it('splits what queued beyond maxEventsPerReport over the following reports, in order', async () => {
+    worker = makeWorker(0, 2)
+    finished('a')
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['finished a'])
+    for (const id of ['b', 'c', 'd', 'e', 'f']) finished(id)
+    writes[0]!.commit()
+    await settle()
+    assert.deepEqual(kinds(writes[1]), ['finished b', 'finished c'])
+    writes[1]!.commit()
+    await settle()
+    assert.deepEqual(kinds(writes[2]), ['finished d', 'finished e'])
+    writes[2]!.commit()
+    await settle()
+    assert.deepEqual(kinds(writes[3]), ['finished f'])
+    writes[3]!.commit()
+    await settle()
+    assert.equal(writes.length, 4)
+    assert.equal(worker.queuedReports, 0)
+  })
+
+  it('drops a report the leader refuses as invalid, and later reports still go', async () => {
+    finished('a')
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['finished a'])
+    finished('b')
+    finished('c')
+    writes[0]!.fail(new InvalidCommandError('unknown command'))
+    // No backoff after a refusal: what queued meanwhile goes next, without the refused event.
+    await settle()
+    assert.deepEqual(kinds(writes[1]), ['finished b', 'finished c'])
+    writes[1]!.commit()
+    await settle()
+    assert.equal(writes.length, 2, 'the refused report is never sent again')
     assert.equal(worker.queuedReports, 0)
   })
 
