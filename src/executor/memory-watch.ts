@@ -5,13 +5,27 @@
 //
 // Polling can miss a spike shorter than the period, and a fast allocator can overshoot by what it
 // allocates in one period; the period bounds both.
-import { pageSizeBytes, readProcessTable } from './proc.js'
+//
+// The pass reads every process on the machine (a task's group may hold processes that left its
+// tree), on the agent's own loop when the launcher spawns tasks: it reads in slices, so no turn of
+// the loop holds more than PROCESSES_PER_TURN of them, and on a machine with so many processes
+// that a pass is slow, the period grows until polling takes at most MAX_BUSY_SHARE of the loop.
+import { pageSizeBytes, readProcessTableInSlices } from './proc.js'
 import type { ExecutorLogger } from './types.js'
 
 export interface MemoryTarget {
   pgid: number
   limitBytes: number
   onOver: (usedBytes: number) => void
+}
+
+/** ~2 ms per turn on the 2-core VM (17 µs per process). */
+const PROCESSES_PER_TURN = 128
+const MAX_BUSY_SHARE = 0.05
+
+/** The delay before the next pass: the period, or longer if the last pass read for busyMs. */
+export function nextPollDelayMs (pollMs: number, busyMs: number): number {
+  return Math.max(pollMs, Math.ceil(busyMs / MAX_BUSY_SHARE))
 }
 
 export class MemoryWatch {
@@ -37,9 +51,9 @@ export class MemoryWatch {
     this.timer = null
   }
 
-  private schedule (): void {
+  private schedule (delayMs = this.pollMs): void {
     // The timer stays set while a poll is in flight, so wake() cannot start a second, overlapping one.
-    this.timer = setTimeout(() => { void this.poll() }, this.pollMs)
+    this.timer = setTimeout(() => { void this.poll() }, delayMs)
     // Running tasks keep the process alive by themselves; this timer alone should not.
     this.timer.unref()
   }
@@ -49,9 +63,12 @@ export class MemoryWatch {
       this.timer = null
       return
     }
+    let busyMs = 0
     try {
+      const table = await readProcessTableInSlices(PROCESSES_PER_TURN)
+      busyMs = table.busyMs
       const rssPagesByGroup = new Map<number, number>()
-      for (const entry of readProcessTable()) {
+      for (const entry of table.entries) {
         rssPagesByGroup.set(entry.pgid, (rssPagesByGroup.get(entry.pgid) ?? 0) + entry.rssPages)
       }
       // Asked again: a task may have ended (or started) while /proc was being read.
@@ -68,6 +85,6 @@ export class MemoryWatch {
       this.timer = null
       return
     }
-    this.schedule()
+    this.schedule(nextPollDelayMs(this.pollMs, busyMs))
   }
 }
