@@ -37,7 +37,7 @@
 // that is still alive is SIGKILLed and the launcher exits: nobody is left to account for them.
 // SIGINT, SIGTERM and SIGHUP are ignored (EOF is the only way to stop it short of SIGKILL).
 // A request it cannot parse is a bug in the executor: the launcher says so on stderr, kills its
-// task groups and exits 2, which the executor treats like its own death.
+// task groups and exits 2, and its agent stops (fail-stop, as for any death of the launcher).
 //
 // Files in a task's directory are the task's to tamper with: logs and markers are opened without
 // following symlinks and without blocking (a FIFO there would otherwise hang the launcher in

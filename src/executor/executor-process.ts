@@ -41,7 +41,8 @@ process.on('message', (msg: ToExecutor) => {
         logger,
         // Its tasks can no longer be watched or reported: stop like a dead executor would, and
         // let the agent (which exits when this process does) be restarted.
-        onSpawnerDied: () => { void executor?.stop().finally(() => process.exit(1)) },
+        // (stop() kills the task groups before its first await; their exits would never be reported.)
+        onSpawnerDied: () => { void executor?.stop(); process.exit(1) },
         onStarted: task => { post({ op: 'started', task }) },
         onFinished: outcome => { post({ op: 'finished', outcome }) }
       })

@@ -69,6 +69,7 @@ export class Executor {
   private readonly memory: MemoryWatch
   private readonly spawner: Spawner
   private stopped = false
+  private stopping: Promise<void> | null = null
 
   constructor (private readonly opts: ExecutorOptions) {
     this.logger = opts.logger ?? SILENT
@@ -164,9 +165,15 @@ export class Executor {
   /**
    * For an agent that is leaving: refuses further launches, SIGKILLs every task group, reports no
    * outcomes, and resolves once they have exited and their logs are closed (or after twice the
-   * kill grace period, for a process stuck in the kernel).
+   * kill grace period, for a process stuck in the kernel). The task groups are SIGKILLed before it
+   * returns; a second call answers the first's promise.
    */
   async stop (): Promise<void> {
+    this.stopping ??= this.stopRuns()
+    await this.stopping
+  }
+
+  private async stopRuns (): Promise<void> {
     this.stopped = true
     this.memory.stop()
     const runs = [...this.runs.values()]

@@ -144,7 +144,7 @@ export class TaskRun {
     // The launcher tells the start time a few ms later, for a task still running then: its pid
     // file is written at that point, once. A task that ends sooner (most short ones) never gets
     // one, which saves creating and deleting a file per short task. The window this leaves: a
-    // launcher SIGKILLed together with its executor within a task's first milliseconds leaves
+    // launcher SIGKILLed together with its agent within a task's first milliseconds leaves
     // that task unrecorded.
     if (!this.opts.spawner.startTimeLater) this.writePidFile(pid, startTime)
     if (this.abandoned) {
@@ -203,6 +203,9 @@ export class TaskRun {
   /** For an agent that is leaving: SIGKILL the group and report nothing. */
   abandon (): void {
     this.abandoned = true
+    // The SIGKILL below makes them moot; cleared so that they keep nothing alive.
+    clearTimeout(this.timeoutTimer ?? undefined)
+    clearTimeout(this.graceTimer ?? undefined)
     if (this.pid !== null && !this.exited) this.sigkill()
     // Not spawned yet: onSpawned kills it.
   }

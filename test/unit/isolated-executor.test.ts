@@ -1,4 +1,4 @@
-// The executor as the agent runs it, in its own process: the agent-side books (admission,
+// The executor as the agent runs it with child_process spawning, in its own process: the agent-side books (admission,
 // running, allocation) follow the executor's reports, outcomes and logs arrive, cancel reaches
 // it, stop() ends it, and it does not outlive its agent. The Executor itself is covered by
 // executor.test.ts.
@@ -34,6 +34,7 @@ describe('isolated executor', function () {
       dataDir: dir,
       capacity: { cpus: 1, memoryMb: 1024 },
       killGraceMs: 500,
+      spawner: 'child_process',
       onStarted: t => starts.push(t),
       onFinished: o => outcomes.get(o.taskId)?.(o)
     })
@@ -70,6 +71,7 @@ describe('isolated executor', function () {
         dataDir: dir,
         capacity: { cpus: 1, memoryMb: 1024 },
         killGraceMs: 500,
+        spawner: 'child_process',
         logger: { isLevelEnabled: level => level !== 'debug' || keepDebug, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
         onFinished: o => outcomes.get(o.taskId)?.(o)
       })

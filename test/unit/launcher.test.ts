@@ -92,6 +92,30 @@ describe('meshos-launcher', function () {
     assert.deepEqual(died, [], 'a requested close is not a death')
   })
 
+  it('ignores the SIGINT, SIGTERM and SIGHUP a terminal sends to the whole process group, so its agent can still stop gracefully', async function () {
+    const died: string[] = []
+    const before = new Set(launcherChildren())
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, (reason) => died.push(reason))
+    try {
+      const mine = launcherChildren().filter((p) => !before.has(p))
+      assert.equal(mine.length, 1)
+      // A first task, so that the launcher is past its start-up and has set its signal dispositions.
+      const first = recorder()
+      launcher.spawn(spec('first', ['-c', 'true']), first.events)
+      await eventually(() => first.log.includes('closed'), 'the first task to finish')
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(mine[0]!, signal)
+      const after = recorder()
+      launcher.spawn(spec('after', ['-c', 'echo still here']), after.events)
+      await eventually(() => after.log.includes('closed') && after.log.some((e) => e.startsWith('exited')), 'a task spawned after the signals to finish')
+      assert.ok(after.log.includes('exited 0 null'), after.log.join(', '))
+      assert.equal(readFileSync(join(dir, 'after.out'), 'utf8'), 'still here\n')
+      assert.ok(!processDead(mine[0]!))
+      assert.deepEqual(died, [])
+    } finally {
+      launcher.close()
+    }
+  })
+
   it('copies the output of 300 concurrent tasks completely and reports each once', async function () {
     this.timeout(60_000)
     const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, () => {})
