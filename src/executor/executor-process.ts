@@ -39,9 +39,8 @@ process.on('message', (msg: ToExecutor) => {
       executor ??= new Executor({
         ...msg.config,
         logger,
-        // Its tasks can no longer be watched or reported: stop like a dead executor would, and
-        // let the agent (which exits when this process does) be restarted.
-        // (stop() kills the task groups before its first await; their exits would never be reported.)
+        // Its tasks can no longer be watched or reported: kill them (stop() does before its first
+        // await; their exits would never be reported) and exit, which stops the agent too.
         onSpawnerDied: () => { void executor?.stop(); process.exit(1) },
         onStarted: task => { post({ op: 'started', task }) },
         onFinished: outcome => { post({ op: 'finished', outcome }) }

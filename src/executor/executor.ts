@@ -243,7 +243,8 @@ function runningTask (run: TaskRun): RunningTask | null {
   return { taskId, attempt, pid: run.pid, startedAtMs: run.startedAtMs, cpus, memoryMb }
 }
 
-/** What the rest of the node uses: the Executor itself, or its proxy in a child process (agent-executor.ts says which when). */
+/** What the rest of the node uses: the Executor itself, or its proxy in a child process
+ * (agent-executor.ts says which, when). */
 export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'> & {
   /** Null while an executor process has not said yet. */
   readonly spawnerKind: SpawnerKind | null

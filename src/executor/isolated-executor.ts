@@ -1,8 +1,9 @@
 // The executor as the agent uses it when tasks are spawned with child_process (agent-executor.ts):
 // the Executor runs in a small child process (executor-process.ts, which says why), and this side
 // keeps the books that callers read synchronously (what runs, what is allocated), admitting
-// launches with the same rule (admission.ts). The books change only on messages from the executor, so they never claim less
-// than it holds: an attempt is released here only after its outcome was reported.
+// launches with the same rule (admission.ts). The books change only on messages from the
+// executor, so they never claim less than it holds: an attempt is released here only after its
+// outcome was reported.
 //
 // If the executor process dies, the node can neither run tasks nor report them: the agent stops
 // with an error (fail-stop); on restart it kills the orphans and reports those attempts lost.
