@@ -24,8 +24,9 @@ export function createAgentExecutor (opts: ExecutorOptions): TaskExecutor {
     ...opts,
     onSpawnerDied: () => {
       opts.logger?.error({}, 'stopping the agent: without its launcher, tasks can neither be watched nor reported')
-      // stop() SIGKILLs every task group it knows before its first await; what it would then wait
-      // for (their exits) only the dead launcher could report.
+      // stop() SIGKILLs every task group before its first await (the launcher's last words, its
+      // SPAWNED records included, were read before its death was reported); what it would then
+      // wait for, their exits, only the dead launcher could report.
       void executor.stop()
       process.exit(1)
     }

@@ -84,12 +84,17 @@ export class LauncherSpawner implements Spawner {
     this.child.stdout?.on('data', (chunk: Buffer) => this.receive(chunk))
     // EPIPE after the launcher died: its exit is reported below.
     this.child.stdin?.on('error', (err) => this.logger.debug({ err }, 'launcher stdin error'))
-    this.child.on('error', (err) => {
-      if (!this.closing) onDied(`meshos-launcher could not run: ${err.message}`)
-    })
-    this.child.on('exit', (code, signal) => {
-      if (!this.closing) onDied(`meshos-launcher exited (code ${code}, signal ${signal})`)
-    })
+    let died = false
+    const die = (reason: string): void => {
+      if (this.closing || died) return
+      died = true
+      onDied(reason)
+    }
+    this.child.on('error', (err) => { die(`meshos-launcher could not run: ${err.message}`) })
+    // 'close', not 'exit': its stdout is read to the end by then, so every SPAWNED it sent has
+    // been dispatched and the caller knows each task's pid when it hears of the death (and can
+    // kill them). No task holds that pipe (launcher.c gives tasks their own stdout).
+    this.child.on('close', (code, signal) => { die(`meshos-launcher exited (code ${code}, signal ${signal})`) })
   }
 
   spawn (spec: SpawnSpec, events: SpawnEvents): SpawnedProcess {

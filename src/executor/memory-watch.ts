@@ -7,9 +7,10 @@
 // allocates in one period; the period bounds both.
 //
 // The pass reads every process on the machine (a task's group may hold processes that left its
-// tree), on the agent's own loop when the launcher spawns tasks: it reads in slices, so no turn of
-// the loop holds more than PROCESSES_PER_TURN of them, and on a machine with so many processes
-// that a pass is slow, the period grows until polling takes at most MAX_BUSY_SHARE of the loop.
+// tree), on the agent's own loop when the launcher spawns tasks: after one listing of /proc it
+// reads in slices, so no turn of the loop reads more than PROCESSES_PER_TURN of them, and on a
+// machine with so many processes that a pass is slow, the period grows until polling takes at
+// most MAX_BUSY_SHARE of the loop.
 import { pageSizeBytes, readProcessTableInSlices } from './proc.js'
 import type { ExecutorLogger } from './types.js'
 
@@ -67,6 +68,10 @@ export class MemoryWatch {
     try {
       const table = await readProcessTableInSlices(PROCESSES_PER_TURN)
       busyMs = table.busyMs
+      if (this.stopped) {
+        this.timer = null
+        return
+      }
       const rssPagesByGroup = new Map<number, number>()
       for (const entry of table.entries) {
         rssPagesByGroup.set(entry.pgid, (rssPagesByGroup.get(entry.pgid) ?? 0) + entry.rssPages)

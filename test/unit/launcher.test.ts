@@ -106,7 +106,10 @@ describe('meshos-launcher', function () {
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.kill(mine[0]!, signal)
       const after = recorder()
       launcher.spawn(spec('after', ['-c', 'echo still here']), after.events)
-      await eventually(() => after.log.includes('closed') && after.log.some((e) => e.startsWith('exited')), 'a task spawned after the signals to finish')
+      await eventually(() => {
+        if (died.length > 0) throw new Error(`the launcher died: ${died.join('; ')}`)
+        return after.log.includes('closed') && after.log.some((e) => e.startsWith('exited'))
+      }, 'a task spawned after the signals to finish')
       assert.ok(after.log.includes('exited 0 null'), after.log.join(', '))
       assert.equal(readFileSync(join(dir, 'after.out'), 'utf8'), 'still here\n')
       assert.ok(!processDead(mine[0]!))
@@ -261,5 +264,26 @@ describe('meshos-launcher', function () {
       await executor.stop()
     }
     assert.deepEqual(outcomes, [])
+  })
+
+  it('reports its death only after every SPAWNED it sent, so each task it started can be killed', async function () {
+    const events: string[] = []
+    const launcher = new LauncherSpawner(LAUNCHER_PATH, SILENT, () => events.push('died'))
+    const child = (launcher as unknown as { child: ChildProcess }).child
+    const task = recorder()
+    let taskPid: number | undefined
+    try {
+      launcher.spawn(spec('spawned', ['-c', 'sleep 30']), { ...task.events, onSpawned: (pid, t) => { events.push('spawned'); task.events.onSpawned(pid, t) } })
+      // Stop reading the launcher's events, then let it spawn and die: its SPAWNED is in the pipe,
+      // unread, when its exit becomes known (Node resumes the pipe only after telling the exit).
+      child.stdout?.pause()
+      await eventually(() => { taskPid = childrenOf(child.pid!)[0]?.pid; return taskPid !== undefined }, 'the task process to appear')
+      process.kill(child.pid!, 'SIGKILL')
+      await eventually(() => events.length === 2, 'the task\'s spawn and the launcher\'s death to be reported')
+      assert.deepEqual(events, ['spawned', 'died'])
+    } finally {
+      if (taskPid !== undefined) process.kill(-taskPid, 'SIGKILL')
+      launcher.close()
+    }
   })
 })
