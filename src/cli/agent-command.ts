@@ -8,7 +8,8 @@ import { StartupError } from '../node/startup-error.js'
 import { buildHttpApp } from '../http/app.js'
 import { parseAgentArgs } from './agent-config.js'
 import { USAGE } from './usage.js'
-import { DEFAULT_HTTP_PORT, DEFAULT_P2P_PORT } from '../node/config.js'
+import { DEFAULT_HTTP_PORT } from '../http/config.js'
+import { DEFAULT_P2P_PORT } from '../node/config.js'
 
 export async function agentCommand (args: string[], env: Record<string, string | undefined>): Promise<number> {
   const cfg = parseAgentArgs(args, env)
@@ -18,7 +19,13 @@ export async function agentCommand (args: string[], env: Record<string, string |
   }
   // Logs are JSON lines on stderr; stdout carries only the start-up banner.
   const log = pino({ level: cfg.logLevel, base: { node: cfg.name } }, destination(2))
-  const node = await MeshosNode.create(cfg, log)
+  const node = await MeshosNode.create(cfg, log, {
+    // Fail-stop: a node that can neither run nor report tasks must not look healthy.
+    onFatal: reason => {
+      log.fatal({ reason }, 'stopping the agent')
+      process.exit(1)
+    }
+  })
   const app = buildHttpApp(node, log)
   try {
     await app.listen({ host: cfg.httpHost, port: cfg.httpPort })

@@ -2,11 +2,12 @@
 // the environment, the environment over the defaults in node/config.ts. Every mistake becomes a
 // UsageError naming the flag and what is wrong.
 import { parseArgs } from 'node:util'
-import { defaultNodeConfig, WIRE_LIMITS, type NodeConfig } from '../node/config.js'
+import { defaultNodeConfig, type NodeConfig } from '../node/config.js'
+import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
 import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
 import { UsageError } from './usage.js'
 import { SCHEDULER_POLICIES, type SchedulerPolicy } from '../scheduler/types.js'
-import { LAUNCHER_PATH, launcherAvailable, SPAWNER_CHOICES, type SpawnerChoice } from '../executor/spawner.js'
+import { LAUNCHER_PATH, launcherAvailable, SPAWNER_CHOICES, type SpawnerChoice } from '../executor/spawn/spawner.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -70,7 +71,7 @@ function parseLabels (values: string[]): Record<string, string> {
     if (value.length > 255) throw new UsageError(`--label "${key}=…": value is longer than 255 characters`)
     labels[key] = value
   }
-  if (Object.keys(labels).length > WIRE_LIMITS.maxLabels) throw new UsageError(`--label: at most ${WIRE_LIMITS.maxLabels} labels`)
+  if (Object.keys(labels).length > MEMBERSHIP_LIMITS.maxLabels) throw new UsageError(`--label: at most ${MEMBERSHIP_LIMITS.maxLabels} labels`)
   return labels
 }
 
@@ -121,7 +122,7 @@ export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
   if (spawner != null) {
     if (!(SPAWNER_CHOICES as readonly string[]).includes(spawner)) throw new UsageError(`--spawner "${spawner}": expected one of ${SPAWNER_CHOICES.join(', ')}`)
     if (spawner === 'launcher' && !launcherAvailable()) throw new UsageError(`--spawner launcher: meshos-launcher is not built at ${LAUNCHER_PATH} (npm run build needs a C compiler)`)
-    cfg.tasks.spawner = spawner as SpawnerChoice
+    cfg.executor.spawner = spawner as SpawnerChoice
   }
   const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
   if (logLevel != null) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `meshos` binary: dispatches to a command. Usage mistakes print one line plus the usage and
 // exit 2; start-up problems the operator must fix (a port in use) print one line and exit 2.
-import '../node/polyfills.js'
+import '../p2p/polyfills.js'
 import v8 from 'node:v8'
 import { devCommand } from './dev-command.js'
 import { clusterCommand, nodesCommand, statusCommand } from './query-commands.js'

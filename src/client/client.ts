@@ -2,7 +2,7 @@
 import type { ClusterView, NodeView, StatusView } from '../http/node-api.js'
 import type { TaskList, TaskView } from '../tasks/task-service.js'
 import type { TaskState } from '../tasks/task-table.js'
-import { DEFAULT_HTTP_PORT } from '../node/config.js'
+import { DEFAULT_HTTP_PORT } from '../http/config.js'
 
 export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState }
 

@@ -5,8 +5,8 @@
 // Determinism is the whole contract: apply() must reach the same state on every replica from the
 // same entries, so it reads nothing but the entry (no clock, no randomness, no local config).
 import { z } from 'zod'
-import type { RaftStateMachine } from '../election/raft-node-types.js'
-import type { Entry } from '../election/types.js'
+import type { RaftStateMachine } from '../election/driver/raft-node-types.js'
+import type { Entry } from '../election/core/types.js'
 import { parseCommand, KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from './commands.js'
 import { TaskTable, type TaskRecord } from '../tasks/task-table.js'
 

@@ -28,13 +28,14 @@
 // should report members the gossip layer has forgotten as `dead` if it wants
 // them replaced.
 
-import { majority } from './quorum.js';
-import { normalizeConfig } from './raft-config.js';
-import type { ClusterConfig, NodeId, PeerProgress } from './types.js';
+import { majority } from './core/quorum.js';
+import { normalizeConfig } from './core/raft-config.js';
+import type { ClusterConfig, NodeId, PeerProgress } from './core/types.js';
+import type { MemberState } from '../gossip/member-state.js';
 
 export interface AutopilotMember {
   id: NodeId;
-  state: 'alive' | 'suspect' | 'dead' | 'left';
+  state: MemberState;
   /** How long the member has been in `state`, as measured by the caller. */
   stateForMs: number;
 }

@@ -1,10 +1,8 @@
 // Whether an executor may start an attempt: one rule, shared by the in-thread Executor and the
 // main-thread side of the threaded executor (which must answer launch() synchronously).
 import { launchRequestProblem } from './launch-request.js'
+import { fits } from '../util/resources.js'
 import type { LaunchRequest, Resources } from './types.js'
-
-/** Slack for float sums: 0.1 + 0.2 cpus must fit in 0.3. */
-const CAPACITY_EPSILON = 1e-9
 
 export interface AdmissionState {
   stopped: boolean
@@ -24,7 +22,7 @@ export function admissionProblem (req: LaunchRequest, s: AdmissionState): string
   if (s.running) return `task ${req.taskId} attempt ${req.attempt} is already running`
   if (s.finished) return `task ${req.taskId} attempt ${req.attempt} already ran on this node`
   const { used, capacity } = s
-  if (used.cpus + req.cpus > capacity.cpus + CAPACITY_EPSILON || used.memoryMb + req.memoryMb > capacity.memoryMb + CAPACITY_EPSILON) {
+  if (!fits(used.cpus + req.cpus, capacity.cpus) || !fits(used.memoryMb + req.memoryMb, capacity.memoryMb)) {
     return `insufficient capacity: asks ${req.cpus} cpus and ${req.memoryMb} MiB, ` +
       `${used.cpus} of ${capacity.cpus} cpus and ${used.memoryMb} of ${capacity.memoryMb} MiB in use`
   }

@@ -12,45 +12,40 @@
 // - stop() is for an agent that is leaving: it SIGKILLs every task group and reports NO outcomes,
 //   since the master re-queues a departed node's tasks as lost anyway, and an outcome sent while
 //   leaving would race that. onFinished is therefore "exactly once per attempt, unless stop()".
-import { killOrphans, type KilledOrphan } from './orphans.js'
+import { killOrphans, type KilledOrphan } from './proc/orphans.js'
 import { admissionProblem, sumResources } from './admission.js'
-import { MemoryWatch, type MemoryTarget } from './memory-watch.js'
-import { readTaskLog } from './read-log.js'
-import { taskPaths } from './task-dir.js'
+import { MemoryWatch, type MemoryTarget } from './proc/memory-watch.js'
+import { readTaskLog } from './files/read-log.js'
+import { taskPaths } from './files/task-dir.js'
 import { TaskRun } from './task-run.js'
-import { createSpawner, type Spawner, type SpawnerChoice, type SpawnerKind } from './spawner.js'
+import { createSpawner, type Spawner, type SpawnerKind } from './spawn/spawner.js'
+import type { ExecutorConfig } from './config.js'
 import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
 
-export interface ExecutorOptions {
+/** The knobs come from ExecutorConfig (config.ts, DEFAULT_EXECUTOR): killGraceMs is also how long
+ * output may stay open after the main process exited. */
+export interface ExecutorOptions extends ExecutorConfig {
   /** Tasks run in <dataDir>/tasks/<taskId>/<attempt>/, which also holds stdout.log, stderr.log and pid. */
   dataDir: string
   /** What the node advertises; the sum over running tasks never exceeds it. */
   capacity: Resources
-  /** Per stream and attempt; output past it is read and dropped, and the log marked truncated. Default 8 MiB. */
-  maxLogBytes?: number
-  /** Between SIGTERM and SIGKILL on timeout and cancel; also how long output may stay open after exit. Default 2000. */
-  killGraceMs?: number
-  /** Period of the memory-limit poll. Default 250. */
-  memoryPollMs?: number
-  /** How processes are created (spawner.ts). Default 'auto': the launcher where it was built. */
-  spawner?: SpawnerChoice
   /**
-   * The launcher process died: running tasks can no longer be watched or reported. Default: log
-   * it. The agent stops (fail-stop; agent-executor.ts, executor-process.ts).
+   * The launcher (or, for the isolated executor, the executor process) died: running tasks can no
+   * longer be watched or reported. Default: log it. The agent stops (fail-stop; agent-executor.ts).
    */
   onSpawnerDied?: (reason: string) => void
-  /** When the process has spawned. Exceptions thrown here are logged and swallowed. */
-  onStarted?: (task: RunningTask) => void
-  /** Once per launched attempt (unless stop() came first), after its logs are complete. Exceptions are logged and swallowed. */
-  onFinished?: (outcome: TaskOutcome) => void
   logger?: ExecutorLogger
 }
 
 export type LaunchResult = { ok: true } | { ok: false, reason: string }
 
-export const DEFAULT_MAX_LOG_BYTES = 8 * 1024 * 1024
-export const DEFAULT_KILL_GRACE_MS = 2000
-export const DEFAULT_MEMORY_POLL_MS = 250
+/** Who hears about attempts (the worker). Exceptions thrown here are logged and swallowed. */
+export interface ExecutorListener {
+  /** When the process has spawned. */
+  onStarted: (task: RunningTask) => void
+  /** Once per launched attempt (unless stop() came first), after its logs are complete. */
+  onFinished: (outcome: TaskOutcome) => void
+}
 
 const MIB = 1024 * 1024
 
@@ -70,16 +65,22 @@ export class Executor {
   private readonly spawner: Spawner
   private stopped = false
   private stopping: Promise<void> | null = null
+  private listener: ExecutorListener | null = null
 
   constructor (private readonly opts: ExecutorOptions) {
     this.logger = opts.logger ?? SILENT
-    this.maxLogBytes = opts.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
-    this.killGraceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS
-    this.memory = new MemoryWatch(opts.memoryPollMs ?? DEFAULT_MEMORY_POLL_MS, () => this.memoryTargets(), this.logger)
-    this.spawner = createSpawner(opts.spawner ?? 'auto', this.logger, (reason) => {
+    this.maxLogBytes = opts.maxLogBytes
+    this.killGraceMs = opts.killGraceMs
+    this.memory = new MemoryWatch(opts.memoryPollMs, () => this.memoryTargets(), this.logger)
+    this.spawner = createSpawner(opts.spawner, this.logger, (reason) => {
       this.logger.error({ reason }, 'task launcher died')
       opts.onSpawnerDied?.(reason)
     })
+  }
+
+  /** Registers the one listener (a later call replaces it). */
+  listen (listener: ExecutorListener): void {
+    this.listener = listener
   }
 
   /** Which spawner runs the tasks; for logs and tests. */
@@ -198,9 +199,9 @@ export class Executor {
     const task = runningTask(run)
     if (task === null) return
     this.logger.debug({ taskId: task.taskId, attempt: task.attempt, pid: task.pid }, 'task started')
-    if (this.opts.onStarted === undefined) return
+    if (this.listener === null) return
     try {
-      this.opts.onStarted(task)
+      this.listener.onStarted(task)
     } catch (err) {
       this.logger.error({ err, taskId: task.taskId, attempt: task.attempt }, 'onStarted threw')
     }
@@ -210,9 +211,9 @@ export class Executor {
     this.runs.delete(key)
     this.finished.add(key)
     this.logger.debug({ ...outcome }, 'task finished')
-    if (this.opts.onFinished === undefined) return
+    if (this.listener === null) return
     try {
-      this.opts.onFinished(outcome)
+      this.listener.onFinished(outcome)
     } catch (err) {
       this.logger.error({ err, taskId: outcome.taskId, attempt: outcome.attempt }, 'onFinished threw')
     }
@@ -245,7 +246,7 @@ function runningTask (run: TaskRun): RunningTask | null {
 
 /** What the rest of the node uses: the Executor itself, or its proxy in a child process
  * (agent-executor.ts says which, when). */
-export type TaskExecutor = Pick<Executor, 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'> & {
+export type TaskExecutor = Pick<Executor, 'listen' | 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'> & {
   /** Null while an executor process has not said yet. */
   readonly spawnerKind: SpawnerKind | null
 }

@@ -1,7 +1,7 @@
 // Checking a LaunchRequest before anything is spawned. The request comes from a committed
 // assignment, so a bad one is a bug upstream; it is refused (nothing spawned, nothing recorded)
 // rather than turned into a half-started task.
-import { attemptProblem, taskIdProblem } from './task-dir.js'
+import { attemptProblem, taskIdProblem } from './files/task-dir.js'
 import type { LaunchRequest } from './types.js'
 
 /** What to exec: the file and its arguments (argv[0] excluded, as spawn() wants them). */

@@ -11,8 +11,8 @@ import { mkdir, rm } from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import { execTarget } from './launch-request.js'
 import { buildTaskEnv } from './task-env.js'
-import { removePidFile, writePidFile, type TaskPaths } from './task-dir.js'
-import type { SpawnedProcess, Spawner } from './spawner.js'
+import { removePidFile, writePidFile, type TaskPaths } from './files/task-dir.js'
+import type { SpawnedProcess, Spawner } from './spawn/spawner.js'
 import type { ExecutorLogger, ExitReason, LaunchRequest, TaskOutcome } from './types.js'
 
 export type KillReason = Extract<ExitReason, 'timeout' | 'memory' | 'cancelled'>

@@ -59,10 +59,7 @@ export interface LogChunk {
 }
 
 /** What a node advertises and what each task asks for; tasks are admitted against the sum. */
-export interface Resources {
-  cpus: number
-  memoryMb: number
-}
+export type { Resources } from '../util/resources.js'
 
 /** The subset of pino's Logger the executor uses, so tests can pass nothing. */
 export interface ExecutorLogger {

@@ -2,7 +2,8 @@
 // member table a joining node fetches from its bootstrap peer. Every message is versioned
 // JSON, checked against a schema and a size limit before anything reads it.
 import { z } from 'zod'
-import { WIRE_LIMITS } from '../node/config.js'
+import { MEMBERSHIP_LIMITS } from './config.js'
+import { MEMBER_STATES } from './member-state.js'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
 
 export const MEMBERSHIP_WIRE_VERSION = 1
@@ -14,13 +15,13 @@ const resources = z.object({
 }).strict()
 
 const labels = z.record(z.string().min(1).max(63), z.string().max(255))
-  .refine(l => Object.keys(l).length <= WIRE_LIMITS.maxLabels, `at most ${WIRE_LIMITS.maxLabels} labels`)
+  .refine(l => Object.keys(l).length <= MEMBERSHIP_LIMITS.maxLabels, `at most ${MEMBERSHIP_LIMITS.maxLabels} labels`)
 
 /** What a node says about itself. Only the node itself ever writes these fields. */
 export const nodeInfoSchema = z.object({
   nodeId,
   name: z.string().min(1).max(255),
-  addrs: z.array(z.string().min(1).max(512)).max(WIRE_LIMITS.maxAddrs),
+  addrs: z.array(z.string().min(1).max(512)).max(MEMBERSHIP_LIMITS.maxAddrs),
   /** Bumped on every restart and whenever the node refutes a suspicion of itself. */
   incarnation: z.number().int().nonnegative(),
   /** Bumped on every heartbeat; (incarnation, seq) orders a node's announcements. */
@@ -60,7 +61,7 @@ export type HeartbeatMessage = z.infer<typeof heartbeatSchema>
 export type LeaveMessage = z.infer<typeof leaveSchema>
 export type Suspicion = HeartbeatMessage['suspects'][number]
 
-export const memberStateSchema = z.enum(['alive', 'suspect', 'dead', 'left'])
+export const memberStateSchema = z.enum(MEMBER_STATES)
 
 /** One row of the member table as sent to a joining node. */
 const memberRecordSchema = z.object({
@@ -85,12 +86,12 @@ export type JoinResponse = z.infer<typeof joinResponseSchema>
 
 export const encodeGossip = (msg: GossipMessage): Uint8Array => encodeJson(msg)
 export const decodeGossip = (bytes: Uint8Array): DecodeResult<GossipMessage> =>
-  decodeJson(bytes, gossipMessageSchema, WIRE_LIMITS.heartbeatBytes)
+  decodeJson(bytes, gossipMessageSchema, MEMBERSHIP_LIMITS.heartbeatBytes)
 
 export const encodeJoinRequest = (msg: JoinRequest): Uint8Array => encodeJson(msg)
 export const decodeJoinRequest = (bytes: Uint8Array): DecodeResult<JoinRequest> =>
-  decodeJson(bytes, joinRequestSchema, WIRE_LIMITS.joinRequestBytes)
+  decodeJson(bytes, joinRequestSchema, MEMBERSHIP_LIMITS.joinRequestBytes)
 
 export const encodeJoinResponse = (msg: JoinResponse): Uint8Array => encodeJson(msg)
 export const decodeJoinResponse = (bytes: Uint8Array): DecodeResult<JoinResponse> =>
-  decodeJson(bytes, joinResponseSchema, WIRE_LIMITS.joinResponseBytes)
+  decodeJson(bytes, joinResponseSchema, MEMBERSHIP_LIMITS.joinResponseBytes)

@@ -1,11 +1,11 @@
 // The member table: a pure state machine that turns heartbeats, leave announcements, connection
 // events and silence into member states alive → suspect → dead (or left). It never reads a clock:
 // every input carries `nowMs`, so tests drive it with plain numbers.
-import { WIRE_LIMITS, type MembershipConfig } from '../node/config.js'
+import { MEMBERSHIP_LIMITS, type MembershipConfig } from './config.js'
 import type { HeartbeatMessage, LeaveMessage, MemberRecord, NodeInfo, Suspicion } from './heartbeat.js'
 import { confirmedSuspicionTimeoutMs } from './suspicion.js'
+import type { MemberState } from './member-state.js'
 
-export type MemberState = 'alive' | 'suspect' | 'dead' | 'left'
 
 export interface Member {
   info: NodeInfo
@@ -64,6 +64,12 @@ export class MemberTable {
 
   get (nodeId: string): Member | undefined {
     return this.members.get(nodeId)
+  }
+
+  /** The display name of a node (this one included), or null if it is not known here. */
+  nameOf (nodeId: string): string | null {
+    if (nodeId === this.self.nodeId) return this.self.name
+    return this.members.get(nodeId)?.info.name ?? null
   }
 
   /** Every other member (not this node). */
@@ -176,7 +182,7 @@ export class MemberTable {
   suspicions (): Suspicion[] {
     const out: Suspicion[] = []
     for (const m of this.members.values()) {
-      if (out.length >= WIRE_LIMITS.maxSuspectsPerHeartbeat) break
+      if (out.length >= MEMBERSHIP_LIMITS.maxSuspectsPerHeartbeat) break
       if (m.state === 'suspect') out.push({ nodeId: m.info.nodeId, incarnation: m.info.incarnation })
     }
     return out

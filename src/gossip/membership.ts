@@ -3,10 +3,10 @@
 // joins, and keeps this node connected to every live member it knows.
 import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
-import type { JoinConfig, MembershipConfig } from '../node/config.js'
-import { WIRE_LIMITS } from '../node/config.js'
-import type { NodeMetrics } from '../node/metrics.js'
-import { MemberTable, type MemberEvent, type MemberState } from './member-table.js'
+import { MEMBERSHIP_LIMITS, type JoinConfig, type MembershipConfig } from './config.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
+import { MemberTable, type MemberEvent } from './member-table.js'
+import { MEMBER_STATES, type MemberState } from './member-state.js'
 import {
   decodeGossip, decodeJoinRequest, decodeJoinResponse, encodeGossip, encodeJoinRequest,
   encodeJoinResponse, MEMBERSHIP_WIRE_VERSION, type GossipMessage, type NodeInfo
@@ -68,8 +68,8 @@ export class Membership {
   }
 
   async start (): Promise<void> {
-    await this.host.handle(JOIN_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerJoin(from, bytes))
-    await this.host.handle(LEAVE_PROTOCOL, { maxRequestBytes: WIRE_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerLeave(from, bytes))
+    await this.host.handle(JOIN_PROTOCOL, { maxRequestBytes: MEMBERSHIP_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerJoin(from, bytes))
+    await this.host.handle(LEAVE_PROTOCOL, { maxRequestBytes: MEMBERSHIP_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerLeave(from, bytes))
     this.host.subscribe(
       MEMBERSHIP_TOPIC,
       (from, data) => this.validateGossip(from, data),
@@ -223,7 +223,7 @@ export class Membership {
           const request = encodeJoinRequest({ v: MEMBERSHIP_WIRE_VERSION, node: this.table.selfInfo })
           const bytes = await this.host.request(addr, JOIN_PROTOCOL, request, {
             timeoutMs: this.init.join.requestTimeoutMs,
-            maxResponseBytes: WIRE_LIMITS.joinResponseBytes
+            maxResponseBytes: MEMBERSHIP_LIMITS.joinResponseBytes
           })
           const res = this.decodeCounted(JOIN_PROTOCOL, addr, decodeJoinResponse(bytes))
           if (res == null) throw new Error('invalid join response')
@@ -269,7 +269,8 @@ export class Membership {
   }
 
   private updateMemberGauge (): void {
-    const counts: Record<MemberState, number> = { alive: 1, suspect: 0, dead: 0, left: 0 }
+    const counts = Object.fromEntries(MEMBER_STATES.map(state => [state, 0])) as Record<MemberState, number>
+    counts.alive = 1 // this node
     for (const m of this.table.others()) counts[m.state]++
     for (const [state, n] of Object.entries(counts)) this.init.metrics.members.set({ state }, n)
   }

@@ -1,6 +1,6 @@
 // The failure detector's formulas, as small pure functions (after hashicorp/memberlist's
 // util.go suspicionTimeout and suspicion.go, and the Lifeguard paper).
-import type { MembershipConfig } from '../node/config.js'
+import type { MembershipConfig } from './config.js'
 
 /** Full suspicion timeout for a cluster of `clusterSize` live members: grows with log10(n)
  * because in a bigger cluster a refutation takes longer to reach everyone. */

@@ -1,10 +1,11 @@
 // What the HTTP layer needs from a node, and the shapes it returns. Handlers depend on this
 // interface only, so they are tested in-process against a fake node.
-import type { ClusterView } from '../cluster/cluster-service.js'
+import type { ClusterView } from '../cluster/cluster-view.js'
+import type { RaftRoleView } from '../cluster/replica.js'
+import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
 
 export type { ClusterView }
-export type MemberStateView = 'alive' | 'suspect' | 'dead' | 'left'
 
 export interface StatusView {
   nodeId: string
@@ -12,7 +13,7 @@ export interface StatusView {
   version: string
   addrs: string[]
   uptimeMs: number
-  role: 'leader' | 'follower' | 'candidate' | 'learner' | null
+  role: RaftRoleView | null
   leader: string | null
   term: number | null
 }
@@ -21,7 +22,7 @@ export interface NodeView {
   id: string
   name: string
   addrs: string[]
-  state: MemberStateView
+  state: MemberState
   capacity: { cpus: number, memoryMb: number }
   allocated: { cpus: number, memoryMb: number }
   running: number

@@ -1,67 +1,97 @@
-// The composition root of a meshos node: builds the services in dependency order, starts them,
-// and stops them in reverse. Views for the HTTP API are assembled here so the HTTP layer never
-// reaches into the services.
+// The composition root of a meshos node: builds the services in dependency order (each from what
+// was built before it), starts them, and stops them in reverse. Views for the HTTP API are
+// assembled here so the HTTP layer never reaches into the services.
 import os from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { P2PHost } from '../p2p/host.js'
 import { loadOrCreatePrivateKey } from '../p2p/identity.js'
 import { Membership } from '../gossip/membership.js'
+import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
 import { decodeGossip, encodeGossip, MEMBERSHIP_WIRE_VERSION, type NodeInfo } from '../gossip/heartbeat.js'
-import { WIRE_LIMITS, type NodeConfig } from './config.js'
-import { NodeMetrics } from './metrics.js'
-import { nextIncarnation, saveIncarnation } from './incarnation-file.js'
-import { MESHOS_VERSION } from './version.js'
-import { StartupError } from './startup-error.js'
-import { ClusterService, type ClusterView } from '../cluster/cluster-service.js'
-import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
+import type { MemberState } from '../gossip/member-state.js'
+import { NodeMetrics } from '../metrics/node-metrics.js'
+import { systemClock, type Clock } from '../util/clock.js'
+import { ClusterStateMachine } from '../cluster/state-machine.js'
+import { Replica } from '../cluster/replica.js'
+import { RpcEndpoint } from '../cluster/rpc-endpoint.js'
+import { WritePath, type ProposalAmender } from '../cluster/write-path.js'
+import { AutopilotLoop } from '../cluster/autopilot-loop.js'
+import { clusterView, type ClusterView } from '../cluster/cluster-view.js'
+import { taskCluster, taskClusterView } from '../cluster/task-cluster.js'
 import { createAgentExecutor } from '../executor/agent-executor.js'
 import type { TaskExecutor } from '../executor/executor.js'
+import { Placer } from '../tasks/placer.js'
 import { Master } from '../tasks/master.js'
 import { Worker } from '../tasks/worker.js'
 import { TaskService } from '../tasks/task-service.js'
+import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
+import type { NodeConfig } from './config.js'
+import { IncarnationFile } from './incarnation-file.js'
+import { MESHOS_VERSION } from './version.js'
+import { StartupError } from './startup-error.js'
 
+export interface MeshosNodeHooks {
+  /** The node can no longer run or report tasks (its launcher or executor process died): the
+   * caller must stop the process. Task processes were already killed where that was possible. */
+  onFatal: (reason: string) => void
+}
+
+/** Everything a node is made of, in the order create() builds it. */
+interface Parts {
+  config: NodeConfig
+  log: Logger
+  clock: Clock
+  startedAtMs: number
+  incarnations: IncarnationFile
+  host: P2PHost
+  metrics: NodeMetrics
+  executor: TaskExecutor
+  membership: Membership
+  replica: Replica
+  placer: Placer
+  writes: WritePath
+  autopilot: AutopilotLoop
+  master: Master
+  worker: Worker
+  tasks: TaskService
+}
 
 export class MeshosNode implements NodeApi {
-  private incarnationWrites: Promise<void> = Promise.resolve()
+  private constructor (private readonly parts: Parts) {}
 
-  private constructor (
-    readonly config: NodeConfig,
-    readonly host: P2PHost,
-    readonly membership: Membership,
-    readonly cluster: ClusterService,
-    readonly executor: TaskExecutor,
-    readonly master: Master,
-    readonly worker: Worker,
-    readonly tasks: TaskService,
-    readonly metrics: NodeMetrics,
-    private readonly log: Logger,
-    private readonly startedAtMs: number
-  ) {}
+  get host (): P2PHost {
+    return this.parts.host
+  }
+
+  get tasks (): TaskService {
+    return this.parts.tasks
+  }
 
   /** Claims the identity and the p2p listen address; the node stays silent until start(), so the
    * caller can bind its HTTP port first and fail cleanly before anyone has heard of this node. */
-  static async create (config: NodeConfig, log: Logger): Promise<MeshosNode> {
+  static async create (config: NodeConfig, log: Logger, hooks: MeshosNodeHooks): Promise<MeshosNode> {
+    const clock = systemClock
     try {
       await mkdir(config.dataDir, { recursive: true })
     } catch (err) {
       throw new StartupError(`data dir ${config.dataDir} cannot be created: ${(err as Error).message}`)
     }
     const privateKey = await loadOrCreatePrivateKey(config.dataDir)
-    const incarnation = await nextIncarnation(config.dataDir)
+    const incarnations = new IncarnationFile(config.dataDir, log)
+    const incarnation = await incarnations.next()
     let host: P2PHost
     try {
       host = await P2PHost.create({ privateKey, listen: config.listen, logger: log })
     } catch (err) {
       throw new StartupError(`cannot listen on ${config.listen.join(', ')}: ${describeListenError(err)}`)
     }
-    const startedAtMs = Date.now()
-    const metrics = new NodeMetrics()
+    const startedAtMs = clock.nowMs()
     const self: NodeInfo = {
       nodeId: host.peerId,
       name: config.name,
       // A host listening on 0.0.0.0 with many interfaces could list more than peers accept.
-      addrs: host.multiaddrs().slice(0, WIRE_LIMITS.maxAddrs),
+      addrs: host.multiaddrs().slice(0, MEMBERSHIP_LIMITS.maxAddrs),
       incarnation,
       seq: 0,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
@@ -78,6 +108,14 @@ export class MeshosNode implements NodeApi {
       await host.stop()
       throw new StartupError(`this node's description would be refused by its peers (${check.detail}); check --name and --label`)
     }
+    const metrics = new NodeMetrics()
+    const executor = createAgentExecutor({
+      ...config.executor,
+      dataDir: config.dataDir,
+      capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
+      onFatal: hooks.onFatal,
+      logger: log.child({ component: 'executor' })
+    })
     const membership = new Membership({
       host,
       self,
@@ -87,45 +125,28 @@ export class MeshosNode implements NodeApi {
       logger: log,
       metrics,
       sampleSelf: () => ({ load: os.loadavg()[0] ?? 0, allocated: executor.allocated(), running: executor.running().length }),
-      onIncarnation: n => { node.persistIncarnation(n) }
+      onIncarnation: n => { incarnations.save(n) }
     })
-    const cluster = new ClusterService({
-      host, membership, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
+    const members = membership.table
+    const replica = new Replica({
+      host, state: new ClusterStateMachine(), members, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
     })
+    const view = taskClusterView(replica)
     const t = config.tasks
-    const executor: TaskExecutor = createAgentExecutor({
-      dataDir: config.dataDir,
-      capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
-      maxLogBytes: t.maxLogBytes,
-      killGraceMs: t.killGraceMs,
-      memoryPollMs: t.memoryPollMs,
-      spawner: t.spawner,
-      onStarted: task => { worker.onStarted(task) },
-      onFinished: outcome => { worker.onFinished(outcome) },
-      logger: log.child({ component: 'executor' })
-    })
-    const table = cluster.state.tasks
-    const master = new Master({
-      self: host.peerId,
-      table,
-      members: membership.table,
-      policy: t.policy,
-      isReadyLeader: () => cluster.isReadyLeader(),
-      term: () => cluster.term ?? 0,
-      write: async command => await cluster.write(command, { idempotent: true }),
-      pollMs: t.masterPollMs,
-      maxTasksPerRound: t.maxTasksPerRound,
-      unknownWorkerGraceMs: t.unknownWorkerGraceMs,
-      logger: log
-    })
-    cluster.setProposalHook(command => master.placeOnSubmit(command))
-    const worker: Worker = new Worker({
+    const placer = new Placer({ self: host.peerId, cluster: view, members, policy: t.policy, maxTasksPerRound: t.maxTasksPerRound })
+    // New tasks are placed in their own submission entry when the queue is empty (placer.ts).
+    const amend: ProposalAmender = command => command.type === 'task.submit'
+      ? placer.placeSubmission(command, clock.nowMs())
+      : { command, done: () => {} }
+    const writes = new WritePath({ replica, rpc: new RpcEndpoint(host, metrics, log), amend, config: config.election, clock, logger: log })
+    const autopilot = new AutopilotLoop({ replica, members, config: config.election, clock, logger: log })
+    const cluster = taskCluster(view, writes)
+    const master = new Master({ cluster, members, placer, clock, pollMs: t.masterPollMs, unknownWorkerGraceMs: t.unknownWorkerGraceMs, logger: log })
+    const worker = new Worker({
       self: host.peerId,
       dataDir: config.dataDir,
-      table,
+      cluster,
       executor,
-      caughtUp: () => cluster.caughtUp(),
-      write: async (command, opts) => await cluster.write(command, opts),
       maxEventsPerReport: t.maxEventsPerReport,
       startReportDelayMs: t.startReportDelayMs,
       reconcileMs: t.reconcileMs,
@@ -134,61 +155,62 @@ export class MeshosNode implements NodeApi {
       logger: log
     })
     const tasks = new TaskService({
-      host, cluster, members: membership.table, executor, master, policy: t.policy, metrics, logger: log, logRequestTimeoutMs: t.logRequestTimeoutMs
+      host, cluster, members, executor, placer, policy: t.policy, metrics, logger: log, logRequestTimeoutMs: t.logRequestTimeoutMs
     })
-    const node: MeshosNode = new MeshosNode(config, host, membership, cluster, executor, master, worker, tasks, metrics, log, startedAtMs)
-    return node
+    return new MeshosNode({
+      config, log, clock, startedAtMs, incarnations, host, metrics, executor, membership, replica, placer, writes, autopilot, master, worker, tasks
+    })
   }
 
-  /** Starts heartbeats and joining, then the replicated cluster. */
+  /** Starts heartbeats and joining, then the replicated cluster, then the task roles. */
   async start (): Promise<void> {
+    const p = this.parts
     // Processes of tasks from an earlier life of this node hold resources nobody accounts for;
     // the worker reports those attempts lost once it has caught up with the log.
-    const orphans = await this.executor.killOrphans()
-    if (orphans.length > 0) this.log.warn({ orphans: orphans.length }, 'killed task processes left by an earlier run of this node')
-    await this.membership.start()
-    await this.cluster.start()
-    await this.tasks.start()
-    this.master.start()
-    this.worker.start()
+    const orphans = await p.executor.killOrphans()
+    if (orphans.length > 0) p.log.warn({ orphans: orphans.length }, 'killed task processes left by an earlier run of this node')
+    await p.membership.start()
+    await p.replica.start()
+    await p.writes.start()
+    p.autopilot.start()
+    await p.tasks.start()
+    p.master.start()
+    p.worker.start()
   }
 
   /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
   async stop (graceful = true): Promise<void> {
+    const p = this.parts
     // Tasks die with the node; the master re-queues them once it sees this node leave.
-    this.worker.stop()
-    this.master.stop()
-    await this.executor.stop()
-    await this.cluster.stop(graceful)
-    await this.membership.stop(graceful)
-    await this.host.stop()
-    await this.incarnationWrites
-  }
-
-  private persistIncarnation (incarnation: number): void {
-    this.incarnationWrites = this.incarnationWrites
-      .then(async () => { await saveIncarnation(this.config.dataDir, incarnation) })
-      .catch(err => { this.log.error({ err }, 'cannot persist incarnation') })
+    p.worker.stop()
+    p.master.stop()
+    p.autopilot.stop()
+    await p.executor.stop()
+    await p.replica.stop(graceful)
+    await p.membership.stop(graceful)
+    await p.host.stop()
+    await p.incarnations.flushed()
   }
 
   status (): StatusView {
+    const p = this.parts
     return {
-      nodeId: this.host.peerId,
-      name: this.config.name,
+      nodeId: p.host.peerId,
+      name: p.config.name,
       version: MESHOS_VERSION,
-      addrs: this.host.multiaddrs(),
-      uptimeMs: Date.now() - this.startedAtMs,
-      role: this.cluster.role,
-      leader: this.cluster.leader,
-      term: this.cluster.term
+      addrs: p.host.multiaddrs(),
+      uptimeMs: p.clock.nowMs() - p.startedAtMs,
+      role: p.replica.role,
+      leader: p.replica.leader,
+      term: p.replica.term
     }
   }
 
   nodes (): NodeView[] {
-    const nowMs = Date.now()
-    const self = this.membership.table.selfInfo
-    const views: NodeView[] = [toView(self, 'alive', 0)]
-    for (const m of this.membership.table.others()) {
+    const nowMs = this.parts.clock.nowMs()
+    const table = this.parts.membership.table
+    const views: NodeView[] = [toView(table.selfInfo, 'alive', 0)]
+    for (const m of table.others()) {
       views.push(toView(m.info, m.state, Math.max(0, nowMs - m.lastSeenAtMs)))
     }
     return views.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
@@ -199,37 +221,38 @@ export class MeshosNode implements NodeApi {
   }
 
   clusterView (): ClusterView {
-    return this.cluster.view()
+    return clusterView(this.parts.replica, this.parts.membership.table, this.parts.config.election.tickMs)
   }
 
   async kvPut (key: string, value: string): Promise<{ key: string, value: string, index: number, term: number }> {
-    const { index, term } = await this.cluster.write({ type: 'kv.put', key, value })
+    const { index, term } = await this.parts.writes.write({ type: 'kv.put', key, value })
     return { key, value, index, term }
   }
 
   async kvDelete (key: string): Promise<{ key: string, index: number, term: number }> {
-    const { index, term } = await this.cluster.write({ type: 'kv.delete', key })
+    const { index, term } = await this.parts.writes.write({ type: 'kv.delete', key })
     return { key, index, term }
   }
 
   kvGet (key: string): string | undefined {
-    return this.cluster.state.get(key)
+    return this.parts.replica.state.get(key)
   }
 
   kvList (): Record<string, string> {
-    return Object.fromEntries(this.cluster.state.list().map(({ key, value }) => [key, value]))
+    return Object.fromEntries(this.parts.replica.state.list().map(({ key, value }) => [key, value]))
   }
 
   async metricsText (): Promise<{ contentType: string, body: string }> {
-    for (const [state, n] of Object.entries(this.cluster.state.tasks.counts())) this.metrics.tasks.set({ state }, n)
-    this.metrics.taskReportsQueued.set(this.worker.queuedReports)
-    this.metrics.tasksRunningHere.set(this.executor.running().length)
-    if (this.executor.spawnerKind !== null) this.metrics.executorSpawner.set({ kind: this.executor.spawnerKind }, 1)
-    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }
+    const { metrics, replica, worker, executor } = this.parts
+    for (const [state, n] of Object.entries(replica.state.tasks.counts())) metrics.tasks.set({ state }, n)
+    metrics.taskReportsQueued.set(worker.queuedReports)
+    metrics.tasksRunningHere.set(executor.running().length)
+    if (executor.spawnerKind !== null) metrics.executorSpawner.set({ kind: executor.spawnerKind }, 1)
+    return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
   }
 }
 
-function toView (info: NodeInfo, state: NodeView['state'], lastSeenMs: number): NodeView {
+function toView (info: NodeInfo, state: MemberState, lastSeenMs: number): NodeView {
   return {
     id: info.nodeId,
     name: info.name,

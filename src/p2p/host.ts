@@ -1,6 +1,6 @@
 // The libp2p adapter: the only place that knows about libp2p. Everything above it sees peer ids
 // and multiaddrs as strings, byte payloads, and a handful of callbacks.
-import '../node/polyfills.js'
+import './polyfills.js'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'

@@ -5,13 +5,9 @@
 // Free resources are capacity - allocated - what the current plan already put on the node, so
 // the caller keeps one NodeLoad per node for the whole round and adds each placement to it.
 import { compareIds } from './ids.js'
+import { CAPACITY_EPSILON, fits } from '../util/resources.js'
 import type { Resources, SchedulerNode, SchedulerTask } from './types.js'
 
-/**
- * Slack for fractional cpus: 0.1 + 0.2 > 0.3 in binary floating point, and a task that exactly
- * fills a node must still fit. Far below any request a user can express.
- */
-export const FIT_EPSILON = 1e-9
 
 /** A node with what it holds so far in this round (the log's allocation plus this plan's placements). */
 export interface NodeLoad {
@@ -115,14 +111,10 @@ function firstMissingLabel (demand: Demand, labels: Record<string, string>): Lab
   return null
 }
 
-function fits (need: number, free: number): boolean {
-  return need <= free + FIT_EPSILON
-}
-
 /** Used fraction of one resource; a zero capacity holding nothing is empty, not NaN. */
 export function fraction (used: number, capacity: number): number {
   if (capacity > 0) return used / capacity
-  return used > FIT_EPSILON ? Number.POSITIVE_INFINITY : 0
+  return used > CAPACITY_EPSILON ? Number.POSITIVE_INFINITY : 0
 }
 
 /** Sum of the capacities of alive nodes (draining included: they still hold their tasks). */

@@ -7,7 +7,8 @@ export type SchedulerPolicy = 'round-robin' | 'spread' | 'bin-pack' | 'edf' | 'f
 
 export const SCHEDULER_POLICIES: readonly SchedulerPolicy[] = ['round-robin', 'spread', 'bin-pack', 'edf', 'fair']
 
-export interface Resources { cpus: number, memoryMb: number }
+export type { Resources } from '../util/resources.js'
+import type { Resources } from '../util/resources.js'
 
 export interface SchedulerNode {
   id: string

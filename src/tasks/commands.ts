@@ -6,7 +6,7 @@
 // longer pending, a report about another attempt are no-ops. That lets every writer retry after
 // an unknown outcome (a leader died mid-write) without duplicating anything.
 import { z } from 'zod'
-import { taskSpecSchema } from './spec.js'
+import { TASK_LIMITS, taskSpecSchema } from './spec.js'
 
 export const taskId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)
 const nodeId = z.string().min(1).max(128)
@@ -22,7 +22,7 @@ export const taskSubmitSchema = z.object({
     /** Placed by the leader as it proposed the submission (the queue was empty), saving a
      * second commit before the task can start. */
     assign: z.object({ node: nodeId, placement: z.string().max(1024) }).optional()
-  })).min(1).max(1000),
+  })).min(1).max(TASK_LIMITS.maxBatch),
   /** The proposing leader's term, when any task carries an assignment. */
   term: z.number().int().positive().optional()
 })
@@ -55,7 +55,7 @@ export const taskReportSchema = z.object({
   events: z.array(z.discriminatedUnion('kind', [startedEvent, finishedEvent])).min(1).max(5000)
 })
 
-export const taskCancelSchema = z.object({ type: z.literal('task.cancel'), ids: z.array(taskId).min(1).max(1000), at: epochMs })
+export const taskCancelSchema = z.object({ type: z.literal('task.cancel'), ids: z.array(taskId).min(1).max(TASK_LIMITS.maxBatch), at: epochMs })
 
 export const taskLostSchema = z.object({
   type: z.literal('task.lost'),

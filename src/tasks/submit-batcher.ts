@@ -9,15 +9,14 @@
 // Each caller still hears about its own tasks only: the batch commits as a whole, and if the
 // leader refuses the combined command (a spec one node accepted and the leader does not), the
 // submissions are resent one by one so that only the refused one fails.
-import { InvalidCommandError } from '../cluster/errors.js'
+import { CommandRefusedError } from './cluster-port.js'
+import { TASK_LIMITS } from './spec.js'
 import type { TaskSubmitCommand } from './commands.js'
 
 export type SubmittedTask = TaskSubmitCommand['tasks'][number]
 
 /** Two, not one: a submission arriving while a single write is in flight need not wait for it. */
 export const MAX_WRITES_IN_FLIGHT = 2
-/** The most tasks one task.submit command may carry (commands.ts). */
-export const MAX_TASKS_PER_WRITE = 1000
 /** Submissions are joined only while the batch stays under this much JSON: 1,000 tasks of
  * large specs would otherwise make a command past the forwarding frame limit (one request
  * alone is bounded by the HTTP body limit). */
@@ -53,7 +52,7 @@ export class SubmitBatcher {
       const batch: Waiting[] = [this.waiting.shift() as Waiting]
       let count = batch[0].tasks.length
       let bytes = batch[0].bytes
-      while (this.waiting.length > 0 && count + this.waiting[0].tasks.length <= MAX_TASKS_PER_WRITE &&
+      while (this.waiting.length > 0 && count + this.waiting[0].tasks.length <= TASK_LIMITS.maxBatch &&
         bytes + this.waiting[0].bytes <= this.maxBytesPerWrite) {
         const next = this.waiting.shift() as Waiting
         count += next.tasks.length
@@ -73,7 +72,7 @@ export class SubmitBatcher {
       await this.write(batch.flatMap((w) => w.tasks))
       for (const w of batch) w.resolve()
     } catch (err) {
-      if (batch.length > 1 && err instanceof InvalidCommandError) {
+      if (batch.length > 1 && err instanceof CommandRefusedError) {
         for (const w of batch) await this.send([w])
         return
       }

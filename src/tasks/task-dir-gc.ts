@@ -5,7 +5,7 @@
 // still run are never touched, so "this attempt's directory exists" still means "it ran here".
 import { readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { TASKS_DIR } from '../executor/task-dir.js'
+import { TASKS_DIR } from '../executor/files/task-dir.js'
 import { isTerminal, type TaskTable } from './task-table.js'
 
 export async function collectTaskDirs (dataDir: string, table: TaskTable, nowMs: number, retentionMs: number): Promise<number> {

@@ -4,17 +4,17 @@
 import { randomFillSync } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
-import type { ClusterService } from '../cluster/cluster-service.js'
 import type { MemberTable } from '../gossip/member-table.js'
 import type { TaskExecutor } from '../executor/executor.js'
 import type { LogStream } from '../executor/types.js'
-import type { NodeMetrics } from '../node/metrics.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
 import { plan } from '../scheduler/scheduler.js'
 import type { SchedulerPolicy } from '../scheduler/types.js'
 import { parseTaskSpec, TASK_LIMITS, type TaskSpec } from './spec.js'
-import { isTerminal, TASK_STATES, type AttemptRecord, type TaskRecord, type TaskState } from './task-table.js'
+import { isTerminal, TASK_STATES, type AttemptRecord, type TaskRecord, type TaskState, type TaskTable } from './task-table.js'
 import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from './errors.js'
-import { toSchedulerTask, type Master } from './master.js'
+import { toSchedulerTask, type Placer } from './placer.js'
+import type { TaskCluster } from './cluster-port.js'
 import { SubmitBatcher } from './submit-batcher.js'
 import {
   LOGS_PROTOCOL, LOGS_WIRE_VERSION, LOG_CHUNK_MAX_BYTES, LOG_REQUEST_MAX_BYTES, LOG_RESPONSE_MAX_BYTES,
@@ -50,10 +50,11 @@ export interface LogRead { data: Uint8Array, nextOffset: number, truncated: bool
 
 export interface TaskServiceInit {
   host: P2PHost
-  cluster: ClusterService
+  cluster: TaskCluster
   members: MemberTable
   executor: TaskExecutor
-  master: Master
+  /** The scheduler's view of the nodes, to explain why a task waits. */
+  placer: Placer
   policy: SchedulerPolicy
   metrics: NodeMetrics
   logger: Logger
@@ -73,8 +74,8 @@ export class TaskService {
     await this.init.host.handle(LOGS_PROTOCOL, { maxRequestBytes: LOG_REQUEST_MAX_BYTES, timeoutMs: this.init.logRequestTimeoutMs }, async (_from, bytes) => await this.answerLogRequest(bytes))
   }
 
-  private get table (): ClusterService['state']['tasks'] {
-    return this.init.cluster.state.tasks
+  private get table (): TaskTable {
+    return this.init.cluster.table
   }
 
   /** Validates every spec before anything is written: a batch is accepted whole or not at all. */
@@ -162,7 +163,7 @@ export class TaskService {
         timeoutMs: this.init.logRequestTimeoutMs, maxResponseBytes: LOG_RESPONSE_MAX_BYTES
       })
     } catch (err) {
-      throw new LogsUnavailableError(`the output of ${id} is on node ${this.init.members.get(node)?.info.name ?? node}, which did not answer (${(err as Error).message})`)
+      throw new LogsUnavailableError(`the output of ${id} is on node ${this.init.members.nameOf(node) ?? node}, which did not answer (${(err as Error).message})`)
     }
     const res = decodeLogResponse(bytes)
     if (!res.ok) throw new LogsUnavailableError(`node ${node} sent an invalid log chunk: ${res.detail}`)
@@ -183,14 +184,15 @@ export class TaskService {
   }
 
   private view (t: TaskRecord, explain: boolean): TaskView {
+    const lastNode = t.node ?? t.history[t.history.length - 1]?.node ?? null
     return {
       id: t.id,
       name: t.spec.name,
       spec: t.spec,
       state: t.state,
       attempt: t.attempt,
-      node: t.node ?? t.history[t.history.length - 1]?.node ?? null,
-      nodeName: this.nameOf(t.node ?? t.history[t.history.length - 1]?.node ?? null),
+      node: lastNode,
+      nodeName: lastNode === null ? null : this.init.members.nameOf(lastNode),
       exitCode: t.exitCode,
       signal: t.signal,
       reason: t.reason,
@@ -206,8 +208,8 @@ export class TaskService {
 
   /** Why a task waits, computed from this node's view (the scheduler is pure, so any node can). */
   private explainPending (t: TaskRecord): string {
-    const nodes = this.init.master.schedulerNodes()
-    const preferredNodeId = this.init.cluster.leader ?? undefined
+    const nodes = this.init.placer.schedulerNodes()
+    const preferredNodeId = this.init.cluster.leader() ?? undefined
     const result = plan({ policy: this.init.policy, nodes, pending: [toSchedulerTask(t)], tenantUsage: {}, roundRobinAfter: null, nowMs: Date.now(), preferredNodeId })
     if (result.expired.length > 0) return 'its deadline has passed; the master will fail it'
     const why = result.pending[0]
@@ -223,11 +225,6 @@ export class TaskService {
     return { cpus: Math.max(...alive.map(n => n.capacity.cpus)), memoryMb: Math.max(...alive.map(n => n.capacity.memoryMb)) }
   }
 
-  private nameOf (nodeId: string | null): string | null {
-    if (nodeId === null) return null
-    if (nodeId === this.init.members.selfInfo.nodeId) return this.init.members.selfInfo.name
-    return this.init.members.get(nodeId)?.info.name ?? null
-  }
 }
 
 /** Time-ordered (base36 ms) plus 40 random bits: unique without coordination, sortable by age. */

@@ -11,23 +11,19 @@
 // node was down) is never started.
 import { existsSync } from 'node:fs'
 import type { Logger } from 'pino'
-import type { TaskExecutor } from '../executor/executor.js'
+import type { ExecutorListener, TaskExecutor } from '../executor/executor.js'
 import type { TaskOutcome, RunningTask } from '../executor/types.js'
-import { taskPaths } from '../executor/task-dir.js'
-import type { ClusterCommand } from '../cluster/commands.js'
-import { InvalidCommandError } from '../cluster/errors.js'
+import { taskPaths } from '../executor/files/task-dir.js'
+import { CommandRefusedError, type TaskCluster } from './cluster-port.js'
 import type { TaskReportEvent } from './commands.js'
-import type { TaskRecord, TaskTable } from './task-table.js'
+import type { TaskRecord } from './task-table.js'
 import { collectTaskDirs } from './task-dir-gc.js'
 
 export interface WorkerInit {
   self: string
   dataDir: string
-  table: TaskTable
+  cluster: TaskCluster
   executor: TaskExecutor
-  /** This node has applied everything the current leader has committed. */
-  caughtUp: () => boolean
-  write: (command: ClusterCommand, opts: { idempotent: boolean }) => Promise<unknown>
   /** Events per report command: one log entry. */
   maxEventsPerReport: number
   /** How long a 'started' event may wait for company (its finish, or any other report). */
@@ -42,7 +38,7 @@ export interface WorkerInit {
 const key = (id: string, attempt: number): string => `${id}/${attempt}`
 const LAUNCHES_PER_TURN = 64
 
-export class Worker {
+export class Worker implements ExecutorListener {
   /** Attempts handled in this process: launched, refused or reported lost. */
   private readonly handled = new Set<string>()
   /** Assignments waiting to be launched, one per event-loop turn (see drainLaunches). */
@@ -73,7 +69,8 @@ export class Worker {
   }
 
   start (): void {
-    this.init.table.onEvent(ev => {
+    this.init.executor.listen(this)
+    this.init.cluster.table.onEvent(ev => {
       if ((ev.type === 'assigned' && ev.task.node === this.init.self) || (ev.type === 'changed' && this.syncDeferred)) this.syncSoon()
       if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
     })
@@ -91,9 +88,9 @@ export class Worker {
 
   private async collectDirs (): Promise<void> {
     // Only once caught up: a lagging replica could take a task it has not applied yet for forgotten.
-    if (this.stopped || !this.init.caughtUp()) return
+    if (this.stopped || !this.init.cluster.caughtUp()) return
     try {
-      const removed = await collectTaskDirs(this.init.dataDir, this.init.table, Date.now(), this.init.taskDirRetentionMs)
+      const removed = await collectTaskDirs(this.init.dataDir, this.init.cluster.table, Date.now(), this.init.taskDirRetentionMs)
       if (removed > 0) this.log.info({ removed }, 'removed expired task directories')
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not remove expired task directories')
@@ -136,10 +133,10 @@ export class Worker {
     // Under load the commit index often moves ahead again between an apply and this turn:
     // waiting for the next assignment here (or the reconcile timer) held launches back by tens
     // of milliseconds.
-    this.syncDeferred = !this.init.caughtUp()
+    this.syncDeferred = !this.init.cluster.caughtUp()
     if (this.syncDeferred) return
     if (this.handled.size > 4096) this.forgetFinishedAttempts()
-    for (const task of this.init.table.activeTasks()) {
+    for (const task of this.init.cluster.table.activeTasks()) {
       if (task.node !== this.init.self) continue
       const k = key(task.id, task.attempt)
       if (this.handled.has(k) || this.init.executor.isRunning(task.id, task.attempt)) continue
@@ -156,7 +153,7 @@ export class Worker {
     if (this.draining) return
     for (const task of this.launches.splice(0, LAUNCHES_PER_TURN)) {
       if (this.stopped) break
-      const current = this.init.table.get(task.id)
+      const current = this.init.cluster.table.get(task.id)
       // Still ours: it may have been re-queued while it waited. A 'running' one that this
       // process never launched ran in an earlier life of the node; launch() reports it lost.
       const active = current?.state === 'assigned' || current?.state === 'running'
@@ -174,7 +171,7 @@ export class Worker {
   private forgetFinishedAttempts (): void {
     for (const k of this.handled) {
       const [id, attempt] = k.split('/')
-      const task = this.init.table.get(id ?? '')
+      const task = this.init.cluster.table.get(id ?? '')
       if (task === undefined || task.node !== this.init.self || String(task.attempt) !== attempt || !(task.state === 'assigned' || task.state === 'running')) this.handled.delete(k)
     }
   }
@@ -261,11 +258,11 @@ export class Worker {
         // Every waiting start goes in this report: the next one waits its own full delay.
         if (this.unsentStarts.size === 0) this.resetStartTimer()
         try {
-          await this.init.write({ type: 'task.report', node: this.init.self, events }, { idempotent: true })
+          await this.init.cluster.write({ type: 'task.report', node: this.init.self, events }, { idempotent: true })
           this.queue.splice(0, events.length)
           backoffMs = 50
         } catch (err) {
-          if (err instanceof InvalidCommandError) {
+          if (err instanceof CommandRefusedError) {
             // The leader refuses the command itself (a bug, or a leader of another version):
             // sending it again would block every later report behind it forever.
             this.log.error({ err: err.message, events: events.length }, 'the leader refused a task report; dropping it (those tasks keep their last state until cancelled)')

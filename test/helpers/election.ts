@@ -3,7 +3,7 @@
 // They work on anything with a `client` and a `peerId` (AgentProcess, NetnsAgent).
 import { AgentProcess, TempDirs, waitFor } from './agent-process.js'
 import { MeshosApiError, MeshosClient, MeshosUnreachableError } from '../../src/client/client.js'
-import { DEFAULT_ELECTION as E } from '../../src/node/config.js'
+import { DEFAULT_ELECTION as E } from '../../src/election/config.js'
 
 export type Role = 'leader' | 'follower' | 'candidate' | 'learner'
 

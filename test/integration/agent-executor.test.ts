@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { launcherAvailable } from '../../src/executor/spawner.js'
+import { launcherAvailable } from '../../src/executor/spawn/spawner.js'
 import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
 import { waitClusterReady } from '../helpers/election.js'
 import { childrenOf, eventually, processDead } from '../helpers/proc.js'

@@ -2,7 +2,7 @@
 // leaves, bootstrap loss and restarts. Bounds come from the configured timeouts, not from hope.
 import assert from 'node:assert/strict'
 import { AgentProcess, TempDirs, freePort, waitConverged, waitFor, waitForState } from '../helpers/agent-process.js'
-import { DEFAULT_MEMBERSHIP as M } from '../../src/node/config.js'
+import { DEFAULT_MEMBERSHIP as M } from '../../src/gossip/config.js'
 import { suspicionTimeoutMs } from '../../src/gossip/suspicion.js'
 
 /** Scheduling slack on a loaded 2-core machine: the tick period, one heartbeat, and a second. */

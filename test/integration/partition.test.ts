@@ -13,7 +13,7 @@ import {
   waitAgreement, waitClusterReady, waitReadable, waitSameKv, type PutResult
 } from '../helpers/election.js'
 import { NetnsAgent, NetnsLab, netnsUnavailable } from '../helpers/netns.js'
-import { DEFAULT_ELECTION as E } from '../../src/node/config.js'
+import { DEFAULT_ELECTION as E } from '../../src/election/config.js'
 
 /** After healing, DROPped TCP connections resume only at their next retransmission (exponential
  * backoff) or when libp2p redials, so allow several seconds before the isolated node hears again. */

@@ -2,7 +2,7 @@
 // placement, output from any node, timeouts, cancellation, retries, memory limits, constraints,
 // bad specs, and the failures that matter: a worker and the leader killed with SIGKILL.
 import assert from 'node:assert/strict'
-import { launcherAvailable } from '../../src/executor/spawner.js'
+import { launcherAvailable } from '../../src/executor/spawn/spawner.js'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { waitFor, type AgentProcess } from '../helpers/agent-process.js'

@@ -5,7 +5,7 @@ import { fromString } from 'uint8arrays'
 import type { P2PHost } from '../../src/p2p/host.js'
 import { JOIN_PROTOCOL, LEAVE_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
 import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
-import { WIRE_LIMITS } from '../../src/node/config.js'
+import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
 import { LOGS_PROTOCOL, decodeLogResponse, encodeLogRequest } from '../../src/tasks/log-rpc.js'
 import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
@@ -50,7 +50,7 @@ describe('wire robustness against a misbehaving peer', function () {
     const bad = [
       fromString('not json at all'),
       fromString(JSON.stringify({ v: 99, type: 'heartbeat' })),
-      new Uint8Array(WIRE_LIMITS.heartbeatBytes + 1).fill(0x7b),
+      new Uint8Array(MEMBERSHIP_LIMITS.heartbeatBytes + 1).fill(0x7b),
       encodeGossip({ v: 1, type: 'heartbeat', node: forged, suspects: [] })
     ]
     const before = await rejectedCount(agent, MEMBERSHIP_TOPIC)
@@ -67,7 +67,7 @@ describe('wire robustness against a misbehaving peer', function () {
       await assert.rejects(rogue.request(agent.addr, JOIN_PROTOCOL, junk, { timeoutMs: 3000, maxResponseBytes: 1024 }))
     }
     // Larger than the frame limit: the stream is cut before the body is read.
-    await assert.rejects(rogue.request(agent.addr, JOIN_PROTOCOL, new Uint8Array(WIRE_LIMITS.joinRequestBytes + 10), { timeoutMs: 3000, maxResponseBytes: 1024 }))
+    await assert.rejects(rogue.request(agent.addr, JOIN_PROTOCOL, new Uint8Array(MEMBERSHIP_LIMITS.joinRequestBytes + 10), { timeoutMs: 3000, maxResponseBytes: 1024 }))
     await waitFor('the 2 parseable-size bad join requests to be counted', async () => (await rejectedCount(agent, JOIN_PROTOCOL)) - before >= 2, 5000)
     assert.equal((await agent.client.health()).status, 'ok')
     assert.equal(agent.child.exitCode, null)

@@ -10,7 +10,7 @@
 // - Durability of acknowledged proposals: a proposal acknowledged at
 //   (index, term) that commits at (index, term) carries the proposed data.
 
-import type { Entry, NodeId, Snapshot } from '../../src/election/types.js';
+import type { Entry, NodeId, Snapshot } from '../../src/election/core/types.js';
 import type { NetworkObserver, SimNode } from './raft-network.js';
 
 interface CommittedRecord {

@@ -7,8 +7,8 @@
 // reordered, and partitions cut links in both directions. All randomness comes
 // from one seeded Prng, so a run is replayable from its seed.
 
-import { RaftCore, type RaftOptions } from '../../src/election/raft.js';
-import type { Entry, NodeId, PersistedState, RaftMessage, Snapshot } from '../../src/election/types.js';
+import { RaftCore, type RaftOptions } from '../../src/election/core/raft.js';
+import type { Entry, NodeId, PersistedState, RaftMessage, Snapshot } from '../../src/election/core/types.js';
 import { Prng } from './prng.js';
 
 export interface SimNode {
@@ -56,6 +56,10 @@ interface InFlight {
   from: NodeId;
   deliverAt: number;
 }
+
+
+/** Timings of simulated cores unless a scenario sets its own: ticks are logical, so only the ratio matters. */
+const SIM_TIMING = { electionTicks: 10, heartbeatTicks: 1 };
 
 export class RaftNetwork {
   readonly nodes = new Map<NodeId, SimNode>();
@@ -277,7 +281,7 @@ export class RaftNetwork {
 
   private start(node: SimNode): void {
     const nodeRng = this.rng.fork();
-    node.core = new RaftCore({ ...this.raftOptions, id: node.id, random: () => nodeRng.next() }, clone(node.disk));
+    node.core = new RaftCore({ ...SIM_TIMING, ...this.raftOptions, id: node.id, random: () => nodeRng.next() }, clone(node.disk));
     node.stateMachine = clone((node.disk.snapshot?.data as unknown[] | null) ?? []);
     node.appliedIndex = node.disk.snapshot?.index ?? 0;
     this.observer.afterEvent?.(node);

@@ -4,9 +4,9 @@
 // checked after every event, then a calm phase that must reach liveness: a
 // leader, and a final proposal applied by every member of the final config.
 
-import { ConfigChangeError, NotLeaderError } from '../../src/election/raft-errors.js';
-import { RaftCore } from '../../src/election/raft.js';
-import type { NodeId } from '../../src/election/types.js';
+import { ConfigChangeError, NotLeaderError } from '../../src/election/core/raft-errors.js';
+import { RaftCore } from '../../src/election/core/raft.js';
+import type { NodeId } from '../../src/election/core/types.js';
 import { Prng } from './prng.js';
 import { SafetyChecker } from './raft-invariants.js';
 import { RaftNetwork, type NetworkFaults } from './raft-network.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { parseAgentArgs, parseHostPort } from '../../src/cli/agent-config.js'
 import { UsageError } from '../../src/cli/usage.js'
-import { DEFAULT_HTTP_PORT, type NodeConfig } from '../../src/node/config.js'
+import type { NodeConfig } from '../../src/node/config.js'
+import { DEFAULT_HTTP_PORT } from '../../src/http/config.js'
 
 const PEER = '12D3KooWMcvHjP32AuC3nbEFpW1QSJos3MiRiAMCenPDn2zpyfjZ'
 const parse = (args: string[], env: Record<string, string> = {}): NodeConfig => {
@@ -35,9 +36,9 @@ describe('meshos agent flags', () => {
   })
 
   it('picks the task spawner, auto by default', () => {
-    assert.equal(parse([]).tasks.spawner, 'auto')
-    assert.equal(parse(['--spawner', 'child_process']).tasks.spawner, 'child_process')
-    assert.equal(parse([], { MESHOS_SPAWNER: 'child_process' }).tasks.spawner, 'child_process')
+    assert.equal(parse([]).executor.spawner, 'auto')
+    assert.equal(parse(['--spawner', 'child_process']).executor.spawner, 'child_process')
+    assert.equal(parse([], { MESHOS_SPAWNER: 'child_process' }).executor.spawner, 'child_process')
   })
 
   it('reads MESHOS_* env vars, and flags win over them', () => {

@@ -6,9 +6,9 @@ import {
   type AutopilotInput,
   type AutopilotMember,
 } from '../../src/election/autopilot.js';
-import { majority } from '../../src/election/quorum.js';
-import { checkConfigChange, voterChanges } from '../../src/election/raft-config.js';
-import type { ClusterConfig, NodeId, PeerProgress } from '../../src/election/types.js';
+import { majority } from '../../src/election/core/quorum.js';
+import { checkConfigChange, voterChanges } from '../../src/election/core/raft-config.js';
+import type { ClusterConfig, NodeId, PeerProgress } from '../../src/election/core/types.js';
 import { Prng } from '../sim/prng.js';
 
 const LEADER = 'L';

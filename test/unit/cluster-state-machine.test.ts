@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { parseCommand } from '../../src/cluster/commands.js'
 import { ClusterStateMachine } from '../../src/cluster/state-machine.js'
-import type { Entry } from '../../src/election/types.js'
+import type { Entry } from '../../src/election/core/types.js'
 
 function normal (index: number, data: unknown, term = 1): Entry {
   return { index, term, type: 'normal', data }

@@ -4,10 +4,11 @@ import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFile
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Executor, type ExecutorOptions } from '../../src/executor/executor.js'
-import { launcherAvailable, LAUNCHER_PATH, type SpawnerKind } from '../../src/executor/spawner.js'
+import { Executor, type ExecutorListener, type ExecutorOptions } from '../../src/executor/executor.js'
+import { DEFAULT_EXECUTOR } from '../../src/executor/config.js'
+import { launcherAvailable, LAUNCHER_PATH, type SpawnerKind } from '../../src/executor/spawn/spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
-import { readPidFile } from '../../src/executor/task-dir.js'
+import { readPidFile } from '../../src/executor/files/task-dir.js'
 import { eventually, processDead } from '../helpers/proc.js'
 
 /** Upper bound on any single wait: far above what a healthy run needs, so it only catches hangs. */
@@ -61,23 +62,28 @@ class Harness {
   readonly finishCounts = new Map<string, number>()
   readonly startCounts = new Map<string, number>()
 
-  constructor (readonly dataDir: string, over: Partial<ExecutorOptions> = {}) {
+  /** `over` may replace options and either listener callback. */
+  constructor (readonly dataDir: string, over: Partial<ExecutorOptions & ExecutorListener> = {}) {
+    const { onStarted, onFinished, ...options } = over
     this.executor = new Executor({
+      ...DEFAULT_EXECUTOR,
       dataDir,
       capacity: { cpus: 8, memoryMb: 16384 },
       killGraceMs: 500,
       memoryPollMs: 50,
-      onStarted: (task) => {
+      ...options
+    })
+    this.executor.listen({
+      onStarted: onStarted ?? ((task) => {
         const k = key(task.taskId, task.attempt)
         this.startCounts.set(k, (this.startCounts.get(k) ?? 0) + 1)
         this.startedDeferred(k).resolve(task)
-      },
-      onFinished: (outcome) => {
+      }),
+      onFinished: onFinished ?? ((outcome) => {
         const k = key(outcome.taskId, outcome.attempt)
         this.finishCounts.set(k, (this.finishCounts.get(k) ?? 0) + 1)
         this.finishedDeferred(k).resolve(outcome)
-      },
-      ...over
+      })
     })
   }
 
@@ -137,7 +143,7 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[]) describe(`
   const executors: Executor[] = []
   const envKeys: string[] = []
 
-  async function harness (over: Partial<ExecutorOptions> = {}, dataDir?: string): Promise<Harness> {
+  async function harness (over: Partial<ExecutorOptions & ExecutorListener> = {}, dataDir?: string): Promise<Harness> {
     if (dataDir === undefined) {
       dataDir = await mkdtemp(join(tmpdir(), 'meshos-executor-'))
       dirs.push(dataDir)

@@ -5,7 +5,7 @@ import {
   type HeartbeatMessage, type NodeInfo
 } from '../../src/gossip/heartbeat.js'
 import { nodeInfo } from '../helpers/fixtures.js'
-import { WIRE_LIMITS } from '../../src/node/config.js'
+import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 
 const node: NodeInfo = nodeInfo('12D3KooWtest', {
   name: 'n1', seq: 7, allocated: { cpus: 0.5, memoryMb: 64 }, running: 1, load: 0.3, labels: { zone: 'edge' }, startedAt: 1_700_000_000_000
@@ -32,7 +32,7 @@ describe('membership wire codec', () => {
     ['negative cpus', { ...heartbeat, node: { ...node, capacity: { cpus: -1, memoryMb: 1 } } }, 'invalid_schema'],
     ['a fractional seq', { ...heartbeat, node: { ...node, seq: 1.5 } }, 'invalid_schema'],
     ['a string incarnation', { ...heartbeat, node: { ...node, incarnation: '3' } }, 'invalid_schema'],
-    ['too many addrs', { ...heartbeat, node: { ...node, addrs: Array(WIRE_LIMITS.maxAddrs + 1).fill('/ip4/1.2.3.4/tcp/1') } }, 'invalid_schema'],
+    ['too many addrs', { ...heartbeat, node: { ...node, addrs: Array(MEMBERSHIP_LIMITS.maxAddrs + 1).fill('/ip4/1.2.3.4/tcp/1') } }, 'invalid_schema'],
     ['an empty node id', { ...heartbeat, node: { ...node, nodeId: '' } }, 'invalid_schema'],
     ['a non-string label value', { ...heartbeat, node: { ...node, labels: { a: 1 } } }, 'invalid_schema']
   ]
@@ -45,7 +45,7 @@ describe('membership wire codec', () => {
   }
 
   it('rejects an oversized message before parsing it', () => {
-    const huge = bytes({ ...heartbeat, node: { ...node, name: 'x'.repeat(WIRE_LIMITS.heartbeatBytes) } })
+    const huge = bytes({ ...heartbeat, node: { ...node, name: 'x'.repeat(MEMBERSHIP_LIMITS.heartbeatBytes) } })
     const result = decodeGossip(huge)
     assert.deepEqual(result.ok ? null : result.reason, 'oversized')
   })

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { IsolatedExecutor } from '../../src/executor/isolated-executor.js'
+import { IsolatedExecutor } from '../../src/executor/isolation/isolated-executor.js'
+import { DEFAULT_EXECUTOR } from '../../src/executor/config.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
 import { childrenOf } from '../helpers/proc.js'
 
@@ -33,11 +34,11 @@ describe('isolated executor', function () {
     executor = new IsolatedExecutor({
       dataDir: dir,
       capacity: { cpus: 1, memoryMb: 1024 },
+      ...DEFAULT_EXECUTOR,
       killGraceMs: 500,
-      spawner: 'child_process',
-      onStarted: t => starts.push(t),
-      onFinished: o => outcomes.get(o.taskId)?.(o)
+      spawner: 'child_process'
     })
+    executor.listen({ onStarted: t => starts.push(t), onFinished: o => outcomes.get(o.taskId)?.(o) })
   })
   afterEach(async () => {
     await executor.stop()
@@ -70,11 +71,12 @@ describe('isolated executor', function () {
       const own = new IsolatedExecutor({
         dataDir: dir,
         capacity: { cpus: 1, memoryMb: 1024 },
+        ...DEFAULT_EXECUTOR,
         killGraceMs: 500,
         spawner: 'child_process',
-        logger: { isLevelEnabled: level => level !== 'debug' || keepDebug, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
-        onFinished: o => outcomes.get(o.taskId)?.(o)
+        logger: { isLevelEnabled: level => level !== 'debug' || keepDebug, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }
       })
+      own.listen({ onStarted: () => {}, onFinished: o => outcomes.get(o.taskId)?.(o) })
       try {
         assert.equal(own.launch(request(taskId, { command: 'true' })).ok, true)
         assert.equal((await done).reason, 'exited')

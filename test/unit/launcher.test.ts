@@ -8,8 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Executor } from '../../src/executor/executor.js'
-import { LauncherSpawner } from '../../src/executor/launcher-spawner.js'
-import { launcherAvailable, LAUNCHER_PATH, type SpawnEvents } from '../../src/executor/spawner.js'
+import { DEFAULT_EXECUTOR } from '../../src/executor/config.js'
+import { LauncherSpawner } from '../../src/executor/spawn/launcher-spawner.js'
+import { launcherAvailable, LAUNCHER_PATH, type SpawnEvents } from '../../src/executor/spawn/spawner.js'
 import type { TaskOutcome } from '../../src/executor/types.js'
 import { childrenOf, eventually, processDead } from '../helpers/proc.js'
 
@@ -250,11 +251,12 @@ describe('meshos-launcher', function () {
     const executor = new Executor({
       dataDir: dir,
       capacity: { cpus: 4, memoryMb: 4096 },
+      ...DEFAULT_EXECUTOR,
       spawner: 'launcher',
       killGraceMs: 200,
-      onSpawnerDied: resolveDied,
-      onFinished: (outcome) => outcomes.push(outcome)
+      onSpawnerDied: resolveDied
     })
+    executor.listen({ onStarted: () => {}, onFinished: (outcome) => outcomes.push(outcome) })
     try {
       const mine = launcherChildren().filter((pid) => !before.has(pid))
       assert.equal(mine.length, 1, 'one launcher per executor')

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { LogStore, type StoredEntry } from '../../src/election/log-store.js'
+import { LogStore, type StoredEntry } from '../../src/election/storage/log-store.js'
 
 const run = promisify(execFile)
 const TMPFS_SIZE = '64k'

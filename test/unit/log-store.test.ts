@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process'
 import { appendFile, copyFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LogStore, type StoredEntry, type StoredSnapshot } from '../../src/election/log-store.js'
-import { CorruptRecordError } from '../../src/election/record-file.js'
+import { LogStore, type StoredEntry, type StoredSnapshot } from '../../src/election/storage/log-store.js'
+import { CorruptRecordError } from '../../src/election/storage/record-file.js'
 
 const SEGMENT_1 = 'log-0000000001.wal'
 
@@ -276,7 +276,7 @@ describe('LogStore', function () {
   it('keeps every acknowledged entry when the writer is SIGKILLed at random moments', async function () {
     this.timeout(30_000)
     const dir = await freshDir()
-    const moduleUrl = new URL('../../src/election/log-store.js', import.meta.url).href
+    const moduleUrl = new URL('../../src/election/storage/log-store.js', import.meta.url).href
     const rounds = 10
     let ackedIndex = 0
     for (let round = 0; round < rounds; round++) {

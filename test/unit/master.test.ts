@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict'
 import pino from 'pino'
 import { Master } from '../../src/tasks/master.js'
+import { Placer } from '../../src/tasks/placer.js'
+import type { TaskCluster } from '../../src/tasks/cluster-port.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 import { TaskTable } from '../../src/tasks/task-table.js'
 import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
 import type { MemberTable, Member } from '../../src/gossip/member-table.js'
 import type { NodeInfo } from '../../src/gossip/heartbeat.js'
-import type { ClusterCommand } from '../../src/cluster/commands.js'
 import type { TaskCommand } from '../../src/tasks/commands.js'
 
 function info (nodeId: string, cpus: number): NodeInfo {
@@ -28,27 +30,24 @@ describe('master', () => {
   it('counts a submission placed while a round waits for its writes before planning that round', async () => {
     const self = info('n1', 1)
     const dead: Member = { info: info('n2', 1), state: 'dead', lastSeenAtMs: 0, stateSinceAtMs: 0, confirmations: new Set() }
-    const members = { selfInfo: self, others: () => [dead], get: (id: string) => id === 'n2' ? dead : undefined } as unknown as MemberTable
+    const members = { selfInfo: self, others: () => [dead], get: (id: string) => id === 'n2' ? dead : undefined, nameOf: (id: string) => id } as unknown as MemberTable
     const table = new TaskTable()
     let index = 0
-    const apply = (command: ClusterCommand): void => { table.apply(command as TaskCommand, ++index) }
+    const apply = (command: TaskCommand): void => { table.apply(command, ++index) }
     // A task with a retry left, running on n2, which has died.
     apply({ type: 'task.submit', term: 2, tasks: [{ id: 'lost', spec: spec({ retries: 1 }), submittedAt: 1, assign: { node: 'n2', placement: 'test' } }] })
 
-    const writes: Array<{ command: ClusterCommand, commit: () => void }> = []
-    const master = new Master({
-      self: 'n1',
+    const writes: Array<{ command: TaskCommand, commit: () => void }> = []
+    const cluster: TaskCluster = {
       table,
-      members,
-      policy: 'spread',
-      isReadyLeader: () => true,
+      leader: () => 'n1',
       term: () => 2,
-      write: async (command) => { await new Promise<void>(resolve => { writes.push({ command, commit: () => { apply(command); resolve() } }) }) },
-      pollMs: 60_000,
-      maxTasksPerRound: 100,
-      unknownWorkerGraceMs: 0,
-      logger: pino({ level: 'silent' })
-    })
+      isReadyLeader: () => true,
+      caughtUp: () => true,
+      write: async (command) => { await new Promise<void>(resolve => { writes.push({ command, commit: () => { apply(command); resolve() } }) }) }
+    }
+    const placer = new Placer({ self: 'n1', cluster, members, policy: 'spread', maxTasksPerRound: 100 })
+    const master = new Master({ cluster, members, placer, clock: new FakeClock(), pollMs: 60_000, unknownWorkerGraceMs: 0, logger: pino({ level: 'silent' }) })
     const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
     try {
       master.poke()
@@ -56,8 +55,8 @@ describe('master', () => {
       assert.deepEqual(writes.map(w => w.command.type), ['task.lost'], 'the round waits for the lost write')
 
       // Meanwhile a submission arrives: nothing is pending, so it takes n1's only cpu at once.
-      const placed = master.placeOnSubmit({ type: 'task.submit', tasks: [{ id: 'new', spec: spec(), submittedAt: 2 }] })
-      assert.equal(placed.command.type === 'task.submit' && placed.command.tasks[0]?.assign?.node, 'n1')
+      const placed = placer.placeSubmission({ type: 'task.submit', tasks: [{ id: 'new', spec: spec(), submittedAt: 2 }] }, 2)
+      assert.equal(placed.command.tasks[0]?.assign?.node, 'n1')
       apply(placed.command)
       placed.done()
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { MemberTable, type MemberEvent } from '../../src/gossip/member-table.js'
-import { DEFAULT_MEMBERSHIP, WIRE_LIMITS, type MembershipConfig } from '../../src/node/config.js'
+import { DEFAULT_MEMBERSHIP, MEMBERSHIP_LIMITS, type MembershipConfig } from '../../src/gossip/config.js'
 import { confirmedSuspicionTimeoutMs, suspicionTimeoutMs } from '../../src/gossip/suspicion.js'
 import type { HeartbeatMessage, NodeInfo } from '../../src/gossip/heartbeat.js'
 import { nodeInfo } from '../helpers/fixtures.js'
@@ -224,7 +224,7 @@ describe('member table', () => {
       h.heartbeat(info(`m${i}`))
       h.table.onDisconnect(`m${i}`, h.nowMs)
     }
-    assert.equal(h.table.nextHeartbeat().suspects.length, WIRE_LIMITS.maxSuspectsPerHeartbeat)
+    assert.equal(h.table.nextHeartbeat().suspects.length, MEMBERSHIP_LIMITS.maxSuspectsPerHeartbeat)
   })
 
   it('forgets dead and left members after forgetAfterMs', () => {

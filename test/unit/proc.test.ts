@@ -2,8 +2,8 @@
 // that yield between them, and no more often than its cost allows.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { parseStat, readProcessTable, readProcessTableInSlices, type ProcEntry } from '../../src/executor/proc.js'
-import { nextPollDelayMs } from '../../src/executor/memory-watch.js'
+import { parseStat, readProcessTable, readProcessTableInSlices, type ProcEntry } from '../../src/executor/proc/proc.js'
+import { nextPollDelayMs } from '../../src/executor/proc/memory-watch.js'
 
 describe('process table', () => {
   it('read in slices finds what a whole read finds, this process with its group', async () => {

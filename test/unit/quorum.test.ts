@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { committedIndex, majority, quorumActive, voteResult } from '../../src/election/quorum.js';
+import { committedIndex, majority, quorumActive, voteResult } from '../../src/election/core/quorum.js';
 
 describe('quorum', () => {
   it('majority(n) is the smallest strict majority', () => {

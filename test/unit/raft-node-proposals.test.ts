@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { ProposalDroppedError } from '../../src/election/raft-node-errors.js';
-import { ProposalTracker } from '../../src/election/raft-node-proposals.js';
-import type { Entry, Snapshot } from '../../src/election/types.js';
+import { ProposalDroppedError } from '../../src/election/driver/raft-node-errors.js';
+import { ProposalTracker } from '../../src/election/driver/raft-node-proposals.js';
+import type { Entry, Snapshot } from '../../src/election/core/types.js';
 
 function entry(index: number, term: number): Entry {
   return { index, term, type: 'normal', data: { n: index } };

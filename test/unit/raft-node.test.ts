@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterStateMachine } from '../../src/cluster/state-machine.js';
-import { ConfigChangeError, NotLeaderError, ProposalDroppedError } from '../../src/election/raft-node-errors.js';
-import { RaftNode } from '../../src/election/raft-node.js';
-import { MemoryNetwork } from '../../src/election/transport.js';
-import type { NodeId } from '../../src/election/types.js';
+import { ConfigChangeError, NotLeaderError, ProposalDroppedError } from '../../src/election/driver/raft-node-errors.js';
+import { RaftNode } from '../../src/election/driver/raft-node.js';
+import { MemoryNetwork } from '../../src/election/transport/transport.js';
+import type { NodeId } from '../../src/election/core/types.js';
 
 // Small ticks so elections take ~100-300 ms; every wait below polls for a
 // condition with a deadline rather than sleeping a fixed time.

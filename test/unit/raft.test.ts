@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { ConfigChangeError, NotLeaderError } from '../../src/election/raft-errors.js';
-import { RaftCore, type RaftOptions } from '../../src/election/raft.js';
-import type { Entry, NodeId, PersistedState, RaftMessage, Ready } from '../../src/election/types.js';
+import { ConfigChangeError, NotLeaderError } from '../../src/election/core/raft-errors.js';
+import { RaftCore, type RaftOptions } from '../../src/election/core/raft.js';
+import type { Entry, NodeId, PersistedState, RaftMessage, Ready } from '../../src/election/core/types.js';
 import { RaftNetwork } from '../sim/raft-network.js';
 
 const ELECTION_TICKS = 10;
@@ -19,8 +19,11 @@ function stateWith(voters: NodeId[], term: number, entries: Entry[], commit = 0)
   };
 }
 
+/** The timings these tests are written against (the agent's own are in election/config.ts). */
+const TEST_TIMING = { electionTicks: 10, heartbeatTicks: 1 };
+
 function newCore(id: NodeId, state: PersistedState, options: Partial<RaftOptions> = {}): RaftCore {
-  return new RaftCore({ id, random: () => 0, ...options }, state);
+  return new RaftCore({ id, random: () => 0, ...TEST_TIMING, ...options }, state);
 }
 
 /** Run ready/advance until quiet, as an adapter with an instant disk would. */

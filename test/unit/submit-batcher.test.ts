@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { InvalidCommandError, NoLeaderError } from '../../src/cluster/errors.js'
+import { NoLeaderError } from '../../src/cluster/errors.js'
+import { CommandRefusedError } from '../../src/tasks/cluster-port.js'
 import { MAX_WRITES_IN_FLIGHT, SubmitBatcher, type SubmittedTask } from '../../src/tasks/submit-batcher.js'
 import type { TaskSpec } from '../../src/tasks/spec.js'
 
@@ -98,13 +99,13 @@ describe('submit batcher (group commit of submissions)', function () {
     w.calls[1].settle()
     await tick()
     assert.deepEqual(w.prefixes(2), ['c', 'd', 'e'])
-    w.calls[2].settle(new InvalidCommandError('the leader refused the write: [0].spec.cpus'))
+    w.calls[2].settle(new CommandRefusedError('the leader refused the write: [0].spec.cpus'))
     await tick()
     for (const p of ['c', 'd', 'e']) {
       const call = w.calls.at(-1)
       assert.ok(call !== undefined)
       assert.deepEqual(call.ids, [`${p}-0`])
-      call.settle(p === 'd' ? new InvalidCommandError('refused d') : undefined)
+      call.settle(p === 'd' ? new CommandRefusedError('refused d') : undefined)
       await tick()
     }
     await Promise.all(all)

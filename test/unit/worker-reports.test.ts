@@ -10,10 +10,9 @@ import pino from 'pino'
 import { Worker } from '../../src/tasks/worker.js'
 import { TaskTable } from '../../src/tasks/task-table.js'
 import type { TaskExecutor } from '../../src/executor/executor.js'
-import type { ClusterCommand } from '../../src/cluster/commands.js'
-import type { TaskReportEvent } from '../../src/tasks/commands.js'
+import type { TaskCommand, TaskReportEvent } from '../../src/tasks/commands.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
-import { InvalidCommandError } from '../../src/cluster/errors.js'
+import { CommandRefusedError } from '../../src/tasks/cluster-port.js'
 
 const SELF = 'n1'
 
@@ -39,13 +38,18 @@ describe('worker reports', () => {
     return new Worker({
       self: SELF,
       dataDir,
-      table,
-      executor,
-      caughtUp: () => true,
-      write: async (command: ClusterCommand) => {
-        assert.equal(command.type, 'task.report')
-        await new Promise<void>((resolve, reject) => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve, fail: reject }) })
+      cluster: {
+        table,
+        leader: () => SELF,
+        term: () => 1,
+        isReadyLeader: () => true,
+        caughtUp: () => true,
+        write: async (command: TaskCommand) => {
+          assert.equal(command.type, 'task.report')
+          await new Promise<void>((resolve, reject) => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve, fail: reject }) })
+        }
       },
+      executor,
       maxEventsPerReport,
       startReportDelayMs,
       reconcileMs: 60_000,
@@ -168,7 +172,7 @@ describe('worker reports', () => {
     assert.deepEqual(kinds(writes[0]), ['finished a'])
     finished('b')
     finished('c')
-    writes[0]!.fail(new InvalidCommandError('unknown command'))
+    writes[0]!.fail(new CommandRefusedError('unknown command'))
     // No backoff after a refusal: what queued meanwhile goes next, without the refused event.
     await settle()
     assert.deepEqual(kinds(writes[1]), ['finished b', 'finished c'])

@@ -2,10 +2,10 @@
 // per message. Delivery is best effort (the core retries what matters); what arrives is checked
 // against the wire schema and against the authenticated sender before the core sees it.
 import type { Logger } from 'pino';
-import type { P2PHost } from '../p2p/host.js';
-import type { NodeMetrics } from '../node/metrics.js';
+import type { P2PHost } from '../../p2p/host.js';
+import type { NodeMetrics } from '../../metrics/node-metrics.js';
 import type { RaftTransport } from './transport.js';
-import type { RaftMessage } from './types.js';
+import type { RaftMessage } from '../core/types.js';
 import { RAFT_FRAME_MAX_BYTES, RAFT_PROTOCOL, decodeRaftMessage, encodeRaftMessage } from './raft-wire.js';
 
 const CHANNEL_LIMITS = {

@@ -5,7 +5,7 @@
 import { closeSync, createWriteStream, type WriteStream } from 'node:fs'
 import { openRegularForWrite } from './safe-open.js'
 import type { Readable } from 'node:stream'
-import type { ExecutorLogger } from './types.js'
+import type { ExecutorLogger } from '../types.js'
 
 export class LogSink {
   private writtenBytes = 0

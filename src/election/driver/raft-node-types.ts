@@ -2,8 +2,8 @@
 // logs, and how it is configured. Kept apart from the driver so the cluster
 // state machine can implement RaftStateMachine without importing the driver.
 
-import type { RaftTransport } from './transport.js';
-import type { Entry } from './types.js';
+import type { RaftTransport } from '../transport/transport.js';
+import type { Entry } from '../core/types.js';
 
 /**
  * What committed entries are applied to. apply() receives every committed

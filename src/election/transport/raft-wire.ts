@@ -3,8 +3,8 @@
 // stepped. The schema mirrors types.ts; a test keeps the two in step by round-tripping messages
 // the core produces.
 import { z } from 'zod';
-import type { RaftMessage } from './types.js';
-import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js';
+import type { RaftMessage } from '../core/types.js';
+import { decodeJson, encodeJson, type DecodeResult } from '../../wire/json-codec.js';
 
 export const RAFT_PROTOCOL = '/meshos/raft/1.0.0';
 /** Append batches are bounded (64 entries), but an install-snapshot carries the whole state

@@ -4,7 +4,7 @@
 // one left running.
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import type { LogStream } from './types.js'
+import type { LogStream } from '../types.js'
 
 export const TASKS_DIR = 'tasks'
 export const PID_FILE = 'pid'

@@ -6,8 +6,8 @@
 //
 // It lives exactly as long as its agent: when the IPC channel closes (the agent exited, however
 // it exited), it kills every task group and exits, so a SIGKILLed agent leaves no tasks behind.
-import { Executor } from './executor.js'
-import type { ExecutorLogger } from './types.js'
+import { Executor } from '../executor.js'
+import type { ExecutorLogger } from '../types.js'
 import type { FromExecutor, ToExecutor } from './executor-protocol.js'
 
 if (process.send === undefined) throw new Error('executor-process.js must be started by the agent with an IPC channel')
@@ -41,7 +41,9 @@ process.on('message', (msg: ToExecutor) => {
         logger,
         // Its tasks can no longer be watched or reported: kill them (stop() does before its first
         // await; their exits would never be reported) and exit, which stops the agent too.
-        onSpawnerDied: () => { void executor?.stop(); process.exit(1) },
+        onSpawnerDied: () => { void executor?.stop(); process.exit(1) }
+      })
+      executor.listen({
         onStarted: task => { post({ op: 'started', task }) },
         onFinished: outcome => { post({ op: 'finished', outcome }) }
       })

@@ -3,11 +3,11 @@
 // copy into the log files up to the cap.
 import { spawn } from 'node:child_process'
 import { closeSync } from 'node:fs'
-import { LogSink } from './log-sink.js'
-import { readStartTimeSync } from './proc.js'
-import { openRegularForWrite } from './safe-open.js'
+import { LogSink } from '../files/log-sink.js'
+import { readStartTimeSync } from '../proc/proc.js'
+import { openRegularForWrite } from '../files/safe-open.js'
 import type { SpawnedProcess, SpawnEvents, Spawner, SpawnSpec } from './spawner.js'
-import type { ExecutorLogger } from './types.js'
+import type { ExecutorLogger } from '../types.js'
 
 function errorCode (err: unknown): string {
   const e = err as NodeJS.ErrnoException

@@ -9,13 +9,13 @@
 // with an error (fail-stop); on restart it kills the orphans and reports those attempts lost.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { admissionProblem, sumResources } from './admission.js'
-import { attemptKey, type ExecutorOptions, type LaunchResult } from './executor.js'
-import { killOrphans, type KilledOrphan } from './orphans.js'
-import { readTaskLog } from './read-log.js'
+import { admissionProblem, sumResources } from '../admission.js'
+import { attemptKey, type ExecutorListener, type ExecutorOptions, type LaunchResult } from '../executor.js'
+import { killOrphans, type KilledOrphan } from '../proc/orphans.js'
+import { readTaskLog } from '../files/read-log.js'
 import type { FromExecutor, ToExecutor } from './executor-protocol.js'
-import type { SpawnerKind } from './spawner.js'
-import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
+import type { SpawnerKind } from '../spawn/spawner.js'
+import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from '../types.js'
 
 const SILENT: ExecutorLogger = { isLevelEnabled: () => false, debug () {}, info () {}, warn () {}, error () {} }
 
@@ -31,6 +31,7 @@ export class IsolatedExecutor {
   /** How the executor process starts tasks; null until it said so. */
   spawnerKind: SpawnerKind | null = null
   private stoppedAck: (() => void) | null = null
+  private listener: ExecutorListener | null = null
 
   constructor (private readonly opts: ExecutorOptions) {
     this.logger = opts.logger ?? SILENT
@@ -44,10 +45,16 @@ export class IsolatedExecutor {
     this.child.on('message', (msg: FromExecutor) => { this.receive(msg) })
     this.child.on('exit', (code, signal) => {
       if (this.stopped) return
-      this.logger.error({ code, signal }, 'executor process died; stopping the agent (tasks can neither run nor be reported)')
-      process.exit(1)
+      const reason = `executor process died (${signal ?? `status ${code}`})`
+      this.logger.error({ code, signal }, 'executor process died: tasks can neither run nor be reported')
+      this.opts.onSpawnerDied?.(reason)
     })
     this.send({ op: 'configure', debugLogs: this.logger.isLevelEnabled?.('debug') ?? true, config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs, spawner: opts.spawner } })
+  }
+
+  /** Registers the one listener (a later call replaces it). */
+  listen (listener: ExecutorListener): void {
+    this.listener = listener
   }
 
   /** For metrics and tests. */
@@ -100,7 +107,7 @@ export class IsolatedExecutor {
     const acked = new Promise<void>(resolve => { this.stoppedAck = resolve })
     this.send({ op: 'stop' })
     // The executor's own stop is bounded (twice the kill grace); this only guards a wedged one.
-    await Promise.race([acked, new Promise(resolve => setTimeout(resolve, 2 * (this.opts.killGraceMs ?? 2000) + 2000))])
+    await Promise.race([acked, new Promise(resolve => setTimeout(resolve, 2 * this.opts.killGraceMs + 2000))])
     this.launched.clear()
     this.started.clear()
     this.child.disconnect()
@@ -116,7 +123,7 @@ export class IsolatedExecutor {
         const key = attemptKey(msg.task.taskId, msg.task.attempt)
         if (!this.launched.has(key)) return
         this.started.set(key, msg.task)
-        this.callback(() => this.opts.onStarted?.(msg.task), msg.task.taskId)
+        this.callback(() => this.listener?.onStarted(msg.task), msg.task.taskId)
         break
       }
       case 'finished':
@@ -147,7 +154,7 @@ export class IsolatedExecutor {
     if (!this.launched.delete(key)) return
     this.started.delete(key)
     this.finished.add(key)
-    if (!this.stopped) this.callback(() => this.opts.onFinished?.(outcome), outcome.taskId)
+    if (!this.stopped) this.callback(() => this.listener?.onFinished(outcome), outcome.taskId)
   }
 
   private callback (fn: () => void, taskId: string): void {

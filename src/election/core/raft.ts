@@ -48,11 +48,12 @@ export interface RaftOptions {
    * Ticks without hearing from a leader before a follower campaigns; the
    * actual timeout is randomized in [electionTicks, 2*electionTicks) so that
    * candidates rarely split the vote. Also the leader's check-quorum period
-   * and the length of a follower's leader lease. Default 10.
+   * and the length of a follower's leader lease. Required, as in etcd's Config:
+   * the agent's value and its reason live in election/config.ts.
    */
-  electionTicks?: number;
-  /** Ticks between leader heartbeats; must be well below electionTicks. Default 1. */
-  heartbeatTicks?: number;
+  electionTicks: number;
+  /** Ticks between leader heartbeats; must be well below electionTicks. */
+  heartbeatTicks: number;
   /** Campaign with a pre-vote round first, so a partitioned node cannot inflate terms. Default true. */
   preVote?: boolean;
   /**
@@ -74,8 +75,6 @@ export interface RaftOptions {
 }
 
 const DEFAULTS = {
-  electionTicks: 10,
-  heartbeatTicks: 1,
   preVote: true,
   checkQuorum: true,
   maxEntriesPerAppend: 64,
@@ -145,8 +144,8 @@ export class RaftCore {
 
   constructor(options: RaftOptions, persisted: PersistedState) {
     this.id = options.id;
-    this.electionTicks = options.electionTicks ?? DEFAULTS.electionTicks;
-    this.heartbeatTicks = options.heartbeatTicks ?? DEFAULTS.heartbeatTicks;
+    this.electionTicks = options.electionTicks;
+    this.heartbeatTicks = options.heartbeatTicks;
     this.preVoteEnabled = options.preVote ?? DEFAULTS.preVote;
     this.checkQuorumEnabled = options.checkQuorum ?? DEFAULTS.checkQuorum;
     this.random = options.random;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ChildProcessSpawner } from './child-process-spawner.js'
 import { LauncherSpawner } from './launcher-spawner.js'
-import type { ExecutorLogger, LogStream } from './types.js'
+import type { ExecutorLogger, LogStream } from '../types.js'
 
 export interface SpawnSpec {
   file: string
@@ -68,8 +68,8 @@ export interface Spawner {
   close: () => void
 }
 
-/** Where `npm run build` puts the launcher (dist/native/), seen from dist/src/executor/. */
-export const LAUNCHER_PATH = fileURLToPath(new URL('../../native/meshos-launcher', import.meta.url))
+/** Where `npm run build` puts the launcher (dist/native/), seen from dist/src/executor/spawn/. */
+export const LAUNCHER_PATH = fileURLToPath(new URL('../../../native/meshos-launcher', import.meta.url))
 
 export function launcherAvailable (): boolean {
   return process.platform === 'linux' && existsSync(LAUNCHER_PATH)

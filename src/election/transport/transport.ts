@@ -4,7 +4,7 @@
 // everything that matters (heartbeats, probes, snapshot resends), so a
 // transport may drop, delay or reorder, but must never alter a message.
 
-import type { NodeId, RaftMessage } from './types.js';
+import type { NodeId, RaftMessage } from '../core/types.js';
 
 export interface RaftTransport {
   /** Fire and forget; `msg.to` names the peer. Must not throw for an unreachable peer. */

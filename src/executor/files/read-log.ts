@@ -2,7 +2,7 @@
 // task runs, after it ended and after an agent restart, with no executor state involved.
 import { open, stat } from 'node:fs/promises'
 import { attemptProblem, taskIdProblem, taskPaths } from './task-dir.js'
-import type { LogChunk, LogStream } from './types.js'
+import type { LogChunk, LogStream } from '../types.js'
 
 /** One call never allocates more than this, whatever the caller asks for. */
 export const MAX_LOG_READ_BYTES = 4 * 1024 * 1024

@@ -12,7 +12,7 @@
 // machine with so many processes that a pass is slow, the period grows until polling takes at
 // most MAX_BUSY_SHARE of the loop.
 import { pageSizeBytes, readProcessTableInSlices } from './proc.js'
-import type { ExecutorLogger } from './types.js'
+import type { ExecutorLogger } from '../types.js'
 
 export interface MemoryTarget {
   pgid: number

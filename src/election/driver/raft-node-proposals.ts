@@ -6,7 +6,7 @@
 // (Raft paper, Figure 8), so the verdict waits for what is actually applied.
 
 import { ProposalDroppedError } from './raft-node-errors.js';
-import type { Entry, Snapshot } from './types.js';
+import type { Entry, Snapshot } from '../core/types.js';
 
 export interface ProposalResult {
   index: number;

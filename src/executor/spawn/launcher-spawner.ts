@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
 import { getSystemErrorName } from 'node:util'
 import type { SpawnedProcess, SpawnEvents, Spawner, SpawnSpec } from './spawner.js'
-import type { ExecutorLogger } from './types.js'
+import type { ExecutorLogger } from '../types.js'
 
 const REQ_SPAWN = 1
 const REQ_CLOSE_OUTPUT = 2

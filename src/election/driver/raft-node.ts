@@ -17,13 +17,13 @@
 // node (pending proposals reject), because carrying on could acknowledge
 // writes that are not on disk or let this replica diverge.
 
-import { LogStore } from './log-store.js';
-import { RaftCore } from './raft.js';
+import { LogStore } from '../storage/log-store.js';
+import { RaftCore } from '../core/raft.js';
 import { ProposalDroppedError } from './raft-node-errors.js';
 import { ProposalTracker, type ProposalResult } from './raft-node-proposals.js';
 import type { RaftNodeLogger, RaftNodeOptions, RaftNodeStats, RaftStateMachine } from './raft-node-types.js';
-import type { RaftTransport } from './transport.js';
-import type { ClusterConfig, Entry, HardState, NodeId, PeerProgress, PersistedState, RaftMessage, RaftRole, Ready, Snapshot, SoftState } from './types.js';
+import type { RaftTransport } from '../transport/transport.js';
+import type { ClusterConfig, Entry, HardState, NodeId, PeerProgress, PersistedState, RaftMessage, RaftRole, Ready, Snapshot, SoftState } from '../core/types.js';
 
 export type { ProposalResult } from './raft-node-proposals.js';
 

@@ -11,10 +11,10 @@ import { rmSync } from 'node:fs'
 import { access, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { readEnviron, readProcessTable, type ProcEntry } from './proc.js'
-import { killGroup } from './task-run.js'
-import { taskIdentityEnv } from './task-env.js'
-import { PID_FILE, readPidFile, TASKS_DIR, type PidRecord } from './task-dir.js'
-import type { ExecutorLogger } from './types.js'
+import { killGroup } from '../task-run.js'
+import { taskIdentityEnv } from '../task-env.js'
+import { PID_FILE, readPidFile, TASKS_DIR, type PidRecord } from '../files/task-dir.js'
+import type { ExecutorLogger } from '../types.js'
 
 export interface KilledOrphan {
   taskId: string

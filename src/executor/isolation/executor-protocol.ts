@@ -1,8 +1,8 @@
 // Messages between the agent and its executor process (isolated-executor.ts,
 // executor-process.ts), over the Node IPC channel.
-import type { ExecutorOptions } from './executor.js'
-import type { SpawnerKind } from './spawner.js'
-import type { LaunchRequest, RunningTask, TaskOutcome } from './types.js'
+import type { ExecutorOptions } from '../executor.js'
+import type { SpawnerKind } from '../spawn/spawner.js'
+import type { LaunchRequest, RunningTask, TaskOutcome } from '../types.js'
 
 /** The options that cross the process boundary (callbacks and the logger stay on each side). */
 export type ExecutorProcessConfig = Pick<ExecutorOptions, 'dataDir' | 'capacity' | 'maxLogBytes' | 'killGraceMs' | 'memoryPollMs' | 'spawner'>

@@ -1,7 +1,7 @@
 // Errors a RaftNode proposal can end with, besides the core's NotLeaderError
 // and ConfigChangeError (re-exported so callers need one import).
 
-export { ConfigChangeError, NotLeaderError } from './raft-errors.js';
+export { ConfigChangeError, NotLeaderError } from '../core/raft-errors.js';
 
 export type ProposalDropReason =
   /** A different entry was committed at the proposal's index: it will never be applied. */

@@ -1,0 +1,37 @@
+// What GET /v1/cluster shows: the leader, the term, and every voter and learner with its
+// replication state (contact and match are known on the leader only).
+import type { MemberTable } from '../gossip/member-table.js'
+import type { Replica } from './replica.js'
+
+export interface PeerView { id: string, name: string | null, lastContactMs: number | null, matchIndex: number | null }
+
+export interface ClusterView {
+  leader: string | null
+  term: number
+  commitIndex: number
+  voters: PeerView[]
+  learners: PeerView[]
+}
+
+export function clusterView (replica: Replica, members: MemberTable, tickMs: number): ClusterView {
+  const raft = replica.started()
+  const progress = new Map((raft.progress() ?? []).map(p => [p.id, p]))
+  const peer = (id: string): PeerView => {
+    const p = progress.get(id)
+    const isSelfLeader = id === replica.self && raft.role === 'leader'
+    return {
+      id,
+      name: members.nameOf(id),
+      lastContactMs: isSelfLeader ? 0 : (p?.lastContactTick == null ? null : Math.max(0, raft.tickCount - p.lastContactTick) * tickMs),
+      matchIndex: isSelfLeader ? raft.lastIndex : (p?.matchIndex ?? null)
+    }
+  }
+  const config = raft.config
+  return {
+    leader: raft.leader,
+    term: raft.term,
+    commitIndex: raft.commitIndex,
+    voters: config.voters.map(peer),
+    learners: config.learners.map(peer)
+  }
+}

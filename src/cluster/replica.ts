@@ -1,0 +1,114 @@
+// This node's replica of the cluster log: the Raft node over libp2p (its lifecycle) and the state
+// machine it applies to, with the read-only questions the rest of the node asks of it.
+import path from 'node:path'
+import type { Logger } from 'pino'
+import type { P2PHost } from '../p2p/host.js'
+import type { MemberTable } from '../gossip/member-table.js'
+import type { ElectionConfig } from '../election/config.js'
+import type { RaftRole } from '../election/core/types.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
+import { RaftNode } from '../election/driver/raft-node.js'
+import { P2PRaftTransport } from '../election/transport/raft-transport-p2p.js'
+import type { ClusterStateMachine } from './state-machine.js'
+import { NoLeaderError } from './errors.js'
+
+/** The role as users see it: a pre-candidate is campaigning, so it shows as a candidate. */
+export type RaftRoleView = Exclude<RaftRole, 'precandidate'>
+
+export interface ReplicaInit {
+  host: P2PHost
+  state: ClusterStateMachine
+  members: MemberTable
+  config: ElectionConfig
+  dataDir: string
+  /** The first node of a cluster (started without --bootstrap) starts as a one-voter cluster. */
+  bootstrap: boolean
+  metrics: NodeMetrics
+  logger: Logger
+}
+
+export class Replica {
+  readonly state: ClusterStateMachine
+  /** Undefined until start(): the HTTP API answers (with nulls) before the cluster is up. */
+  private raft: RaftNode | undefined
+  private readonly log: Logger
+  readonly self: string
+
+  constructor (private readonly init: ReplicaInit) {
+    this.state = init.state
+    this.log = init.logger.child({ component: 'cluster' })
+    this.self = init.host.peerId
+  }
+
+  async start (): Promise<void> {
+    const transport = new P2PRaftTransport(this.init.host, this.init.metrics, this.log)
+    await transport.start()
+    const cfg = this.init.config
+    this.raft = await RaftNode.open({
+      id: this.self,
+      dataDir: path.join(this.init.dataDir, 'raft'),
+      transport,
+      stateMachine: this.state,
+      tickMs: cfg.tickMs,
+      electionTicks: cfg.electionTicks,
+      heartbeatTicks: cfg.heartbeatTicks,
+      bootstrap: this.init.bootstrap,
+      compactEvery: cfg.compactEvery,
+      logger: this.log
+    })
+  }
+
+  /** A graceful stop of the leader hands leadership over first, so the cluster is without a
+   * leader for a round trip instead of an election timeout. */
+  async stop (graceful: boolean): Promise<void> {
+    if (graceful) await this.raft?.handOver(this.init.config.tickMs * this.init.config.heartbeatTicks)
+    await this.raft?.stop()
+  }
+
+  /** The Raft node, once started; NoLeaderError before. */
+  started (): RaftNode {
+    if (this.raft == null) throw new NoLeaderError('this node is still starting')
+    return this.raft
+  }
+
+  /** Null before start(). */
+  get raftNode (): RaftNode | null {
+    return this.raft ?? null
+  }
+
+  get role (): RaftRoleView | null {
+    if (this.raft == null) return null
+    const role = this.raft.role
+    if (role === 'precandidate') return 'candidate'
+    // A node the leader has not added yet is a non-voting member-to-be.
+    if (role === 'follower' && !this.raft.config.voters.includes(this.self)) return 'learner'
+    return role
+  }
+
+  get leader (): string | null {
+    return this.raft?.leader ?? null
+  }
+
+  get term (): number | null {
+    return this.raft?.term ?? null
+  }
+
+  /** Leads, and has applied an entry of its own term: its view of the state is complete. */
+  isReadyLeader (): boolean {
+    const raft = this.raft
+    return raft != null && !raft.stopped && raft.role === 'leader' && this.state.appliedTerm === raft.term
+  }
+
+  /** Knows a leader and has applied everything committed that it knows of. */
+  caughtUp (): boolean {
+    const raft = this.raft
+    return raft != null && !raft.stopped && raft.leader != null && raft.appliedIndex >= raft.commitIndex
+  }
+
+  /** "2 of 5 voters reachable", from the membership view (this node included). */
+  reachableVoters (): string {
+    const voters = this.raft?.config.voters ?? []
+    const reachable = voters.filter(id => id === this.self || this.init.members.get(id)?.state === 'alive').length
+    return `${reachable} of ${voters.length} voters reachable`
+  }
+}

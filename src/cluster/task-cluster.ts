@@ -1,0 +1,30 @@
+// The cluster as the tasks layer sees it (tasks/cluster-port.ts): this node's replica for reads,
+// the write path for writes. The leader refusing a command surfaces as the port's own error.
+import { CommandRefusedError, type TaskCluster, type TaskClusterView } from '../tasks/cluster-port.js'
+import { InvalidCommandError } from './errors.js'
+import type { Replica } from './replica.js'
+import type { WritePath } from './write-path.js'
+
+export function taskClusterView (replica: Replica): TaskClusterView {
+  return {
+    table: replica.state.tasks,
+    leader: () => replica.leader,
+    term: () => replica.term ?? 0,
+    isReadyLeader: () => replica.isReadyLeader(),
+    caughtUp: () => replica.caughtUp()
+  }
+}
+
+export function taskCluster (view: TaskClusterView, writes: WritePath): TaskCluster {
+  return {
+    ...view,
+    write: async (command, opts) => {
+      try {
+        return await writes.write(command, opts)
+      } catch (err) {
+        if (err instanceof InvalidCommandError) throw new CommandRefusedError(err.message)
+        throw err
+      }
+    }
+  }
+}

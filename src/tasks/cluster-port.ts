@@ -1,0 +1,36 @@
+// What the tasks layer needs from the replicated cluster, owned here so that tasks/ never imports
+// cluster/: the cluster layer implements it (src/cluster/task-cluster.ts). Reads are of this
+// node's replica; writes go through the leader wherever it is and resolve once applied here.
+import type { TaskCommand } from './commands.js'
+import type { TaskTable } from './task-table.js'
+
+export interface WriteOptions {
+  /** Applying the command twice changes nothing more than once: it may be resent after an unknown
+   * outcome (a leader dying mid-write), so such a write costs a retry, not an error. */
+  idempotent: boolean
+}
+
+/** Read-only state of this node's replica. */
+export interface TaskClusterView {
+  /** The replicated task table as this node has applied it. */
+  readonly table: TaskTable
+  /** The leader this node knows of, or null. */
+  leader: () => string | null
+  /** This node's current Raft term (0 before it has one). */
+  term: () => number
+  /** Leads, and has applied an entry of its own term: its view of the state is complete. */
+  isReadyLeader: () => boolean
+  /** Knows a leader and has applied everything committed that it knows of. */
+  caughtUp: () => boolean
+}
+
+export interface TaskCluster extends TaskClusterView {
+  /** Commits `command`; rejects with CommandRefusedError when the leader refuses the command itself
+   * (then sending it again cannot help), or with another error when it may be retried later. */
+  write: (command: TaskCommand, opts: WriteOptions) => Promise<unknown>
+}
+
+/** The leader refused the command itself (a peer of another version, or a bug): do not retry. */
+export class CommandRefusedError extends Error {
+  override readonly name = 'CommandRefusedError'
+}
