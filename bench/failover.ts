@@ -5,7 +5,10 @@
 // Both systems get their writes through the same client (node:http with keep-alive, bench/lib/
 // http.ts): fetch costs ~1 ms of client CPU per request here, on the same 2 cores as the nodes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { AgentProcess, TempDirs, freePort, waitFor } from '../test/helpers/agent-process.js'
+import { AgentProcess } from '../harness/agent-process.js'
+import { freePort } from '../harness/free-port.js'
+import { TempDirs } from '../harness/temp-dirs.js'
+import { waitFor } from '../harness/wait-for.js'
 import { summarize, type Summary } from './lib/stats.js'
 import { JsonHttp } from './lib/http.js'
 

@@ -7,7 +7,8 @@
 // loads the cluster while it is being measured.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { AgentProcess, TempDirs } from '../test/helpers/agent-process.js'
+import { AgentProcess } from '../harness/agent-process.js'
+import { TempDirs } from '../harness/temp-dirs.js'
 import { summarize, type Summary } from './lib/stats.js'
 import { cpuPercent, rssMiB } from './lib/proc.js'
 
