@@ -58,3 +58,14 @@ export class JsonHttp {
     this.agent.destroy()
   }
 }
+
+const clients = new Map<string, JsonHttp>()
+/** One keep-alive client per node, kept across restarts (same address). */
+export function httpTo (baseUrl: string): JsonHttp {
+  let client = clients.get(baseUrl)
+  if (client == null) {
+    client = new JsonHttp(baseUrl)
+    clients.set(baseUrl, client)
+  }
+  return client
+}

@@ -43,3 +43,9 @@ export async function descendants (pid: number, comms: readonly string[]): Promi
   }
   return [...parentOf].filter(([p, { comm }]) => comms.includes(comm) && isDescendant(p)).map(([p]) => p)
 }
+
+/** CPU seconds of `pids` together; a pid that has exited reads as 0. */
+export async function totalCpuSeconds (pids: number[]): Promise<number> {
+  const each = await Promise.all(pids.map(async pid => await cpuSeconds(pid).catch(() => 0)))
+  return each.reduce((a, b) => a + b, 0)
+}

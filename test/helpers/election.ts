@@ -1,7 +1,9 @@
 // Helpers for leader-election tests against the node-local HTTP API: start a cluster, wait until
 // it has its voters and exactly one leader, find the leader, write and read the replicated KV.
 // They work on anything with a `client` and a `peerId` (AgentProcess, NetnsAgent).
-import { AgentProcess, TempDirs, waitFor } from './agent-process.js'
+import { AgentProcess } from '../../harness/agent-process.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import { waitFor } from '../../harness/wait-for.js'
 import { MeshosApiError, MeshosClient, MeshosUnreachableError } from '../../src/client/client.js'
 import { DEFAULT_ELECTION as E } from '../../src/election/config.js'
 

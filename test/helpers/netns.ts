@@ -18,7 +18,8 @@ import net from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { MeshosClient } from '../../src/client/client.js'
-import { MESHOS_BIN, waitFor } from './agent-process.js'
+import { MESHOS_BIN } from '../../harness/agent-process.js'
+import { waitFor } from '../../harness/wait-for.js'
 
 const execFileP = promisify(execFile)
 

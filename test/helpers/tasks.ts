@@ -1,7 +1,7 @@
 // Task API calls for the integration tests, over plain fetch so a test states exactly what it
 // sends and sees exactly what comes back (status and body).
-import type { AgentProcess } from './agent-process.js'
-import { waitFor } from './agent-process.js'
+import type { AgentProcess } from '../../harness/agent-process.js'
+import { waitFor } from '../../harness/wait-for.js'
 import type { TaskView } from '../../src/tasks/task-service.js'
 
 export type { TaskView }

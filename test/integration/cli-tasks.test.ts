@@ -2,7 +2,9 @@
 // bootstraps itself as leader): run (with and without --wait), tasks, task, logs, cancel.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { AgentProcess, MESHOS_BIN, TempDirs, waitFor } from '../helpers/agent-process.js'
+import { AgentProcess, MESHOS_BIN } from '../../harness/agent-process.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import { waitFor } from '../../harness/wait-for.js'
 import type { TaskView } from '../../src/client/client.js'
 
 interface CliRun { status: number | null, stdout: string, stderr: string }

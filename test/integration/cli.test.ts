@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import net from 'node:net'
-import { MESHOS_BIN, TempDirs, freePort, waitFor } from '../helpers/agent-process.js'
+import { MESHOS_BIN } from '../../harness/agent-process.js'
+import { freePort } from '../../harness/free-port.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import { waitFor } from '../../harness/wait-for.js'
 import { MeshosClient } from '../../src/client/client.js'
 
 const PEER = '12D3KooWMcvHjP32AuC3nbEFpW1QSJos3MiRiAMCenPDn2zpyfjZ'

@@ -3,7 +3,7 @@
 // whole-cluster crash, forwarding and validation. Everything is observed through the HTTP API;
 // every wait is a bounded poll derived from the configured Raft timing.
 import assert from 'node:assert/strict'
-import { waitFor } from '../helpers/agent-process.js'
+import { waitFor } from '../../harness/wait-for.js'
 import {
   ElectionCluster, FAILOVER_BOUND_MS, WRITE_TIMEOUT_MS, clusterOf, getKey, listKv, put, putUntilCommitted,
   statusOf, statuses, describeStatuses, waitAgreement, waitClusterReady, waitReadable, waitSameKv

@@ -1,7 +1,11 @@
 // Membership with real meshos processes over loopback TCP: joining, crashes, freezes, graceful
 // leaves, bootstrap loss and restarts. Bounds come from the configured timeouts, not from hope.
 import assert from 'node:assert/strict'
-import { AgentProcess, TempDirs, freePort, waitConverged, waitFor, waitForState } from '../helpers/agent-process.js'
+import { AgentProcess } from '../../harness/agent-process.js'
+import { freePort } from '../../harness/free-port.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import { waitFor } from '../../harness/wait-for.js'
+import { waitConverged, waitForState } from '../helpers/membership.js'
 import { DEFAULT_MEMBERSHIP as M } from '../../src/gossip/config.js'
 import { suspicionTimeoutMs } from '../../src/gossip/suspicion.js'
 

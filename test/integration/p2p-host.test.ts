@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { fromString, toString } from 'uint8arrays'
 import type { P2PHost } from '../../src/p2p/host.js'
-import { waitFor } from '../helpers/agent-process.js'
+import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
 const TOPIC = 'test/relay/1'

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { TempDirs, waitFor } from '../helpers/agent-process.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import { waitFor } from '../../harness/wait-for.js'
 import {
   FAILOVER_BOUND_MS, WRITE_TIMEOUT_MS, clusterOf, describeStatuses, getKey, put, putUntilCommitted, statusOf, statuses,
   waitAgreement, waitClusterReady, waitReadable, waitSameKv, type PutResult

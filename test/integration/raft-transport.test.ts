@@ -8,7 +8,7 @@ import { NodeMetrics } from '../../src/metrics/node-metrics.js'
 import { P2PRaftTransport } from '../../src/election/transport/raft-transport-p2p.js'
 import { RAFT_FRAME_MAX_BYTES, RAFT_PROTOCOL, decodeRaftMessage, encodeRaftMessage } from '../../src/election/transport/raft-wire.js'
 import type { RaftMessage } from '../../src/election/core/types.js'
-import { waitFor } from '../helpers/agent-process.js'
+import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
 const silent = pino({ level: process.env.DBG ?? 'silent' })

@@ -8,7 +8,9 @@ import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
 import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
 import { LOGS_PROTOCOL, decodeLogResponse, encodeLogRequest } from '../../src/tasks/log-rpc.js'
-import { AgentProcess, TempDirs, waitFor } from '../helpers/agent-process.js'
+import { AgentProcess } from '../../harness/agent-process.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
 async function rejectedCount (agent: AgentProcess, protocol: string): Promise<number> {

@@ -5,11 +5,12 @@
 //    publishing once a second) measured in the same run.
 // Event times come from the nodes' own logs (same machine, same clock), so no HTTP polling
 // loads the cluster while it is being measured.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { AgentProcess, TempDirs } from '../test/helpers/agent-process.js'
-import { summarize, type Summary } from './lib/stats.js'
-import { cpuPercent, rssMiB } from './lib/proc.js'
+import { AgentProcess } from '../../harness/agent-process.js'
+import { TempDirs } from '../../harness/temp-dirs.js'
+import type { Log } from '../lib/log.js'
+import { summarize, type Summary } from '../lib/stats.js'
+import { cpuPercent, rssMiB } from '../lib/proc.js'
+import { bareLibp2pCluster } from './bare-libp2p.js'
 
 export interface MembershipSizeResult {
   nodes: number
@@ -87,36 +88,10 @@ async function converged (agents: AgentProcess[], sinceMs: number, timeoutMs: nu
   }, timeoutMs)
 }
 
-async function bareLibp2pCluster (n: number): Promise<{ pids: number[], stop: () => Promise<void> }> {
-  const script = fileURLToPath(new URL('./baseline/bare-libp2p-node.js', import.meta.url))
-  const children: ChildProcess[] = []
-  const firstAddr = async (child: ChildProcess): Promise<string> => await new Promise((resolve, reject) => {
-    child.stdout?.once('data', (d: Buffer) => { resolve(d.toString().trim()) })
-    child.once('exit', code => { reject(new Error(`bare libp2p node exited ${code}`)) })
-  })
-  const first = spawn(process.execPath, [script, '/ip4/127.0.0.1/tcp/0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  children.push(first)
-  const addr = await firstAddr(first)
-  // Every node dials every earlier one: the same full mesh a meshos cluster of this size forms.
-  const addrs = [addr]
-  for (let i = 1; i < n; i++) {
-    const child = spawn(process.execPath, [script, '/ip4/127.0.0.1/tcp/0', ...addrs], { stdio: ['ignore', 'pipe', 'inherit'] })
-    children.push(child)
-    addrs.push(await firstAddr(child))
-  }
-  return {
-    pids: children.map(c => c.pid ?? -1),
-    stop: async () => {
-      await Promise.all(children.map(async c => {
-        const exited = new Promise(resolve => c.once('exit', resolve))
-        c.kill('SIGKILL')
-        await exited
-      }))
-    }
-  }
-}
+/** How long idle CPU is measured over, per cluster. */
+export const IDLE_WINDOW_MS = 10_000
 
-export async function benchMembershipSize (n: number, trials: number, idleWindowMs: number, log: (line: string) => void): Promise<MembershipSizeResult> {
+export async function benchMembershipSize (n: number, trials: number, log: Log): Promise<MembershipSizeResult> {
   const dirs = new TempDirs()
   const agents: AgentProcess[] = []
   /** Every agent this run started, so a failure never leaves one running. */
@@ -164,7 +139,7 @@ export async function benchMembershipSize (n: number, trials: number, idleWindow
     await converged(agents, t0, 60_000)
     await new Promise(resolve => setTimeout(resolve, 3000))
     const pids = agents.map(a => a.pid)
-    const cpu = await cpuPercent(pids, idleWindowMs)
+    const cpu = await cpuPercent(pids, IDLE_WINDOW_MS)
     const rss = await Promise.all(pids.map(rssMiB))
     for (const a of agents) await a.kill()
 
@@ -172,7 +147,7 @@ export async function benchMembershipSize (n: number, trials: number, idleWindow
     let bareCpu: number[], bareRss: number[]
     try {
       await new Promise(resolve => setTimeout(resolve, 3000))
-      bareCpu = await cpuPercent(bare.pids, idleWindowMs)
+      bareCpu = await cpuPercent(bare.pids, IDLE_WINDOW_MS)
       bareRss = await Promise.all(bare.pids.map(rssMiB))
     } finally {
       await bare.stop()

@@ -1,57 +1,12 @@
-// Real `meshos agent` processes for integration tests: spawned from the built binary, talking
-// libp2p over loopback, observed only through their HTTP API.
+// Real `meshos agent` processes for integration tests and benchmarks: spawned from the built
+// binary, talking libp2p over loopback, observed only through their HTTP API.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MeshosClient, type NodeView } from '../../src/client/client.js'
+import { MeshosClient, type NodeView } from '../src/client/client.js'
+import { waitFor } from './wait-for.js'
 
-export const MESHOS_BIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
-
-/** A port the OS just handed out and released; good enough on a quiet loopback. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => { resolve(port) })
-    })
-  })
-}
-
-/** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`
- * with the last observation, so a failure says what was seen instead of "timeout". */
-export async function waitFor<T> (what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown = 'never probed'
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== undefined && value !== false) return value
-      last = value
-    } catch (err) {
-      last = (err as Error).message
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`)
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
-  }
-}
-
-export class TempDirs {
-  private readonly dirs: string[] = []
-  async make (prefix = 'meshos-test-'): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
-    this.dirs.push(dir)
-    return dir
-  }
-
-  async cleanup (): Promise<void> {
-    await Promise.all(this.dirs.splice(0).map(async d => { await rm(d, { recursive: true, force: true }) }))
-  }
-}
+/** The built CLI: this file runs as dist/harness/agent-process.js, the CLI as dist/src/cli/main.js. */
+export const MESHOS_BIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
 
 export interface AgentOptions {
   name: string
@@ -155,36 +110,4 @@ export class AgentProcess {
   async stateOf (peerId: string): Promise<string | undefined> {
     return (await this.nodes()).find(n => n.id === peerId)?.state
   }
-}
-
-/** Waits until every agent in `observers` sees `peerId` in `state`; returns the elapsed ms. */
-export async function waitForState (observers: AgentProcess[], peerId: string, state: string, timeoutMs: number): Promise<number> {
-  const start = Date.now()
-  let seen = 'nothing yet'
-  try {
-    await waitFor(`${observers.map(o => o.opts.name).join(',')} to see ${peerId} as ${state}`, async () => {
-      const states = await Promise.all(observers.map(async o => await o.stateOf(peerId)))
-      seen = observers.map((o, i) => `${o.opts.name}: ${states[i] ?? 'not listed'}`).join(', ')
-      return states.every(s => s === state) ? true : undefined
-    }, timeoutMs, 20)
-  } catch (err) {
-    // What each observer saw last says more than the timeout: never listed, still alive, dead...
-    throw new Error(`${(err as Error).message}; states seen last: ${seen}`)
-  }
-  return Date.now() - start
-}
-
-/** Waits until every agent sees every other as alive. */
-export async function waitConverged (agents: AgentProcess[], timeoutMs: number): Promise<number> {
-  const start = Date.now()
-  await waitFor(`${agents.length} agents to see each other alive`, async () => {
-    for (const a of agents) {
-      const nodes = await a.nodes()
-      for (const b of agents) {
-        if (nodes.find(n => n.id === b.peerId)?.state !== 'alive') return undefined
-      }
-    }
-    return true
-  }, timeoutMs, 20)
-  return Date.now() - start
 }
