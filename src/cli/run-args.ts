@@ -2,8 +2,7 @@
 // unit-tested without a node. The spec is checked with the parser the API uses, so a bad value is
 // a usage mistake here (exit 2, named by its flag) rather than a round trip and an API error.
 import { parseArgs } from 'node:util'
-import type { TaskSpecInput } from '../client/client.js'
-import { parseTaskSpec } from '../tasks/spec.js'
+import { parseTaskSpec, type TaskSpecInput } from '../tasks/spec.js'
 import { MAX_FINISHED_TASKS } from '../tasks/task-table.js'
 import { flags, intFlag } from './args.js'
 import { parseDuration } from './durations.js'

@@ -2,33 +2,12 @@
 import type { ClusterView, NodeView, StatusView } from '../http/node-api.js'
 import type { TaskList, TaskView } from '../tasks/task-service.js'
 import type { TaskState } from '../tasks/task-table.js'
+import type { TaskSpecInput } from '../tasks/spec.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
 
-export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState }
+export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
 
 export interface KvWrite { key: string, value?: string, index: number, term: number }
-
-/** What a caller fills in to submit a task; the node fills in the defaults (src/tasks/spec.ts). */
-interface TaskSpecFields {
-  name?: string
-  env?: Record<string, string>
-  /** Fractions allowed (default 0.1). */
-  cpus?: number
-  memoryMb?: number
-  timeoutMs?: number
-  retries?: number
-  /** 0-100, higher first (default 50). */
-  priority?: number
-  /** ISO-8601 text or epoch ms; a task still pending then fails with deadline_missed. */
-  deadline?: string | number
-  tenant?: string
-  /** Node labels that must match for a node to run it. */
-  constraints?: Record<string, string>
-  policy?: 'spread' | 'bin-pack' | 'round-robin'
-}
-
-/** Exactly one of `command` (run with /bin/sh -c) and `argv` (run directly). */
-export type TaskSpecInput = TaskSpecFields & ({ command: string, argv?: never } | { argv: string[], command?: never })
 
 export interface TaskSubmitted { id: string, state: TaskState }
 

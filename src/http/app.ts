@@ -1,6 +1,7 @@
 // The node-local HTTP API: one Fastify app, a router file per resource, one error handler.
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { NodeApi } from './node-api.js'
 import { errorBody, makeErrorHandler } from './errors.js'
 import { HTTP_LIMITS } from './config.js'
@@ -15,8 +16,6 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
     bodyLimit: HTTP_LIMITS.bodyBytes,
     // Long ids get a 400 from the route schema (naming the field), not a bare 414.
     routerOptions: { maxParamLength: HTTP_LIMITS.maxParamLength },
-    // coerceTypes off: a number where a string belongs is an error, not silently "42".
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     // Errors raised before routing (a malformed URL) go through the same error shape.
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).status(err.statusCode ?? 400).send(errorBody('bad_request', err.message))
@@ -29,13 +28,17 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
       }
     }
   })
+  // Every route's params, query and body are zod schemas (src/http/schemas.ts).
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(makeErrorHandler(log))
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
   })
-  statusRoutes(app, node)
-  nodeRoutes(app, node)
-  clusterRoutes(app, node)
-  taskRoutes(app, node.tasks)
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+  statusRoutes(routes, node)
+  nodeRoutes(routes, node)
+  clusterRoutes(routes, node)
+  taskRoutes(routes, node.tasks)
   return app
 }

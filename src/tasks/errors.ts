@@ -1,12 +1,20 @@
-// Domain errors of the tasks layer; src/http/errors.ts maps them to statuses.
+// Domain errors of the tasks layer; src/http/errors.ts maps them to statuses in one table.
 
 /** A spec the API refuses: message is "<field>: <what is wrong>". */
-export class InvalidTaskError extends Error {}
+export class InvalidTaskError extends Error {
+  override readonly name = 'InvalidTaskError'
+}
 
-export class TaskNotFoundError extends Error {}
+export class TaskNotFoundError extends Error {
+  override readonly name = 'TaskNotFoundError'
+}
 
 /** The task cannot do that in its current state (e.g. cancel a finished task). */
-export class TaskConflictError extends Error {}
+export class TaskConflictError extends Error {
+  override readonly name = 'TaskConflictError'
+}
 
 /** The task's output cannot be read now (its worker is unreachable). */
-export class LogsUnavailableError extends Error {}
+export class LogsUnavailableError extends Error {
+  override readonly name = 'LogsUnavailableError'
+}

@@ -2,10 +2,31 @@ import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { buildHttpApp } from '../../src/http/app.js'
 import type { NodeApi, NodeView } from '../../src/http/node-api.js'
-import { NoLeaderError } from '../../src/cluster/errors.js'
-import { TaskNotFoundError } from '../../src/tasks/errors.js'
+import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from '../../src/cluster/errors.js'
+import { CommandRefusedError } from '../../src/tasks/cluster-port.js'
+import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from '../../src/tasks/errors.js'
+import type { TaskSubmission } from '../../src/tasks/task-service.js'
 
 const noTask = (): never => { throw new TaskNotFoundError('no task x') }
+
+/** GET /v1/tasks/<id> throws the error named by the id: the error table is checked row by row. */
+const domainErrors: Record<string, [Error, number, string]> = {
+  'no-leader': [new NoLeaderError('no leader elected'), 503, 'no_leader'],
+  unknown: [new WriteOutcomeUnknownError('outcome unknown'), 503, 'outcome_unknown'],
+  'invalid-command': [new InvalidCommandError('leader refused'), 400, 'invalid_command'],
+  refused: [new CommandRefusedError('leader refused the command'), 400, 'invalid_command'],
+  'invalid-task': [new InvalidTaskError('cpus: too many'), 400, 'invalid_task'],
+  missing: [new TaskNotFoundError('no task missing'), 404, 'not_found'],
+  conflict: [new TaskConflictError('task conflict already succeeded'), 409, 'conflict'],
+  'logs-gone': [new LogsUnavailableError('worker did not answer'), 503, 'logs_unavailable'],
+  bug: [new TypeError('x is undefined'), 500, 'internal']
+}
+
+/** The attempt and stream of every log read, as the route parsed them from the query. */
+const logReads: Array<{ attempt: number, stream: string }> = []
+
+/** What the task service was handed by the last accepted POST /v1/tasks. */
+let submitted: TaskSubmission | undefined
 
 const member: NodeView = {
   id: 'peer-a',
@@ -43,12 +64,22 @@ const fakeNode: NodeApi = {
   kvList: () => Object.fromEntries(kv),
   // Route-level checks only; the task service itself is exercised by the integration tests.
   tasks: {
-    submit: noTask,
-    get: noTask,
-    list: q => ({ tasks: [], next: null, total: q.limit }),
+    submit: async submission => {
+      submitted = submission
+      const answers = submission.specs.map((_, i) => ({ id: `t${i}`, state: 'pending' as const }))
+      return submission.many ? { tasks: answers } : answers[0]!
+    },
+    get: id => { throw domainErrors[id]?.[0] ?? new TaskNotFoundError(`no task ${id}`) },
+    list: q => ({ tasks: [], next: q.after ?? null, total: q.limit }),
     cancel: noTask,
-    logTarget: noTask,
-    readLog: noTask
+    logTarget: (id, attempt) => {
+      if (id !== 'done') return noTask()
+      return { task: { id, state: 'succeeded' } as ReturnType<NodeApi['tasks']['logTarget']>['task'], attempt: attempt ?? 1, node: null }
+    },
+    readLog: async (_id, attempt, _node, stream, offset) => {
+      logReads.push({ attempt, stream })
+      return { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false }
+    }
   }
 }
 
@@ -140,6 +171,31 @@ describe('HTTP API (in-process)', () => {
     })
   }
 
+  it('an over-long kv key is a 400 naming the parameter, on every kv route', async () => {
+    const url = `/v1/kv/${'k'.repeat(257)}`
+    for (const [method, payload] of [['GET', undefined], ['PUT', { value: 'x' }], ['DELETE', undefined]] as const) {
+      const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }) })
+      assert.equal(res.statusCode, 400, method)
+      assert.deepEqual(res.json(), { error: { code: 'invalid_request', message: 'params.key: must NOT have more than 256 characters' } })
+    }
+  })
+
+  it('a kv body that is not an object is a 400 naming the body', async () => {
+    for (const payload of ['[1]', '"blue"', 'null']) {
+      const res = await app.inject({ method: 'PUT', url: '/v1/kv/k', headers: { 'content-type': 'application/json' }, payload })
+      assert.equal(res.statusCode, 400, payload)
+      assert.deepEqual(res.json(), { error: { code: 'invalid_request', message: 'body: must be object' } })
+    }
+  })
+
+  it('maps each domain error to its status and code, keeping its message', async () => {
+    for (const [id, [err, status, code]] of Object.entries(domainErrors)) {
+      const res = await app.inject(`/v1/tasks/${id}`)
+      assert.equal(res.statusCode, status, id)
+      assert.deepEqual(res.json(), { error: { code, message: status === 500 ? 'internal error; see the node log' : err.message } })
+    }
+  })
+
   it('a write without a leader is a 503 no_leader saying what is reachable', async () => {
     const res = await app.inject({ method: 'PUT', url: '/v1/kv/no-quorum', payload: { value: 'x' } })
     assert.equal(res.statusCode, 503)
@@ -160,6 +216,13 @@ describe('HTTP API (in-process)', () => {
   })
 
   describe('task routes', () => {
+    async function refused (method: 'GET' | 'POST', url: string, code: string, message: string, payload?: unknown): Promise<void> {
+      const res = await app.inject({ method, url, ...(payload === undefined ? {} : { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) }) })
+      const what = `${method} ${url} ${JSON.stringify(payload)?.slice(0, 80) ?? ''}`
+      assert.equal(res.statusCode, 400, what)
+      assert.deepEqual(res.json(), { error: { code, message } }, what)
+    }
+
     it('validates the list query, naming the parameter', async () => {
       const cases: Array<[string, string]> = [
         ['/v1/tasks?limit=0', 'querystring.limit'],
@@ -179,6 +242,17 @@ describe('HTTP API (in-process)', () => {
       assert.equal(ok.json().total, 7)
     })
 
+    it('the list query: limit defaults to 100, and each bad value is refused with what is allowed', async () => {
+      assert.deepEqual((await app.inject('/v1/tasks')).json(), { tasks: [], next: null, total: 100 })
+      assert.equal((await app.inject('/v1/tasks?after=abc&limit=1000')).json().next, 'abc')
+      const limit = 'querystring.limit: must be an integer from 1 to 1000'
+      for (const q of ['limit=1001', 'limit=1.5', 'limit=-1', 'limit=', 'limit=1&limit=2']) await refused('GET', `/v1/tasks?${q}`, 'invalid_request', limit)
+      const state = 'querystring.state: must be one of pending, assigned, running, succeeded, failed, cancelled'
+      for (const q of ['state=', 'state=RUNNING', 'state=running&state=failed']) await refused('GET', `/v1/tasks?${q}`, 'invalid_request', state)
+      await refused('GET', '/v1/tasks?colour=red', 'invalid_request', 'querystring.colour: is not a known parameter (expected state, node, tenant, limit, after)')
+      await refused('GET', '/v1/tasks?node=a&node=b', 'invalid_request', 'querystring.node: must be string')
+    })
+
     it('answers 404 not_found for an unknown task, and 400 for a bad logs query', async () => {
       const res = await app.inject({ method: 'GET', url: '/v1/tasks/nope' })
       assert.equal(res.statusCode, 404)
@@ -186,6 +260,85 @@ describe('HTTP API (in-process)', () => {
       const logs = await app.inject({ method: 'GET', url: '/v1/tasks/nope/logs?stream=stdin' })
       assert.equal(logs.statusCode, 400)
       assert.match(logs.json().error.message, /^querystring\.stream/)
+    })
+
+    it('the logs query: defaults, and each bad value is refused naming the parameter', async () => {
+      logReads.length = 0
+      const plain = await app.inject('/v1/tasks/done/logs')
+      assert.equal(plain.statusCode, 200)
+      assert.equal(plain.headers['x-meshos-task-state'], 'succeeded')
+      assert.equal((await app.inject('/v1/tasks/done/logs?stream=stderr&follow=false&attempt=2')).statusCode, 200)
+      assert.deepEqual(logReads, [{ attempt: 1, stream: 'stdout' }, { attempt: 2, stream: 'stderr' }])
+      const attempt = 'querystring.attempt: must be an integer from 1 to 1000000'
+      for (const q of ['attempt=0', 'attempt=x', 'attempt=1000001', 'attempt=1&attempt=2']) await refused('GET', `/v1/tasks/done/logs?${q}`, 'invalid_request', attempt)
+      await refused('GET', '/v1/tasks/done/logs?stream=stdin', 'invalid_request', 'querystring.stream: must be stdout or stderr')
+      await refused('GET', '/v1/tasks/done/logs?follow=yes', 'invalid_request', 'querystring.follow: must be true or false')
+      await refused('GET', '/v1/tasks/done/logs?colour=red', 'invalid_request', 'querystring.colour: is not a known parameter (expected stream, follow, attempt)')
+    })
+
+    it('an over-long task id is a 400 naming the parameter', async () => {
+      for (const url of [`/v1/tasks/${'x'.repeat(65)}`, `/v1/tasks/${'x'.repeat(65)}/logs`]) {
+        await refused('GET', url, 'invalid_request', 'params.id: must NOT have more than 64 characters')
+      }
+    })
+
+    it('POST /v1/tasks hands the service normalised specs, and whether they came as an array', async () => {
+      const res = await app.inject({ method: 'POST', url: '/v1/tasks', payload: { argv: ['/bin/true'], deadline: '2026-11-27T18:00:00Z' } })
+      assert.equal(res.statusCode, 201)
+      assert.deepEqual(res.json(), { id: 't0', state: 'pending' })
+      assert.deepEqual(submitted, {
+        many: false,
+        specs: [{
+          argv: ['/bin/true'], name: null, env: {}, cpus: 0.1, memoryMb: 64, timeoutMs: null, retries: 0, priority: 50,
+          deadline: Date.parse('2026-11-27T18:00:00Z'), tenant: 'default', constraints: {}, policy: null
+        }]
+      })
+      const batch = await app.inject({ method: 'POST', url: '/v1/tasks', payload: [{ command: 'true', cpus: 2 }] })
+      assert.equal(batch.statusCode, 201)
+      assert.deepEqual(batch.json(), { tasks: [{ id: 't0', state: 'pending' }] })
+      assert.equal(submitted?.many, true)
+      assert.equal(submitted?.specs[0]?.cpus, 2)
+      const most = Array.from({ length: 1000 }, () => ({ command: 'true' }))
+      assert.equal((await app.inject({ method: 'POST', url: '/v1/tasks', payload: most })).statusCode, 201)
+      assert.equal(submitted?.specs.length, 1000)
+    })
+
+    it('POST /v1/tasks refuses a bad body as invalid_task, naming the spec and field', async () => {
+      const spec = { command: 'true' }
+      const cases: Array<[unknown, string]> = [
+        ['echo hi', 'body: must be a task spec object'],
+        [42, 'body: must be a task spec object'],
+        [null, 'body: must be a task spec object'],
+        [[], 'body: an array of specs must not be empty'],
+        [Array.from({ length: 1001 }, () => spec), 'body: at most 1000 specs per request, got 1001'],
+        [[...Array.from({ length: 1000 }, () => spec), { cpus: 'x' }], 'body: at most 1000 specs per request, got 1001'],
+        [[spec, 'x'], '[1]: must be a task spec object'],
+        [[spec, [spec]], '[1]: must be a task spec object'],
+        [{}, 'command: exactly one of command and argv is required'],
+        [{ command: 'true', argv: ['true'] }, 'command: exactly one of command and argv is required'],
+        [{ command: 'true', colour: 'red' }, 'colour: is not a known field'],
+        [{ command: 'true', memoryMb: 'lots' }, 'memoryMb: must be a number, got string'],
+        [{ command: 'true', deadline: 'tomorrow' }, 'deadline: must be an ISO-8601 time (e.g. 2026-11-27T18:00:00Z) or epoch milliseconds'],
+        [{ command: 'true', env: { A: 'x'.repeat(30_000), B: 'x'.repeat(30_000), C: 'x'.repeat(30_000) } }, '(spec): larger than 65536 bytes of JSON'],
+        [[spec, spec, spec, { command: 'true', cpus: 0 }], '[3].cpus: must be greater than 0'],
+        [[spec, { argv: 'true' }], '[1].argv: must be an array, got string'],
+        [[spec, { argv: ['a', 5] }], '[1].argv[1]: must be a string, got number'],
+        [[spec, { command: 'true', argv: ['true'] }], '[1].command: exactly one of command and argv is required'],
+        [[spec, { command: 'true', deadline: -5 }], '[1].deadline: must be epoch milliseconds or an ISO-8601 time'],
+        [[spec, { command: 'true', colour: 'red' }], '[1].colour: is not a known field'],
+        [[spec, { command: 'true', env: { A: 'x'.repeat(30_000), B: 'x'.repeat(30_000), C: 'x'.repeat(30_000) } }], '[1].(spec): larger than 65536 bytes of JSON']
+      ]
+      submitted = undefined
+      for (const [body, message] of cases) await refused('POST', '/v1/tasks', 'invalid_task', message, body)
+      assert.equal(submitted, undefined, 'nothing refused reaches the service')
+    })
+
+    it('POST /v1/tasks without a body, or with text, is refused as not a spec', async () => {
+      for (const headers of [{}, { 'content-type': 'text/plain' }]) {
+        const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers, ...('content-type' in headers ? { payload: 'echo hi' } : {}) })
+        assert.equal(res.statusCode, 400)
+        assert.deepEqual(res.json(), { error: { code: 'invalid_task', message: 'body: must be a task spec object' } })
+      }
     })
   })
 })

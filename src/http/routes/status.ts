@@ -1,8 +1,8 @@
 // Liveness of this node's API, and what this node is.
-import type { FastifyInstance } from 'fastify'
 import type { NodeApi } from '../node-api.js'
+import type { HttpApp } from '../schemas.js'
 
-export function statusRoutes (app: FastifyInstance, node: NodeApi): void {
+export function statusRoutes (app: HttpApp, node: NodeApi): void {
   app.get('/v1/health', async () => ({ status: 'ok' }))
   app.get('/v1/status', async () => node.status())
   app.get('/metrics', async (_req, reply) => {
