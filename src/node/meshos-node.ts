@@ -147,6 +147,7 @@ export class MeshosNode implements NodeApi {
       dataDir: config.dataDir,
       cluster,
       executor,
+      clock,
       maxEventsPerReport: t.maxEventsPerReport,
       startReportDelayMs: t.startReportDelayMs,
       reconcileMs: t.reconcileMs,

@@ -17,6 +17,7 @@ import { taskPaths } from '../executor/files/task-dir.js'
 import { CommandRefusedError, type TaskCluster } from './cluster-port.js'
 import type { TaskReportEvent } from './commands.js'
 import type { TaskRecord } from './task-table.js'
+import type { Clock, TimerHandle } from '../util/clock.js'
 import { collectTaskDirs } from './task-dir-gc.js'
 
 export interface WorkerInit {
@@ -24,6 +25,7 @@ export interface WorkerInit {
   dataDir: string
   cluster: TaskCluster
   executor: TaskExecutor
+  clock: Clock
   /** Events per report command: one log entry. */
   maxEventsPerReport: number
   /** How long a 'started' event may wait for company (its finish, or any other report). */
@@ -53,14 +55,14 @@ export class Worker implements ExecutorListener {
   private flushing = false
   /** Whenever 'started' events wait (unsentStarts), this timer is pending or has fired
    * (startsOverdue): when it fires they go, whatever else is queued. No clock is compared: a
-   * timer can fire a little before Date.now() says its delay passed. */
-  private startTimer: NodeJS.Timeout | undefined
+   * timer can fire a little before the clock says its delay passed. */
+  private startTimer: TimerHandle | undefined
   private startsOverdue = false
   private syncScheduled = false
   /** A sync found this node behind the commit index: the next applied task command syncs again. */
   private syncDeferred = false
-  private timer: NodeJS.Timeout | undefined
-  private gcTimer: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
+  private gcTimer: TimerHandle | undefined
   private stopped = false
   private readonly log: Logger
 
@@ -74,23 +76,23 @@ export class Worker implements ExecutorListener {
       if ((ev.type === 'assigned' && ev.task.node === this.init.self) || (ev.type === 'changed' && this.syncDeferred)) this.syncSoon()
       if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
     })
-    this.timer = setInterval(() => { this.syncSoon() }, this.init.reconcileMs)
-    this.gcTimer = setInterval(() => { void this.collectDirs() }, this.init.taskDirGcIntervalMs)
+    this.timer = this.init.clock.setInterval(() => { this.syncSoon() }, this.init.reconcileMs)
+    this.gcTimer = this.init.clock.setInterval(() => { void this.collectDirs() }, this.init.taskDirGcIntervalMs)
     this.syncSoon()
   }
 
   stop (): void {
     this.stopped = true
-    clearInterval(this.timer)
-    clearInterval(this.gcTimer)
-    clearTimeout(this.startTimer)
+    this.init.clock.clear(this.timer)
+    this.init.clock.clear(this.gcTimer)
+    this.init.clock.clear(this.startTimer)
   }
 
   private async collectDirs (): Promise<void> {
     // Only once caught up: a lagging replica could take a task it has not applied yet for forgotten.
     if (this.stopped || !this.init.cluster.caughtUp()) return
     try {
-      const removed = await collectTaskDirs(this.init.dataDir, this.init.cluster.table, Date.now(), this.init.taskDirRetentionMs)
+      const removed = await collectTaskDirs(this.init.dataDir, this.init.cluster.table, this.init.clock.nowMs(), this.init.taskDirRetentionMs)
       if (removed > 0) this.log.info({ removed }, 'removed expired task directories')
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not remove expired task directories')
@@ -179,11 +181,11 @@ export class Worker implements ExecutorListener {
   private launch (task: TaskRecord): void {
     const base = { id: task.id, attempt: task.attempt, startedAt: null, exitCode: null, signal: null }
     if (task.cancelRequested) {
-      this.report({ kind: 'finished', ...base, at: Date.now(), reason: 'cancelled', message: 'cancelled before it started' })
+      this.report({ kind: 'finished', ...base, at: this.init.clock.nowMs(), reason: 'cancelled', message: 'cancelled before it started' })
       return
     }
     if (existsSync(taskPaths(this.init.dataDir, task.id, task.attempt).workDir)) {
-      this.report({ kind: 'finished', ...base, at: Date.now(), reason: 'lost', message: 'the worker restarted while the task ran' })
+      this.report({ kind: 'finished', ...base, at: this.init.clock.nowMs(), reason: 'lost', message: 'the worker restarted while the task ran' })
       return
     }
     const spec = task.spec
@@ -198,7 +200,7 @@ export class Worker implements ExecutorListener {
     })
     if (!result.ok) {
       this.log.warn({ task: task.id, attempt: task.attempt, reason: result.reason }, 'refused an assignment')
-      this.report({ kind: 'finished', ...base, at: Date.now(), reason: 'refused', message: result.reason.slice(0, 1024) })
+      this.report({ kind: 'finished', ...base, at: this.init.clock.nowMs(), reason: 'refused', message: result.reason.slice(0, 1024) })
     }
   }
 
@@ -213,7 +215,7 @@ export class Worker implements ExecutorListener {
       if (this.startsOverdue) {
         void this.flush()
       } else if (this.startTimer === undefined) {
-        this.startTimer = setTimeout(() => {
+        this.startTimer = this.init.clock.setTimeout(() => {
           this.startTimer = undefined
           this.startsOverdue = true
           void this.flush()
@@ -229,7 +231,7 @@ export class Worker implements ExecutorListener {
   }
 
   private resetStartTimer (): void {
-    clearTimeout(this.startTimer)
+    this.init.clock.clear(this.startTimer)
     this.startTimer = undefined
     this.startsOverdue = false
   }
@@ -270,7 +272,7 @@ export class Worker implements ExecutorListener {
             continue
           }
           this.log.debug({ err: (err as Error).message, events: events.length }, 'report not committed; retrying')
-          await new Promise(resolve => setTimeout(resolve, backoffMs))
+          await new Promise<void>(resolve => { this.init.clock.setTimeout(resolve, backoffMs) })
           backoffMs = Math.min(backoffMs * 2, 2000)
         }
       }

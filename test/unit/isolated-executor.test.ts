@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { IsolatedExecutor } from '../../src/executor/isolation/isolated-executor.js'
 import { DEFAULT_EXECUTOR } from '../../src/executor/config.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../../src/executor/types.js'
-import { childrenOf } from '../helpers/proc.js'
+import { childrenOf, eventually, processDead, signalPending } from '../helpers/proc.js'
 
 const WAIT_MS = 20_000
 
@@ -23,14 +23,26 @@ describe('isolated executor', function () {
   let executor: IsolatedExecutor
   const outcomes = new Map<string, (o: TaskOutcome) => void>()
   const starts: RunningTask[] = []
+  const startWaiters = new Map<string, (t: RunningTask) => void>()
   const outcome = async (taskId: string): Promise<TaskOutcome> => await new Promise((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`no outcome for ${taskId}`)) }, WAIT_MS)
     outcomes.set(taskId, o => { clearTimeout(timer); resolve(o) })
+  })
+  /** Resolves when the agent side hears that the task spawned (at once if it already did). */
+  const started = async (taskId: string): Promise<RunningTask> => await new Promise((resolve, reject) => {
+    const seen = starts.find(t => t.taskId === taskId)
+    if (seen !== undefined) {
+      resolve(seen)
+      return
+    }
+    const timer = setTimeout(() => { reject(new Error(`no start for ${taskId}`)) }, WAIT_MS)
+    startWaiters.set(taskId, t => { clearTimeout(timer); resolve(t) })
   })
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshos-isolated-'))
     starts.length = 0
+    startWaiters.clear()
     executor = new IsolatedExecutor({
       dataDir: dir,
       capacity: { cpus: 1, memoryMb: 1024 },
@@ -38,7 +50,7 @@ describe('isolated executor', function () {
       killGraceMs: 500,
       spawner: 'child_process'
     })
-    executor.listen({ onStarted: t => starts.push(t), onFinished: o => outcomes.get(o.taskId)?.(o) })
+    executor.listen({ onStarted: t => { starts.push(t); startWaiters.get(t.taskId)?.(t) }, onFinished: o => outcomes.get(o.taskId)?.(o) })
   })
   afterEach(async () => {
     await executor.stop()
@@ -97,8 +109,7 @@ describe('isolated executor', function () {
     assert.equal(refused.ok, false)
     assert.match(refused.ok ? '' : refused.reason, /insufficient capacity/)
     // Cancel once it has spawned, so the outcome is the cancellation and not a spawn race.
-    const deadline = Date.now() + WAIT_MS
-    while (starts.length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+    await started('long')
     assert.equal(executor.cancel('long'), true)
     assert.equal((await done).reason, 'cancelled')
     assert.equal(executor.cancel('long'), false)
@@ -112,11 +123,16 @@ describe('isolated executor', function () {
     const pid = executor.pid
     assert.ok(pid !== undefined)
     const launcher = childrenOf(pid).find((child) => child.comm === 'meshos-launcher')
-    for (const target of [pid, launcher?.pid].filter((p): p is number => p !== undefined)) {
+    const targets = [pid, launcher?.pid].filter((p): p is number => p !== undefined)
+    for (const target of targets) {
       process.kill(target, 'SIGINT')
       process.kill(target, 'SIGTERM')
     }
-    await new Promise(resolve => setTimeout(resolve, 200))
+    // Delivered (handled, ignored or fatal) before anything is checked: otherwise the checks below
+    // could pass before a signal that ends the process arrives.
+    const delivered = (target: number): boolean => processDead(target) || (!signalPending(target, 'SIGINT') && !signalPending(target, 'SIGTERM'))
+    await eventually(() => targets.every(delivered), 'the signals to be delivered', WAIT_MS)
+    for (const target of targets) assert.ok(!processDead(target), `process ${target} survives the signals`)
     const done = outcome('after-signals')
     assert.equal(executor.launch(request('after-signals', { command: 'echo still here' })).ok, true)
     assert.equal((await done).reason, 'exited')

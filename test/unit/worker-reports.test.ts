@@ -1,7 +1,7 @@
-// The worker's task reports, with a log write the test answers by hand: one report in flight,
-// what queues meanwhile goes out together, a start waits for company (its finish, or any other
-// report) up to startReportDelayMs, and a start that was never sent is folded into the attempt's
-// finish (which carries the start time).
+// The worker's task reports, with a log write the test answers by hand and a clock it moves by
+// hand: one report in flight, what queues meanwhile goes out together, a start waits for company
+// (its finish, or any other report) up to startReportDelayMs, and a start that was never sent is
+// folded into the attempt's finish (which carries the start time).
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -13,6 +13,7 @@ import type { TaskExecutor } from '../../src/executor/executor.js'
 import type { TaskCommand, TaskReportEvent } from '../../src/tasks/commands.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
 import { CommandRefusedError } from '../../src/tasks/cluster-port.js'
+import { FakeClock } from '../helpers/fake-clock.js'
 
 const SELF = 'n1'
 
@@ -23,11 +24,13 @@ describe('worker reports', () => {
   let worker: Worker
   let writes: PendingWrite[]
   let table: TaskTable
+  let clock: FakeClock
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'meshos-worker-'))
     writes = []
     table = new TaskTable()
+    clock = new FakeClock()
     worker = makeWorker(0)
   })
 
@@ -50,6 +53,7 @@ describe('worker reports', () => {
         }
       },
       executor,
+      clock,
       maxEventsPerReport,
       startReportDelayMs,
       reconcileMs: 60_000,
@@ -69,10 +73,8 @@ describe('worker reports', () => {
   const finished = (taskId: string): void => {
     worker.onFinished({ taskId, attempt: 1, reason: 'exited', exitCode: 0, signal: null, message: '', startedAtMs: 2000, finishedAtMs: 3000 })
   }
-  /** Lets the worker's flush loop run up to its next write, and a 0 ms start timer fire (timers
-   * of equal delay fire in the order they were set). */
+  /** Lets the worker's flush loop run up to its next write: event-loop turns, no time passes. */
   const settle = async (): Promise<void> => {
-    await new Promise(resolve => setTimeout(resolve, 0))
     for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
   }
   /** Commits write i and lets the worker go on to its next one. */
@@ -84,6 +86,7 @@ describe('worker reports', () => {
 
   it('sends a finish alone when its start was still queued, and a start already in flight is kept', async () => {
     started('a')
+    clock.advance(0)
     await settle()
     assert.deepEqual(kinds(writes[0]), ['started a'], 'the start goes out when its delay (0 here) ends')
     // While that write is in flight: b starts and ends, a ends.
@@ -125,8 +128,8 @@ describe('worker reports', () => {
     await settle()
     assert.deepEqual(kinds(writes[0]), ['finished x'])
     started('a')
-    // Set after a's timer and longer: fires after it, while the write is still in flight.
-    await new Promise(resolve => setTimeout(resolve, delayMs + 10))
+    clock.advance(delayMs) // a's delay runs out while write 0 is still in flight
+    await settle()
     started('b')
     await commit(0)
     assert.deepEqual(kinds(writes[1]), ['started a', 'started b'], 'a is overdue: it does not wait for a timer of b\'s')
@@ -134,15 +137,34 @@ describe('worker reports', () => {
     assert.equal(worker.queuedReports, 0)
   })
 
+  it('a start alone goes out when its delay ends, not a millisecond before', async () => {
+    const delayMs = 30
+    worker = makeWorker(delayMs)
+    started('a')
+    await settle()
+    clock.advance(delayMs - 1)
+    await settle()
+    assert.equal(writes.length, 0, 'still within its delay')
+    clock.advance(1)
+    await settle()
+    assert.deepEqual(kinds(writes[0]), ['started a'])
+    await commit(0)
+    assert.equal(worker.queuedReports, 0)
+  })
+
   it('retries a report of starts alone whose write failed, without waiting for another report', async () => {
     worker = makeWorker(0)
     started('a')
+    clock.advance(0)
     await settle()
     assert.deepEqual(kinds(writes[0]), ['started a'])
     writes[0]!.fail(new Error('no leader'))
-    // The worker backs off 50 ms after a failed write; this timer is set in the same turn and is
-    // longer, so it fires after the backoff.
-    await new Promise(resolve => setTimeout(resolve, 60))
+    await settle()
+    // The worker backs off 50 ms after a failed write.
+    clock.advance(49)
+    await settle()
+    assert.equal(writes.length, 1, 'not sent again before the backoff ends')
+    clock.advance(1)
     await settle()
     assert.deepEqual(kinds(writes[1]), ['started a'], 'sent again after the backoff')
     await commit(1)
