@@ -6,8 +6,11 @@ import type { TaskView } from '../../src/tasks/task-service.js'
 
 export type { TaskView }
 
+// Answers are JSON the tests read field by field and assert on: untyped by default on purpose.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ApiAnswer<T = any> { status: number, body: T }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function api<T = any> (a: AgentProcess, method: string, path: string, body?: unknown, timeoutMs = 15_000): Promise<ApiAnswer<T>> {
   const res = await fetch(`${a.client.baseUrl}${path}`, {
     method,

@@ -7,7 +7,7 @@ const frame = (byte: number, length: number): Uint8Array => new Uint8Array(lengt
 /** What a receiver decodes from the chunks the stream was given. */
 async function decodeAll (chunks: Uint8Array[]): Promise<Uint8Array[]> {
   const out: Uint8Array[] = []
-  for await (const f of lp.decode(chunks)) out.push(f.subarray())
+  for (const f of lp.decode(chunks)) out.push(f.subarray())
   return out
 }
 
