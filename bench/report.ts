@@ -14,19 +14,22 @@ import type { TasksRecord } from './tasks/run.js'
 
 /** This file runs as dist/bench/report.js; the README stays in the source tree. */
 const README = fileURLToPath(new URL('../../bench/README.md', import.meta.url))
-const MARKER = '<!-- Generated below by `npm run bench:report` from bench/results/<name>.json: edit bench/report.ts, not this part. -->'
+const MARKER =
+  '<!-- Generated below by `npm run bench:report` from bench/results/<name>.json: edit bench/report.ts, not this part. -->'
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   const text = await readFile(README, 'utf8')
   const at = text.indexOf(MARKER)
   if (at < 0) throw new Error(`${README} has no line ${MARKER}: the generated part goes after it`)
   const sections = [
     failoverSection(await readLatest<FailoverRecord>('failover')),
     membershipSection(await readLatest<MembershipRecord>('membership')),
-    tasksSection(await readLatest<TasksRecord>('tasks'))
+    tasksSection(await readLatest<TasksRecord>('tasks')),
   ]
   await writeFile(README, `${text.slice(0, at + MARKER.length)}\n\n${sections.join('\n\n')}\n`)
-  process.stdout.write(`${path.relative(process.cwd(), README)} rendered from bench/results/{failover,membership,tasks}.json\n`)
+  process.stdout.write(
+    `${path.relative(process.cwd(), README)} rendered from bench/results/{failover,membership,tasks}.json\n`,
+  )
 }
 
 main().catch(err => {

@@ -9,16 +9,21 @@ import { runFailover } from './failover/run.js'
 import { runMembership } from './membership/run.js'
 import { runTasks } from './tasks/run.js'
 
-const log = (line: string): void => { process.stdout.write(line + '\n') }
+const log = (line: string): void => {
+  process.stdout.write(line + '\n')
+}
 
-async function main (): Promise<void> {
+async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY
   if (only == null || only === 'failover') await runFailover(log)
   if (only == null || only === 'membership') await runMembership(log)
   if (only == null || only === 'tasks') await runTasks(log)
 }
 
-main().then(() => process.exit(0), err => {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`)
-  process.exit(1)
-})
+main().then(
+  () => process.exit(0),
+  err => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  },
+)

@@ -25,41 +25,63 @@ export class AgentProcess {
   private output = ''
   private exitPromise: Promise<number | null>
 
-  private constructor (readonly opts: Required<Omit<AgentOptions, 'extraArgs'>> & { extraArgs: string[] }, readonly child: ChildProcess) {
+  private constructor(
+    readonly opts: Required<Omit<AgentOptions, 'extraArgs'>> & { extraArgs: string[] },
+    readonly child: ChildProcess,
+  ) {
     this.client = new MeshosClient('http://127.0.0.1:0')
-    child.stdout?.on('data', (d: Buffer) => { this.output += d.toString() })
-    child.stderr?.on('data', (d: Buffer) => { this.output += d.toString() })
-    this.exitPromise = new Promise(resolve => child.once('exit', code => { resolve(code) }))
+    child.stdout?.on('data', (d: Buffer) => {
+      this.output += d.toString()
+    })
+    child.stderr?.on('data', (d: Buffer) => {
+      this.output += d.toString()
+    })
+    this.exitPromise = new Promise(resolve =>
+      child.once('exit', code => {
+        resolve(code)
+      }),
+    )
   }
 
   /** Starts an agent. Ports default to 0 (the OS picks free ones, no race with other tests);
    * the actual ports are read back and kept, so restart() comes back on the same addresses. */
-  static async start (opts: AgentOptions): Promise<AgentProcess> {
+  static async start(opts: AgentOptions): Promise<AgentProcess> {
     const full = {
       name: opts.name,
       dataDir: opts.dataDir,
       bootstrap: opts.bootstrap ?? [],
       p2pPort: opts.p2pPort ?? 0,
       httpPort: opts.httpPort ?? 0,
-      extraArgs: opts.extraArgs ?? []
+      extraArgs: opts.extraArgs ?? [],
     }
     const args = [
-      MESHOS_BIN, 'agent',
-      '--name', full.name,
-      '--data-dir', full.dataDir,
-      '--listen', `/ip4/127.0.0.1/tcp/${full.p2pPort}`,
-      '--http', `127.0.0.1:${full.httpPort}`,
-      '--log-level', process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
+      MESHOS_BIN,
+      'agent',
+      '--name',
+      full.name,
+      '--data-dir',
+      full.dataDir,
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${full.p2pPort}`,
+      '--http',
+      `127.0.0.1:${full.httpPort}`,
+      '--log-level',
+      process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
       ...full.bootstrap.flatMap(b => ['--bootstrap', b]),
-      ...full.extraArgs
+      ...full.extraArgs,
     ]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const agent = new AgentProcess(full, child)
     try {
-      const httpUrl = await waitFor(`${full.name} to print its HTTP address`, async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${full.name} exited (${child.signalCode ?? child.exitCode}): ${agent.output.slice(-2000)}`)
-        return /http api: (http:\/\/\S+)/.exec(agent.output)?.[1]
-      }, 30_000)
+      const httpUrl = await waitFor(
+        `${full.name} to print its HTTP address`,
+        async () => {
+          if (child.exitCode !== null || child.signalCode !== null)
+            throw new Error(`${full.name} exited (${child.signalCode ?? child.exitCode}): ${agent.output.slice(-2000)}`)
+          return /http api: (http:\/\/\S+)/.exec(agent.output)?.[1]
+        },
+        30_000,
+      )
       agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000 })
       const status = await agent.client.status()
       agent.peerId = status.nodeId
@@ -74,40 +96,40 @@ export class AgentProcess {
     return agent
   }
 
-  get pid (): number {
+  get pid(): number {
     return this.child.pid ?? -1
   }
 
-  get logs (): string {
+  get logs(): string {
     return this.output
   }
 
-  signal (sig: NodeJS.Signals): void {
+  signal(sig: NodeJS.Signals): void {
     this.child.kill(sig)
   }
 
-  async waitExit (): Promise<number | null> {
+  async waitExit(): Promise<number | null> {
     return await this.exitPromise
   }
 
-  async kill (): Promise<void> {
+  async kill(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return
     this.child.kill('SIGKILL')
     await this.exitPromise
   }
 
   /** Starts the same node again: same data dir and ports, so the same identity and addresses. */
-  async restart (): Promise<AgentProcess> {
+  async restart(): Promise<AgentProcess> {
     await this.kill()
     return await AgentProcess.start(this.opts)
   }
 
-  async nodes (): Promise<NodeView[]> {
+  async nodes(): Promise<NodeView[]> {
     return await this.client.nodes()
   }
 
   /** This agent's view of `peerId`'s state (undefined when it does not know it). */
-  async stateOf (peerId: string): Promise<string | undefined> {
+  async stateOf(peerId: string): Promise<string | undefined> {
     return (await this.nodes()).find(n => n.id === peerId)?.state
   }
 }

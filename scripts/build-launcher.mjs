@@ -13,7 +13,7 @@ const output = join(root, 'dist', 'native', 'meshos-launcher')
 const required = process.env.MESHOS_REQUIRE_LAUNCHER === '1'
 const cc = process.env.CC ?? 'cc'
 
-function giveUp (why) {
+function giveUp(why) {
   const message = `meshos-launcher not built: ${why}`
   if (required) {
     console.error(`${message} (MESHOS_REQUIRE_LAUNCHER=1)`)
@@ -25,6 +25,8 @@ function giveUp (why) {
 
 if (process.platform !== 'linux') giveUp(`it is Linux-only (this is ${process.platform})`)
 mkdirSync(dirname(output), { recursive: true })
-const result = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-o', output, source], { stdio: 'inherit' })
+const result = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-Werror', '-std=c11', '-o', output, source], {
+  stdio: 'inherit',
+})
 if (result.error !== undefined) giveUp(`${cc}: ${result.error.message}`)
 if (result.status !== 0) giveUp(`${cc} exited with ${result.status}`)

@@ -7,11 +7,13 @@ import { Worker } from 'bullmq'
 
 const [port, queue, concurrency] = process.argv.slice(2)
 
-async function runTrue (): Promise<{ startedAt: number }> {
+async function runTrue(): Promise<{ startedAt: number }> {
   return await new Promise((resolve, reject) => {
     let startedAt = NaN
     const child = spawn('/bin/true', [], { stdio: 'ignore' })
-    child.once('spawn', () => { startedAt = performance.timeOrigin + performance.now() })
+    child.once('spawn', () => {
+      startedAt = performance.timeOrigin + performance.now()
+    })
     child.once('error', reject)
     child.once('exit', (code, signal) => {
       if (code === 0) resolve({ startedAt })
@@ -22,9 +24,13 @@ async function runTrue (): Promise<{ startedAt: number }> {
 
 const worker = new Worker(queue ?? 'bench', runTrue, {
   connection: { host: '127.0.0.1', port: Number(port) },
-  concurrency: Number(concurrency ?? '1')
+  concurrency: Number(concurrency ?? '1'),
 })
-worker.on('error', err => { process.stderr.write(`worker error: ${err.message}\n`) })
+worker.on('error', err => {
+  process.stderr.write(`worker error: ${err.message}\n`)
+})
 await worker.waitUntilReady()
 process.stdout.write('ready\n')
-process.on('SIGTERM', () => { void worker.close().finally(() => process.exit(0)) })
+process.on('SIGTERM', () => {
+  void worker.close().finally(() => process.exit(0))
+})

@@ -10,7 +10,11 @@ import { startEtcd } from './etcd.js'
 import { measure, type FailoverResult } from './measure.js'
 import { startMeshos } from './meshos.js'
 
-export async function benchFailover (trials: number, writes: number, log: Log): Promise<{ results: FailoverResult[], skipped: string[] }> {
+export async function benchFailover(
+  trials: number,
+  writes: number,
+  log: Log,
+): Promise<{ results: FailoverResult[]; skipped: string[] }> {
   const results: FailoverResult[] = []
   const skipped: string[] = []
   for (const system of ['meshos', 'etcd 3.4'] as const) {
@@ -22,7 +26,7 @@ export async function benchFailover (trials: number, writes: number, log: Log): 
     }
     log(`  ${system}: 3 members on 127.0.0.1`)
     try {
-      results.push({ system, ...await measure(cluster, trials, writes, log) })
+      results.push({ system, ...(await measure(cluster, trials, writes, log)) })
     } finally {
       await cluster.stop()
     }

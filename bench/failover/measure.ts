@@ -28,7 +28,12 @@ export interface Cluster {
 const FAILOVER_ATTEMPT_TIMEOUT_MS = 250
 const WARMUP_WRITES = 500
 
-export async function measure (c: Cluster, trials: number, writes: number, log: Log): Promise<Omit<FailoverResult, 'system'>> {
+export async function measure(
+  c: Cluster,
+  trials: number,
+  writes: number,
+  log: Log,
+): Promise<Omit<FailoverResult, 'system'>> {
   const failover: number[] = []
   for (let t = 0; t < trials; t++) {
     await c.healthy()
@@ -42,7 +47,8 @@ export async function measure (c: Cluster, trials: number, writes: number, log: 
         await c.put(survivor, `failover-${t}`, 'x', FAILOVER_ATTEMPT_TIMEOUT_MS)
         break
       } catch {
-        if (performance.now() - killedAt > 30_000) throw new Error('no write committed within 30 s of killing the leader')
+        if (performance.now() - killedAt > 30_000)
+          throw new Error('no write committed within 30 s of killing the leader')
       }
     }
     failover.push(performance.now() - killedAt)
@@ -63,12 +69,14 @@ export async function measure (c: Cluster, trials: number, writes: number, log: 
   const inFlight = 16
   let next = 0
   const start = performance.now()
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < writes) {
-      const i = next++
-      await c.put(follower, `tp-${i % 100}`, String(i))
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < writes) {
+        const i = next++
+        await c.put(follower, `tp-${i % 100}`, String(i))
+      }
+    }),
+  )
   const writesPerSecond = writes / ((performance.now() - start) / 1000)
   log(`    ${trials} failovers, ${WARMUP_WRITES} warm-up, ${writes} sequential and ${writes} concurrent writes done`)
   return { failoverMs: summarize(failover), commitLatencyMs: summarize(latency), writesPerSecond }

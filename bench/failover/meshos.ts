@@ -5,7 +5,7 @@ import { waitFor } from '../../harness/wait-for.js'
 import { httpTo } from '../lib/http.js'
 import type { Cluster } from './measure.js'
 
-function meshosCluster (dirs: TempDirs, agents: AgentProcess[]): Cluster {
+function meshosCluster(dirs: TempDirs, agents: AgentProcess[]): Cluster {
   const leaderIndex = async (): Promise<number> => {
     for (let i = 0; i < agents.length; i++) {
       const s = await agents[i]!.client.status().catch(() => null)
@@ -14,34 +14,56 @@ function meshosCluster (dirs: TempDirs, agents: AgentProcess[]): Cluster {
     throw new Error('no leader')
   }
   return {
-    leader: async () => await waitFor('a meshos leader', async () => await leaderIndex().catch(() => undefined), 10_000, 20),
+    leader: async () =>
+      await waitFor('a meshos leader', async () => await leaderIndex().catch(() => undefined), 10_000, 20),
     put: async (i, key, value, attemptTimeoutMs) => {
-      const res = await httpTo(agents[i]!.client.baseUrl).request('PUT', `/v1/kv/${encodeURIComponent(key)}`, { value }, attemptTimeoutMs)
-      if (res.status < 200 || res.status >= 300) throw new Error(`meshos PUT: ${res.status} ${JSON.stringify(res.body)}`)
+      const res = await httpTo(agents[i]!.client.baseUrl).request(
+        'PUT',
+        `/v1/kv/${encodeURIComponent(key)}`,
+        { value },
+        attemptTimeoutMs,
+      )
+      if (res.status < 200 || res.status >= 300)
+        throw new Error(`meshos PUT: ${res.status} ${JSON.stringify(res.body)}`)
     },
-    kill: async i => { await agents[i]!.kill() },
-    restart: async i => { agents[i] = await agents[i]!.restart() },
+    kill: async i => {
+      await agents[i]!.kill()
+    },
+    restart: async i => {
+      agents[i] = await agents[i]!.restart()
+    },
     healthy: async () => {
-      await waitFor('3 meshos voters in contact', async () => {
-        const statuses = await Promise.all(agents.map(async a => await a.client.status()))
-        const leaders = new Set(statuses.map(s => s.leader))
-        if (leaders.size !== 1 || statuses.some(s => s.leader == null)) return false
-        const c = await agents[statuses.findIndex(s => s.role === 'leader')]!.client.cluster()
-        return c.voters.length === 3 && c.voters.every(v => v.lastContactMs != null && v.lastContactMs < 500)
-      }, 30_000, 50)
+      await waitFor(
+        '3 meshos voters in contact',
+        async () => {
+          const statuses = await Promise.all(agents.map(async a => await a.client.status()))
+          const leaders = new Set(statuses.map(s => s.leader))
+          if (leaders.size !== 1 || statuses.some(s => s.leader == null)) return false
+          const c = await agents[statuses.findIndex(s => s.role === 'leader')]!.client.cluster()
+          return c.voters.length === 3 && c.voters.every(v => v.lastContactMs != null && v.lastContactMs < 500)
+        },
+        30_000,
+        50,
+      )
     },
     stop: async () => {
-      await Promise.all(agents.map(async a => { await a.kill() }))
+      await Promise.all(
+        agents.map(async a => {
+          await a.kill()
+        }),
+      )
       await dirs.cleanup()
-    }
+    },
   }
 }
 
-export async function startMeshos (dirs: TempDirs): Promise<Cluster> {
+export async function startMeshos(dirs: TempDirs): Promise<Cluster> {
   const agents: AgentProcess[] = []
   agents.push(await AgentProcess.start({ name: 'f1', dataDir: await dirs.make('meshos-failover-') }))
   for (const name of ['f2', 'f3']) {
-    agents.push(await AgentProcess.start({ name, dataDir: await dirs.make('meshos-failover-'), bootstrap: [agents[0]!.addr] }))
+    agents.push(
+      await AgentProcess.start({ name, dataDir: await dirs.make('meshos-failover-'), bootstrap: [agents[0]!.addr] }),
+    )
   }
   return meshosCluster(dirs, agents)
 }

@@ -15,17 +15,21 @@ export interface FailoverRecord extends ResultsHeader {
   skipped: string[]
 }
 
-export async function runFailover (log: Log): Promise<void> {
+export async function runFailover(log: Log): Promise<void> {
   const machine = machineInfo()
   const trials = Math.max(1, Math.round(20 * Number(process.env.BENCH_TRIALS ?? '1')))
   const writes = 1000
   log(`meshos failover benchmark — ${describeMachine(machine)}`)
   const { results, skipped } = await benchFailover(trials, writes, log)
-  log('\n  system     failover (SIGKILL leader → write via survivor commits)          commit latency via follower      throughput (16 in flight)')
+  log(
+    '\n  system     failover (SIGKILL leader → write via survivor commits)          commit latency via follower      throughput (16 in flight)',
+  )
   for (const r of results) {
     const f = r.failoverMs
     const c = r.commitLatencyMs
-    log(`  ${r.system.padEnd(9)}  min ${f.min.toFixed(0)} / median ${f.median.toFixed(0)} / p99 ${f.p99.toFixed(0)} / max ${f.max.toFixed(0)} ms (N=${f.n})   p50 ${c.median.toFixed(2)} / p99 ${c.p99.toFixed(2)} ms (N=${c.n})   ${r.writesPerSecond.toFixed(0)} writes/s`)
+    log(
+      `  ${r.system.padEnd(9)}  min ${f.min.toFixed(0)} / median ${f.median.toFixed(0)} / p99 ${f.p99.toFixed(0)} / max ${f.max.toFixed(0)} ms (N=${f.n})   p50 ${c.median.toFixed(2)} / p99 ${c.p99.toFixed(2)} ms (N=${c.n})   ${r.writesPerSecond.toFixed(0)} writes/s`,
+    )
   }
   for (const s of skipped) log(`  skipped ${s}`)
   const m = results.find(r => r.system === 'meshos')

@@ -14,7 +14,7 @@ export interface MachineInfo {
   tempFileSystem: string
 }
 
-export function machineInfo (): MachineInfo {
+export function machineInfo(): MachineInfo {
   return {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -22,7 +22,7 @@ export function machineInfo (): MachineInfo {
     node: process.version,
     platform: `${os.platform()} ${os.arch()}`,
     kernel: os.release(),
-    tempFileSystem: tempFileSystem()
+    tempFileSystem: tempFileSystem(),
   }
 }
 
@@ -31,10 +31,13 @@ export function machineInfo (): MachineInfo {
  * file created within minutes of many deletions is slow (README, Known limits), and meshos
  * creates a directory and files per task.
  */
-function tempFileSystem (): string {
+function tempFileSystem(): string {
   try {
     const dir = realpathSync(os.tmpdir())
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')).filter((fields) => fields.length >= 3)
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map(line => line.split(' '))
+      .filter(fields => fields.length >= 3)
     const holding = mounts
       .filter(([, mountPoint]) => mountPoint === '/' || dir === mountPoint || dir.startsWith(`${mountPoint!}/`))
       .sort((a, b) => b[1]!.length - a[1]!.length)[0]
@@ -42,13 +45,13 @@ function tempFileSystem (): string {
     const [device, mountPoint, type] = holding
     if (type !== 'ext4') return `${type!} at ${mountPoint!}`
     const journals = existsSync('/proc/fs/jbd2') ? readdirSync('/proc/fs/jbd2') : []
-    const journaled = journals.some((name) => name.startsWith(`${path.basename(device!)}-`))
+    const journaled = journals.some(name => name.startsWith(`${path.basename(device!)}-`))
     return `ext4 ${journaled ? 'with' : 'without'} a journal at ${mountPoint!}`
   } catch {
     return 'unknown'
   }
 }
 
-export function describeMachine (m: MachineInfo): string {
+export function describeMachine(m: MachineInfo): string {
   return `${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform} ${m.kernel}; temp dirs on ${m.tempFileSystem}`
 }

@@ -25,19 +25,34 @@ export interface ResultsHeader {
 }
 
 /** The commit the benchmarked code comes from, and whether the work tree differs from it. */
-function source (): { commit: string | null, uncommittedChanges: boolean } {
+function source(): { commit: string | null; uncommittedChanges: boolean } {
   const git = (args: string[]): string | null => {
     const r = spawnSync('git', args, { cwd: REPO_DIR, encoding: 'utf8' })
     return r.status === 0 ? r.stdout.trim() : null
   }
   const commit = git(['rev-parse', '--short', 'HEAD'])
-  const changes = commit == null ? '' : git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results', ':(exclude)bench/README.md'])
+  const changes =
+    commit == null
+      ? ''
+      : git([
+          'status',
+          '--porcelain',
+          '--untracked-files=no',
+          '--',
+          '.',
+          ':(exclude)bench/results',
+          ':(exclude)bench/README.md',
+        ])
   return { commit, uncommittedChanges: changes !== '' }
 }
 
 /** Writes one run's results under its timestamp and as the latest of `name`; the header's
  * date and commit are filled in here. */
-export async function writeResults<R extends ResultsHeader> (name: string, body: Omit<R, Exclude<keyof ResultsHeader, 'machine'>>, log: Log): Promise<void> {
+export async function writeResults<R extends ResultsHeader>(
+  name: string,
+  body: Omit<R, Exclude<keyof ResultsHeader, 'machine'>>,
+  log: Log,
+): Promise<void> {
   await mkdir(RESULTS_DIR, { recursive: true })
   const date = new Date().toISOString()
   const text = JSON.stringify({ benchmark: name, date, ...source(), ...body }, null, 2) + '\n'
@@ -48,12 +63,12 @@ export async function writeResults<R extends ResultsHeader> (name: string, body:
   log(`\nresults written to ${path.relative(process.cwd(), file)} (latest: ${path.relative(process.cwd(), latest)})`)
 }
 
-export function latestFile (name: string): string {
+export function latestFile(name: string): string {
   return path.join(RESULTS_DIR, `${name}.json`)
 }
 
 /** The latest results of `name`, or null when it has never been run here. */
-export async function readLatest<T extends ResultsHeader> (name: string): Promise<T | null> {
+export async function readLatest<T extends ResultsHeader>(name: string): Promise<T | null> {
   let text: string
   try {
     text = await readFile(latestFile(name), 'utf8')

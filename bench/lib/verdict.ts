@@ -10,11 +10,11 @@ export interface Judged {
   pass: boolean
 }
 
-export function verdict (pass: boolean): string {
+export function verdict(pass: boolean): string {
   return pass ? 'PASS' : 'FAIL'
 }
 
 /** "target (shown): PASS", the form the console prints. */
-export function judgedLine (j: Judged): string {
+export function judgedLine(j: Judged): string {
   return `${j.target} (${j.shown}): ${verdict(j.pass)}`
 }

@@ -24,9 +24,13 @@ export interface MembershipSizeResult {
   bareLibp2pCpuPercent: Summary
 }
 
-interface StateEvent { time: number, nodeId: string, to: string }
+interface StateEvent {
+  time: number
+  nodeId: string
+  to: string
+}
 
-function stateEvents (agent: AgentProcess): StateEvent[] {
+function stateEvents(agent: AgentProcess): StateEvent[] {
   const out: StateEvent[] = []
   for (const line of agent.logs.split('\n')) {
     if (!line.includes('member state changed')) continue
@@ -40,17 +44,19 @@ function stateEvents (agent: AgentProcess): StateEvent[] {
 
 /** Latest time each observer logged `subject` entering `state` at or after `sinceMs`; null if
  * some observer has not yet. */
-function allSaw (observers: AgentProcess[], subject: string, state: string, sinceMs: number): number | null {
+function allSaw(observers: AgentProcess[], subject: string, state: string, sinceMs: number): number | null {
   let latest = 0
   for (const o of observers) {
-    const hit = stateEvents(o).filter(e => e.nodeId === subject && e.to === state && e.time >= sinceMs).pop()
+    const hit = stateEvents(o)
+      .filter(e => e.nodeId === subject && e.to === state && e.time >= sinceMs)
+      .pop()
     if (hit == null) return null
     latest = Math.max(latest, hit.time)
   }
   return latest
 }
 
-async function until<T> (what: string, probe: () => T | null, timeoutMs: number): Promise<T> {
+async function until<T>(what: string, probe: () => T | null, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = probe()
@@ -62,36 +68,53 @@ async function until<T> (what: string, probe: () => T | null, timeoutMs: number)
 
 /** Starts `count` agents bootstrapping from `first`, a few at a time so start-up CPU (each
  * process spends ~1 s importing) does not starve the running nodes' heartbeats. */
-async function startMany (first: AgentProcess, count: number, dirs: TempDirs, prefix: string): Promise<AgentProcess[]> {
+async function startMany(first: AgentProcess, count: number, dirs: TempDirs, prefix: string): Promise<AgentProcess[]> {
   const out: AgentProcess[] = []
   const batch = 3
   for (let i = 0; i < count; i += batch) {
-    const started = await Promise.allSettled(Array.from({ length: Math.min(batch, count - i) }, async (_, j) =>
-      await AgentProcess.start({ name: `${prefix}${i + j + 2}`, dataDir: await dirs.make('meshos-bench-'), bootstrap: [first.addr] })))
+    const started = await Promise.allSettled(
+      Array.from(
+        { length: Math.min(batch, count - i) },
+        async (_, j) =>
+          await AgentProcess.start({
+            name: `${prefix}${i + j + 2}`,
+            dataDir: await dirs.make('meshos-bench-'),
+            bootstrap: [first.addr],
+          }),
+      ),
+    )
     for (const s of started) if (s.status === 'fulfilled') out.push(s.value)
     const failed = started.find(s => s.status === 'rejected')
     if (failed != null) {
-      await Promise.all(out.map(async a => { await a.kill() }))
+      await Promise.all(
+        out.map(async a => {
+          await a.kill()
+        }),
+      )
       throw failed.reason
     }
   }
   return out
 }
 
-async function converged (agents: AgentProcess[], sinceMs: number, timeoutMs: number): Promise<void> {
-  await until(`${agents.length} nodes to converge`, () => {
-    for (const subject of agents) {
-      const others = agents.filter(a => a !== subject)
-      if (others.length > 0 && allSaw(others, subject.peerId, 'alive', sinceMs) == null) return null
-    }
-    return true
-  }, timeoutMs)
+async function converged(agents: AgentProcess[], sinceMs: number, timeoutMs: number): Promise<void> {
+  await until(
+    `${agents.length} nodes to converge`,
+    () => {
+      for (const subject of agents) {
+        const others = agents.filter(a => a !== subject)
+        if (others.length > 0 && allSaw(others, subject.peerId, 'alive', sinceMs) == null) return null
+      }
+      return true
+    },
+    timeoutMs,
+  )
 }
 
 /** How long idle CPU is measured over, per cluster. */
 export const IDLE_WINDOW_MS = 10_000
 
-export async function benchMembershipSize (n: number, trials: number, log: Log): Promise<MembershipSizeResult> {
+export async function benchMembershipSize(n: number, trials: number, log: Log): Promise<MembershipSizeResult> {
   const dirs = new TempDirs()
   const agents: AgentProcess[] = []
   /** Every agent this run started, so a failure never leaves one running. */
@@ -99,7 +122,7 @@ export async function benchMembershipSize (n: number, trials: number, log: Log):
   try {
     const t0 = Date.now()
     const first = await AgentProcess.start({ name: 'b1', dataDir: await dirs.make('meshos-bench-') })
-    agents.push(first, ...await startMany(first, n - 2, dirs, 'b'))
+    agents.push(first, ...(await startMany(first, n - 2, dirs, 'b')))
     await converged(agents, t0, 120_000)
     log(`  ${n - 1} nodes up in ${Date.now() - t0} ms; running ${trials} join/kill trials of node ${n}`)
 
@@ -108,19 +131,31 @@ export async function benchMembershipSize (n: number, trials: number, log: Log):
     const deadAfterKill: number[] = []
     for (let t = 0; t < trials; t++) {
       const spawnAt = Date.now()
-      const newcomer = await AgentProcess.start({ name: `new${t}`, dataDir: await dirs.make('meshos-bench-'), bootstrap: [first.addr] })
+      const newcomer = await AgentProcess.start({
+        name: `new${t}`,
+        dataDir: await dirs.make('meshos-bench-'),
+        bootstrap: [first.addr],
+      })
       started.push(newcomer)
       const readyAt = Date.now()
-      const seenByAll = await until('everyone to see the newcomer alive', () => allSaw(agents, newcomer.peerId, 'alive', spawnAt), 30_000)
-      const newcomerSawAll = await until('the newcomer to see everyone alive', () => {
-        let latest = 0
-        for (const a of agents) {
-          const hit = allSaw([newcomer], a.peerId, 'alive', spawnAt)
-          if (hit == null) return null
-          latest = Math.max(latest, hit)
-        }
-        return latest
-      }, 30_000)
+      const seenByAll = await until(
+        'everyone to see the newcomer alive',
+        () => allSaw(agents, newcomer.peerId, 'alive', spawnAt),
+        30_000,
+      )
+      const newcomerSawAll = await until(
+        'the newcomer to see everyone alive',
+        () => {
+          let latest = 0
+          for (const a of agents) {
+            const hit = allSaw([newcomer], a.peerId, 'alive', spawnAt)
+            if (hit == null) return null
+            latest = Math.max(latest, hit)
+          }
+          return latest
+        },
+        30_000,
+      )
       const joinedAt = Math.max(seenByAll, newcomerSawAll)
       joinFromSpawn.push(joinedAt - spawnAt)
       joinFromReady.push(Math.max(0, joinedAt - readyAt))
@@ -128,13 +163,21 @@ export async function benchMembershipSize (n: number, trials: number, log: Log):
       await new Promise(resolve => setTimeout(resolve, 1000))
       const killAt = Date.now()
       newcomer.signal('SIGKILL')
-      const deadAt = await until('every survivor to mark the node dead', () => allSaw(agents, newcomer.peerId, 'dead', killAt), 30_000)
+      const deadAt = await until(
+        'every survivor to mark the node dead',
+        () => allSaw(agents, newcomer.peerId, 'dead', killAt),
+        30_000,
+      )
       deadAfterKill.push(deadAt - killAt)
       await newcomer.waitExit()
     }
 
     // Idle resources with the full n nodes running.
-    const last = await AgentProcess.start({ name: `b${n}`, dataDir: await dirs.make('meshos-bench-'), bootstrap: [first.addr] })
+    const last = await AgentProcess.start({
+      name: `b${n}`,
+      dataDir: await dirs.make('meshos-bench-'),
+      bootstrap: [first.addr],
+    })
     agents.push(last)
     await converged(agents, t0, 60_000)
     await new Promise(resolve => setTimeout(resolve, 3000))
@@ -162,10 +205,14 @@ export async function benchMembershipSize (n: number, trials: number, log: Log):
       idleRssMiB: summarize(rss),
       idleCpuPercent: summarize(cpu),
       bareLibp2pRssMiB: summarize(bareRss),
-      bareLibp2pCpuPercent: summarize(bareCpu)
+      bareLibp2pCpuPercent: summarize(bareCpu),
     }
   } finally {
-    await Promise.all([...agents, ...started].map(async a => { await a.kill() }))
+    await Promise.all(
+      [...agents, ...started].map(async a => {
+        await a.kill()
+      }),
+    )
     await dirs.cleanup()
   }
 }

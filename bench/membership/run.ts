@@ -11,7 +11,11 @@ import { IDLE_WINDOW_MS, benchMembershipSize, type MembershipSizeResult } from '
 import { MEMBERSHIP_TARGETS, judgeJoin, judgeSize, type MembershipTargets } from './targets.js'
 
 /** A cluster size that could not be measured. */
-export interface MembershipFailure { nodes: number, error: string, loadAverage: number[] }
+export interface MembershipFailure {
+  nodes: number
+  error: string
+  loadAverage: number[]
+}
 
 /** What bench/results/membership.json holds. */
 export interface MembershipRecord extends ResultsHeader {
@@ -20,9 +24,12 @@ export interface MembershipRecord extends ResultsHeader {
   failures: MembershipFailure[]
 }
 
-export async function runMembership (log: Log): Promise<void> {
+export async function runMembership(log: Log): Promise<void> {
   const machine = machineInfo()
-  const sizes = (process.env.BENCH_SIZES ?? '3,10,30').split(',').map(Number).filter(n => n >= 2)
+  const sizes = (process.env.BENCH_SIZES ?? '3,10,30')
+    .split(',')
+    .map(Number)
+    .filter(n => n >= 2)
   const trialScale = Number(process.env.BENCH_TRIALS ?? '1')
   const trialsFor = (n: number): number => Math.max(1, Math.round((n <= 3 ? 20 : n <= 10 ? 10 : 5) * trialScale))
   log(`meshos membership benchmark — ${describeMachine(machine)}`)
@@ -37,7 +44,10 @@ export async function runMembership (log: Log): Promise<void> {
       r = await benchMembershipSize(n, trialsFor(n), log)
     } catch (err) {
       // Reported, not hidden: on a small machine the largest cluster may not fit.
-      const load = os.loadavg().map(l => l.toFixed(1)).join(' ')
+      const load = os
+        .loadavg()
+        .map(l => l.toFixed(1))
+        .join(' ')
       log(`  FAILED: ${(err as Error).message} (load average ${load} on ${machine.cpus} cores)`)
       failures.push({ nodes: n, error: (err as Error).message, loadAverage: os.loadavg() })
       continue

@@ -26,7 +26,7 @@ import { TaskApiUnavailable, benchMeshos } from './meshos.js'
 import { TASKS_SYSTEMS, type TasksPlan, type TasksSystem } from './plan.js'
 import { LAUNCHER_FLOOR, type TasksBenchResult, type TasksSystemResult } from './results.js'
 
-export async function benchTasks (systems: TasksSystem[], plan: TasksPlan, log: Log): Promise<TasksBenchResult> {
+export async function benchTasks(systems: TasksSystem[], plan: TasksPlan, log: Log): Promise<TasksBenchResult> {
   const results: TasksSystemResult[] = []
   const skipped: string[] = []
   for (const system of TASKS_SYSTEMS.filter(s => systems.includes(s))) {

@@ -13,7 +13,7 @@ export interface TaskQueue {
   submit: () => Promise<string>
   /** Submits `n` tasks in one request; resolves once all are accepted. */
   submitBatch: (n: number) => Promise<void>
-  finished: () => Promise<{ succeeded: number, failed: number }>
+  finished: () => Promise<{ succeeded: number; failed: number }>
   /** Why some task failed, for the error message. */
   failureDetail: () => Promise<string>
   /** Epoch ms at which each task's process spawned. */
@@ -24,50 +24,67 @@ export interface TaskQueue {
   processes: string
 }
 
-async function waitFinished (q: TaskQueue, succeeded: number, failedBefore: number, timeoutMs: number, intervalMs = 20): Promise<void> {
+async function waitFinished(
+  q: TaskQueue,
+  succeeded: number,
+  failedBefore: number,
+  timeoutMs: number,
+  intervalMs = 20,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const f = await q.finished()
-    if (f.failed > failedBefore) throw new Error(`${f.failed - failedBefore} tasks failed (${await q.failureDetail().catch(e => (e as Error).message)})`)
+    if (f.failed > failedBefore)
+      throw new Error(
+        `${f.failed - failedBefore} tasks failed (${await q.failureDetail().catch(e => (e as Error).message)})`,
+      )
     if (f.succeeded >= succeeded) return
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${f.succeeded} of ${succeeded} tasks succeeded`)
+    if (performance.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms: ${f.succeeded} of ${succeeded} tasks succeeded`)
     await sleep(intervalMs)
   }
 }
 
 /** Submits `total` tasks in batches of `batch`, `inFlight` batches at a time. */
-async function submitAll (q: TaskQueue, total: number, batch: number, inFlight: number): Promise<void> {
+async function submitAll(q: TaskQueue, total: number, batch: number, inFlight: number): Promise<void> {
   let next = 0
   let failed = false
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < total && !failed) {
-      const k = Math.min(batch, total - next)
-      next += k
-      try {
-        await q.submitBatch(k)
-      } catch (err) {
-        failed = true
-        throw err
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total && !failed) {
+        const k = Math.min(batch, total - next)
+        next += k
+        try {
+          await q.submitBatch(k)
+        } catch (err) {
+          failed = true
+          throw err
+        }
       }
-    }
-  }))
+    }),
+  )
 }
 
-async function measureLatency (q: TaskQueue, plan: TasksPlan, tasks = plan.latencyTasks, intervalMs = plan.intervalMs): Promise<{ start: Summary, accept: Summary, cpuMsPerTask: number }> {
+async function measureLatency(
+  q: TaskQueue,
+  plan: TasksPlan,
+  tasks = plan.latencyTasks,
+  intervalMs = plan.intervalMs,
+): Promise<{ start: Summary; accept: Summary; cpuMsPerTask: number }> {
   const before = await q.finished()
   const warm = await paced(plan.warmupTasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length, before.failed, 30_000, 50)
   const cpuBefore = await q.cpuSeconds()
   const run = await paced(tasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length + tasks, before.failed, THROUGHPUT_TIMEOUT_MS, 50)
-  const cpuMsPerTask = (await q.cpuSeconds() - cpuBefore) * 1000 / tasks
+  const cpuMsPerTask = (((await q.cpuSeconds()) - cpuBefore) * 1000) / tasks
   const started = await q.startedAt(run.values)
   const latency = started.map((s, i) => s - run.sentAt[i]!)
   if (latency.some(l => !Number.isFinite(l))) throw new Error('some tasks have no startedAt')
   return { start: summarize(latency), accept: summarize(run.resolveMs), cpuMsPerTask }
 }
 
-async function measureThroughput (q: TaskQueue, plan: TasksPlan): Promise<ThroughputResult & { cpuMsPerTask: number }> {
+async function measureThroughput(q: TaskQueue, plan: TasksPlan): Promise<ThroughputResult & { cpuMsPerTask: number }> {
   const before = await q.finished()
   const cpuBefore = await q.cpuSeconds()
   const start = performance.now()
@@ -75,12 +92,21 @@ async function measureThroughput (q: TaskQueue, plan: TasksPlan): Promise<Throug
   const submitMs = performance.now() - start
   await waitFinished(q, before.succeeded + plan.throughputTasks, before.failed, THROUGHPUT_TIMEOUT_MS)
   const elapsedMs = performance.now() - start
-  const cpuMsPerTask = (await q.cpuSeconds() - cpuBefore) * 1000 / plan.throughputTasks
-  return { tasks: plan.throughputTasks, submitMs, elapsedMs, tasksPerSecond: plan.throughputTasks / (elapsedMs / 1000), cpuMsPerTask }
+  const cpuMsPerTask = (((await q.cpuSeconds()) - cpuBefore) * 1000) / plan.throughputTasks
+  return {
+    tasks: plan.throughputTasks,
+    submitMs,
+    elapsedMs,
+    tasksPerSecond: plan.throughputTasks / (elapsedMs / 1000),
+    cpuMsPerTask,
+  }
 }
 
 /** Tops the system up to `target` finished tasks (null: as it is), then reads RSS. */
-async function measureHeld (q: TaskQueue, target: number | null): Promise<{ held: number, rss: Record<string, number> }> {
+async function measureHeld(
+  q: TaskQueue,
+  target: number | null,
+): Promise<{ held: number; rss: Record<string, number> }> {
   const before = await q.finished()
   const need = target == null ? 0 : target - before.succeeded - before.failed
   if (need > 0) {
@@ -93,7 +119,15 @@ async function measureHeld (q: TaskQueue, target: number | null): Promise<{ held
   return { held: after.succeeded + after.failed, rss: await q.rss() }
 }
 
-export async function measureQueue (system: string, latencyMeasures: string, q: TaskQueue, plan: TasksPlan, holdTarget: number | null, log: Log, notes: string[]): Promise<TasksSystemResult> {
+export async function measureQueue(
+  system: string,
+  latencyMeasures: string,
+  q: TaskQueue,
+  plan: TasksPlan,
+  holdTarget: number | null,
+  log: Log,
+  notes: string[],
+): Promise<TasksSystemResult> {
   const light = await measureLatency(q, plan, plan.lightLatencyTasks, plan.lightIntervalMs)
   log(`    latency: ${plan.lightLatencyTasks} tasks at ${1000 / plan.lightIntervalMs}/s done`)
   const lat = await measureLatency(q, plan)
@@ -102,6 +136,22 @@ export async function measureQueue (system: string, latencyMeasures: string, q: 
   log(`    throughput: ${plan.throughputTasks} tasks in ${throughput.elapsedMs.toFixed(0)} ms`)
   const held = await measureHeld(q, holdTarget)
   log(`    holding ${held.held} finished tasks`)
-  const cpuMsPerTask = { light: light.cpuMsPerTask, paced: lat.cpuMsPerTask, throughput: throughputCpuMs, processes: q.processes }
-  return { system, latencyMeasures, startLatencyMs: lat.start, lightStartLatencyMs: light.start, acceptLatencyMs: lat.accept, throughput, rssMiB: held.rss, cpuMsPerTask, heldTasks: held.held, notes }
+  const cpuMsPerTask = {
+    light: light.cpuMsPerTask,
+    paced: lat.cpuMsPerTask,
+    throughput: throughputCpuMs,
+    processes: q.processes,
+  }
+  return {
+    system,
+    latencyMeasures,
+    startLatencyMs: lat.start,
+    lightStartLatencyMs: light.start,
+    acceptLatencyMs: lat.accept,
+    throughput,
+    rssMiB: held.rss,
+    cpuMsPerTask,
+    heldTasks: held.held,
+    notes,
+  }
 }

@@ -4,7 +4,11 @@ import { sleep } from '../lib/async.js'
 
 /** Open loop: call `submit` every `intervalMs` (absolute schedule, never waiting for answers).
  * Returns each call's result, its send time (epoch ms) and how long it took to resolve. */
-export async function paced<T> (n: number, intervalMs: number, submit: () => Promise<T>): Promise<{ values: T[], sentAt: number[], resolveMs: number[] }> {
+export async function paced<T>(
+  n: number,
+  intervalMs: number,
+  submit: () => Promise<T>,
+): Promise<{ values: T[]; sentAt: number[]; resolveMs: number[] }> {
   const values: T[] = new Array(n)
   const sentAt: number[] = new Array(n)
   const resolveMs: number[] = new Array(n)
@@ -21,10 +25,17 @@ export async function paced<T> (n: number, intervalMs: number, submit: () => Pro
     if (performance.now() > deadline) throw new Error(`paced submission overran its time bound at ${i} of ${n}`)
     const sendPerf = performance.now()
     sentAt[i] = performance.timeOrigin + sendPerf
-    inFlight.push(submit().then(v => {
-      values[i] = v
-      resolveMs[i] = performance.now() - sendPerf
-    }, err => { failure ??= err }))
+    inFlight.push(
+      submit().then(
+        v => {
+          values[i] = v
+          resolveMs[i] = performance.now() - sendPerf
+        },
+        err => {
+          failure ??= err
+        },
+      ),
+    )
   }
   await Promise.all(inFlight)
   if (failure != null) throw failure

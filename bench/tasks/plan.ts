@@ -19,7 +19,7 @@ export interface TasksPlan {
 }
 
 /** The issue's plan; `scale` shrinks the counts for a quick try (BENCH_TASKS_SCALE). */
-export function tasksPlan (scale = 1): TasksPlan {
+export function tasksPlan(scale = 1): TasksPlan {
   const n = (v: number): number => Math.max(10, Math.round(v * scale))
   return {
     latencyTasks: n(1000),
@@ -32,14 +32,16 @@ export function tasksPlan (scale = 1): TasksPlan {
     batchesInFlight: 4,
     spawnInFlight: 8,
     heldTasks: n(10_000),
-    bullmqWorkerConcurrency: [3, 3, 2]
+    bullmqWorkerConcurrency: [3, 3, 2],
   }
 }
 
 /** The plan in words, as the console and bench/README.md show it. */
-export function describePlan (plan: TasksPlan): string {
-  return `latency: ${plan.latencyTasks} tasks open-loop at ${1000 / plan.intervalMs}/s, one per request (after ${plan.warmupTasks} warm-up); ` +
+export function describePlan(plan: TasksPlan): string {
+  return (
+    `latency: ${plan.latencyTasks} tasks open-loop at ${1000 / plan.intervalMs}/s, one per request (after ${plan.warmupTasks} warm-up); ` +
     `throughput: ${plan.throughputTasks} tasks in batches of ${plan.batchSize}, ${plan.batchesInFlight} batches in flight`
+  )
 }
 
 /** Bounds one throughput or top-up run. Process creation on a small VM can be ~100/s, so

@@ -30,7 +30,7 @@ export interface TasksSystemResult {
   /** CPU (user + system) of the system's own processes per task, over each run from its first
    * submission until all its tasks finished (the bench's status polling included; the task
    * processes themselves not). Null for the spawn floors. */
-  cpuMsPerTask: { light: number, paced: number, throughput: number, processes: string } | null
+  cpuMsPerTask: { light: number; paced: number; throughput: number; processes: string } | null
   heldTasks: number | null
   notes: string[]
 }

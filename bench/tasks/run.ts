@@ -15,7 +15,7 @@ import { TASK_TARGETS, judgeTasks, type TaskTargets } from './targets.js'
 
 /** What bench/results/tasks.json holds. */
 export interface TasksRecord extends ResultsHeader {
-  loadAverage: { before: number[], after: number[] }
+  loadAverage: { before: number[]; after: number[] }
   targets: TaskTargets
   /** BENCH_TASKS_SCALE; absent in files from before it was recorded (those ran at 1). */
   scale?: number
@@ -26,10 +26,12 @@ export interface TasksRecord extends ResultsHeader {
   judged: Array<Omit<Judged, 'shown'>>
 }
 
-export async function runTasks (log: Log): Promise<void> {
+export async function runTasks(log: Log): Promise<void> {
   const machine = machineInfo()
   const systems = (process.env.BENCH_TASKS_SYSTEMS ?? TASKS_SYSTEMS.join(','))
-    .split(',').map(s => s.trim()).filter((s): s is TasksSystem => (TASKS_SYSTEMS as readonly string[]).includes(s))
+    .split(',')
+    .map(s => s.trim())
+    .filter((s): s is TasksSystem => (TASKS_SYSTEMS as readonly string[]).includes(s))
   if (systems.length === 0) throw new Error(`BENCH_TASKS_SYSTEMS: expected some of ${TASKS_SYSTEMS.join(',')}`)
   const scale = Number(process.env.BENCH_TASKS_SCALE ?? '1')
   if (!(scale > 0)) throw new Error('BENCH_TASKS_SCALE: expected a positive number')
@@ -42,21 +44,39 @@ export async function runTasks (log: Log): Promise<void> {
   const loadAfter = os.loadavg()
 
   const ms = (v: number): string => v.toFixed(2)
-  if (results.length > 0) log(`\n  ${'system'.padEnd(26)} ${'submit→start at 100/s: p50 / p99 (min, max, N)'.padEnd(50)} ${'throughput'.padEnd(26)} measured as`)
+  if (results.length > 0)
+    log(
+      `\n  ${'system'.padEnd(26)} ${'submit→start at 100/s: p50 / p99 (min, max, N)'.padEnd(50)} ${'throughput'.padEnd(26)} measured as`,
+    )
   for (const r of results) {
     const l = r.startLatencyMs
-    log(`  ${r.system.padEnd(26)} ${`${ms(l.median)} / ${ms(l.p99)} ms (${ms(l.min)}, ${ms(l.max)}, N=${l.n})`.padEnd(50)} ${`${r.throughput.tasksPerSecond.toFixed(0)} tasks/s (N=${r.throughput.tasks})`.padEnd(26)} ${r.latencyMeasures}`)
+    log(
+      `  ${r.system.padEnd(26)} ${`${ms(l.median)} / ${ms(l.p99)} ms (${ms(l.min)}, ${ms(l.max)}, N=${l.n})`.padEnd(50)} ${`${r.throughput.tasksPerSecond.toFixed(0)} tasks/s (N=${r.throughput.tasks})`.padEnd(26)} ${r.latencyMeasures}`,
+    )
   }
   log('')
   for (const r of results) {
     const l = r.lightStartLatencyMs
-    log(`  ${r.system}: submit→start at 10/s (not queueing): p50 ${ms(l.median)} / p99 ${ms(l.p99)} ms (${ms(l.min)}, ${ms(l.max)}, N=${l.n})`)
+    log(
+      `  ${r.system}: submit→start at 10/s (not queueing): p50 ${ms(l.median)} / p99 ${ms(l.p99)} ms (${ms(l.min)}, ${ms(l.max)}, N=${l.n})`,
+    )
   }
   for (const r of results) {
-    if (r.acceptLatencyMs != null) log(`  ${r.system}: submit acknowledged ${fmt(r.acceptLatencyMs, 'ms', 2)}; ${r.throughput.tasks} submitted in ${r.throughput.submitMs.toFixed(0)} ms, all succeeded after ${r.throughput.elapsedMs.toFixed(0)} ms`)
-    if (r.rssMiB != null) log(`  ${r.system}: RSS holding ${r.heldTasks} finished tasks: ${Object.entries(r.rssMiB).map(([k, v]) => `${k} ${v.toFixed(1)} MiB`).join(', ')}`)
+    if (r.acceptLatencyMs != null)
+      log(
+        `  ${r.system}: submit acknowledged ${fmt(r.acceptLatencyMs, 'ms', 2)}; ${r.throughput.tasks} submitted in ${r.throughput.submitMs.toFixed(0)} ms, all succeeded after ${r.throughput.elapsedMs.toFixed(0)} ms`,
+      )
+    if (r.rssMiB != null)
+      log(
+        `  ${r.system}: RSS holding ${r.heldTasks} finished tasks: ${Object.entries(r.rssMiB)
+          .map(([k, v]) => `${k} ${v.toFixed(1)} MiB`)
+          .join(', ')}`,
+      )
     const cpu = r.cpuMsPerTask
-    if (cpu != null) log(`  ${r.system}: CPU per task (${cpu.processes}; not the tasks): at 10/s ${cpu.light.toFixed(1)} ms, at 100/s ${cpu.paced.toFixed(1)} ms, throughput run ${cpu.throughput.toFixed(1)} ms`)
+    if (cpu != null)
+      log(
+        `  ${r.system}: CPU per task (${cpu.processes}; not the tasks): at 10/s ${cpu.light.toFixed(1)} ms, at 100/s ${cpu.paced.toFixed(1)} ms, throughput run ${cpu.throughput.toFixed(1)} ms`,
+      )
     for (const n of r.notes) log(`  ${r.system}: ${n}`)
   }
   for (const s of skipped) log(`  skipped ${s}`)
@@ -74,14 +94,38 @@ export async function runTasks (log: Log): Promise<void> {
     log(`  ${judgedLine(v.startP50)}`)
     log(`  ${judgedLine(v.startP99)}`)
     // Context, not a verdict: any submit→start includes one fork+exec on this machine.
-    if (floor != null) log(`  (this machine's own spawn() → 'spawn' event: p50 ${ms(floor.startLatencyMs.median)} ms, p99 ${ms(floor.startLatencyMs.p99)} ms)`)
+    if (floor != null)
+      log(
+        `  (this machine's own spawn() → 'spawn' event: p50 ${ms(floor.startLatencyMs.median)} ms, p99 ${ms(floor.startLatencyMs.p99)} ms)`,
+      )
     if (v.vsSpawnFloor == null) log('  throughput vs spawn floor: not judged (the spawn floor was not measured)')
     else log(`  ${judgedLine(v.vsSpawnFloor)}`)
     if (v.vsLauncherFloor != null && launcherFloor != null) {
       log(`  ${judgedLine(v.vsLauncherFloor)}`)
-      log(`  (posix_spawn via meshos-launcher → SPAWNED: p50 ${ms(launcherFloor.startLatencyMs.median)} ms, p99 ${ms(launcherFloor.startLatencyMs.p99)} ms)`)
+      log(
+        `  (posix_spawn via meshos-launcher → SPAWNED: p50 ${ms(launcherFloor.startLatencyMs.median)} ms, p99 ${ms(launcherFloor.startLatencyMs.p99)} ms)`,
+      )
     }
   }
-  const judged = v == null ? [] : [v.startP50, v.startP99, v.vsSpawnFloor, v.vsLauncherFloor].flatMap(j => j == null ? [] : [{ target: j.target, value: j.value, pass: j.pass }])
-  await writeResults<TasksRecord>('tasks', { machine, loadAverage: { before: loadBefore, after: loadAfter }, targets: TASK_TARGETS, scale, plan, systems, results, skipped, judged }, log)
+  const judged =
+    v == null
+      ? []
+      : [v.startP50, v.startP99, v.vsSpawnFloor, v.vsLauncherFloor].flatMap(j =>
+          j == null ? [] : [{ target: j.target, value: j.value, pass: j.pass }],
+        )
+  await writeResults<TasksRecord>(
+    'tasks',
+    {
+      machine,
+      loadAverage: { before: loadBefore, after: loadAfter },
+      targets: TASK_TARGETS,
+      scale,
+      plan,
+      systems,
+      results,
+      skipped,
+      judged,
+    },
+    log,
+  )
 }

@@ -6,7 +6,7 @@ export const TASK_TARGETS = {
   startP50Ms: 3,
   startP99Ms: 10,
   /** meshos throughput as a share of this machine's raw spawn floor. */
-  throughputVsSpawnFloor: 0.9
+  throughputVsSpawnFloor: 0.9,
 }
 
 export type TaskTargets = typeof TASK_TARGETS
@@ -22,7 +22,7 @@ export interface TasksVerdicts {
 }
 
 /** Null when meshos was not measured. */
-export function judgeTasks (t: TaskTargets, results: TasksSystemResult[]): TasksVerdicts | null {
+export function judgeTasks(t: TaskTargets, results: TasksSystemResult[]): TasksVerdicts | null {
   const m = results.find(r => r.system === 'meshos')
   if (m == null) return null
   const l = m.startLatencyMs
@@ -34,13 +34,23 @@ export function judgeTasks (t: TaskTargets, results: TasksSystemResult[]): Tasks
       target: `throughput ≥ ${t.throughputVsSpawnFloor * 100}% of the ${name}`,
       value: share,
       shown: `${m.throughput.tasksPerSecond.toFixed(0)} / ${floor.throughput.tasksPerSecond.toFixed(0)} = ${(share * 100).toFixed(0)}%`,
-      pass: share >= t.throughputVsSpawnFloor
+      pass: share >= t.throughputVsSpawnFloor,
     }
   }
   return {
-    startP50: { target: `submit→start p50 ≤ ${t.startP50Ms} ms`, value: l.median, shown: l.median.toFixed(2), pass: l.median <= t.startP50Ms },
-    startP99: { target: `submit→start p99 ≤ ${t.startP99Ms} ms`, value: l.p99, shown: l.p99.toFixed(2), pass: l.p99 <= t.startP99Ms },
+    startP50: {
+      target: `submit→start p50 ≤ ${t.startP50Ms} ms`,
+      value: l.median,
+      shown: l.median.toFixed(2),
+      pass: l.median <= t.startP50Ms,
+    },
+    startP99: {
+      target: `submit→start p99 ≤ ${t.startP99Ms} ms`,
+      value: l.p99,
+      shown: l.p99.toFixed(2),
+      pass: l.p99 <= t.startP99Ms,
+    },
     vsSpawnFloor: vsFloor('spawn floor', SPAWN_FLOOR),
-    vsLauncherFloor: vsFloor('posix_spawn floor', LAUNCHER_FLOOR)
+    vsLauncherFloor: vsFloor('posix_spawn floor', LAUNCHER_FLOOR),
   }
 }

@@ -11,7 +11,7 @@ import { USAGE } from './usage.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
 import { DEFAULT_P2P_PORT } from '../node/config.js'
 
-export async function agentCommand (args: string[], env: Record<string, string | undefined>): Promise<number> {
+export async function agentCommand(args: string[], env: Record<string, string | undefined>): Promise<number> {
   const cfg = parseAgentArgs(args, env)
   if (cfg === 'help') {
     process.stdout.write(USAGE)
@@ -24,7 +24,7 @@ export async function agentCommand (args: string[], env: Record<string, string |
     onFatal: reason => {
       log.fatal({ reason }, 'stopping the agent')
       process.exit(1)
-    }
+    },
   })
   const app = buildHttpApp(node, log)
   try {
@@ -36,28 +36,33 @@ export async function agentCommand (args: string[], env: Record<string, string |
     throw new StartupError(`cannot serve HTTP on ${cfg.httpHost}:${cfg.httpPort}: ${why}`)
   }
   const httpAddr = app.server.address()
-  const httpUrl = httpAddr != null && typeof httpAddr === 'object'
-    ? `http://${httpAddr.family === 'IPv6' ? `[${httpAddr.address}]` : httpAddr.address}:${httpAddr.port}`
-    : `http://${cfg.httpHost}:${cfg.httpPort}`
+  const httpUrl =
+    httpAddr != null && typeof httpAddr === 'object'
+      ? `http://${httpAddr.family === 'IPv6' ? `[${httpAddr.address}]` : httpAddr.address}:${httpAddr.port}`
+      : `http://${cfg.httpHost}:${cfg.httpPort}`
   await node.start()
   const addrs = node.host.multiaddrs()
   // Prefer an address another machine can reach; a loopback one only works on this host.
   const joinAddr = addrs.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a)) ?? addrs[0] ?? '<multiaddr>'
-  process.stdout.write([
-    `meshos node "${cfg.name}" started`,
-    `  peer id:  ${node.host.peerId}`,
-    ...addrs.map(a => `  listen:   ${a}`),
-    `  http api: ${httpUrl}`,
-    `  data dir: ${cfg.dataDir}`,
-    'to join this node from another machine:',
-    `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`,
-    ...(joinAddr.startsWith('/ip4/127.') || joinAddr.startsWith('/ip6/::1/')
-      ? ['  (this node listens on loopback only: start it with --listen /ip4/0.0.0.0/tcp/PORT to be reachable)',
-          'a second node on this machine:',
-          `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT + 1} --http 127.0.0.1:${DEFAULT_HTTP_PORT + 1} --data-dir ./.meshos-2`]
-      : []),
-    ''
-  ].join('\n'))
+  process.stdout.write(
+    [
+      `meshos node "${cfg.name}" started`,
+      `  peer id:  ${node.host.peerId}`,
+      ...addrs.map(a => `  listen:   ${a}`),
+      `  http api: ${httpUrl}`,
+      `  data dir: ${cfg.dataDir}`,
+      'to join this node from another machine:',
+      `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`,
+      ...(joinAddr.startsWith('/ip4/127.') || joinAddr.startsWith('/ip6/::1/')
+        ? [
+            '  (this node listens on loopback only: start it with --listen /ip4/0.0.0.0/tcp/PORT to be reachable)',
+            'a second node on this machine:',
+            `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT + 1} --http 127.0.0.1:${DEFAULT_HTTP_PORT + 1} --data-dir ./.meshos-2`,
+          ]
+        : []),
+      '',
+    ].join('\n'),
+  )
 
   return await new Promise<number>(resolve => {
     let stopping = false
@@ -70,12 +75,18 @@ export async function agentCommand (args: string[], env: Record<string, string |
       stopping = true
       log.info({ signal }, 'stopping: announcing leave')
       void (async () => {
-        await node.stop(true).catch(err => { log.error({ err }, 'error while stopping the node') })
+        await node.stop(true).catch(err => {
+          log.error({ err }, 'error while stopping the node')
+        })
         await app.close().catch(() => {})
         resolve(0)
       })()
     }
-    process.on('SIGINT', () => { stop('SIGINT') })
-    process.on('SIGTERM', () => { stop('SIGTERM') })
+    process.on('SIGINT', () => {
+      stop('SIGINT')
+    })
+    process.on('SIGTERM', () => {
+      stop('SIGTERM')
+    })
   })
 }

@@ -24,35 +24,39 @@ export const AGENT_OPTIONS = {
   voters: { type: 'string' },
   scheduler: { type: 'string' },
   spawner: { type: 'string' },
-  help: { type: 'boolean', short: 'h' }
+  help: { type: 'boolean', short: 'h' },
 } as const
 
 type Env = Record<string, string | undefined>
 
 /** MESHOS_DATA_DIR for --data-dir; repeatable flags take a comma-separated list. */
-function fromEnv (env: Env, flag: string): string | undefined {
+function fromEnv(env: Env, flag: string): string | undefined {
   const value = env[`MESHOS_${flag.toUpperCase().replace(/-/g, '_')}`]
   return value === undefined || value === '' ? undefined : value
 }
 
-function list (flagValues: string[] | undefined, env: Env, flag: string): string[] | undefined {
+function list(flagValues: string[] | undefined, env: Env, flag: string): string[] | undefined {
   if (flagValues != null && flagValues.length > 0) return flagValues
   const raw = fromEnv(env, flag)
-  return raw?.split(',').map(s => s.trim()).filter(Boolean)
+  return raw
+    ?.split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
 }
 
-export function parseHostPort (value: string, flag: string): { host: string, port: number } {
+export function parseHostPort(value: string, flag: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^(\d+)$/.exec(value)
   if (m == null) throw new UsageError(`--${flag} "${value}": expected HOST:PORT, e.g. 127.0.0.1:7070`)
   const portText = m.length === 2 ? m[1] : m[3]
   const host = m.length === 2 ? '127.0.0.1' : (m[1] ?? m[2] ?? '')
   const port = Number(portText)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--${flag} "${value}": port must be 0-65535`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--${flag} "${value}": port must be 0-65535`)
   if (host === '') throw new UsageError(`--${flag} "${value}": host is empty`)
   return { host, port }
 }
 
-function positiveNumber (value: string, flag: string, integer: boolean): number {
+function positiveNumber(value: string, flag: string, integer: boolean): number {
   const n = Number(value)
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${flag} "${value}": expected a positive ${integer ? 'integer' : 'number'}`)
@@ -60,25 +64,27 @@ function positiveNumber (value: string, flag: string, integer: boolean): number 
   return n
 }
 
-function parseLabels (values: string[]): Record<string, string> {
+function parseLabels(values: string[]): Record<string, string> {
   const labels: Record<string, string> = {}
   for (const v of values) {
     const eq = v.indexOf('=')
     if (eq <= 0) throw new UsageError(`--label "${v}": expected KEY=VALUE, e.g. --label zone=edge`)
     const key = v.slice(0, eq)
-    if (!/^[A-Za-z0-9_.\-/]{1,63}$/.test(key)) throw new UsageError(`--label "${v}": key may hold letters, digits, _ . - / (at most 63)`)
+    if (!/^[A-Za-z0-9_.\-/]{1,63}$/.test(key))
+      throw new UsageError(`--label "${v}": key may hold letters, digits, _ . - / (at most 63)`)
     const value = v.slice(eq + 1)
     if (value.length > 255) throw new UsageError(`--label "${key}=…": value is longer than 255 characters`)
     labels[key] = value
   }
-  if (Object.keys(labels).length > MEMBERSHIP_LIMITS.maxLabels) throw new UsageError(`--label: at most ${MEMBERSHIP_LIMITS.maxLabels} labels`)
+  if (Object.keys(labels).length > MEMBERSHIP_LIMITS.maxLabels)
+    throw new UsageError(`--label: at most ${MEMBERSHIP_LIMITS.maxLabels} labels`)
   return labels
 }
 
-export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
+export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
   let values
   try {
-    ({ values } = parseArgs({ args, options: AGENT_OPTIONS, strict: true, allowPositionals: false }))
+    ;({ values } = parseArgs({ args, options: AGENT_OPTIONS, strict: true, allowPositionals: false }))
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
@@ -115,18 +121,24 @@ export function parseAgentArgs (args: string[], env: Env): NodeConfig | 'help' {
   }
   const scheduler = values.scheduler ?? fromEnv(env, 'scheduler')
   if (scheduler != null) {
-    if (!(SCHEDULER_POLICIES as readonly string[]).includes(scheduler)) throw new UsageError(`--scheduler "${scheduler}": expected one of ${SCHEDULER_POLICIES.join(', ')}`)
+    if (!(SCHEDULER_POLICIES as readonly string[]).includes(scheduler))
+      throw new UsageError(`--scheduler "${scheduler}": expected one of ${SCHEDULER_POLICIES.join(', ')}`)
     cfg.tasks.policy = scheduler as SchedulerPolicy
   }
   const spawner = values.spawner ?? fromEnv(env, 'spawner')
   if (spawner != null) {
-    if (!(SPAWNER_CHOICES as readonly string[]).includes(spawner)) throw new UsageError(`--spawner "${spawner}": expected one of ${SPAWNER_CHOICES.join(', ')}`)
-    if (spawner === 'launcher' && !launcherAvailable()) throw new UsageError(`--spawner launcher: meshos-launcher is not built at ${LAUNCHER_PATH} (npm run build needs a C compiler)`)
+    if (!(SPAWNER_CHOICES as readonly string[]).includes(spawner))
+      throw new UsageError(`--spawner "${spawner}": expected one of ${SPAWNER_CHOICES.join(', ')}`)
+    if (spawner === 'launcher' && !launcherAvailable())
+      throw new UsageError(
+        `--spawner launcher: meshos-launcher is not built at ${LAUNCHER_PATH} (npm run build needs a C compiler)`,
+      )
     cfg.executor.spawner = spawner as SpawnerChoice
   }
   const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
   if (logLevel != null) {
-    if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`)
+    if (!LOG_LEVELS.includes(logLevel))
+      throw new UsageError(`--log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`)
     cfg.logLevel = logLevel
   }
   return cfg

@@ -16,49 +16,68 @@ const AGENT_START_TIMEOUT_MS = 20_000
 /** How long a child gets to leave gracefully on stop before it is killed. */
 const AGENT_STOP_TIMEOUT_MS = 10_000
 
-interface DevNode { index: number, child: ChildProcess, httpUrl: string, dataDir: string }
+interface DevNode {
+  index: number
+  child: ChildProcess
+  httpUrl: string
+  dataDir: string
+}
 
-function intOption (value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
+function intOption(value: string | undefined, flag: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback
   const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} "${value}": expected an integer ${min}-${max}`)
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${flag} "${value}": expected an integer ${min}-${max}`)
   return n
 }
 
-async function waitHealthy (node: DevNode): Promise<void> {
+async function waitHealthy(node: DevNode): Promise<void> {
   const client = new MeshosClient(node.httpUrl, { timeoutMs: 1000 })
   const deadline = Date.now() + AGENT_START_TIMEOUT_MS
   for (;;) {
     const { exitCode, signalCode } = node.child
-    if (exitCode !== null || signalCode !== null) throw new Error(`node ${node.index} exited (${signalCode ?? `status ${exitCode}`}); see ${node.dataDir}/agent.log`)
+    if (exitCode !== null || signalCode !== null)
+      throw new Error(
+        `node ${node.index} exited (${signalCode ?? `status ${exitCode}`}); see ${node.dataDir}/agent.log`,
+      )
     try {
       await client.health()
       return
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`node ${node.index} did not answer on ${node.httpUrl} within ${AGENT_START_TIMEOUT_MS} ms: ${(err as Error).message}`)
+      if (Date.now() > deadline)
+        throw new Error(
+          `node ${node.index} did not answer on ${node.httpUrl} within ${AGENT_START_TIMEOUT_MS} ms: ${(err as Error).message}`,
+        )
       await new Promise(resolve => setTimeout(resolve, 100))
     }
   }
 }
 
-async function stopAll (nodes: DevNode[]): Promise<void> {
-  await Promise.all(nodes.map(async n => {
-    if (n.child.exitCode !== null || n.child.signalCode !== null) return
-    const exited = new Promise(resolve => n.child.once('exit', resolve))
-    n.child.kill('SIGTERM')
-    const timer = setTimeout(() => n.child.kill('SIGKILL'), AGENT_STOP_TIMEOUT_MS)
-    await exited
-    clearTimeout(timer)
-  }))
+async function stopAll(nodes: DevNode[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async n => {
+      if (n.child.exitCode !== null || n.child.signalCode !== null) return
+      const exited = new Promise(resolve => n.child.once('exit', resolve))
+      n.child.kill('SIGTERM')
+      const timer = setTimeout(() => n.child.kill('SIGKILL'), AGENT_STOP_TIMEOUT_MS)
+      await exited
+      clearTimeout(timer)
+    }),
+  )
 }
 
-export async function devCommand (args: string[]): Promise<number> {
+export async function devCommand(args: string[]): Promise<number> {
   let values
   try {
-    ({ values } = parseArgs({
+    ;({ values } = parseArgs({
       args,
-      options: { nodes: { type: 'string' }, dir: { type: 'string' }, 'base-port': { type: 'string' }, 'http-base-port': { type: 'string' } },
-      strict: true
+      options: {
+        nodes: { type: 'string' },
+        dir: { type: 'string' },
+        'base-port': { type: 'string' },
+        'http-base-port': { type: 'string' },
+      },
+      strict: true,
     }))
   } catch (err) {
     throw new UsageError((err as Error).message)
@@ -66,7 +85,7 @@ export async function devCommand (args: string[]): Promise<number> {
   const count = intOption(values.nodes, 'nodes', 3, 1, 64)
   const basePort = intOption(values['base-port'], 'base-port', 7000, 1, 65535 - count)
   const httpBasePort = intOption(values['http-base-port'], 'http-base-port', 7070, 1, 65535 - count)
-  const dir = values.dir ?? await mkdtemp(path.join(os.tmpdir(), 'meshos-dev-'))
+  const dir = values.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'meshos-dev-')))
 
   const nodes: DevNode[] = []
   let stopping: Promise<void> | undefined
@@ -80,7 +99,9 @@ export async function devCommand (args: string[]): Promise<number> {
     await stopping
   }
   const stopped = new Promise<void>(resolve => {
-    const onSignal = (): void => { void shutdown().then(resolve) }
+    const onSignal = (): void => {
+      void shutdown().then(resolve)
+    }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     // Closing the terminal must not orphan agents (they run in their own process group).
@@ -95,12 +116,17 @@ export async function devCommand (args: string[]): Promise<number> {
       const logFile = await open(path.join(dataDir, 'agent.log'), 'a')
       const httpUrl = `http://127.0.0.1:${httpBasePort + i}`
       const agentArgs = [
-        MAIN, 'agent',
-        '--listen', `/ip4/127.0.0.1/tcp/${basePort + i}`,
-        '--http', `127.0.0.1:${httpBasePort + i}`,
-        '--data-dir', dataDir,
-        '--name', `dev-${i + 1}`,
-        ...(bootstrap != null ? ['--bootstrap', bootstrap] : [])
+        MAIN,
+        'agent',
+        '--listen',
+        `/ip4/127.0.0.1/tcp/${basePort + i}`,
+        '--http',
+        `127.0.0.1:${httpBasePort + i}`,
+        '--data-dir',
+        dataDir,
+        '--name',
+        `dev-${i + 1}`,
+        ...(bootstrap != null ? ['--bootstrap', bootstrap] : []),
       ]
       // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the children
       // in order instead of them all dying at once.
@@ -109,7 +135,10 @@ export async function devCommand (args: string[]): Promise<number> {
       const node: DevNode = { index: i + 1, child, httpUrl, dataDir }
       nodes.push(node)
       child.on('exit', (code, signal) => {
-        if (stopping == null) process.stdout.write(`node ${node.index} exited unexpectedly (${signal ?? `status ${code}`}); see ${dataDir}/agent.log\n`)
+        if (stopping == null)
+          process.stdout.write(
+            `node ${node.index} exited unexpectedly (${signal ?? `status ${code}`}); see ${dataDir}/agent.log\n`,
+          )
       })
       await waitHealthy(node)
       if (bootstrap == null) bootstrap = (await new MeshosClient(httpUrl).status()).addrs[0]
@@ -123,7 +152,9 @@ export async function devCommand (args: string[]): Promise<number> {
     return interrupted ? 0 : 1
   }
   if (stopping == null) {
-    process.stdout.write(`cluster of ${count} running; try: npx meshos nodes --addr http://127.0.0.1:${httpBasePort}\nCtrl-C stops all nodes\n`)
+    process.stdout.write(
+      `cluster of ${count} running; try: npx meshos nodes --addr http://127.0.0.1:${httpBasePort}\nCtrl-C stops all nodes\n`,
+    )
   }
   await stopped
   return 0

@@ -11,7 +11,7 @@ import { StartupError } from '../node/startup-error.js'
 import { MeshosApiError, MeshosUnreachableError } from '../client/client.js'
 import { MESHOS_VERSION } from '../node/version.js'
 
-async function run (argv: string[]): Promise<number> {
+async function run(argv: string[]): Promise<number> {
   const [command, ...args] = argv
   const env = process.env
   switch (command) {
@@ -25,43 +25,67 @@ async function run (argv: string[]): Promise<number> {
       v8.setFlagsFromString('--optimize-for-size')
       v8.setFlagsFromString('--semi-space-growth-factor=1')
       return await (await import('./agent-command.js')).agentCommand(args, env)
-    case 'dev': return await devCommand(args)
-    case 'nodes': process.stdout.write(await nodesCommand(args, env) + '\n'); return 0
-    case 'status': process.stdout.write(await statusCommand(args, env) + '\n'); return 0
-    case 'cluster': process.stdout.write(await clusterCommand(args, env) + '\n'); return 0
-    case 'run': return await runCommand(args, env)
-    case 'tasks': return await tasksCommand(args, env)
-    case 'task': return await taskCommand(args, env)
-    case 'logs': return await logsCommand(args, env)
-    case 'cancel': return await cancelCommand(args, env)
-    case 'version': case '--version': process.stdout.write(`meshos ${MESHOS_VERSION}\n`); return 0
-    case 'help': case '--help': case '-h': {
+    case 'dev':
+      return await devCommand(args)
+    case 'nodes':
+      process.stdout.write((await nodesCommand(args, env)) + '\n')
+      return 0
+    case 'status':
+      process.stdout.write((await statusCommand(args, env)) + '\n')
+      return 0
+    case 'cluster':
+      process.stdout.write((await clusterCommand(args, env)) + '\n')
+      return 0
+    case 'run':
+      return await runCommand(args, env)
+    case 'tasks':
+      return await tasksCommand(args, env)
+    case 'task':
+      return await taskCommand(args, env)
+    case 'logs':
+      return await logsCommand(args, env)
+    case 'cancel':
+      return await cancelCommand(args, env)
+    case 'version':
+    case '--version':
+      process.stdout.write(`meshos ${MESHOS_VERSION}\n`)
+      return 0
+    case 'help':
+    case '--help':
+    case '-h': {
       const section = args[0] === undefined ? undefined : COMMAND_USAGE[args[0]]
       process.stdout.write(section === undefined ? USAGE : `usage: ${section}`)
       return 0
     }
-    case undefined: throw new UsageError('no command given')
-    default: throw new UsageError(`unknown command "${command}"`)
+    case undefined:
+      throw new UsageError('no command given')
+    default:
+      throw new UsageError(`unknown command "${command}"`)
   }
 }
 
-run(process.argv.slice(2)).then(code => { process.exit(code) }, (err: unknown) => {
-  if (err instanceof UsageError) {
-    process.stderr.write(`meshos: ${err.message}\n\n${err.section === undefined ? USAGE : `usage: ${err.section}`}`)
-    process.exit(2)
-  }
-  if (err instanceof StartupError) {
-    process.stderr.write(`meshos: ${err.message}\n`)
-    process.exit(2)
-  }
-  if (err instanceof MeshosApiError) {
-    process.stderr.write(`meshos: ${err.code}: ${err.message}\n`)
+run(process.argv.slice(2)).then(
+  code => {
+    process.exit(code)
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`meshos: ${err.message}\n\n${err.section === undefined ? USAGE : `usage: ${err.section}`}`)
+      process.exit(2)
+    }
+    if (err instanceof StartupError) {
+      process.stderr.write(`meshos: ${err.message}\n`)
+      process.exit(2)
+    }
+    if (err instanceof MeshosApiError) {
+      process.stderr.write(`meshos: ${err.code}: ${err.message}\n`)
+      process.exit(1)
+    }
+    if (err instanceof MeshosUnreachableError) {
+      process.stderr.write(`meshos: ${err.message}\n`)
+      process.exit(1)
+    }
+    process.stderr.write(`meshos: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
     process.exit(1)
-  }
-  if (err instanceof MeshosUnreachableError) {
-    process.stderr.write(`meshos: ${err.message}\n`)
-    process.exit(1)
-  }
-  process.stderr.write(`meshos: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
-  process.exit(1)
-})
+  },
+)

@@ -5,14 +5,19 @@ import type { MeshosClient } from '../client/client.js'
 import { clientFor, flags } from './args.js'
 import { formatTable } from './table.js'
 
-function parseQueryArgs (args: string[], env: Record<string, string | undefined>): { client: MeshosClient, json: boolean } {
-  const { values } = flags(undefined, () => parseArgs({ args, options: { addr: { type: 'string' }, json: { type: 'boolean' } }, strict: true }))
+function parseQueryArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+): { client: MeshosClient; json: boolean } {
+  const { values } = flags(undefined, () =>
+    parseArgs({ args, options: { addr: { type: 'string' }, json: { type: 'boolean' } }, strict: true }),
+  )
   return { client: clientFor(values.addr, env), json: values.json === true }
 }
 
-const shortId = (id: string): string => id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id
+const shortId = (id: string): string => (id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id)
 
-export async function nodesCommand (args: string[], env: Record<string, string | undefined>): Promise<string> {
+export async function nodesCommand(args: string[], env: Record<string, string | undefined>): Promise<string> {
   const { client, json } = parseQueryArgs(args, env)
   const nodes = await client.nodes()
   if (json) return JSON.stringify({ nodes }, null, 2)
@@ -27,12 +32,14 @@ export async function nodesCommand (args: string[], env: Record<string, string |
       String(n.running),
       n.load.toFixed(2),
       n.lastSeenMs === 0 ? '-' : `${(n.lastSeenMs / 1000).toFixed(1)}s ago`,
-      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',')
-    ])
+      Object.entries(n.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    ]),
   )
 }
 
-export async function statusCommand (args: string[], env: Record<string, string | undefined>): Promise<string> {
+export async function statusCommand(args: string[], env: Record<string, string | undefined>): Promise<string> {
   const { client, json } = parseQueryArgs(args, env)
   const s = await client.status()
   if (json) return JSON.stringify(s, null, 2)
@@ -44,26 +51,26 @@ export async function statusCommand (args: string[], env: Record<string, string 
     `leader:   ${s.leader ?? '-'}`,
     `term:     ${s.term ?? '-'}`,
     'addrs:',
-    ...s.addrs.map(a => `  ${a}`)
+    ...s.addrs.map(a => `  ${a}`),
   ].join('\n')
 }
 
-export async function clusterCommand (args: string[], env: Record<string, string | undefined>): Promise<string> {
+export async function clusterCommand(args: string[], env: Record<string, string | undefined>): Promise<string> {
   const { client, json } = parseQueryArgs(args, env)
   const c = await client.cluster()
   if (json) return JSON.stringify(c, null, 2)
   const rows = [
     ...c.voters.map(p => ({ ...p, kind: 'voter' })),
-    ...c.learners.map(p => ({ ...p, kind: 'learner' }))
+    ...c.learners.map(p => ({ ...p, kind: 'learner' })),
   ].map(p => [
     p.name ?? '?',
     shortId(p.id),
     p.id === c.leader ? 'leader' : p.kind,
     p.matchIndex == null ? '-' : String(p.matchIndex),
-    p.lastContactMs == null ? '-' : `${p.lastContactMs}ms`
+    p.lastContactMs == null ? '-' : `${p.lastContactMs}ms`,
   ])
   return [
     `leader: ${c.leader ?? '(none)'}   term: ${c.term}   commit index: ${c.commitIndex}`,
-    formatTable(['NAME', 'ID', 'ROLE', 'MATCH INDEX', 'LAST CONTACT'], rows)
+    formatTable(['NAME', 'ID', 'ROLE', 'MATCH INDEX', 'LAST CONTACT'], rows),
   ].join('\n')
 }

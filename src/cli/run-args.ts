@@ -24,7 +24,7 @@ const RUN_OPTIONS = {
   wait: { type: 'boolean' },
   shell: { type: 'boolean' },
   addr: { type: 'string' },
-  help: { type: 'boolean', short: 'h' }
+  help: { type: 'boolean', short: 'h' },
 } as const
 
 /**
@@ -43,15 +43,20 @@ export interface RunRequest {
 
 /** Flag → spec field, to name a field the spec parser refused by the flag that set it. */
 const FLAG_OF: Record<string, string> = {
-  command: 'COMMAND', argv: 'COMMAND', memoryMb: '--memory', timeoutMs: '--timeout', constraints: '--label'
+  command: 'COMMAND',
+  argv: 'COMMAND',
+  memoryMb: '--memory',
+  timeoutMs: '--timeout',
+  constraints: '--label',
 }
 
 /** 'help' when help was asked for. */
-export function parseRunArgs (args: string[], nowMs: number): RunRequest | 'help' {
+export function parseRunArgs(args: string[], nowMs: number): RunRequest | 'help' {
   const { options, command } = splitAtCommand(args)
   const { values: v } = flags(RUN_USAGE, () => parseArgs({ args: options, options: RUN_OPTIONS, strict: true }))
   if (v.help === true) return 'help'
-  if (command.length === 0) throw new UsageError('run: no COMMAND given (meshos run [options] -- COMMAND [ARG...])', RUN_USAGE)
+  if (command.length === 0)
+    throw new UsageError('run: no COMMAND given (meshos run [options] -- COMMAND [ARG...])', RUN_USAGE)
 
   const input: TaskSpecInput = v.shell === true ? { command: command.join(' ') } : { argv: command }
   if (v.name !== undefined) input.name = v.name
@@ -73,7 +78,7 @@ export function parseRunArgs (args: string[], nowMs: number): RunRequest | 'help
     spec: input,
     count: intFlag('--count', v.count, 1, MAX_COUNT, RUN_USAGE) ?? 1,
     wait: v.wait === true,
-    addr: v.addr
+    addr: v.addr,
   }
 }
 
@@ -81,7 +86,7 @@ export function parseRunArgs (args: string[], nowMs: number): RunRequest | 'help
  * Options stop at the first word that is not one (or at `--`), so `meshos run ls -la` passes -la
  * to ls instead of refusing it as an unknown option.
  */
-function splitAtCommand (args: string[]): { options: string[], command: string[] } {
+function splitAtCommand(args: string[]): { options: string[]; command: string[] } {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg === '--') return { options: args.slice(0, i), command: args.slice(i + 1) }
@@ -94,7 +99,7 @@ function splitAtCommand (args: string[]): { options: string[], command: string[]
   return { options: args, command: [] }
 }
 
-function pairs (flag: string, items: string[]): Record<string, string> {
+function pairs(flag: string, items: string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const item of items) {
     const eq = item.indexOf('=')
@@ -104,30 +109,32 @@ function pairs (flag: string, items: string[]): Record<string, string> {
   return out
 }
 
-function decimal (flag: string, raw: string): number {
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw)) throw new UsageError(`${flag} "${raw}": expected a number, e.g. 0.5 or 2`, RUN_USAGE)
+function decimal(flag: string, raw: string): number {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw))
+    throw new UsageError(`${flag} "${raw}": expected a number, e.g. 0.5 or 2`, RUN_USAGE)
   return Number(raw)
 }
 
-function whole (flag: string, raw: string): number {
+function whole(flag: string, raw: string): number {
   if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} "${raw}": expected a whole number`, RUN_USAGE)
   return Number(raw)
 }
 
-function duration (flag: string, raw: string): number {
+function duration(flag: string, raw: string): number {
   const ms = parseDuration(raw)
-  if (ms === null) throw new UsageError(`${flag} "${raw}": expected milliseconds or a duration like 30s, 5m, 1h30m`, RUN_USAGE)
+  if (ms === null)
+    throw new UsageError(`${flag} "${raw}": expected milliseconds or a duration like 30s, 5m, 1h30m`, RUN_USAGE)
   return ms
 }
 
 /** "+DURATION" is from now; digits are epoch ms; anything else goes to the spec parser as ISO-8601. */
-function deadline (raw: string, nowMs: number): string | number {
+function deadline(raw: string, nowMs: number): string | number {
   if (raw.startsWith('+')) return nowMs + duration('--deadline', raw.slice(1))
   return /^\d+$/.test(raw) ? Number(raw) : raw
 }
 
 /** "memoryMb: must be ..." → "--memory: must be ..."; "env.1X: ..." → "--env 1X: ...". */
-function byFlag (message: string): string {
+function byFlag(message: string): string {
   const m = /^(\w+)([.[]\S*)?: (.*)$/s.exec(message)
   if (m === null) return `run: ${message}`
   const [, field = '', rest, what] = m

@@ -17,22 +17,29 @@ const PAGE_MAX = 1000
 /** Failed tasks listed after `run --count N --wait`; the rest are a `meshos tasks --state failed` away. */
 const FAILURES_SHOWN = 10
 
-const out = (text: string): void => { process.stdout.write(text + '\n') }
-const err = (text: string): void => { process.stderr.write(text + '\n') }
+const out = (text: string): void => {
+  process.stdout.write(text + '\n')
+}
+const err = (text: string): void => {
+  process.stderr.write(text + '\n')
+}
 
-function help (section: string): number {
+function help(section: string): number {
   process.stdout.write(`usage: ${section}`)
   return 0
 }
 
-export async function runCommand (args: string[], env: Env): Promise<number> {
+export async function runCommand(args: string[], env: Env): Promise<number> {
   const req = parseRunArgs(args, Date.now())
   if (req === 'help') return help(RUN_USAGE)
   const client = clientFor(req.addr, env, RUN_USAGE)
   if (req.count === 1) {
     const { id } = await client.submitTask(req.spec)
     // With --wait stdout is the task's own output, so the id is not mixed into it.
-    if (!req.wait) { out(id); return 0 }
+    if (!req.wait) {
+      out(id)
+      return 0
+    }
     stopWaitingOnInterrupt([id])
     const { code, note } = exitStatusOf(await waitForOne(client, id))
     if (note !== null) err(note)
@@ -43,7 +50,10 @@ export async function runCommand (args: string[], env: Env): Promise<number> {
     const batch = Array.from({ length: Math.min(TASK_LIMITS.maxBatch, req.count - i) }, () => req.spec)
     const { tasks } = await client.submitTasks(batch)
     // Printed per batch: if a later batch is refused, the ids of those already submitted are known.
-    for (const t of tasks) { ids.push(t.id); out(t.id) }
+    for (const t of tasks) {
+      ids.push(t.id)
+      out(t.id)
+    }
   }
   if (!req.wait) return 0
   stopWaitingOnInterrupt(ids)
@@ -52,7 +62,7 @@ export async function runCommand (args: string[], env: Env): Promise<number> {
 }
 
 /** Ctrl-C stops the waiting, not the tasks: they were submitted and keep running. */
-function stopWaitingOnInterrupt (ids: string[]): void {
+function stopWaitingOnInterrupt(ids: string[]): void {
   process.once('SIGINT', () => {
     const which = ids.length === 1 ? `task ${ids[0]} keeps` : `the ${ids.length} tasks keep`
     process.stderr.write(`\nmeshos: stopped waiting; ${which} running (meshos cancel ID stops one)\n`)
@@ -61,36 +71,46 @@ function stopWaitingOnInterrupt (ids: string[]): void {
 }
 
 /** One line rewritten in place on a terminal; nothing in a log file, where it would be noise. */
-function showProgress (p: Progress): void {
+function showProgress(p: Progress): void {
   if (process.stderr.isTTY !== true) return
   process.stderr.write(`\r\x1b[K${p.done}/${p.total} done, ${p.failed} failed`)
 }
 
-function reportMany (ended: TaskView[]): number {
+function reportMany(ended: TaskView[]): number {
   if (process.stderr.isTTY === true) process.stderr.write('\r\x1b[K')
   const count = (state: TaskState): number => ended.filter(t => t.state === state).length
   const succeeded = count('succeeded')
-  err(`meshos: ${ended.length} tasks: ${succeeded} succeeded, ${count('failed')} failed, ${count('cancelled')} cancelled`)
+  err(
+    `meshos: ${ended.length} tasks: ${succeeded} succeeded, ${count('failed')} failed, ${count('cancelled')} cancelled`,
+  )
   const bad = ended.filter(t => t.state !== 'succeeded')
   for (const t of bad.slice(0, FAILURES_SHOWN)) err(`  ${t.id} ${t.state}${whyFailed(t)}`)
   if (bad.length > FAILURES_SHOWN) err(`  … and ${bad.length - FAILURES_SHOWN} more (meshos tasks --state failed)`)
   return succeeded === ended.length ? 0 : 1
 }
 
-function whyFailed (t: TaskView): string {
+function whyFailed(t: TaskView): string {
   if (t.state !== 'failed') return ''
   if (t.reason === 'exit_code') return ` (exit code ${t.exitCode ?? '?'})`
   return ` (${[t.reason, t.message].filter(x => x !== null && x !== '').join(': ')})`
 }
 
-export async function tasksCommand (args: string[], env: Env): Promise<number> {
-  const { values: v } = flags(TASKS_USAGE, () => parseArgs({
-    args,
-    options: {
-      state: { type: 'string' }, node: { type: 'string' }, tenant: { type: 'string' }, limit: { type: 'string' },
-      after: { type: 'string' }, json: { type: 'boolean' }, addr: { type: 'string' }, help: { type: 'boolean', short: 'h' }
-    }
-  }))
+export async function tasksCommand(args: string[], env: Env): Promise<number> {
+  const { values: v } = flags(TASKS_USAGE, () =>
+    parseArgs({
+      args,
+      options: {
+        state: { type: 'string' },
+        node: { type: 'string' },
+        tenant: { type: 'string' },
+        limit: { type: 'string' },
+        after: { type: 'string' },
+        json: { type: 'boolean' },
+        addr: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  )
   if (v.help === true) return help(TASKS_USAGE)
   if (v.state !== undefined && !TASK_STATES.includes(v.state as TaskState)) {
     throw new UsageError(`--state "${v.state}": expected one of ${TASK_STATES.join(', ')}`, TASKS_USAGE)
@@ -102,39 +122,62 @@ export async function tasksCommand (args: string[], env: Env): Promise<number> {
     node: v.node === undefined ? undefined : await nodeId(client, v.node),
     tenant: v.tenant,
     limit,
-    after: v.after
+    after: v.after,
   })
-  if (v.json === true) { out(JSON.stringify(list, null, 2)); return 0 }
-  const filters = [['--state', v.state], ['--node', v.node], ['--tenant', v.tenant], ['--limit', v.limit]]
-    .filter(([, value]) => value !== undefined).flat().join(' ')
+  if (v.json === true) {
+    out(JSON.stringify(list, null, 2))
+    return 0
+  }
+  const filters = [
+    ['--state', v.state],
+    ['--node', v.node],
+    ['--tenant', v.tenant],
+    ['--limit', v.limit],
+  ]
+    .filter(([, value]) => value !== undefined)
+    .flat()
+    .join(' ')
   out(formatTaskList(list, Date.now(), after => `meshos tasks ${filters}${filters === '' ? '' : ' '}--after ${after}`))
   return 0
 }
 
 /** Tasks are filtered by node id; a name is easier to type, so it is looked up. */
-async function nodeId (client: MeshosClient, idOrName: string): Promise<string> {
+async function nodeId(client: MeshosClient, idOrName: string): Promise<string> {
   const nodes = await client.nodes()
   if (nodes.some(n => n.id === idOrName)) return idOrName
   const named = nodes.filter(n => n.name === idOrName)
-  if (named.length > 1) throw new UsageError(`--node "${idOrName}": ${named.length} nodes have that name; give the id`, TASKS_USAGE)
+  if (named.length > 1)
+    throw new UsageError(`--node "${idOrName}": ${named.length} nodes have that name; give the id`, TASKS_USAGE)
   // An id the node no longer lists (a member that left) still filters its old tasks.
   return named[0]?.id ?? idOrName
 }
 
 /** The task ID(s) a command takes, and its other flags. */
-function idArgs<O extends Record<string, { type: 'string' | 'boolean', short?: string }>> (command: string, args: string[], options: O, many: boolean) {
-  const parsed = flags(TASKS_USAGE, () => parseArgs({
-    args, options: { ...options, addr: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true
-  }))
+function idArgs<O extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(
+  command: string,
+  args: string[],
+  options: O,
+  many: boolean,
+) {
+  const parsed = flags(TASKS_USAGE, () =>
+    parseArgs({
+      args,
+      options: { ...options, addr: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    }),
+  )
   const ids = parsed.positionals
   const helpWanted = (parsed.values as { help?: boolean }).help === true
   if (!helpWanted && (ids.length === 0 || (!many && ids.length > 1))) {
-    throw new UsageError(`${command}: expected ${many ? 'one or more task IDs' : 'one task ID'}, got ${ids.length}`, TASKS_USAGE)
+    throw new UsageError(
+      `${command}: expected ${many ? 'one or more task IDs' : 'one task ID'}, got ${ids.length}`,
+      TASKS_USAGE,
+    )
   }
   return { ...parsed, ids, helpWanted, addr: (parsed.values as { addr?: string }).addr }
 }
 
-export async function taskCommand (args: string[], env: Env): Promise<number> {
+export async function taskCommand(args: string[], env: Env): Promise<number> {
   const { ids, values, helpWanted, addr } = idArgs('task', args, { json: { type: 'boolean' } }, false)
   if (helpWanted) return help(TASKS_USAGE)
   const t = await clientFor(addr, env, TASKS_USAGE).task(ids[0]!)
@@ -142,16 +185,30 @@ export async function taskCommand (args: string[], env: Env): Promise<number> {
   return 0
 }
 
-export async function logsCommand (args: string[], env: Env): Promise<number> {
-  const { ids, values: v, helpWanted, addr } = idArgs('logs', args, {
-    follow: { type: 'boolean', short: 'f' }, stderr: { type: 'boolean' }, attempt: { type: 'string' }
-  }, false)
+export async function logsCommand(args: string[], env: Env): Promise<number> {
+  const {
+    ids,
+    values: v,
+    helpWanted,
+    addr,
+  } = idArgs(
+    'logs',
+    args,
+    {
+      follow: { type: 'boolean', short: 'f' },
+      stderr: { type: 'boolean' },
+      attempt: { type: 'string' },
+    },
+    false,
+  )
   if (helpWanted) return help(TASKS_USAGE)
   const id = ids[0]!
   const attempt = intFlag('--attempt', v.attempt as string | undefined, 1, 1_000_000, TASKS_USAGE)
   const stream = v.stderr === true ? 'stderr' : 'stdout'
   const client = clientFor(addr, env, TASKS_USAGE)
-  const write = (text: string): void => { process.stdout.write(text) }
+  const write = (text: string): void => {
+    process.stdout.write(text)
+  }
   if (v.follow !== true) {
     write(await client.taskLogs(id, { stream, attempt }))
   } else if (attempt !== undefined) {
@@ -162,7 +219,7 @@ export async function logsCommand (args: string[], env: Env): Promise<number> {
   return 0
 }
 
-export async function cancelCommand (args: string[], env: Env): Promise<number> {
+export async function cancelCommand(args: string[], env: Env): Promise<number> {
   const { ids, values, helpWanted, addr } = idArgs('cancel', args, { json: { type: 'boolean' } }, true)
   if (helpWanted) return help(TASKS_USAGE)
   const client = clientFor(addr, env, TASKS_USAGE)
@@ -179,6 +236,8 @@ export async function cancelCommand (args: string[], env: Env): Promise<number> 
     }
   }
   if (values.json === true) out(JSON.stringify({ tasks: views }, null, 2))
-  else for (const t of views) out(t.state === 'cancelled' ? `${t.id}: cancelled` : `${t.id}: cancel requested; its node is stopping it`)
+  else
+    for (const t of views)
+      out(t.state === 'cancelled' ? `${t.id}: cancelled` : `${t.id}: cancel requested; its node is stopping it`)
   return status
 }

@@ -6,44 +6,44 @@ import { formatTable } from './table.js'
 
 const COMMAND_COLUMN_CHARS = 40
 
-const shortId = (id: string): string => id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id
+const shortId = (id: string): string => (id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id)
 
 /** A shell-safe rendering, so what is shown can be pasted back into a shell. */
-function quote (arg: string): string {
+function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
 }
 
-export function commandOf (t: TaskView): string {
+export function commandOf(t: TaskView): string {
   return t.spec.command ?? (t.spec.argv ?? []).map(quote).join(' ')
 }
 
-function truncate (text: string, max: number): string {
+function truncate(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ')
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat
 }
 
 /** The state, with why it failed when the exit column does not say so. */
-function stateOf (t: TaskView): string {
+function stateOf(t: TaskView): string {
   if (t.cancelRequested && (t.state === 'assigned' || t.state === 'running')) return `${t.state} (cancelling)`
   if (t.state === 'failed' && t.reason !== null && t.reason !== 'exit_code') return `failed (${t.reason})`
   return t.state
 }
 
-function nodeOf (t: TaskView): string {
+function nodeOf(t: TaskView): string {
   return t.nodeName ?? (t.node === null ? '-' : shortId(t.node))
 }
 
-function exitOf (t: TaskView): string {
-  return t.exitCode !== null ? String(t.exitCode) : t.signal ?? '-'
+function exitOf(t: TaskView): string {
+  return t.exitCode !== null ? String(t.exitCode) : (t.signal ?? '-')
 }
 
 /** Run time so far (running) or in all (finished); '-' before it started. */
-function ranFor (t: TaskView, nowMs: number): string {
+function ranFor(t: TaskView, nowMs: number): string {
   if (t.startedAt === null) return '-'
   return formatDuration((t.finishedAt ?? nowMs) - t.startedAt)
 }
 
-export function formatTaskList (list: TaskList, nowMs: number, nextPage: (after: string) => string): string {
+export function formatTaskList(list: TaskList, nowMs: number, nextPage: (after: string) => string): string {
   const table = formatTable(
     ['ID', 'NAME/COMMAND', 'STATE', 'ATTEMPT', 'NODE', 'EXIT', 'AGE', 'DURATION'],
     list.tasks.map(t => [
@@ -54,20 +54,21 @@ export function formatTaskList (list: TaskList, nowMs: number, nextPage: (after:
       nodeOf(t),
       exitOf(t),
       formatDuration(nowMs - t.submittedAt),
-      ranFor(t, nowMs)
-    ])
+      ranFor(t, nowMs),
+    ]),
   )
-  const summary = `${list.tasks.length} of ${list.total} task${list.total === 1 ? '' : 's'}` +
+  const summary =
+    `${list.tasks.length} of ${list.total} task${list.total === 1 ? '' : 's'}` +
     (list.next === null ? '' : `; next page: ${nextPage(list.next)}`)
   return list.tasks.length === 0 ? summary : `${table}\n${summary}`
 }
 
-function when (ms: number | null, nowMs: number): string {
+function when(ms: number | null, nowMs: number): string {
   if (ms === null) return '-'
   return `${new Date(ms).toISOString()} (${formatDuration(nowMs - ms)} ago)`
 }
 
-export function formatTaskDetail (t: TaskView, nowMs: number): string {
+export function formatTaskDetail(t: TaskView, nowMs: number): string {
   const s = t.spec
   const exit = t.exitCode !== null ? `code ${t.exitCode}` : t.signal !== null ? `signal ${t.signal}` : '-'
   const lines: Array<[string, string]> = [
@@ -83,28 +84,53 @@ export function formatTaskDetail (t: TaskView, nowMs: number): string {
     ['submitted', when(t.submittedAt, nowMs)],
     ['started', when(t.startedAt, nowMs)],
     ['finished', t.finishedAt === null ? '-' : `${when(t.finishedAt, nowMs)}, ran ${ranFor(t, nowMs)}`],
-    ['resources', `${s.cpus} cpus, ${s.memoryMb} MB, timeout ${s.timeoutMs === null ? 'none' : formatDuration(s.timeoutMs)}`],
+    [
+      'resources',
+      `${s.cpus} cpus, ${s.memoryMb} MB, timeout ${s.timeoutMs === null ? 'none' : formatDuration(s.timeoutMs)}`,
+    ],
     ['priority', String(s.priority)],
     ['tenant', s.tenant],
     ['deadline', s.deadline === null ? '-' : new Date(s.deadline).toISOString()],
-    ['constraints', Object.entries(s.constraints).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
-    ['policy', s.policy ?? '(the cluster\'s)'],
+    [
+      'constraints',
+      Object.entries(s.constraints)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || '-',
+    ],
+    ['policy', s.policy ?? "(the cluster's)"],
     // Names only: values are often credentials; --json shows them.
-    ['env', Object.keys(s.env).join(', ') || '-']
+    ['env', Object.keys(s.env).join(', ') || '-'],
   ]
   const width = Math.max(...lines.map(([k]) => k.length)) + 2
   const out = lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`)
   const rows = t.attempts.map(a => [
-    String(a.attempt), a.node === t.node && t.nodeName !== null ? t.nodeName : shortId(a.node), a.outcome,
-    a.startedAt === null ? '-' : new Date(a.startedAt).toISOString(), a.startedAt === null ? '-' : formatDuration(a.finishedAt - a.startedAt)
+    String(a.attempt),
+    a.node === t.node && t.nodeName !== null ? t.nodeName : shortId(a.node),
+    a.outcome,
+    a.startedAt === null ? '-' : new Date(a.startedAt).toISOString(),
+    a.startedAt === null ? '-' : formatDuration(a.finishedAt - a.startedAt),
   ])
   // The current attempt is on record only once it has ended.
-  if (!t.attempts.some(a => a.attempt === t.attempt) && t.node !== null && (t.state === 'assigned' || t.state === 'running')) {
-    rows.push([String(t.attempt), nodeOf(t), t.state, t.startedAt === null ? '-' : new Date(t.startedAt).toISOString(), ranFor(t, nowMs)])
+  if (
+    !t.attempts.some(a => a.attempt === t.attempt) &&
+    t.node !== null &&
+    (t.state === 'assigned' || t.state === 'running')
+  ) {
+    rows.push([
+      String(t.attempt),
+      nodeOf(t),
+      t.state,
+      t.startedAt === null ? '-' : new Date(t.startedAt).toISOString(),
+      ranFor(t, nowMs),
+    ])
   }
   if (rows.length > 0) {
     out.push('attempts:')
-    out.push(...formatTable(['ATTEMPT', 'NODE', 'OUTCOME', 'STARTED', 'DURATION'], rows).split('\n').map(l => `  ${l}`))
+    out.push(
+      ...formatTable(['ATTEMPT', 'NODE', 'OUTCOME', 'STARTED', 'DURATION'], rows)
+        .split('\n')
+        .map(l => `  ${l}`),
+    )
   }
   return out.join('\n')
 }

@@ -11,12 +11,14 @@ const POLL_CONCURRENCY = 50
 /** The node could not read the output (its worker is unreachable): the task itself may still end. */
 const OUTPUT_GONE = new Set(['logs_unavailable', 'logs_interrupted'])
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+const sleep = async (ms: number): Promise<void> => {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
 
 const notFound = (err: unknown): boolean => err instanceof MeshosApiError && err.status === 404
 
 /** Retries `fn` for up to `graceMs` while the node does not know the task yet. */
-async function onceKnown<T> (graceMs: number, fn: () => Promise<T>): Promise<T> {
+async function onceKnown<T>(graceMs: number, fn: () => Promise<T>): Promise<T> {
   const until = Date.now() + graceMs
   for (;;) {
     try {
@@ -41,7 +43,13 @@ export interface FollowHooks {
  * its own, so the attempts are followed in turn from `fromAttempt` (default: the last that ran):
  * one that came and went while an earlier one was being read is printed too.
  */
-export async function followUntilEnd (client: MeshosClient, id: string, stream: 'stdout' | 'stderr', hooks: FollowHooks, fromAttempt?: number): Promise<void> {
+export async function followUntilEnd(
+  client: MeshosClient,
+  id: string,
+  stream: 'stdout' | 'stderr',
+  hooks: FollowHooks,
+  fromAttempt?: number,
+): Promise<void> {
   const first = await onceKnown(hooks.unknownGraceMs ?? 0, async () => await client.task(id))
   let attempt = fromAttempt ?? lastThatRan(first)
   for (;;) {
@@ -63,12 +71,12 @@ export async function followUntilEnd (client: MeshosClient, id: string, stream: 
 }
 
 /** A task cancelled (or expired) while pending after a retry: its last attempt never ran, the one before did. */
-function lastThatRan (t: TaskView): number {
+function lastThatRan(t: TaskView): number {
   const last = t.attempts[t.attempts.length - 1]
   return isTerminal(t.state) && t.startedAt === null && last !== undefined ? last.attempt : t.attempt
 }
 
-async function untilAttemptEnds (client: MeshosClient, id: string, attempt: number): Promise<void> {
+async function untilAttemptEnds(client: MeshosClient, id: string, attempt: number): Promise<void> {
   for (;;) {
     const t = await client.task(id)
     if (isTerminal(t.state) || t.attempt !== attempt) return
@@ -77,52 +85,91 @@ async function untilAttemptEnds (client: MeshosClient, id: string, attempt: numb
 }
 
 /** How `run --wait` exits for a task that ended, and what it says on stderr first. */
-export function exitStatusOf (t: TaskView): { code: number, note: string | null } {
+export function exitStatusOf(t: TaskView): { code: number; note: string | null } {
   if (t.state === 'succeeded') return { code: 0, note: null }
   // The task's own exit code, as if it had run here; its stderr has said why.
   if (t.state === 'failed' && t.reason === 'exit_code' && t.exitCode !== null) return { code: t.exitCode, note: null }
   // 130 is what a shell reports for a job stopped with Ctrl-C, the nearest thing to a cancel.
   if (t.state === 'cancelled') return { code: 130, note: `meshos: task ${t.id} was cancelled` }
   const why = [t.reason, t.message].filter(x => x !== null && x !== '').join(': ')
-  return { code: 1, note: `meshos: task ${t.id} ${isTerminal(t.state) ? t.state : `is still ${t.state}`}${why === '' ? '' : `: ${why}`}` }
+  return {
+    code: 1,
+    note: `meshos: task ${t.id} ${isTerminal(t.state) ? t.state : `is still ${t.state}`}${why === '' ? '' : `: ${why}`}`,
+  }
 }
 
 /** Follows stdout and stderr of one task to this process's, then reports how it ended. */
-export async function waitForOne (client: MeshosClient, id: string): Promise<TaskView> {
-  const note = (text: string): void => { process.stderr.write(text + '\n') }
+export async function waitForOne(client: MeshosClient, id: string): Promise<TaskView> {
+  const note = (text: string): void => {
+    process.stderr.write(text + '\n')
+  }
   const unknownGraceMs = JUST_SUBMITTED_GRACE_MS
   await Promise.all([
-    followUntilEnd(client, id, 'stdout', { write: text => { process.stdout.write(text) }, note, unknownGraceMs }, 1),
-    followUntilEnd(client, id, 'stderr', { write: text => { process.stderr.write(text) }, note, unknownGraceMs }, 1)
+    followUntilEnd(
+      client,
+      id,
+      'stdout',
+      {
+        write: text => {
+          process.stdout.write(text)
+        },
+        note,
+        unknownGraceMs,
+      },
+      1,
+    ),
+    followUntilEnd(
+      client,
+      id,
+      'stderr',
+      {
+        write: text => {
+          process.stderr.write(text)
+        },
+        note,
+        unknownGraceMs,
+      },
+      1,
+    ),
   ])
   return await client.task(id)
 }
 
-export interface Progress { done: number, total: number, failed: number }
+export interface Progress {
+  done: number
+  total: number
+  failed: number
+}
 
 /** Polls each unfinished task (its own GET: no list query selects by id) until all have ended. */
-export async function waitForMany (client: MeshosClient, ids: string[], onProgress: (p: Progress) => void): Promise<TaskView[]> {
+export async function waitForMany(
+  client: MeshosClient,
+  ids: string[],
+  onProgress: (p: Progress) => void,
+): Promise<TaskView[]> {
   const open = new Set(ids)
   const ended = new Map<string, TaskView>()
   let failed = 0
   while (open.size > 0) {
     const roundStart = Date.now()
     const queue = [...open]
-    await Promise.all(Array.from({ length: Math.min(POLL_CONCURRENCY, queue.length) }, async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        let t: TaskView
-        try {
-          t = await client.task(id)
-        } catch (err) {
-          if (notFound(err)) continue // not applied on this node yet
-          throw err
+    await Promise.all(
+      Array.from({ length: Math.min(POLL_CONCURRENCY, queue.length) }, async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          let t: TaskView
+          try {
+            t = await client.task(id)
+          } catch (err) {
+            if (notFound(err)) continue // not applied on this node yet
+            throw err
+          }
+          if (!isTerminal(t.state)) continue
+          open.delete(id)
+          ended.set(id, t)
+          if (t.state !== 'succeeded') failed++
         }
-        if (!isTerminal(t.state)) continue
-        open.delete(id)
-        ended.set(id, t)
-        if (t.state !== 'succeeded') failed++
-      }
-    }))
+      }),
+    )
     onProgress({ done: ended.size, total: ids.length, failed })
     if (open.size > 0) await sleep(Math.max(0, POLL_MS - (Date.now() - roundStart)))
   }

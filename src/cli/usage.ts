@@ -1,7 +1,10 @@
 // What `meshos` says when it is used wrongly or asked for help. A UsageError exits with status 2.
 export class UsageError extends Error {
   /** `section`: the usage of the command that was misused, shown instead of the whole text. */
-  constructor (message: string, readonly section?: string) {
+  constructor(
+    message: string,
+    readonly section?: string,
+  ) {
     super(message)
   }
 }
@@ -87,5 +90,9 @@ ${TASKS_USAGE}`
 
 /** `meshos help COMMAND` and `meshos COMMAND --help`. */
 export const COMMAND_USAGE: Record<string, string> = {
-  run: RUN_USAGE, tasks: TASKS_USAGE, task: TASKS_USAGE, logs: TASKS_USAGE, cancel: TASKS_USAGE
+  run: RUN_USAGE,
+  tasks: TASKS_USAGE,
+  task: TASKS_USAGE,
+  logs: TASKS_USAGE,
+  cancel: TASKS_USAGE,
 }

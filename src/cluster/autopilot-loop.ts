@@ -20,27 +20,31 @@ export class AutopilotLoop {
   private busy = false
   private readonly log: Logger
 
-  constructor (private readonly init: AutopilotLoopInit) {
+  constructor(private readonly init: AutopilotLoopInit) {
     this.log = init.logger.child({ component: 'autopilot' })
   }
 
-  start (): void {
-    this.timer = this.init.clock.setInterval(() => { void this.run() }, this.init.config.autopilotIntervalMs)
+  start(): void {
+    this.timer = this.init.clock.setInterval(() => {
+      void this.run()
+    }, this.init.config.autopilotIntervalMs)
   }
 
-  stop (): void {
+  stop(): void {
     this.init.clock.clear(this.timer)
   }
 
   /** One voter-set change at a time, as the planner decides. */
-  private async run (): Promise<void> {
+  private async run(): Promise<void> {
     const raft = this.init.replica.raftNode
     if (raft == null || this.busy || raft.stopped || raft.role !== 'leader') return
     this.busy = true
     try {
       const nowMs = this.init.clock.nowMs()
       const members: AutopilotMember[] = this.init.members.others().map(m => ({
-        id: m.info.nodeId, state: m.state, stateForMs: Math.max(0, nowMs - m.stateSinceAtMs)
+        id: m.info.nodeId,
+        state: m.state,
+        stateForMs: Math.max(0, nowMs - m.stateSinceAtMs),
       }))
       members.push({ id: raft.id, state: 'alive', stateForMs: 0 })
       const cfg = this.init.config
@@ -54,10 +58,18 @@ export class AutopilotLoop {
         maxVoters: cfg.maxVoters,
         replaceDeadVoterAfterMs: cfg.replaceDeadVoterAfterMs,
         removeDeadLearnerAfterMs: cfg.removeDeadLearnerAfterMs,
-        learnerCatchUpLag: cfg.learnerCatchUpLag
+        learnerCatchUpLag: cfg.learnerCatchUpLag,
       })
       if (action == null) return
-      this.log.info({ action: action.kind, nodeId: action.id, reason: 'reason' in action ? action.reason : undefined, voters: action.config.voters.length }, 'changing the voter set')
+      this.log.info(
+        {
+          action: action.kind,
+          nodeId: action.id,
+          reason: 'reason' in action ? action.reason : undefined,
+          voters: action.config.voters.length,
+        },
+        'changing the voter set',
+      )
       await raft.proposeConfig(action.config)
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'voter set change failed; will retry')

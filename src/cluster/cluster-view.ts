@@ -3,7 +3,12 @@
 import type { MemberTable } from '../gossip/member-table.js'
 import type { Replica } from './replica.js'
 
-export interface PeerView { id: string, name: string | null, lastContactMs: number | null, matchIndex: number | null }
+export interface PeerView {
+  id: string
+  name: string | null
+  lastContactMs: number | null
+  matchIndex: number | null
+}
 
 export interface ClusterView {
   leader: string | null
@@ -13,7 +18,7 @@ export interface ClusterView {
   learners: PeerView[]
 }
 
-export function clusterView (replica: Replica, members: MemberTable, tickMs: number): ClusterView {
+export function clusterView(replica: Replica, members: MemberTable, tickMs: number): ClusterView {
   const raft = replica.started()
   const progress = new Map((raft.progress() ?? []).map(p => [p.id, p]))
   const peer = (id: string): PeerView => {
@@ -22,8 +27,12 @@ export function clusterView (replica: Replica, members: MemberTable, tickMs: num
     return {
       id,
       name: members.nameOf(id),
-      lastContactMs: isSelfLeader ? 0 : (p?.lastContactTick == null ? null : Math.max(0, raft.tickCount - p.lastContactTick) * tickMs),
-      matchIndex: isSelfLeader ? raft.lastIndex : (p?.matchIndex ?? null)
+      lastContactMs: isSelfLeader
+        ? 0
+        : p?.lastContactTick == null
+          ? null
+          : Math.max(0, raft.tickCount - p.lastContactTick) * tickMs,
+      matchIndex: isSelfLeader ? raft.lastIndex : (p?.matchIndex ?? null),
     }
   }
   const config = raft.config
@@ -32,6 +41,6 @@ export function clusterView (replica: Replica, members: MemberTable, tickMs: num
     term: raft.term,
     commitIndex: raft.commitIndex,
     voters: config.voters.map(peer),
-    learners: config.learners.map(peer)
+    learners: config.learners.map(peer),
   }
 }

@@ -19,25 +19,23 @@ const kvKey = z.string().min(1).max(KV_KEY_MAX_CHARS)
 export const kvPutSchema = z.object({
   type: z.literal('kv.put'),
   key: kvKey,
-  value: z.string().max(KV_VALUE_MAX_CHARS)
+  value: z.string().max(KV_VALUE_MAX_CHARS),
 })
 export type KvPutCommand = z.infer<typeof kvPutSchema>
 
 export const kvDeleteSchema = z.object({
   type: z.literal('kv.delete'),
-  key: kvKey
+  key: kvKey,
 })
 export type KvDeleteCommand = z.infer<typeof kvDeleteSchema>
 
 export const clusterCommandSchema = z.discriminatedUnion('type', [kvPutSchema, kvDeleteSchema, ...TASK_COMMAND_SCHEMAS])
 export type ClusterCommand = z.infer<typeof clusterCommandSchema>
 
-export type ParsedCommand =
-  | { ok: true, command: ClusterCommand }
-  | { ok: false, reason: string }
+export type ParsedCommand = { ok: true; command: ClusterCommand } | { ok: false; reason: string }
 
 /** Never throws: a reason string instead, for logs and counters. */
-export function parseCommand (data: unknown): ParsedCommand {
+export function parseCommand(data: unknown): ParsedCommand {
   const result = clusterCommandSchema.safeParse(data)
   if (result.success) return { ok: true, command: result.data }
   const issue = result.error.issues[0]

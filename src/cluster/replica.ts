@@ -34,13 +34,13 @@ export class Replica {
   private readonly log: Logger
   readonly self: string
 
-  constructor (private readonly init: ReplicaInit) {
+  constructor(private readonly init: ReplicaInit) {
     this.state = init.state
     this.log = init.logger.child({ component: 'cluster' })
     this.self = init.host.peerId
   }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     const transport = new P2PRaftTransport(this.init.host, this.init.metrics, this.log)
     await transport.start()
     const cfg = this.init.config
@@ -54,29 +54,29 @@ export class Replica {
       heartbeatTicks: cfg.heartbeatTicks,
       bootstrap: this.init.bootstrap,
       compactEvery: cfg.compactEvery,
-      logger: this.log
+      logger: this.log,
     })
   }
 
   /** A graceful stop of the leader hands leadership over first, so the cluster is without a
    * leader for a round trip instead of an election timeout. */
-  async stop (graceful: boolean): Promise<void> {
+  async stop(graceful: boolean): Promise<void> {
     if (graceful) await this.raft?.handOver(this.init.config.tickMs * this.init.config.heartbeatTicks)
     await this.raft?.stop()
   }
 
   /** The Raft node, once started; NoLeaderError before. */
-  started (): RaftNode {
+  started(): RaftNode {
     if (this.raft == null) throw new NoLeaderError('this node is still starting')
     return this.raft
   }
 
   /** Null before start(). */
-  get raftNode (): RaftNode | null {
+  get raftNode(): RaftNode | null {
     return this.raft ?? null
   }
 
-  get role (): RaftRoleView | null {
+  get role(): RaftRoleView | null {
     if (this.raft == null) return null
     const role = this.raft.role
     if (role === 'precandidate') return 'candidate'
@@ -85,28 +85,28 @@ export class Replica {
     return role
   }
 
-  get leader (): string | null {
+  get leader(): string | null {
     return this.raft?.leader ?? null
   }
 
-  get term (): number | null {
+  get term(): number | null {
     return this.raft?.term ?? null
   }
 
   /** Leads, and has applied an entry of its own term: its view of the state is complete. */
-  isReadyLeader (): boolean {
+  isReadyLeader(): boolean {
     const raft = this.raft
     return raft != null && !raft.stopped && raft.role === 'leader' && this.state.appliedTerm === raft.term
   }
 
   /** Knows a leader and has applied everything committed that it knows of. */
-  caughtUp (): boolean {
+  caughtUp(): boolean {
     const raft = this.raft
     return raft != null && !raft.stopped && raft.leader != null && raft.appliedIndex >= raft.commitIndex
   }
 
   /** "2 of 5 voters reachable", from the membership view (this node included). */
-  reachableVoters (): string {
+  reachableVoters(): string {
     const voters = this.raft?.config.voters ?? []
     const reachable = voters.filter(id => id === this.self || this.init.members.get(id)?.state === 'alive').length
     return `${reachable} of ${voters.length} voters reachable`

@@ -5,7 +5,15 @@
 import type { Logger } from 'pino'
 import type { FrameChannelLimits, P2PHost } from '../p2p/host.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
-import { RPC_FRAME_MAX_BYTES, RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type ProposeRequest, type ProposeResult, type RpcFrame } from './write-rpc.js'
+import {
+  RPC_FRAME_MAX_BYTES,
+  RPC_PROTOCOL,
+  decodeRpcFrame,
+  encodeRpcFrame,
+  type ProposeRequest,
+  type ProposeResult,
+  type RpcFrame,
+} from './write-rpc.js'
 
 /** Forwarded writes ride a long-lived channel per peer, like Raft's own messages. */
 const RPC_CHANNEL_LIMITS: FrameChannelLimits = {
@@ -14,7 +22,7 @@ const RPC_CHANNEL_LIMITS: FrameChannelLimits = {
    * refused here (never sent) is retried, where one queued forever would only time out. */
   maxQueuedBytes: 4 * RPC_FRAME_MAX_BYTES,
   dialTimeoutMs: 2000,
-  redialBackoffMs: 250
+  redialBackoffMs: 250,
 }
 
 export interface RpcConsumers {
@@ -29,32 +37,38 @@ export interface RpcConsumers {
 export class RpcEndpoint {
   private consumers: RpcConsumers | null = null
 
-  constructor (private readonly host: P2PHost, private readonly metrics: NodeMetrics, private readonly log: Logger) {}
+  constructor(
+    private readonly host: P2PHost,
+    private readonly metrics: NodeMetrics,
+    private readonly log: Logger,
+  ) {}
 
   /** Starts receiving; frames go to `consumers`. */
-  async start (consumers: RpcConsumers): Promise<void> {
+  async start(consumers: RpcConsumers): Promise<void> {
     this.consumers = consumers
-    await this.host.handleFrames(RPC_PROTOCOL, RPC_FRAME_MAX_BYTES, (from, frame) => { this.receive(from, frame) })
+    await this.host.handleFrames(RPC_PROTOCOL, RPC_FRAME_MAX_BYTES, (from, frame) => {
+      this.receive(from, frame)
+    })
     this.host.onChannelClosed((peerId, protocol, opened) => {
       if (protocol === RPC_PROTOCOL) this.consumers?.onChannelClosed(peerId, opened)
     })
   }
 
   /** Queues `frame` for `peerId`; false when it could not even be queued (no channel). */
-  send (peerId: string, frame: RpcFrame): boolean {
+  send(peerId: string, frame: RpcFrame): boolean {
     return this.host.sendFrame(peerId, RPC_PROTOCOL, encodeRpcFrame(frame), RPC_CHANNEL_LIMITS)
   }
 
   /** Counts a frame its consumer refused after decoding. */
-  rejected (reason: string): void {
+  rejected(reason: string): void {
     this.metrics.wireRejected.inc({ protocol: RPC_PROTOCOL, reason })
   }
 
-  accepted (): void {
+  accepted(): void {
     this.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
   }
 
-  private receive (from: string, bytes: Uint8Array): void {
+  private receive(from: string, bytes: Uint8Array): void {
     const frame = decodeRpcFrame(bytes)
     if (!frame.ok) {
       // Without a parseable id there is nobody to answer; the sender's write times out.

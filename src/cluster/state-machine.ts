@@ -23,23 +23,29 @@ export interface ClusterStateMachineStats {
   appliedCommands: number
   /** Malformed entries skipped by this process; a local metric, not replicated state. */
   malformedEntries: number
-  lastMalformed: { index: number, reason: string } | null
+  lastMalformed: { index: number; reason: string } | null
 }
 
 const SNAPSHOT_VERSION = 2
 
 /** Records are written by this same code on another replica; their envelope is checked, and a
  * record missing its identity is refused rather than half-restored. */
-const taskRecordSchema = z.object({ id: z.string(), seq: z.number(), state: z.string(), attempt: z.number(), spec: z.object({}).passthrough() }).passthrough()
+const taskRecordSchema = z
+  .object({ id: z.string(), seq: z.number(), state: z.string(), attempt: z.number(), spec: z.object({}).passthrough() })
+  .passthrough()
 
 /** Pairs rather than an object, so a key like "__proto__" round-trips as plain data. Version 1
  * (before tasks) had no task table. */
 const snapshotSchema = z.object({
   version: z.union([z.literal(1), z.literal(SNAPSHOT_VERSION)]),
   kv: z.array(z.tuple([z.string().min(1).max(KV_KEY_MAX_CHARS), z.string().max(KV_VALUE_MAX_CHARS)])),
-  tasks: z.object({ tasks: z.array(taskRecordSchema), finishedOrder: z.array(z.string()), maxAssignTerm: z.number() }).optional()
+  tasks: z
+    .object({ tasks: z.array(taskRecordSchema), finishedOrder: z.array(z.string()), maxAssignTerm: z.number() })
+    .optional(),
 })
-export type ClusterSnapshot = Omit<z.infer<typeof snapshotSchema>, 'tasks'> & { tasks?: ReturnType<TaskTable['snapshot']> }
+export type ClusterSnapshot = Omit<z.infer<typeof snapshotSchema>, 'tasks'> & {
+  tasks?: ReturnType<TaskTable['snapshot']>
+}
 
 export class ClusterStateMachine implements RaftStateMachine {
   private kv = new Map<string, string>()
@@ -47,7 +53,7 @@ export class ClusterStateMachine implements RaftStateMachine {
   private lastTerm = 0
   private readonly counters: ClusterStateMachineStats = { appliedCommands: 0, malformedEntries: 0, lastMalformed: null }
 
-  apply (entry: Entry): ApplyOutcome {
+  apply(entry: Entry): ApplyOutcome {
     try {
       return this.applyEntry(entry)
     } finally {
@@ -55,7 +61,7 @@ export class ClusterStateMachine implements RaftStateMachine {
     }
   }
 
-  private applyEntry (entry: Entry): ApplyOutcome {
+  private applyEntry(entry: Entry): ApplyOutcome {
     if (entry.type !== 'normal' || entry.data === null) return 'ignored'
     const parsed = parseCommand(entry.data)
     if (!parsed.ok) {
@@ -79,31 +85,31 @@ export class ClusterStateMachine implements RaftStateMachine {
   }
 
   /** Term of the last applied entry: a new leader's view is complete once it applied one of its own. */
-  get appliedTerm (): number {
+  get appliedTerm(): number {
     return this.lastTerm
   }
 
-  private noteApplied (term: number): void {
+  private noteApplied(term: number): void {
     this.lastTerm = Math.max(this.lastTerm, term)
   }
 
-  get (key: string): string | undefined {
+  get(key: string): string | undefined {
     return this.kv.get(key)
   }
 
   /** Every key, sorted, so two replicas with the same state list the same thing. */
-  list (): Array<{ key: string, value: string }> {
+  list(): Array<{ key: string; value: string }> {
     return [...this.kv.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, value]) => ({ key, value }))
   }
 
   /** A fresh JSON value: the caller may keep, send and persist it while this machine moves on. */
-  snapshot (): ClusterSnapshot {
+  snapshot(): ClusterSnapshot {
     return {
       version: SNAPSHOT_VERSION,
       kv: this.list().map(({ key, value }): [string, string] => [key, value]),
-      tasks: this.tasks.snapshot()
+      tasks: this.tasks.snapshot(),
     }
   }
 
@@ -112,20 +118,24 @@ export class ClusterStateMachine implements RaftStateMachine {
    * one). Unlike a malformed entry, a malformed snapshot throws: it would leave this replica with
    * state no other replica has, so the node must not carry on.
    */
-  restore (data: unknown): void {
+  restore(data: unknown): void {
     if (data === null) {
       this.kv = new Map()
       this.tasks.restore(null)
       return
     }
     const result = snapshotSchema.safeParse(data)
-    if (!result.success) throw new Error(`invalid cluster snapshot: ${result.error.issues[0]?.message ?? 'unknown shape'}`)
+    if (!result.success)
+      throw new Error(`invalid cluster snapshot: ${result.error.issues[0]?.message ?? 'unknown shape'}`)
     this.kv = new Map(result.data.kv)
     const tasks = result.data.tasks
     this.tasks.restore(tasks === undefined ? null : { ...tasks, tasks: tasks.tasks as unknown as TaskRecord[] })
   }
 
-  get stats (): ClusterStateMachineStats {
-    return { ...this.counters, lastMalformed: this.counters.lastMalformed === null ? null : { ...this.counters.lastMalformed } }
+  get stats(): ClusterStateMachineStats {
+    return {
+      ...this.counters,
+      lastMalformed: this.counters.lastMalformed === null ? null : { ...this.counters.lastMalformed },
+    }
   }
 }

@@ -5,17 +5,17 @@ import { InvalidCommandError } from './errors.js'
 import type { Replica } from './replica.js'
 import type { WritePath } from './write-path.js'
 
-export function taskClusterView (replica: Replica): TaskClusterView {
+export function taskClusterView(replica: Replica): TaskClusterView {
   return {
     table: replica.state.tasks,
     leader: () => replica.leader,
     term: () => replica.term ?? 0,
     isReadyLeader: () => replica.isReadyLeader(),
-    caughtUp: () => replica.caughtUp()
+    caughtUp: () => replica.caughtUp(),
   }
 }
 
-export function taskCluster (view: TaskClusterView, writes: WritePath): TaskCluster {
+export function taskCluster(view: TaskClusterView, writes: WritePath): TaskCluster {
   return {
     ...view,
     write: async (command, opts) => {
@@ -25,6 +25,6 @@ export function taskCluster (view: TaskClusterView, writes: WritePath): TaskClus
         if (err instanceof InvalidCommandError) throw new CommandRefusedError(err.message)
         throw err
       }
-    }
+    },
   }
 }

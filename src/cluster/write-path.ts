@@ -15,7 +15,10 @@ import type { Replica } from './replica.js'
 import type { RpcConsumers, RpcEndpoint } from './rpc-endpoint.js'
 import { RPC_WIRE_VERSION, type ProposeRequest, type ProposeResponse, type ProposeResult } from './write-rpc.js'
 
-export interface WriteResult { index: number, term: number }
+export interface WriteResult {
+  index: number
+  term: number
+}
 
 export interface WriteOptions {
   /** Applying it twice changes nothing more than once: it is also sent again after an unknown
@@ -24,7 +27,10 @@ export interface WriteOptions {
 }
 
 /** A command as the leader proposes it, and what to call once the proposal is settled. */
-export interface AmendedProposal { command: ClusterCommand, done: () => void }
+export interface AmendedProposal {
+  command: ClusterCommand
+  done: () => void
+}
 
 /** Lets a layer above amend a command on the leader just before it is proposed (the master's
  * placer puts new tasks' placements in the submission entry itself). */
@@ -39,9 +45,13 @@ export interface WritePathInit {
   logger: Logger
 }
 
-interface PendingForward { leader: string, resolve: (res: ProposeResponse) => void, reject: (err: Error) => void }
+interface PendingForward {
+  leader: string
+  resolve: (res: ProposeResponse) => void
+  reject: (err: Error) => void
+}
 
-type Settled = { ok: true } | { ok: false, code: 'retry' | 'unknown', message: string }
+type Settled = { ok: true } | { ok: false; code: 'retry' | 'unknown'; message: string }
 
 export class WritePath implements RpcConsumers {
   /** Writes forwarded to a leader and not answered yet, by request id. */
@@ -52,11 +62,11 @@ export class WritePath implements RpcConsumers {
   private readonly forwardPrefix = randomBytes(4).toString('hex')
   private readonly log: Logger
 
-  constructor (private readonly init: WritePathInit) {
+  constructor(private readonly init: WritePathInit) {
     this.log = init.logger.child({ component: 'cluster' })
   }
 
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     await this.init.rpc.start(this)
   }
 
@@ -64,7 +74,7 @@ export class WritePath implements RpcConsumers {
    * reads show it). NoLeaderError after writeTimeoutMs without a commit; WriteOutcomeUnknownError
    * when a non-idempotent write may or may not have committed; InvalidCommandError when the leader
    * refuses the command itself. */
-  async write (command: ClusterCommand, opts: WriteOptions = {}): Promise<WriteResult> {
+  async write(command: ClusterCommand, opts: WriteOptions = {}): Promise<WriteResult> {
     const { replica, clock, config } = this.init
     const raft = replica.started()
     const deadline = clock.nowMs() + config.writeTimeoutMs
@@ -87,7 +97,10 @@ export class WritePath implements RpcConsumers {
         } catch (err) {
           // Once the request may have reached the leader, it may commit: never claim it failed.
           if (err instanceof RequestNotSentError) problem = `leader ${leader} unreachable (${(err as Error).message})`
-          else unknown(`forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`)
+          else
+            unknown(
+              `forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`,
+            )
         }
         if (res?.ok === true) {
           const applied = await this.awaitAppliedHere(raft, res.index, res.term, deadline)
@@ -101,16 +114,24 @@ export class WritePath implements RpcConsumers {
           if (res.code === 'invalid') throw new InvalidCommandError(`the leader refused the write: ${res.message}`)
         }
       }
-      await new Promise<void>(resolve => { clock.setTimeout(resolve, config.tickMs) })
+      await new Promise<void>(resolve => {
+        clock.setTimeout(resolve, config.tickMs)
+      })
     }
-    throw new NoLeaderError(`write not committed within ${config.writeTimeoutMs} ms: ${problem}; ${replica.reachableVoters()}`)
+    throw new NoLeaderError(
+      `write not committed within ${config.writeTimeoutMs} ms: ${problem}; ${replica.reachableVoters()}`,
+    )
   }
 
   /** The leader told us it appended our write at (index, term): wait until this node applies that
    * entry (then it committed, and local reads see it) or learns it never will. */
-  private async awaitAppliedHere (raft: RaftNode, index: number, term: number, deadline: number): Promise<Settled> {
+  private async awaitAppliedHere(raft: RaftNode, index: number, term: number, deadline: number): Promise<Settled> {
     try {
-      await this.beforeDeadline(raft.awaitApplied(index, term), deadline, () => new NoLeaderError(`entry ${index} not applied here in time; it may still commit`))
+      await this.beforeDeadline(
+        raft.awaitApplied(index, term),
+        deadline,
+        () => new NoLeaderError(`entry ${index} not applied here in time; it may still commit`),
+      )
       return { ok: true }
     } catch (err) {
       // Overwritten: another entry committed at that index, so ours never did and may be resent.
@@ -121,7 +142,11 @@ export class WritePath implements RpcConsumers {
 
   /** Proposes on this node (the leader) and resolves once the entry is applied here. `onAppended`
    * hears the entry's place in the log as soon as it is appended. */
-  private async proposeLocally (original: ClusterCommand, deadline: number, onAppended?: (index: number, term: number) => void): Promise<ProposeResponse> {
+  private async proposeLocally(
+    original: ClusterCommand,
+    deadline: number,
+    onAppended?: (index: number, term: number) => void,
+  ): Promise<ProposeResponse> {
     const { replica } = this.init
     const raft = replica.started()
     const leader = raft.leader
@@ -129,16 +154,22 @@ export class WritePath implements RpcConsumers {
     try {
       const appended = raft.append(prepared.command)
       onAppended?.(appended.index, appended.term)
-      const { index, term } = await this.beforeDeadline(appended.applied, deadline, () => new NoLeaderError('not committed in time; it may still commit'))
+      const { index, term } = await this.beforeDeadline(
+        appended.applied,
+        deadline,
+        () => new NoLeaderError('not committed in time; it may still commit'),
+      )
       return { ok: true, index, term }
     } catch (err) {
-      if (err instanceof NotLeaderError) return { ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
+      if (err instanceof NotLeaderError)
+        return { ok: false, code: 'not_leader', message: 'not the leader', leader: err.leader ?? null }
       if (err instanceof ProposalDroppedError) {
         // 'overwritten' never commits, so sending it again is safe; the others may have committed.
         const code = err.reason === 'overwritten' ? 'retry' : 'unknown'
         return { ok: false, code, message: err.message, leader }
       }
-      if (err instanceof NoLeaderError) return { ok: false, code: 'unknown', message: `${err.message} (${replica.reachableVoters()})`, leader }
+      if (err instanceof NoLeaderError)
+        return { ok: false, code: 'unknown', message: `${err.message} (${replica.reachableVoters()})`, leader }
       return { ok: false, code: 'invalid', message: (err as Error).message, leader }
     } finally {
       prepared.done()
@@ -147,7 +178,7 @@ export class WritePath implements RpcConsumers {
 
   /** Sends `command` to the leader and waits for its result. RequestNotSentError when it could
    * not even be queued (the channel to the leader is down): then it certainly did not commit. */
-  private async forward (leader: string, command: unknown, deadline: number): Promise<ProposeResponse> {
+  private async forward(leader: string, command: unknown, deadline: number): Promise<ProposeResponse> {
     const { clock } = this.init
     const id = `${this.forwardPrefix}-${++this.forwardSeq}`
     const timeoutMs = Math.max(1, deadline - clock.nowMs())
@@ -158,8 +189,16 @@ export class WritePath implements RpcConsumers {
       }, timeoutMs)
       this.forwards.set(id, {
         leader,
-        resolve: res => { clock.clear(timer); this.forwards.delete(id); resolve(res) },
-        reject: err => { clock.clear(timer); this.forwards.delete(id); reject(err) }
+        resolve: res => {
+          clock.clear(timer)
+          this.forwards.delete(id)
+          resolve(res)
+        },
+        reject: err => {
+          clock.clear(timer)
+          this.forwards.delete(id)
+          reject(err)
+        },
       })
       if (!this.init.rpc.send(leader, { v: RPC_WIRE_VERSION, type: 'propose', id, command })) {
         clock.clear(timer)
@@ -170,14 +209,18 @@ export class WritePath implements RpcConsumers {
   }
 
   /** A frame on a channel that broke may be lost: do not leave its write waiting for a timeout. */
-  onChannelClosed (peerId: string, opened: boolean): void {
+  onChannelClosed(peerId: string, opened: boolean): void {
     for (const pending of [...this.forwards.values()]) {
       if (pending.leader !== peerId) continue
-      pending.reject(opened ? new Error(`the channel to leader ${peerId} closed`) : new RequestNotSentError(`cannot reach leader ${peerId}`))
+      pending.reject(
+        opened
+          ? new Error(`the channel to leader ${peerId} closed`)
+          : new RequestNotSentError(`cannot reach leader ${peerId}`),
+      )
     }
   }
 
-  onResult (from: string, msg: ProposeResult): void {
+  onResult(from: string, msg: ProposeResult): void {
     const pending = this.forwards.get(msg.id)
     // Only the leader it was sent to may answer a request.
     if (pending?.leader !== from) {
@@ -189,13 +232,13 @@ export class WritePath implements RpcConsumers {
     pending.resolve(res)
   }
 
-  onPropose (from: string, msg: ProposeRequest): void {
+  onPropose(from: string, msg: ProposeRequest): void {
     void this.answerForwardedWrite(from, msg.id, msg.command)
   }
 
   /** Answers once: where the write was appended, as soon as it is (the asker waits for the entry
    * itself), or why it was not. What happens to the entry later is not reported. */
-  private async answerForwardedWrite (from: string, id: string, data: unknown): Promise<void> {
+  private async answerForwardedWrite(from: string, id: string, data: unknown): Promise<void> {
     const answer = (res: ProposeResponse): void => {
       this.init.rpc.send(from, { v: RPC_WIRE_VERSION, type: 'result', id, ...res })
     }
@@ -210,19 +253,28 @@ export class WritePath implements RpcConsumers {
     this.init.rpc.accepted()
     this.log.debug({ from, id }, 'forwarded write')
     let answered = false
-    const outcome = await this.proposeLocally(command.command, this.init.clock.nowMs() + this.init.config.writeTimeoutMs, (index, term) => {
-      answered = true
-      answer({ ok: true, index, term })
-    })
+    const outcome = await this.proposeLocally(
+      command.command,
+      this.init.clock.nowMs() + this.init.config.writeTimeoutMs,
+      (index, term) => {
+        answered = true
+        answer({ ok: true, index, term })
+      },
+    )
     if (!answered) answer(outcome)
   }
 
   /** `promise`, unless `deadline` (epoch ms) passes first: then the error `onTimeout` makes. */
-  private async beforeDeadline<T> (promise: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
+  private async beforeDeadline<T>(promise: Promise<T>, deadline: number, onTimeout: () => Error): Promise<T> {
     const { clock } = this.init
     let timer
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = clock.setTimeout(() => { reject(onTimeout()) }, Math.max(0, deadline - clock.nowMs()))
+      timer = clock.setTimeout(
+        () => {
+          reject(onTimeout())
+        },
+        Math.max(0, deadline - clock.nowMs()),
+      )
     })
     try {
       return await Promise.race([promise, timeout])

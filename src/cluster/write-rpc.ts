@@ -20,26 +20,37 @@ export const RPC_FRAME_MAX_BYTES = 20 * 1024 * 1024
 
 const requestId = z.string().min(1).max(64)
 
-const proposeRequestSchema = z.object({
-  v: z.literal(RPC_WIRE_VERSION),
-  type: z.literal('propose'),
-  id: requestId,
-  command: z.unknown()
-}).strict()
+const proposeRequestSchema = z
+  .object({
+    v: z.literal(RPC_WIRE_VERSION),
+    type: z.literal('propose'),
+    id: requestId,
+    command: z.unknown(),
+  })
+  .strict()
 export type ProposeRequest = z.infer<typeof proposeRequestSchema>
 
 const resultBase = { v: z.literal(RPC_WIRE_VERSION), type: z.literal('result'), id: requestId }
 const proposeResultSchema = z.discriminatedUnion('ok', [
   /** Appended by the leader at (index, term); committed once the asker applies that entry. */
-  z.object({ ...resultBase, ok: z.literal(true), index: z.number().int().positive(), term: z.number().int().positive() }).strict(),
-  z.object({
-    ...resultBase,
-    ok: z.literal(false),
-    /** not_leader: ask `leader` instead; retry: safe to send again; unknown: may have committed. */
-    code: z.enum(['not_leader', 'retry', 'unknown', 'invalid']),
-    message: z.string().max(1024),
-    leader: z.string().max(128).nullable()
-  }).strict()
+  z
+    .object({
+      ...resultBase,
+      ok: z.literal(true),
+      index: z.number().int().positive(),
+      term: z.number().int().positive(),
+    })
+    .strict(),
+  z
+    .object({
+      ...resultBase,
+      ok: z.literal(false),
+      /** not_leader: ask `leader` instead; retry: safe to send again; unknown: may have committed. */
+      code: z.enum(['not_leader', 'retry', 'unknown', 'invalid']),
+      message: z.string().max(1024),
+      leader: z.string().max(128).nullable(),
+    })
+    .strict(),
 ])
 export type ProposeResult = z.infer<typeof proposeResultSchema>
 

@@ -28,73 +28,73 @@
 // should report members the gossip layer has forgotten as `dead` if it wants
 // them replaced.
 
-import { majority } from './core/quorum.js';
-import { normalizeConfig } from './core/raft-config.js';
-import type { ClusterConfig, NodeId, PeerProgress } from './core/types.js';
-import type { MemberState } from '../gossip/member-state.js';
+import { majority } from './core/quorum.js'
+import { normalizeConfig } from './core/raft-config.js'
+import type { ClusterConfig, NodeId, PeerProgress } from './core/types.js'
+import type { MemberState } from '../gossip/member-state.js'
 
 export interface AutopilotMember {
-  id: NodeId;
-  state: MemberState;
+  id: NodeId
+  state: MemberState
   /** How long the member has been in `state`, as measured by the caller. */
-  stateForMs: number;
+  stateForMs: number
 }
 
 export interface AutopilotInput {
   /** Current raft config (the latest appended one). */
-  config: ClusterConfig;
+  config: ClusterConfig
   /** A config change is appended but not committed. */
-  changePending: boolean;
+  changePending: boolean
   /** This node, the leader. */
-  leaderId: NodeId;
-  leaderLastIndex: number;
+  leaderId: NodeId
+  leaderLastIndex: number
   /** The leader's view of its peers (matchIndex per id). */
-  progress: PeerProgress[];
+  progress: PeerProgress[]
   /** Gossip membership; the leader itself may be absent or present. */
-  members: AutopilotMember[];
+  members: AutopilotMember[]
   /** --voters, default 5. */
-  maxVoters: number;
+  maxVoters: number
   /** A voter dead at least this long is replaced. */
-  replaceDeadVoterAfterMs: number;
+  replaceDeadVoterAfterMs: number
   /** A learner dead at least this long is removed. */
-  removeDeadLearnerAfterMs: number;
+  removeDeadLearnerAfterMs: number
   /** A learner within this many entries of leaderLastIndex is caught up. */
-  learnerCatchUpLag: number;
+  learnerCatchUpLag: number
 }
 
 export type AutopilotAction =
   | { kind: 'addLearner'; id: NodeId; config: ClusterConfig }
   | { kind: 'promote'; id: NodeId; config: ClusterConfig }
   | { kind: 'removeVoter'; id: NodeId; config: ClusterConfig; reason: string }
-  | { kind: 'removeLearner'; id: NodeId; config: ClusterConfig; reason: string };
+  | { kind: 'removeLearner'; id: NodeId; config: ClusterConfig; reason: string }
 
 /** The leader's own gossip entry may be stale or missing; it is running, so it is alive. */
-const LEADER_STATE: Omit<AutopilotMember, 'id'> = { state: 'alive', stateForMs: 0 };
+const LEADER_STATE: Omit<AutopilotMember, 'id'> = { state: 'alive', stateForMs: 0 }
 
 /** Largest odd number <= n (0 when n < 1). */
 export function largestOddAtMost(n: number): number {
-  const whole = Math.floor(n);
-  if (whole < 1) return 0;
-  return whole % 2 === 1 ? whole : whole - 1;
+  const whole = Math.floor(n)
+  if (whole < 1) return 0
+  return whole % 2 === 1 ? whole : whole - 1
 }
 
 /** Everything the rules look up, indexed once per call. */
 interface View {
-  input: AutopilotInput;
-  voters: NodeId[];
-  learners: NodeId[];
-  memberOf: (id: NodeId) => Omit<AutopilotMember, 'id'> | undefined;
-  isAlive: (id: NodeId) => boolean;
-  isCaughtUp: (id: NodeId) => boolean;
+  input: AutopilotInput
+  voters: NodeId[]
+  learners: NodeId[]
+  memberOf: (id: NodeId) => Omit<AutopilotMember, 'id'> | undefined
+  isAlive: (id: NodeId) => boolean
+  isCaughtUp: (id: NodeId) => boolean
 }
 
 function buildView(input: AutopilotInput): View {
-  const members = new Map<NodeId, AutopilotMember>();
-  for (const member of input.members) members.set(member.id, member);
-  const matchIndexes = new Map<NodeId, number>();
-  for (const peer of input.progress) matchIndexes.set(peer.id, peer.matchIndex);
-  const memberOf = (id: NodeId) => (id === input.leaderId ? LEADER_STATE : members.get(id));
-  const isAlive = (id: NodeId) => memberOf(id)?.state === 'alive';
+  const members = new Map<NodeId, AutopilotMember>()
+  for (const member of input.members) members.set(member.id, member)
+  const matchIndexes = new Map<NodeId, number>()
+  for (const peer of input.progress) matchIndexes.set(peer.id, peer.matchIndex)
+  const memberOf = (id: NodeId) => (id === input.leaderId ? LEADER_STATE : members.get(id))
+  const isAlive = (id: NodeId) => memberOf(id)?.state === 'alive'
   return {
     input,
     // Sorted so every "lowest id first" choice is deterministic whatever the
@@ -104,15 +104,15 @@ function buildView(input: AutopilotInput): View {
     memberOf,
     isAlive,
     // A peer without progress has never been replicated to: not caught up.
-    isCaughtUp: (id) => {
-      const match = matchIndexes.get(id);
-      return match !== undefined && match >= input.leaderLastIndex - input.learnerCatchUpLag;
+    isCaughtUp: id => {
+      const match = matchIndexes.get(id)
+      return match !== undefined && match >= input.leaderLastIndex - input.learnerCatchUpLag
     },
-  };
+  }
 }
 
 function withoutId(ids: readonly NodeId[], id: NodeId): NodeId[] {
-  return ids.filter((other) => other !== id);
+  return ids.filter(other => other !== id)
 }
 
 /**
@@ -124,23 +124,23 @@ function withoutId(ids: readonly NodeId[], id: NodeId): NodeId[] {
  * voter may not answer, and a wrong guess here would wedge the cluster.
  */
 function keepsLiveMajority(view: View, id: NodeId): boolean {
-  const remaining = withoutId(view.voters, id);
-  if (remaining.length === 0) return false;
-  const alive = remaining.filter(view.isAlive).length;
-  return alive >= majority(remaining.length);
+  const remaining = withoutId(view.voters, id)
+  if (remaining.length === 0) return false
+  const alive = remaining.filter(view.isAlive).length
+  return alive >= majority(remaining.length)
 }
 
 /** An alive learner or alive non-member that could take a removed voter's place. */
 function replacementFor(view: View): NodeId | null {
-  const inConfig = new Set([...view.voters, ...view.learners]);
+  const inConfig = new Set([...view.voters, ...view.learners])
   const candidates = [
     ...view.learners.filter(view.isAlive),
     ...view.input.members
-      .map((member) => member.id)
-      .filter((id) => id !== view.input.leaderId && !inConfig.has(id) && view.isAlive(id))
+      .map(member => member.id)
+      .filter(id => id !== view.input.leaderId && !inConfig.has(id) && view.isAlive(id))
       .sort(),
-  ];
-  return candidates[0] ?? null;
+  ]
+  return candidates[0] ?? null
 }
 
 /**
@@ -156,40 +156,43 @@ function replacementFor(view: View): NodeId | null {
  * change if it returns.
  */
 function planVoterRemoval(view: View): AutopilotAction | null {
-  const { input } = view;
-  const removable = (id: NodeId) => id !== input.leaderId && keepsLiveMajority(view, id);
+  const { input } = view
+  const removable = (id: NodeId) => id !== input.leaderId && keepsLiveMajority(view, id)
   const remove = (id: NodeId, reason: string): AutopilotAction => ({
     kind: 'removeVoter',
     id,
     config: normalizeConfig({ voters: withoutId(view.voters, id), learners: view.learners }),
     reason,
-  });
+  })
 
   // Graceful leaves first: the node told us it is not coming back.
   for (const id of view.voters) {
-    const member = view.memberOf(id);
-    if (member?.state === 'left' && removable(id)) return remove(id, `voter ${id} left the cluster`);
+    const member = view.memberOf(id)
+    if (member?.state === 'left' && removable(id)) return remove(id, `voter ${id} left the cluster`)
   }
 
-  const replacement = replacementFor(view);
-  const evenCount = view.voters.length % 2 === 0;
-  if (replacement === null && !evenCount) return null;
+  const replacement = replacementFor(view)
+  const evenCount = view.voters.length % 2 === 0
+  if (replacement === null && !evenCount) return null
   for (const id of view.voters) {
-    const member = view.memberOf(id);
-    if (member?.state !== 'dead' || member.stateForMs < input.replaceDeadVoterAfterMs) continue;
-    if (!removable(id)) continue;
+    const member = view.memberOf(id)
+    if (member?.state !== 'dead' || member.stateForMs < input.replaceDeadVoterAfterMs) continue
+    if (!removable(id)) continue
     const why =
       replacement !== null
         ? `${replacement} can replace it`
-        : `${view.voters.length} voters is even, so ${view.voters.length - 1} tolerate one more failure`;
-    return remove(id, `voter ${id} dead for ${member.stateForMs} ms (limit ${input.replaceDeadVoterAfterMs} ms); ${why}`);
+        : `${view.voters.length} voters is even, so ${view.voters.length - 1} tolerate one more failure`
+    return remove(
+      id,
+      `voter ${id} dead for ${member.stateForMs} ms (limit ${input.replaceDeadVoterAfterMs} ms); ${why}`,
+    )
   }
-  return null;
+  return null
 }
 
 /** Rule 5's healthy candidates: alive (never suspect or dead) and close to the leader's log. */
 function caughtUpLearners(view: View): NodeId[] {
-  return view.learners.filter((id) => view.isAlive(id) && view.isCaughtUp(id));
+  return view.learners.filter(id => view.isAlive(id) && view.isCaughtUp(id))
 }
 
 function promote(view: View, id: NodeId): AutopilotAction {
@@ -197,7 +200,7 @@ function promote(view: View, id: NodeId): AutopilotAction {
     kind: 'promote',
     id,
     config: normalizeConfig({ voters: [...view.voters, id], learners: withoutId(view.learners, id) }),
-  };
+  }
 }
 
 /**
@@ -206,10 +209,10 @@ function promote(view: View, id: NodeId): AutopilotAction {
  * maxVoters, which is the operator's cap.
  */
 function planPromotionToOdd(view: View): AutopilotAction | null {
-  const count = view.voters.length;
-  if (count % 2 !== 0 || count >= view.input.maxVoters) return null;
-  const candidate = caughtUpLearners(view)[0];
-  return candidate === undefined ? null : promote(view, candidate);
+  const count = view.voters.length
+  if (count % 2 !== 0 || count >= view.input.maxVoters) return null
+  const candidate = caughtUpLearners(view)[0]
+  return candidate === undefined ? null : promote(view, candidate)
 }
 
 /**
@@ -221,12 +224,12 @@ function planPromotionToOdd(view: View): AutopilotAction | null {
  * changes; planPromotionToOdd finishes the step on the next call.
  */
 function planGrowth(view: View): AutopilotAction | null {
-  const count = view.voters.length;
-  const caughtUp = caughtUpLearners(view);
-  const target = largestOddAtMost(Math.min(view.input.maxVoters, count + caughtUp.length));
-  const candidate = caughtUp[0];
-  if (count >= target || candidate === undefined) return null;
-  return promote(view, candidate);
+  const count = view.voters.length
+  const caughtUp = caughtUpLearners(view)
+  const target = largestOddAtMost(Math.min(view.input.maxVoters, count + caughtUp.length))
+  const candidate = caughtUp[0]
+  if (count >= target || candidate === undefined) return null
+  return promote(view, candidate)
 }
 
 /**
@@ -236,23 +239,23 @@ function planGrowth(view: View): AutopilotAction | null {
  * If it returns it is simply added again as a learner.
  */
 function planLearnerRemoval(view: View): AutopilotAction | null {
-  const { input } = view;
+  const { input } = view
   for (const id of view.learners) {
-    const member = view.memberOf(id);
-    let reason: string | null = null;
-    if (member?.state === 'left') reason = `learner ${id} left the cluster`;
+    const member = view.memberOf(id)
+    let reason: string | null = null
+    if (member?.state === 'left') reason = `learner ${id} left the cluster`
     else if (member?.state === 'dead' && member.stateForMs >= input.removeDeadLearnerAfterMs) {
-      reason = `learner ${id} dead for ${member.stateForMs} ms (limit ${input.removeDeadLearnerAfterMs} ms)`;
+      reason = `learner ${id} dead for ${member.stateForMs} ms (limit ${input.removeDeadLearnerAfterMs} ms)`
     }
-    if (reason === null) continue;
+    if (reason === null) continue
     return {
       kind: 'removeLearner',
       id,
       config: normalizeConfig({ voters: view.voters, learners: withoutId(view.learners, id) }),
       reason,
-    };
+    }
   }
-  return null;
+  return null
 }
 
 /**
@@ -261,18 +264,18 @@ function planLearnerRemoval(view: View): AutopilotAction | null {
  * suspect member would just be removed again. Lowest id first.
  */
 function planLearnerAddition(view: View): AutopilotAction | null {
-  const inConfig = new Set([...view.voters, ...view.learners]);
+  const inConfig = new Set([...view.voters, ...view.learners])
   const candidates = view.input.members
-    .map((member) => member.id)
-    .filter((id) => id !== view.input.leaderId && !inConfig.has(id) && view.isAlive(id))
-    .sort();
-  const id = candidates[0];
-  if (id === undefined) return null;
+    .map(member => member.id)
+    .filter(id => id !== view.input.leaderId && !inConfig.has(id) && view.isAlive(id))
+    .sort()
+  const id = candidates[0]
+  if (id === undefined) return null
   return {
     kind: 'addLearner',
     id,
     config: normalizeConfig({ voters: view.voters, learners: [...view.learners, id] }),
-  };
+  }
 }
 
 /**
@@ -298,16 +301,16 @@ function planLearnerAddition(view: View): AutopilotAction | null {
 export function planAutopilot(input: AutopilotInput): AutopilotAction | null {
   // Rule 1: raft.ts rejects a change while another is uncommitted, and the
   // pending change may alter what the right next step is.
-  if (input.changePending) return null;
+  if (input.changePending) return null
   // A leader outside the voter set is removing itself (a manual change): it
   // steps down once that commits, so leave the config to the next leader.
-  if (!input.config.voters.includes(input.leaderId)) return null;
-  const view = buildView(input);
+  if (!input.config.voters.includes(input.leaderId)) return null
+  const view = buildView(input)
   return (
     planVoterRemoval(view) ??
     planPromotionToOdd(view) ??
     planLearnerRemoval(view) ??
     planLearnerAddition(view) ??
     planGrowth(view)
-  );
+  )
 }

@@ -36,6 +36,5 @@ export const DEFAULT_ELECTION: ElectionConfig = {
   replaceDeadVoterAfterMs: 15_000,
   removeDeadLearnerAfterMs: 60_000,
   learnerCatchUpLag: 64,
-  writeTimeoutMs: 5000
+  writeTimeoutMs: 5000,
 }
-

@@ -15,7 +15,7 @@ export interface AdmissionState {
 }
 
 /** Null when the attempt may start, else why not. */
-export function admissionProblem (req: LaunchRequest, s: AdmissionState): string | null {
+export function admissionProblem(req: LaunchRequest, s: AdmissionState): string | null {
   if (s.stopped) return 'executor is stopped'
   const problem = launchRequestProblem(req)
   if (problem !== null) return `invalid launch request: ${problem}`
@@ -23,14 +23,16 @@ export function admissionProblem (req: LaunchRequest, s: AdmissionState): string
   if (s.finished) return `task ${req.taskId} attempt ${req.attempt} already ran on this node`
   const { used, capacity } = s
   if (!fits(used.cpus + req.cpus, capacity.cpus) || !fits(used.memoryMb + req.memoryMb, capacity.memoryMb)) {
-    return `insufficient capacity: asks ${req.cpus} cpus and ${req.memoryMb} MiB, ` +
+    return (
+      `insufficient capacity: asks ${req.cpus} cpus and ${req.memoryMb} MiB, ` +
       `${used.cpus} of ${capacity.cpus} cpus and ${used.memoryMb} of ${capacity.memoryMb} MiB in use`
+    )
   }
   return null
 }
 
 /** What a set of attempts holds. */
-export function sumResources (requests: Iterable<Resources>): Resources {
+export function sumResources(requests: Iterable<Resources>): Resources {
   let cpus = 0
   let memoryMb = 0
   for (const r of requests) {

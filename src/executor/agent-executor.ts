@@ -21,9 +21,10 @@ export type AgentExecutorOptions = Omit<ExecutorOptions, 'onSpawnerDied'> & {
 }
 
 /** Throws if the launcher was asked for explicitly and is not built. */
-export function createAgentExecutor ({ onFatal, ...opts }: AgentExecutorOptions): TaskExecutor {
+export function createAgentExecutor({ onFatal, ...opts }: AgentExecutorOptions): TaskExecutor {
   const choice = opts.spawner
-  if (choice === 'child_process' || (choice === 'auto' && !launcherAvailable())) return new IsolatedExecutor({ ...opts, onSpawnerDied: onFatal })
+  if (choice === 'child_process' || (choice === 'auto' && !launcherAvailable()))
+    return new IsolatedExecutor({ ...opts, onSpawnerDied: onFatal })
   const executor: Executor = new Executor({
     ...opts,
     onSpawnerDied: reason => {
@@ -32,7 +33,7 @@ export function createAgentExecutor ({ onFatal, ...opts }: AgentExecutorOptions)
       // wait for, their exits, only the dead launcher could report.
       void executor.stop()
       onFatal(`task launcher died: ${reason}`)
-    }
+    },
   })
   return executor
 }

@@ -19,5 +19,5 @@ export const DEFAULT_EXECUTOR: ExecutorConfig = {
   maxLogBytes: 8 * 1024 * 1024,
   killGraceMs: 2000,
   memoryPollMs: 250,
-  spawner: 'auto'
+  spawner: 'auto',
 }

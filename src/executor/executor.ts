@@ -20,7 +20,15 @@ import { taskPaths } from './files/task-dir.js'
 import { TaskRun } from './task-run.js'
 import { createSpawner, type Spawner, type SpawnerKind } from './spawn/spawner.js'
 import type { ExecutorConfig } from './config.js'
-import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from './types.js'
+import type {
+  ExecutorLogger,
+  LaunchRequest,
+  LogChunk,
+  LogStream,
+  Resources,
+  RunningTask,
+  TaskOutcome,
+} from './types.js'
 
 /** The knobs come from ExecutorConfig (config.ts, DEFAULT_EXECUTOR): killGraceMs is also how long
  * output may stay open after the main process exited. */
@@ -37,7 +45,7 @@ export interface ExecutorOptions extends ExecutorConfig {
   logger?: ExecutorLogger
 }
 
-export type LaunchResult = { ok: true } | { ok: false, reason: string }
+export type LaunchResult = { ok: true } | { ok: false; reason: string }
 
 /** Who hears about attempts (the worker). Exceptions thrown here are logged and swallowed. */
 export interface ExecutorListener {
@@ -49,9 +57,9 @@ export interface ExecutorListener {
 
 const MIB = 1024 * 1024
 
-const SILENT: ExecutorLogger = { debug () {}, info () {}, warn () {}, error () {} }
+const SILENT: ExecutorLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
-export function attemptKey (taskId: string, attempt: number): string {
+export function attemptKey(taskId: string, attempt: number): string {
   return `${taskId}\u0000${attempt}`
 }
 
@@ -67,24 +75,24 @@ export class Executor {
   private stopping: Promise<void> | null = null
   private listener: ExecutorListener | null = null
 
-  constructor (private readonly opts: ExecutorOptions) {
+  constructor(private readonly opts: ExecutorOptions) {
     this.logger = opts.logger ?? SILENT
     this.maxLogBytes = opts.maxLogBytes
     this.killGraceMs = opts.killGraceMs
     this.memory = new MemoryWatch(opts.memoryPollMs, () => this.memoryTargets(), this.logger)
-    this.spawner = createSpawner(opts.spawner, this.logger, (reason) => {
+    this.spawner = createSpawner(opts.spawner, this.logger, reason => {
       this.logger.error({ reason }, 'task launcher died')
       opts.onSpawnerDied?.(reason)
     })
   }
 
   /** Registers the one listener (a later call replaces it). */
-  listen (listener: ExecutorListener): void {
+  listen(listener: ExecutorListener): void {
     this.listener = listener
   }
 
   /** Which spawner runs the tasks; for logs and tests. */
-  get spawnerKind (): Spawner['kind'] {
+  get spawnerKind(): Spawner['kind'] {
     return this.spawner.kind
   }
 
@@ -93,10 +101,14 @@ export class Executor {
    * attempt, not enough free capacity, or a stopped executor. Once accepted, every failure
    * (including a missing binary) is reported through onFinished, never thrown.
    */
-  launch (req: LaunchRequest): LaunchResult {
+  launch(req: LaunchRequest): LaunchResult {
     const key = attemptKey(req.taskId, req.attempt)
     const problem = admissionProblem(req, {
-      stopped: this.stopped, running: this.runs.has(key), finished: this.finished.has(key), used: this.allocated(), capacity: this.opts.capacity
+      stopped: this.stopped,
+      running: this.runs.has(key),
+      finished: this.finished.has(key),
+      used: this.allocated(),
+      capacity: this.opts.capacity,
     })
     if (problem !== null) return { ok: false, reason: problem }
 
@@ -107,7 +119,7 @@ export class Executor {
       logger: this.logger,
       spawner: this.spawner,
       onStarted: () => this.started(run),
-      onFinished: (outcome) => this.finish(key, outcome)
+      onFinished: outcome => this.finish(key, outcome),
     })
     this.runs.set(key, run)
     this.logger.debug({ taskId: req.taskId, attempt: req.attempt }, 'launching task')
@@ -116,7 +128,7 @@ export class Executor {
   }
 
   /** SIGTERM to every running attempt of the task, SIGKILL after the grace period. False if none is running. */
-  cancel (taskId: string): boolean {
+  cancel(taskId: string): boolean {
     let found = false
     for (const run of this.runs.values()) {
       if (run.req.taskId === taskId && run.terminate('cancelled', 'cancelled', true)) found = true
@@ -125,7 +137,7 @@ export class Executor {
   }
 
   /** Attempts that have spawned and whose outcome is not reported yet. */
-  running (): RunningTask[] {
+  running(): RunningTask[] {
     const tasks: RunningTask[] = []
     for (const run of this.runs.values()) {
       const task = runningTask(run)
@@ -135,20 +147,26 @@ export class Executor {
   }
 
   /** From launch() until the outcome is reported (so also while spawning and while logs flush). */
-  isRunning (taskId: string, attempt: number): boolean {
+  isRunning(taskId: string, attempt: number): boolean {
     return this.runs.has(attemptKey(taskId, attempt))
   }
 
   /** The resources of every attempt from launch() until its outcome is reported. */
-  allocated (): Resources {
-    return sumResources([...this.runs.values()].map((run) => run.req))
+  allocated(): Resources {
+    return sumResources([...this.runs.values()].map(run => run.req))
   }
 
   /**
    * A chunk of a task's log, from the files: works while it runs, after it ended and after an agent
    * restart. Null if this node has no directory for that attempt. See readTaskLog.
    */
-  async readLog (taskId: string, attempt: number, stream: LogStream, offset: number, maxBytes: number): Promise<LogChunk | null> {
+  async readLog(
+    taskId: string,
+    attempt: number,
+    stream: LogStream,
+    offset: number,
+    maxBytes: number,
+  ): Promise<LogChunk | null> {
     return await readTaskLog(this.opts.dataDir, taskId, attempt, stream, offset, maxBytes)
   }
 
@@ -156,11 +174,15 @@ export class Executor {
    * SIGKILLs the process groups a previous agent on this dataDir left running (see orphans.ts).
    * Meant for agent start-up, before the first launch; safe at any time.
    */
-  async killOrphans (): Promise<KilledOrphan[]> {
-    return await killOrphans(this.opts.dataDir, (record) => {
-      const run = this.runs.get(attemptKey(record.taskId, record.attempt))
-      return run !== undefined || [...this.runs.values()].some((other) => other.pid === record.pid)
-    }, this.logger)
+  async killOrphans(): Promise<KilledOrphan[]> {
+    return await killOrphans(
+      this.opts.dataDir,
+      record => {
+        const run = this.runs.get(attemptKey(record.taskId, record.attempt))
+        return run !== undefined || [...this.runs.values()].some(other => other.pid === record.pid)
+      },
+      this.logger,
+    )
   }
 
   /**
@@ -169,12 +191,12 @@ export class Executor {
    * kill grace period, for a process stuck in the kernel). The task groups are SIGKILLed before it
    * returns; a second call answers the first's promise.
    */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping ??= this.stopRuns()
     await this.stopping
   }
 
-  private async stopRuns (): Promise<void> {
+  private async stopRuns(): Promise<void> {
     this.stopped = true
     this.memory.stop()
     const runs = [...this.runs.values()]
@@ -184,17 +206,20 @@ export class Executor {
       return
     }
     let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), 2 * this.killGraceMs) })
-    const result = await Promise.race([Promise.all(runs.map(async (run) => await run.done)), deadline])
+    const deadline = new Promise<'late'>(resolve => {
+      timer = setTimeout(() => resolve('late'), 2 * this.killGraceMs)
+    })
+    const result = await Promise.race([Promise.all(runs.map(async run => await run.done)), deadline])
     clearTimeout(timer)
     // After the runs: the launcher reports their exits, and closing it kills what is left.
     this.spawner.close()
     // Abandoned runs never report, so they leave the books here rather than in finish().
     this.runs.clear()
-    if (result === 'late') this.logger.warn({ tasks: runs.filter((run) => !run.exited).length }, 'task processes still alive after stop')
+    if (result === 'late')
+      this.logger.warn({ tasks: runs.filter(run => !run.exited).length }, 'task processes still alive after stop')
   }
 
-  private started (run: TaskRun): void {
+  private started(run: TaskRun): void {
     this.memory.wake()
     const task = runningTask(run)
     if (task === null) return
@@ -207,7 +232,7 @@ export class Executor {
     }
   }
 
-  private finish (key: string, outcome: TaskOutcome): void {
+  private finish(key: string, outcome: TaskOutcome): void {
     this.runs.delete(key)
     this.finished.add(key)
     this.logger.debug({ ...outcome }, 'task finished')
@@ -219,7 +244,7 @@ export class Executor {
     }
   }
 
-  private memoryTargets (): MemoryTarget[] {
+  private memoryTargets(): MemoryTarget[] {
     const targets: MemoryTarget[] = []
     for (const run of this.runs.values()) {
       const pgid = run.pid
@@ -229,16 +254,16 @@ export class Executor {
         pgid,
         limitBytes: limitMb * MIB,
         // Rounded up, so the message never reads "used 64 MiB of 64 MiB".
-        onOver: (usedBytes) => {
+        onOver: usedBytes => {
           run.terminate('memory', `used ${Math.ceil(usedBytes / MIB)} MiB of ${limitMb} MiB limit`, false)
-        }
+        },
       })
     }
     return targets
   }
 }
 
-function runningTask (run: TaskRun): RunningTask | null {
+function runningTask(run: TaskRun): RunningTask | null {
   if (run.pid === null || run.startedAtMs === null) return null
   const { taskId, attempt, cpus, memoryMb } = run.req
   return { taskId, attempt, pid: run.pid, startedAtMs: run.startedAtMs, cpus, memoryMb }
@@ -246,7 +271,10 @@ function runningTask (run: TaskRun): RunningTask | null {
 
 /** What the rest of the node uses: the Executor itself, or its proxy in a child process
  * (agent-executor.ts says which, when). */
-export type TaskExecutor = Pick<Executor, 'listen' | 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'> & {
+export type TaskExecutor = Pick<
+  Executor,
+  'listen' | 'launch' | 'cancel' | 'running' | 'isRunning' | 'allocated' | 'readLog' | 'killOrphans' | 'stop'
+> & {
   /** Null while an executor process has not said yet. */
   readonly spawnerKind: SpawnerKind | null
 }

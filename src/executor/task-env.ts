@@ -8,19 +8,19 @@
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-export function buildTaskEnv (
+export function buildTaskEnv(
   taskEnv: Record<string, string>,
-  ids: { taskId: string, attempt: number, workDir: string },
-  agentPath: string | undefined = process.env.PATH
+  ids: { taskId: string; attempt: number; workDir: string },
+  agentPath: string | undefined = process.env.PATH,
 ): Record<string, string> {
   return {
     PATH: agentPath !== undefined && agentPath !== '' ? agentPath : DEFAULT_PATH,
     HOME: ids.workDir,
     ...taskEnv,
-    ...taskIdentityEnv(ids.taskId, ids.attempt)
+    ...taskIdentityEnv(ids.taskId, ids.attempt),
   }
 }
 
-export function taskIdentityEnv (taskId: string, attempt: number): Record<string, string> {
+export function taskIdentityEnv(taskId: string, attempt: number): Record<string, string> {
   return { MESHOS_TASK_ID: taskId, MESHOS_TASK_ATTEMPT: String(attempt) }
 }

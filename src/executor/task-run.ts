@@ -32,17 +32,18 @@ export interface TaskRunOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Wall-clock milliseconds with sub-millisecond resolution (Date.now() has 1 ms). */
-export function nowMs (): number {
+export function nowMs(): number {
   return performance.timeOrigin + performance.now()
 }
 
-export function killGroup (pgid: number, signal: NodeJS.Signals, logger: ExecutorLogger): boolean {
+export function killGroup(pgid: number, signal: NodeJS.Signals, logger: ExecutorLogger): boolean {
   try {
     process.kill(-pgid, signal)
     return true
   } catch (err) {
     // ESRCH: the group is already empty, which is what we wanted.
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') logger.warn({ pgid, signal, err }, 'could not signal task process group')
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH')
+      logger.warn({ pgid, signal, err }, 'could not signal task process group')
     return false
   }
 }
@@ -62,7 +63,7 @@ export class TaskRun {
   private exitSignal: string | null = null
   private exitedAtMs: number | null = null
   private spawnError: string | null = null
-  private killedFor: { reason: KillReason, message: string } | null = null
+  private killedFor: { reason: KillReason; message: string } | null = null
   /** terminate() came before the process existed: carried out as soon as it does. */
   private killOnSpawn: 'graceful' | 'now' | null = null
   private sigkillSent = false
@@ -74,62 +75,77 @@ export class TaskRun {
   private drainTimer: NodeJS.Timeout | null = null
   private resolveDone!: () => void
 
-  constructor (readonly req: LaunchRequest, private readonly opts: TaskRunOptions) {
-    this.done = new Promise((resolve) => { this.resolveDone = resolve })
+  constructor(
+    readonly req: LaunchRequest,
+    private readonly opts: TaskRunOptions,
+  ) {
+    this.done = new Promise(resolve => {
+      this.resolveDone = resolve
+    })
   }
 
-  private get context (): object {
+  private get context(): object {
     return { taskId: this.req.taskId, attempt: this.req.attempt, pid: this.pid }
   }
 
   /** Never throws: any failure to start becomes a 'spawn_error' outcome, reported asynchronously. */
-  start (): void {
-    this.prepareAndSpawn().catch((err: unknown) => { this.failSpawn(`cannot start: ${String(err)}`) })
+  start(): void {
+    this.prepareAndSpawn().catch((err: unknown) => {
+      this.failSpawn(`cannot start: ${String(err)}`)
+    })
   }
 
-  private async prepareAndSpawn (): Promise<void> {
+  private async prepareAndSpawn(): Promise<void> {
     const { paths } = this.opts
     // The launcher makes the directory itself. Either way the spawn waits for an await, so a
     // cancel, stop or abandon in the turn of the launch (or while the directory was being made)
     // is seen first: the task never starts, and its outcome is the reason it was killed for,
     // with no start time.
     if (this.opts.spawner.preparesWorkDir) await Promise.resolve()
-    else if (!await this.prepareWorkDir()) return
+    else if (!(await this.prepareWorkDir())) return
     if (this.abandoned || this.killedFor !== null) {
       this.finalize()
       return
     }
     const { file, args } = execTarget(this.req)
-    this.process = this.opts.spawner.spawn({
-      file,
-      args,
-      cwd: paths.workDir,
-      env: buildTaskEnv(this.req.env, { taskId: this.req.taskId, attempt: this.req.attempt, workDir: paths.workDir }),
-      log: paths.log,
-      truncatedMarker: paths.truncatedMarker,
-      maxLogBytes: this.opts.maxLogBytes
-    }, {
-      onSpawned: (pid, startTime) => this.onSpawned(pid, startTime),
-      onStartTime: (startTime) => { if (!this.exited && this.pid !== null) this.writePidFile(this.pid, startTime) },
-      onSpawnFailed: (message) => this.failSpawn(message),
-      onExited: (code, signal) => this.onExit(code, signal),
-      onOutputClosed: () => {
-        this.outputClosed = true
-        if (this.exited) this.finalize()
-      }
-    })
+    this.process = this.opts.spawner.spawn(
+      {
+        file,
+        args,
+        cwd: paths.workDir,
+        env: buildTaskEnv(this.req.env, { taskId: this.req.taskId, attempt: this.req.attempt, workDir: paths.workDir }),
+        log: paths.log,
+        truncatedMarker: paths.truncatedMarker,
+        maxLogBytes: this.opts.maxLogBytes,
+      },
+      {
+        onSpawned: (pid, startTime) => this.onSpawned(pid, startTime),
+        onStartTime: startTime => {
+          if (!this.exited && this.pid !== null) this.writePidFile(this.pid, startTime)
+        },
+        onSpawnFailed: message => this.failSpawn(message),
+        onExited: (code, signal) => this.onExit(code, signal),
+        onOutputClosed: () => {
+          this.outputClosed = true
+          if (this.exited) this.finalize()
+        },
+      },
+    )
   }
 
   /** The directory work is file-system metadata, which took 1-3 ms per call on this VM under load
    * (ext4 inode allocation): off the event loop, so one task's mkdir does not hold up the launches
    * and exits of all the others. */
-  private async prepareWorkDir (): Promise<boolean> {
+  private async prepareWorkDir(): Promise<boolean> {
     const { paths } = this.opts
     try {
       // mkdir answers undefined when the directory was already there: the same attempt
       // relaunched after an agent restart, which starts its logs afresh.
-      if (await mkdir(paths.workDir, { recursive: true }) === undefined) {
-        await Promise.all([rm(paths.truncatedMarker.stdout, { force: true }), rm(paths.truncatedMarker.stderr, { force: true })])
+      if ((await mkdir(paths.workDir, { recursive: true })) === undefined) {
+        await Promise.all([
+          rm(paths.truncatedMarker.stdout, { force: true }),
+          rm(paths.truncatedMarker.stderr, { force: true }),
+        ])
       }
       return true
     } catch (err) {
@@ -138,7 +154,7 @@ export class TaskRun {
     }
   }
 
-  private onSpawned (pid: number, startTime: string | null): void {
+  private onSpawned(pid: number, startTime: string | null): void {
     this.pid = pid
     this.startedAtMs = nowMs()
     // The launcher tells the start time a few ms later, for a task still running then: its pid
@@ -160,13 +176,16 @@ export class TaskRun {
     this.opts.onStarted(this)
   }
 
-  private writePidFile (pid: number, startTime: string | null): void {
+  private writePidFile(pid: number, startTime: string | null): void {
     const record = { taskId: this.req.taskId, attempt: this.req.attempt, pid, startTime }
     this.pidFileWritten = true
     try {
       writePidFile(this.opts.paths.pidFile, record)
     } catch (err) {
-      this.opts.logger.warn({ ...this.context, err }, 'could not write pid file; a restarted agent will not find this task')
+      this.opts.logger.warn(
+        { ...this.context, err },
+        'could not write pid file; a restarted agent will not find this task',
+      )
     }
   }
 
@@ -175,7 +194,7 @@ export class TaskRun {
    * SIGKILL now. The first reason is the one reported; a later call can still escalate to SIGKILL.
    * Returns false if there is nothing to kill (not spawned, or already exited).
    */
-  terminate (reason: KillReason, message: string, graceful: boolean): boolean {
+  terminate(reason: KillReason, message: string, graceful: boolean): boolean {
     if (this.exited || this.finalizing) return false
     if (this.killedFor === null) this.killedFor = { reason, message }
     if (this.pid === null) {
@@ -191,7 +210,7 @@ export class TaskRun {
   }
 
   /** Graceful: SIGTERM now, SIGKILL after the grace period; otherwise SIGKILL now. */
-  private signal (graceful: boolean): void {
+  private signal(graceful: boolean): void {
     if (graceful && this.pid !== null) {
       killGroup(this.pid, 'SIGTERM', this.opts.logger)
       this.graceTimer = setTimeout(() => this.sigkill(), this.opts.killGraceMs)
@@ -201,7 +220,7 @@ export class TaskRun {
   }
 
   /** For an agent that is leaving: SIGKILL the group and report nothing. */
-  abandon (): void {
+  abandon(): void {
     this.abandoned = true
     // The SIGKILL below makes them moot; cleared so that they keep nothing alive.
     clearTimeout(this.timeoutTimer ?? undefined)
@@ -210,13 +229,13 @@ export class TaskRun {
     // Not spawned yet: onSpawned kills it.
   }
 
-  private sigkill (): void {
+  private sigkill(): void {
     if (this.pid === null || this.sigkillSent) return
     this.sigkillSent = true
     killGroup(this.pid, 'SIGKILL', this.opts.logger)
   }
 
-  private armTimeout (remainingMs: number): void {
+  private armTimeout(remainingMs: number): void {
     const stepMs = Math.min(remainingMs, MAX_TIMER_MS)
     this.timeoutTimer = setTimeout(() => {
       if (remainingMs > stepMs) {
@@ -227,7 +246,7 @@ export class TaskRun {
     }, stepMs)
   }
 
-  private onExit (code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.exited) return
     this.exited = true
     this.exitedAtMs = nowMs()
@@ -258,17 +277,17 @@ export class TaskRun {
     }, this.opts.killGraceMs)
   }
 
-  private clearTimers (): void {
+  private clearTimers(): void {
     for (const timer of [this.timeoutTimer, this.graceTimer, this.drainTimer]) if (timer !== null) clearTimeout(timer)
     this.timeoutTimer = this.graceTimer = this.drainTimer = null
   }
 
-  private failSpawn (message: string): void {
+  private failSpawn(message: string): void {
     this.spawnError = message
     this.finalize()
   }
 
-  private finalize (): void {
+  private finalize(): void {
     if (this.finalizing) return
     this.finalizing = true
     this.clearTimers()
@@ -281,21 +300,22 @@ export class TaskRun {
     })
   }
 
-  private outcome (): TaskOutcome {
+  private outcome(): TaskOutcome {
     const base = {
       taskId: this.req.taskId,
       attempt: this.req.attempt,
       exitCode: this.exitCode,
       signal: this.exitSignal,
       startedAtMs: this.startedAtMs,
-      finishedAtMs: this.exitedAtMs ?? nowMs()
+      finishedAtMs: this.exitedAtMs ?? nowMs(),
     }
     if (this.spawnError !== null) return { ...base, reason: 'spawn_error', message: this.spawnError, startedAtMs: null }
     // A memory kill is SIGKILL at once: a process that still exited with a code of its own had
     // finished before the kill landed (a short task caught by one poll), and its exit is what
     // happened. A SIGTERM (timeout, cancel) asks the task to end, so however it ends is ours.
     const killLostTheRace = this.killedFor?.reason === 'memory' && this.exitSignal === null && this.exitCode !== null
-    if (this.killedFor !== null && !killLostTheRace) return { ...base, reason: this.killedFor.reason, message: this.killedFor.message }
+    if (this.killedFor !== null && !killLostTheRace)
+      return { ...base, reason: this.killedFor.reason, message: this.killedFor.message }
     if (this.exitSignal !== null) return { ...base, reason: 'signal', message: `killed by ${this.exitSignal}` }
     return { ...base, reason: 'exited', message: `exit code ${this.exitCode ?? 'unknown'}` }
   }

@@ -63,13 +63,13 @@ export const DEFAULT_MEMBERSHIP: MembershipConfig = {
   extraHeartbeatCoalesceMs: 20,
   leaveFlushMs: 250,
   tickIntervalMs: 100,
-  localPauseThresholdMs: 1000
+  localPauseThresholdMs: 1000,
 }
 
 export const DEFAULT_JOIN: JoinConfig = {
   retryInitialMs: 250,
   retryMaxMs: 15_000,
-  requestTimeoutMs: 3_000
+  requestTimeoutMs: 3_000,
 }
 
 /** Membership wire size limits, in bytes. A heartbeat is ~1 KiB; 16 KiB leaves room for many labels
@@ -82,5 +82,5 @@ export const MEMBERSHIP_LIMITS = {
   maxLabels: 64,
   maxAddrs: 16,
   /** Suspicions carried by one heartbeat (~70 bytes each): keeps it under heartbeatBytes. */
-  maxSuspectsPerHeartbeat: 64
+  maxSuspectsPerHeartbeat: 64,
 } as const

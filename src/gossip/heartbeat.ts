@@ -9,51 +9,60 @@ import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js
 export const MEMBERSHIP_WIRE_VERSION = 1
 
 const nodeId = z.string().min(1).max(128)
-const resources = z.object({
-  cpus: z.number().finite().nonnegative(),
-  memoryMb: z.number().finite().nonnegative()
-}).strict()
+const resources = z
+  .object({
+    cpus: z.number().finite().nonnegative(),
+    memoryMb: z.number().finite().nonnegative(),
+  })
+  .strict()
 
-const labels = z.record(z.string().min(1).max(63), z.string().max(255))
+const labels = z
+  .record(z.string().min(1).max(63), z.string().max(255))
   .refine(l => Object.keys(l).length <= MEMBERSHIP_LIMITS.maxLabels, `at most ${MEMBERSHIP_LIMITS.maxLabels} labels`)
 
 /** What a node says about itself. Only the node itself ever writes these fields. */
-export const nodeInfoSchema = z.object({
-  nodeId,
-  name: z.string().min(1).max(255),
-  addrs: z.array(z.string().min(1).max(512)).max(MEMBERSHIP_LIMITS.maxAddrs),
-  /** Bumped on every restart and whenever the node refutes a suspicion of itself. */
-  incarnation: z.number().int().nonnegative(),
-  /** Bumped on every heartbeat; (incarnation, seq) orders a node's announcements. */
-  seq: z.number().int().nonnegative(),
-  capacity: resources,
-  allocated: resources,
-  running: z.number().int().nonnegative(),
-  /** One-minute load average of the machine. */
-  load: z.number().finite().nonnegative(),
-  labels,
-  version: z.string().max(64),
-  /** Epoch ms at which this incarnation of the process started. */
-  startedAt: z.number().int().nonnegative()
-}).strict()
+export const nodeInfoSchema = z
+  .object({
+    nodeId,
+    name: z.string().min(1).max(255),
+    addrs: z.array(z.string().min(1).max(512)).max(MEMBERSHIP_LIMITS.maxAddrs),
+    /** Bumped on every restart and whenever the node refutes a suspicion of itself. */
+    incarnation: z.number().int().nonnegative(),
+    /** Bumped on every heartbeat; (incarnation, seq) orders a node's announcements. */
+    seq: z.number().int().nonnegative(),
+    capacity: resources,
+    allocated: resources,
+    running: z.number().int().nonnegative(),
+    /** One-minute load average of the machine. */
+    load: z.number().finite().nonnegative(),
+    labels,
+    version: z.string().max(64),
+    /** Epoch ms at which this incarnation of the process started. */
+    startedAt: z.number().int().nonnegative(),
+  })
+  .strict()
 export type NodeInfo = z.infer<typeof nodeInfoSchema>
 
-const heartbeatSchema = z.object({
-  v: z.literal(MEMBERSHIP_WIRE_VERSION),
-  type: z.literal('heartbeat'),
-  node: nodeInfoSchema,
-  /** Members the sender currently suspects, with the incarnation it suspects: the suspected
-   * node refutes by bumping its incarnation; others count it as a confirmation (Lifeguard). */
-  suspects: z.array(z.object({ nodeId, incarnation: z.number().int().nonnegative() }).strict()).max(256)
-}).strict()
+const heartbeatSchema = z
+  .object({
+    v: z.literal(MEMBERSHIP_WIRE_VERSION),
+    type: z.literal('heartbeat'),
+    node: nodeInfoSchema,
+    /** Members the sender currently suspects, with the incarnation it suspects: the suspected
+     * node refutes by bumping its incarnation; others count it as a confirmation (Lifeguard). */
+    suspects: z.array(z.object({ nodeId, incarnation: z.number().int().nonnegative() }).strict()).max(256),
+  })
+  .strict()
 
-const leaveSchema = z.object({
-  v: z.literal(MEMBERSHIP_WIRE_VERSION),
-  type: z.literal('leave'),
-  nodeId,
-  incarnation: z.number().int().nonnegative(),
-  seq: z.number().int().nonnegative()
-}).strict()
+const leaveSchema = z
+  .object({
+    v: z.literal(MEMBERSHIP_WIRE_VERSION),
+    type: z.literal('leave'),
+    nodeId,
+    incarnation: z.number().int().nonnegative(),
+    seq: z.number().int().nonnegative(),
+  })
+  .strict()
 
 export const gossipMessageSchema = z.discriminatedUnion('type', [heartbeatSchema, leaveSchema])
 export type GossipMessage = z.infer<typeof gossipMessageSchema>
@@ -64,24 +73,30 @@ export type Suspicion = HeartbeatMessage['suspects'][number]
 export const memberStateSchema = z.enum(MEMBER_STATES)
 
 /** One row of the member table as sent to a joining node. */
-const memberRecordSchema = z.object({
-  node: nodeInfoSchema,
-  state: memberStateSchema,
-  /** How long ago the sender last heard from this member: clocks are not shared. */
-  lastSeenAgoMs: z.number().int().nonnegative()
-}).strict()
+const memberRecordSchema = z
+  .object({
+    node: nodeInfoSchema,
+    state: memberStateSchema,
+    /** How long ago the sender last heard from this member: clocks are not shared. */
+    lastSeenAgoMs: z.number().int().nonnegative(),
+  })
+  .strict()
 export type MemberRecord = z.infer<typeof memberRecordSchema>
 
-const joinRequestSchema = z.object({
-  v: z.literal(MEMBERSHIP_WIRE_VERSION),
-  node: nodeInfoSchema
-}).strict()
+const joinRequestSchema = z
+  .object({
+    v: z.literal(MEMBERSHIP_WIRE_VERSION),
+    node: nodeInfoSchema,
+  })
+  .strict()
 export type JoinRequest = z.infer<typeof joinRequestSchema>
 
-const joinResponseSchema = z.object({
-  v: z.literal(MEMBERSHIP_WIRE_VERSION),
-  members: z.array(memberRecordSchema).max(10_000)
-}).strict()
+const joinResponseSchema = z
+  .object({
+    v: z.literal(MEMBERSHIP_WIRE_VERSION),
+    members: z.array(memberRecordSchema).max(10_000),
+  })
+  .strict()
 export type JoinResponse = z.infer<typeof joinResponseSchema>
 
 export const encodeGossip = (msg: GossipMessage): Uint8Array => encodeJson(msg)

@@ -6,7 +6,6 @@ import type { HeartbeatMessage, LeaveMessage, MemberRecord, NodeInfo, Suspicion 
 import { confirmedSuspicionTimeoutMs } from './suspicion.js'
 import type { MemberState } from './member-state.js'
 
-
 export interface Member {
   info: NodeInfo
   state: MemberState
@@ -19,15 +18,15 @@ export interface Member {
 }
 
 export type MemberEvent =
-  | { type: 'state', nodeId: string, from: MemberState | null, to: MemberState, reason: string }
+  | { type: 'state'; nodeId: string; from: MemberState | null; to: MemberState; reason: string }
   /** A member we have not met: the adapter should connect to it. */
-  | { type: 'discovered', nodeId: string, addrs: string[] }
-  | { type: 'forgotten', nodeId: string }
+  | { type: 'discovered'; nodeId: string; addrs: string[] }
+  | { type: 'forgotten'; nodeId: string }
   /** Someone suspects us: we bumped our incarnation and should announce it now. */
-  | { type: 'refuted', incarnation: number }
+  | { type: 'refuted'; incarnation: number }
 
 /** (incarnation, seq) orders announcements of one node; a restart bumps the incarnation. */
-function isNewer (a: { incarnation: number, seq: number }, b: { incarnation: number, seq: number }): boolean {
+function isNewer(a: { incarnation: number; seq: number }, b: { incarnation: number; seq: number }): boolean {
   return a.incarnation > b.incarnation || (a.incarnation === b.incarnation && a.seq > b.seq)
 }
 
@@ -36,56 +35,60 @@ export class MemberTable {
   private self: NodeInfo
   private lastTickMs: number
 
-  constructor (self: NodeInfo, private readonly cfg: MembershipConfig, nowMs: number) {
+  constructor(
+    self: NodeInfo,
+    private readonly cfg: MembershipConfig,
+    nowMs: number,
+  ) {
     this.self = { ...self }
     this.lastTickMs = nowMs
   }
 
-  get selfInfo (): NodeInfo {
+  get selfInfo(): NodeInfo {
     return this.self
   }
 
   /** Changes what this node says about itself (load, allocations); sent with the next heartbeat. */
-  updateSelf (patch: Partial<Pick<NodeInfo, 'allocated' | 'running' | 'load' | 'addrs'>>): void {
+  updateSelf(patch: Partial<Pick<NodeInfo, 'allocated' | 'running' | 'load' | 'addrs'>>): void {
     this.self = { ...this.self, ...patch }
   }
 
   /** The next heartbeat to publish: bumps our sequence number. */
-  nextHeartbeat (): HeartbeatMessage {
+  nextHeartbeat(): HeartbeatMessage {
     this.self = { ...this.self, seq: this.self.seq + 1 }
     return { v: 1, type: 'heartbeat', node: this.self, suspects: this.suspicions() }
   }
 
   /** The leave announcement for a graceful stop. */
-  leaveMessage (): LeaveMessage {
+  leaveMessage(): LeaveMessage {
     this.self = { ...this.self, seq: this.self.seq + 1 }
     return { v: 1, type: 'leave', nodeId: this.self.nodeId, incarnation: this.self.incarnation, seq: this.self.seq }
   }
 
-  get (nodeId: string): Member | undefined {
+  get(nodeId: string): Member | undefined {
     return this.members.get(nodeId)
   }
 
   /** The display name of a node (this one included), or null if it is not known here. */
-  nameOf (nodeId: string): string | null {
+  nameOf(nodeId: string): string | null {
     if (nodeId === this.self.nodeId) return this.self.name
     return this.members.get(nodeId)?.info.name ?? null
   }
 
   /** Every other member (not this node). */
-  others (): Member[] {
+  others(): Member[] {
     return [...this.members.values()]
   }
 
   /** Live members including this node: the n in the suspicion formula. */
-  liveCount (): number {
+  liveCount(): number {
     let n = 1
     for (const m of this.members.values()) if (m.state === 'alive' || m.state === 'suspect') n++
     return n
   }
 
   /** The full table, self included, as sent to a joining node. */
-  records (nowMs: number): MemberRecord[] {
+  records(nowMs: number): MemberRecord[] {
     const rows: MemberRecord[] = [{ node: this.self, state: 'alive', lastSeenAgoMs: 0 }]
     for (const m of this.members.values()) {
       rows.push({ node: m.info, state: m.state, lastSeenAgoMs: Math.max(0, Math.round(nowMs - m.lastSeenAtMs)) })
@@ -94,7 +97,7 @@ export class MemberTable {
   }
 
   /** A heartbeat (or a join request, which carries the same self-description). */
-  onHeartbeat (msg: Pick<HeartbeatMessage, 'node'> & { suspects?: Suspicion[] }, nowMs: number): MemberEvent[] {
+  onHeartbeat(msg: Pick<HeartbeatMessage, 'node'> & { suspects?: Suspicion[] }, nowMs: number): MemberEvent[] {
     const events: MemberEvent[] = []
     const info = msg.node
     if (info.nodeId === this.self.nodeId) return events
@@ -106,7 +109,7 @@ export class MemberTable {
     return events
   }
 
-  onLeave (msg: LeaveMessage, nowMs: number): MemberEvent[] {
+  onLeave(msg: LeaveMessage, nowMs: number): MemberEvent[] {
     const m = this.members.get(msg.nodeId)
     if (m == null || msg.nodeId === this.self.nodeId) return []
     if (!isNewer(msg, m.info) && !(msg.incarnation === m.info.incarnation && msg.seq === m.info.seq)) return []
@@ -116,7 +119,7 @@ export class MemberTable {
 
   /** The member table fetched from a bootstrap peer: second-hand, so it only adds what we do not
    * know better. A member it reports alive counts as seen `lastSeenAgoMs` ago. */
-  onJoinRecords (records: MemberRecord[], nowMs: number): MemberEvent[] {
+  onJoinRecords(records: MemberRecord[], nowMs: number): MemberEvent[] {
     const events: MemberEvent[] = []
     for (const r of records) {
       if (r.node.nodeId === this.self.nodeId) {
@@ -131,7 +134,13 @@ export class MemberTable {
         this.observe(r.node, seenMs, 'bootstrap table', events, nowMs)
       } else if (known == null) {
         // Keep dead and left members too, so every node shows the same history.
-        this.members.set(r.node.nodeId, { info: r.node, state: r.state, lastSeenAtMs: seenMs, stateSinceAtMs: nowMs, confirmations: new Set() })
+        this.members.set(r.node.nodeId, {
+          info: r.node,
+          state: r.state,
+          lastSeenAtMs: seenMs,
+          stateSinceAtMs: nowMs,
+          confirmations: new Set(),
+        })
         events.push({ type: 'state', nodeId: r.node.nodeId, from: null, to: r.state, reason: 'bootstrap table' })
       }
     }
@@ -140,7 +149,7 @@ export class MemberTable {
 
   /** Every connection to the member closed. On a LAN that is the fastest sign of a crash, but it
    * may also be a transient network fault: suspect, do not condemn. */
-  onDisconnect (nodeId: string, nowMs: number): MemberEvent[] {
+  onDisconnect(nodeId: string, nowMs: number): MemberEvent[] {
     const m = this.members.get(nodeId)
     if (m?.state !== 'alive') return []
     return this.transition(m, 'suspect', nowMs, 'connection lost')
@@ -148,7 +157,7 @@ export class MemberTable {
 
   /** Advances timers: silence makes members suspect, unrefuted suspicion makes them dead, and
    * long-dead members are forgotten. */
-  tick (nowMs: number): MemberEvent[] {
+  tick(nowMs: number): MemberEvent[] {
     const events: MemberEvent[] = []
     const gapMs = nowMs - this.lastTickMs
     this.lastTickMs = nowMs
@@ -168,7 +177,14 @@ export class MemberTable {
       } else if (m.state === 'suspect') {
         const timeoutMs = confirmedSuspicionTimeoutMs(this.cfg, liveCount, m.confirmations.size)
         if (nowMs - m.stateSinceAtMs >= timeoutMs) {
-          events.push(...this.transition(m, 'dead', nowMs, `suspicion not refuted within ${timeoutMs} ms (${m.confirmations.size} confirmations)`))
+          events.push(
+            ...this.transition(
+              m,
+              'dead',
+              nowMs,
+              `suspicion not refuted within ${timeoutMs} ms (${m.confirmations.size} confirmations)`,
+            ),
+          )
         }
       } else if ((m.state === 'dead' || m.state === 'left') && nowMs - m.stateSinceAtMs >= this.cfg.forgetAfterMs) {
         this.members.delete(m.info.nodeId)
@@ -179,7 +195,7 @@ export class MemberTable {
   }
 
   /** What we tell others we suspect, with the incarnation we suspect (bounded per message). */
-  suspicions (): Suspicion[] {
+  suspicions(): Suspicion[] {
     const out: Suspicion[] = []
     for (const m of this.members.values()) {
       if (out.length >= MEMBERSHIP_LIMITS.maxSuspectsPerHeartbeat) break
@@ -188,7 +204,7 @@ export class MemberTable {
     return out
   }
 
-  private onSuspicionReport (reporter: string, s: Suspicion, events: MemberEvent[]): void {
+  private onSuspicionReport(reporter: string, s: Suspicion, events: MemberEvent[]): void {
     if (s.nodeId === this.self.nodeId) {
       if (s.incarnation >= this.self.incarnation) this.refute(s.incarnation, events)
       return
@@ -197,16 +213,22 @@ export class MemberTable {
     if (m?.state === 'suspect' && s.incarnation === m.info.incarnation) m.confirmations.add(reporter)
   }
 
-  private refute (suspectedIncarnation: number, events: MemberEvent[]): void {
+  private refute(suspectedIncarnation: number, events: MemberEvent[]): void {
     this.self = { ...this.self, incarnation: suspectedIncarnation + 1 }
     events.push({ type: 'refuted', incarnation: this.self.incarnation })
   }
 
   /** First-hand (or bootstrap-table) news about a member: newer news makes it alive. */
-  private observe (info: NodeInfo, seenMs: number, reason: string, events: MemberEvent[], nowMs = seenMs): void {
+  private observe(info: NodeInfo, seenMs: number, reason: string, events: MemberEvent[], nowMs = seenMs): void {
     const m = this.members.get(info.nodeId)
     if (m == null) {
-      this.members.set(info.nodeId, { info, state: 'alive', lastSeenAtMs: seenMs, stateSinceAtMs: nowMs, confirmations: new Set() })
+      this.members.set(info.nodeId, {
+        info,
+        state: 'alive',
+        lastSeenAtMs: seenMs,
+        stateSinceAtMs: nowMs,
+        confirmations: new Set(),
+      })
       events.push({ type: 'state', nodeId: info.nodeId, from: null, to: 'alive', reason })
       events.push({ type: 'discovered', nodeId: info.nodeId, addrs: info.addrs })
       return
@@ -222,7 +244,7 @@ export class MemberTable {
     }
   }
 
-  private transition (m: Member, to: MemberState, nowMs: number, reason: string): MemberEvent[] {
+  private transition(m: Member, to: MemberState, nowMs: number, reason: string): MemberEvent[] {
     if (m.state === to) return []
     const from = m.state
     m.state = to

@@ -8,8 +8,15 @@ import type { NodeMetrics } from '../metrics/node-metrics.js'
 import { MemberTable, type MemberEvent } from './member-table.js'
 import { MEMBER_STATES, type MemberState } from './member-state.js'
 import {
-  decodeGossip, decodeJoinRequest, decodeJoinResponse, encodeGossip, encodeJoinRequest,
-  encodeJoinResponse, MEMBERSHIP_WIRE_VERSION, type GossipMessage, type NodeInfo
+  decodeGossip,
+  decodeJoinRequest,
+  decodeJoinResponse,
+  encodeGossip,
+  encodeJoinRequest,
+  encodeJoinResponse,
+  MEMBERSHIP_WIRE_VERSION,
+  type GossipMessage,
+  type NodeInfo,
 } from './heartbeat.js'
 import type { DecodeResult } from '../wire/json-codec.js'
 import type { GossipVerdict } from '../p2p/host.js'
@@ -35,7 +42,7 @@ export interface MembershipInit {
 }
 
 /** True when the payload is JSON of a wire version other than ours. */
-function isOtherVersion (data: Uint8Array): boolean {
+function isOtherVersion(data: Uint8Array): boolean {
   try {
     const v = (JSON.parse(new TextDecoder().decode(data)) as { v?: unknown }).v
     return typeof v === 'number' && v !== MEMBERSHIP_WIRE_VERSION
@@ -58,7 +65,7 @@ export class Membership {
   /** Decoded gossip by payload, so the validator's parse is reused by the handler. */
   private readonly decoded = new WeakMap<Uint8Array, GossipMessage>()
 
-  constructor (private readonly init: MembershipInit) {
+  constructor(private readonly init: MembershipInit) {
     this.host = init.host
     this.cfg = init.membership
     this.log = init.logger.child({ component: 'membership' })
@@ -67,13 +74,23 @@ export class Membership {
     this.updateMemberGauge()
   }
 
-  async start (): Promise<void> {
-    await this.host.handle(JOIN_PROTOCOL, { maxRequestBytes: MEMBERSHIP_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerJoin(from, bytes))
-    await this.host.handle(LEAVE_PROTOCOL, { maxRequestBytes: MEMBERSHIP_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs }, async (from, bytes) => this.answerLeave(from, bytes))
+  async start(): Promise<void> {
+    await this.host.handle(
+      JOIN_PROTOCOL,
+      { maxRequestBytes: MEMBERSHIP_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs },
+      async (from, bytes) => this.answerJoin(from, bytes),
+    )
+    await this.host.handle(
+      LEAVE_PROTOCOL,
+      { maxRequestBytes: MEMBERSHIP_LIMITS.joinRequestBytes, timeoutMs: this.init.join.requestTimeoutMs },
+      async (from, bytes) => this.answerLeave(from, bytes),
+    )
     this.host.subscribe(
       MEMBERSHIP_TOPIC,
       (from, data) => this.validateGossip(from, data),
-      (from, data) => { this.onGossip(from, data) }
+      (from, data) => {
+        this.onGossip(from, data)
+      },
     )
     this.host.onPeerDisconnect(peerId => {
       // Our own shutdown closes every connection: that is no reason to suspect anyone.
@@ -81,16 +98,26 @@ export class Membership {
     })
     // A peer that just subscribed has never heard from us: tell it now rather than up to a
     // heartbeat interval later, so a joining node is visible everywhere in tens of ms.
-    this.host.onTopicPeer(MEMBERSHIP_TOPIC, () => { this.heartbeatSoon() })
-    this.timers.push(setInterval(() => { this.heartbeat() }, this.cfg.heartbeatIntervalMs))
-    this.timers.push(setInterval(() => { this.apply(this.table.tick(this.nowMs())) }, this.cfg.tickIntervalMs))
+    this.host.onTopicPeer(MEMBERSHIP_TOPIC, () => {
+      this.heartbeatSoon()
+    })
+    this.timers.push(
+      setInterval(() => {
+        this.heartbeat()
+      }, this.cfg.heartbeatIntervalMs),
+    )
+    this.timers.push(
+      setInterval(() => {
+        this.apply(this.table.tick(this.nowMs()))
+      }, this.cfg.tickIntervalMs),
+    )
     this.heartbeat()
     const bootstrap = this.init.bootstrap.filter(addr => peerIdOf(addr) !== this.host.peerId)
     if (bootstrap.length > 0) this.joinLoop(bootstrap, 1)
   }
 
   /** Announces `left` (when graceful) so peers need not wait for a timeout, then goes quiet. */
-  async stop (announceLeave: boolean): Promise<void> {
+  async stop(announceLeave: boolean): Promise<void> {
     this.stopped = true
     for (const t of this.timers) clearInterval(t)
     clearTimeout(this.joinTimer)
@@ -101,20 +128,25 @@ export class Membership {
         // publish() returns once the message is queued on each peer's stream, not once it is on
         // the wire; closing connections right away can drop it and turn a clean leave into a
         // suspicion. A short grace lets the queues flush.
-        this.host.publish(MEMBERSHIP_TOPIC, leave).then(async () => { await new Promise(resolve => setTimeout(resolve, this.cfg.leaveFlushMs)) }),
+        this.host.publish(MEMBERSHIP_TOPIC, leave).then(async () => {
+          await new Promise(resolve => setTimeout(resolve, this.cfg.leaveFlushMs))
+        }),
         // Gossip reaches a member through the topic mesh, which a member that joined moments ago
         // may not be part of yet (seen: a node stopped right after a join was marked dead by one
         // of its peers): every connected member is also told directly.
         ...this.host.connectedPeers().map(async peer => {
-          await this.host.request(peer, LEAVE_PROTOCOL, leave, { timeoutMs: this.cfg.leaveFlushMs, maxResponseBytes: 16 })
-            .catch((err: Error) => { this.log.debug({ peer, err: err.message }, 'could not tell a member of the leave directly') })
-        })
+          await this.host
+            .request(peer, LEAVE_PROTOCOL, leave, { timeoutMs: this.cfg.leaveFlushMs, maxResponseBytes: 16 })
+            .catch((err: Error) => {
+              this.log.debug({ peer, err: err.message }, 'could not tell a member of the leave directly')
+            })
+        }),
       ])
     }
   }
 
   /** Coalesces bursts of new subscribers (a cluster starting at once) into one heartbeat. */
-  private heartbeatSoon (): void {
+  private heartbeatSoon(): void {
     if (this.soonTimer != null || this.stopped) return
     this.soonTimer = setTimeout(() => {
       this.soonTimer = undefined
@@ -122,7 +154,7 @@ export class Membership {
     }, this.cfg.extraHeartbeatCoalesceMs)
   }
 
-  private heartbeat (): void {
+  private heartbeat(): void {
     if (this.stopped) return
     if (this.init.sampleSelf != null) this.table.updateSelf(this.init.sampleSelf())
     void this.host.publish(MEMBERSHIP_TOPIC, encodeGossip(this.table.nextHeartbeat()))
@@ -133,7 +165,7 @@ export class Membership {
    * and departed ones (until forgotten) once per reconnectDeadIntervalMs. The cluster stays
    * connected when the node everyone bootstrapped from is gone, and heals when a node without
    * a bootstrap address (the first one) restarts or a partition ends. */
-  private reconnect (): void {
+  private reconnect(): void {
     const connected = new Set(this.host.connectedPeers())
     const nowMs = this.nowMs()
     for (const m of this.table.others()) {
@@ -145,7 +177,7 @@ export class Membership {
     }
   }
 
-  private dial (nodeId: string, addrs: string[]): void {
+  private dial(nodeId: string, addrs: string[]): void {
     if (this.stopped || addrs.length === 0) return
     this.lastDialMs.set(nodeId, this.nowMs())
     this.host.dial(addrs, this.init.join.requestTimeoutMs).catch(err => {
@@ -153,7 +185,7 @@ export class Membership {
     })
   }
 
-  private decodeCounted<T> (protocol: string, from: string, result: DecodeResult<T>): T | null {
+  private decodeCounted<T>(protocol: string, from: string, result: DecodeResult<T>): T | null {
     if (result.ok) return result.value
     this.init.metrics.wireRejected.inc({ protocol, reason: result.reason })
     this.log.debug({ protocol, from, reason: result.reason, detail: result.detail }, 'dropped invalid wire message')
@@ -164,7 +196,7 @@ export class Membership {
    * cannot speak for another (gossipsub signs messages; the author is the verified signer). A
    * message of another wire version is ignored rather than rejected, so peers relaying it during
    * a rolling upgrade are not penalised. */
-  private validateGossip (author: string, data: Uint8Array): GossipVerdict {
+  private validateGossip(author: string, data: Uint8Array): GossipVerdict {
     const result = decodeGossip(data)
     if (!result.ok) {
       this.decodeCounted(MEMBERSHIP_TOPIC, author, result)
@@ -172,14 +204,18 @@ export class Membership {
     }
     const subject = result.value.type === 'heartbeat' ? result.value.node.nodeId : result.value.nodeId
     if (subject !== author) {
-      this.decodeCounted(MEMBERSHIP_TOPIC, author, { ok: false, reason: 'wrong_sender', detail: `${author} spoke for ${subject}` })
+      this.decodeCounted(MEMBERSHIP_TOPIC, author, {
+        ok: false,
+        reason: 'wrong_sender',
+        detail: `${author} spoke for ${subject}`,
+      })
       return 'reject'
     }
     this.decoded.set(data, result.value)
     return 'accept'
   }
 
-  private onGossip (author: string, data: Uint8Array): void {
+  private onGossip(author: string, data: Uint8Array): void {
     const msg = this.decoded.get(data) ?? this.decodeCounted(MEMBERSHIP_TOPIC, author, decodeGossip(data))
     if (msg == null) return
     this.init.metrics.wireAccepted.inc({ protocol: MEMBERSHIP_TOPIC })
@@ -187,11 +223,15 @@ export class Membership {
     this.apply(msg.type === 'heartbeat' ? this.table.onHeartbeat(msg, nowMs) : this.table.onLeave(msg, nowMs))
   }
 
-  private async answerJoin (from: string, bytes: Uint8Array): Promise<Uint8Array> {
+  private async answerJoin(from: string, bytes: Uint8Array): Promise<Uint8Array> {
     const req = this.decodeCounted(JOIN_PROTOCOL, from, decodeJoinRequest(bytes))
     if (req == null) throw new Error('invalid join request')
     if (req.node.nodeId !== from) {
-      this.decodeCounted(JOIN_PROTOCOL, from, { ok: false, reason: 'wrong_sender', detail: `${from} asked to join as ${req.node.nodeId}` })
+      this.decodeCounted(JOIN_PROTOCOL, from, {
+        ok: false,
+        reason: 'wrong_sender',
+        detail: `${from} asked to join as ${req.node.nodeId}`,
+      })
       throw new Error('join request for another node')
     }
     this.init.metrics.wireAccepted.inc({ protocol: JOIN_PROTOCOL })
@@ -201,11 +241,15 @@ export class Membership {
   }
 
   /** A leave told directly by the leaving node itself (the connection authenticates it). */
-  private async answerLeave (from: string, bytes: Uint8Array): Promise<Uint8Array> {
+  private async answerLeave(from: string, bytes: Uint8Array): Promise<Uint8Array> {
     const msg = this.decodeCounted(LEAVE_PROTOCOL, from, decodeGossip(bytes))
     if (msg == null) throw new Error('invalid leave message')
     if (msg.type !== 'leave' || msg.nodeId !== from) {
-      this.decodeCounted(LEAVE_PROTOCOL, from, { ok: false, reason: 'wrong_sender', detail: `${from} sent a ${msg.type} for ${msg.type === 'leave' ? msg.nodeId : msg.node.nodeId}` })
+      this.decodeCounted(LEAVE_PROTOCOL, from, {
+        ok: false,
+        reason: 'wrong_sender',
+        detail: `${from} sent a ${msg.type} for ${msg.type === 'leave' ? msg.nodeId : msg.node.nodeId}`,
+      })
       throw new Error('leave message for another node')
     }
     this.init.metrics.wireAccepted.inc({ protocol: LEAVE_PROTOCOL })
@@ -215,7 +259,7 @@ export class Membership {
 
   /** Asks the bootstrap peers, in turn, for the member table until one answers; backs off
    * exponentially while none does. The node serves its API meanwhile. */
-  private joinLoop (bootstrap: string[], attempt: number): void {
+  private joinLoop(bootstrap: string[], attempt: number): void {
     void (async () => {
       for (const addr of bootstrap) {
         if (this.stopped) return
@@ -223,7 +267,7 @@ export class Membership {
           const request = encodeJoinRequest({ v: MEMBERSHIP_WIRE_VERSION, node: this.table.selfInfo })
           const bytes = await this.host.request(addr, JOIN_PROTOCOL, request, {
             timeoutMs: this.init.join.requestTimeoutMs,
-            maxResponseBytes: MEMBERSHIP_LIMITS.joinResponseBytes
+            maxResponseBytes: MEMBERSHIP_LIMITS.joinResponseBytes,
           })
           const res = this.decodeCounted(JOIN_PROTOCOL, addr, decodeJoinResponse(bytes))
           if (res == null) throw new Error('invalid join response')
@@ -240,11 +284,13 @@ export class Membership {
       const stepMs = Math.min(this.init.join.retryMaxMs, this.init.join.retryInitialMs * 2 ** (attempt - 1))
       const delayMs = Math.round(stepMs * (0.5 + Math.random() / 2))
       this.log.warn({ attempt, retryInMs: delayMs, bootstrap }, 'no bootstrap peer reachable yet; retrying')
-      this.joinTimer = setTimeout(() => { this.joinLoop(bootstrap, attempt + 1) }, delayMs)
+      this.joinTimer = setTimeout(() => {
+        this.joinLoop(bootstrap, attempt + 1)
+      }, delayMs)
     })()
   }
 
-  private apply (events: MemberEvent[]): void {
+  private apply(events: MemberEvent[]): void {
     if (events.length === 0 || this.stopped) return
     for (const e of events) {
       switch (e.type) {
@@ -268,7 +314,7 @@ export class Membership {
     this.updateMemberGauge()
   }
 
-  private updateMemberGauge (): void {
+  private updateMemberGauge(): void {
     const counts = Object.fromEntries(MEMBER_STATES.map(state => [state, 0])) as Record<MemberState, number>
     counts.alive = 1 // this node
     for (const m of this.table.others()) counts[m.state]++

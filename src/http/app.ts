@@ -10,7 +10,7 @@ import { nodeRoutes } from './routes/nodes.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { taskRoutes } from './routes/tasks.js'
 
-export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
+export function buildHttpApp(node: NodeApi, log: Logger): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: HTTP_LIMITS.bodyBytes,
@@ -24,9 +24,11 @@ export function buildHttpApp (node: NodeApi, log: Logger): FastifyInstance {
     clientErrorHandler: (err, socket) => {
       const body = JSON.stringify(errorBody('bad_request', `malformed HTTP request: ${err.message}`))
       if (socket.writable) {
-        socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        )
       }
-    }
+    },
   })
   // Every route's params, query and body are zod schemas (src/http/schemas.ts).
   app.setValidatorCompiler(validatorCompiler)

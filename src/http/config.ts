@@ -7,6 +7,5 @@ export const HTTP_LIMITS = {
    * each); 16 MiB bounds what one bad client can make us buffer. */
   bodyBytes: 16 * 1024 * 1024,
   /** Far above any id we issue, so over-long ids reach the schema check and get a clear 400. */
-  maxParamLength: 2048
+  maxParamLength: 2048,
 } as const
-

@@ -25,19 +25,21 @@ const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, string]> = [
   [TaskConflictError, 409, 'conflict'],
   [NoLeaderError, 503, 'no_leader'],
   [WriteOutcomeUnknownError, 503, 'outcome_unknown'],
-  [LogsUnavailableError, 503, 'logs_unavailable']
+  [LogsUnavailableError, 503, 'logs_unavailable'],
 ]
 
 /** Client errors the framework raises before a handler runs (bad JSON is told apart by its code). */
 const FRAMEWORK_CODES: Readonly<Record<number, string>> = { 413: 'payload_too_large', 415: 'unsupported_media_type' }
 
-export interface ErrorBody { error: { code: string, message: string } }
+export interface ErrorBody {
+  error: { code: string; message: string }
+}
 
-export function errorBody (code: string, message: string): ErrorBody {
+export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } }
 }
 
-export function makeErrorHandler (log: Logger) {
+export function makeErrorHandler(log: Logger) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
     const error = refusalOf(err, req) ?? err
     const row = ERROR_TABLE.find(([errorClass]) => error instanceof errorClass)
@@ -47,7 +49,10 @@ export function makeErrorHandler (log: Logger) {
     }
     const status = err.statusCode ?? 500
     if (status >= 400 && status < 500) {
-      const code = err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError ? 'invalid_json' : FRAMEWORK_CODES[status] ?? 'bad_request'
+      const code =
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+          ? 'invalid_json'
+          : (FRAMEWORK_CODES[status] ?? 'bad_request')
       void reply.status(status).send(errorBody(code, err.message))
       return
     }

@@ -23,8 +23,8 @@ export interface NodeView {
   name: string
   addrs: string[]
   state: MemberState
-  capacity: { cpus: number, memoryMb: number }
-  allocated: { cpus: number, memoryMb: number }
+  capacity: { cpus: number; memoryMb: number }
+  allocated: { cpus: number; memoryMb: number }
   running: number
   /** One-minute load average the node reported. */
   load: number
@@ -40,11 +40,11 @@ export interface NodeApi {
   status: () => StatusView
   nodes: () => NodeView[]
   node: (id: string) => NodeView | undefined
-  metricsText: () => Promise<{ contentType: string, body: string }>
+  metricsText: () => Promise<{ contentType: string; body: string }>
   clusterView: () => ClusterView
   /** Resolve once committed; reject with NoLeaderError / WriteOutcomeUnknownError. */
-  kvPut: (key: string, value: string) => Promise<{ key: string, value: string, index: number, term: number }>
-  kvDelete: (key: string) => Promise<{ key: string, index: number, term: number }>
+  kvPut: (key: string, value: string) => Promise<{ key: string; value: string; index: number; term: number }>
+  kvDelete: (key: string) => Promise<{ key: string; index: number; term: number }>
   kvGet: (key: string) => string | undefined
   kvList: () => Record<string, string>
   tasks: TaskApi

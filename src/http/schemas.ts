@@ -13,7 +13,13 @@ import type { TaskSubmission } from '../tasks/task-service.js'
 import { TASK_STATES, type TaskState } from '../tasks/task-table.js'
 
 /** The app as the route files see it: each request part typed from its schema. */
-export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>
 
 /** Far above any id we issue. */
 const NODE_ID_MAX_CHARS = 128
@@ -23,29 +29,34 @@ const LIST_MAX_LIMIT = 1000
 const ATTEMPT_MAX = 1_000_000
 const LOG_STREAMS = ['stdout', 'stderr'] as const satisfies readonly LogStream[]
 
-function text (min: number, max: number): z.ZodString {
-  return z.string({ invalid_type_error: 'must be string', required_error: 'is required' })
+function text(min: number, max: number): z.ZodString {
+  return z
+    .string({ invalid_type_error: 'must be string', required_error: 'is required' })
     .min(min, `must NOT have fewer than ${min} characters`)
     .max(max, `must NOT have more than ${max} characters`)
 }
 
 /** Params or a JSON object body: any other field is refused by name. */
-function fields<T extends z.ZodRawShape> (shape: T): z.ZodObject<T, 'strict'> {
-  return z.object(shape, { invalid_type_error: 'must be object', required_error: 'must be object' }).strict('is not a known field')
+function fields<T extends z.ZodRawShape>(shape: T): z.ZodObject<T, 'strict'> {
+  return z
+    .object(shape, { invalid_type_error: 'must be object', required_error: 'must be object' })
+    .strict('is not a known field')
 }
 
 /** Query parameters arrive as text (an array when repeated); an unknown one is refused by name. */
-function queryParams<T extends z.ZodRawShape> (shape: T): z.ZodObject<T, 'strict'> {
+function queryParams<T extends z.ZodRawShape>(shape: T): z.ZodObject<T, 'strict'> {
   return z.object(shape).strict(`is not a known parameter (expected ${Object.keys(shape).join(', ')})`)
 }
 
-function oneOf<T extends string> (values: readonly [T, ...T[]], message: string): z.ZodEnum<[T, ...T[]]> {
+function oneOf<T extends string>(values: readonly [T, ...T[]], message: string): z.ZodEnum<[T, ...T[]]> {
   return z.enum(values as [T, ...T[]], { errorMap: () => ({ message }) })
 }
 
-function queryInt (min: number, max: number) {
+function queryInt(min: number, max: number) {
   const message = `must be an integer from ${min} to ${max}`
-  return z.string({ invalid_type_error: message }).regex(/^\d+$/, message)
+  return z
+    .string({ invalid_type_error: message })
+    .regex(/^\d+$/, message)
     .refine(raw => Number(raw) >= min && Number(raw) <= max, message)
     .transform(Number)
 }
@@ -63,12 +74,18 @@ export const taskIdParams = fields({ id: text(1, TASK_ID_MAX_CHARS) })
  * specs come out normalised, and the answer has the shape of the question. */
 export const submitTasksBody = z.union([
   taskSpecInputSchema.transform((spec): TaskSubmission => ({ specs: [spec], many: false })),
-  z.array(taskSpecInputSchema, {
-    errorMap: (issue, ctx) => ({
-      message: issue.code === 'too_big' ? `at most ${TASK_LIMITS.maxBatch} specs per request, got ${(ctx.data as unknown[]).length}` : ctx.defaultError
+  z
+    .array(taskSpecInputSchema, {
+      errorMap: (issue, ctx) => ({
+        message:
+          issue.code === 'too_big'
+            ? `at most ${TASK_LIMITS.maxBatch} specs per request, got ${(ctx.data as unknown[]).length}`
+            : ctx.defaultError,
+      }),
     })
-  }).min(1, 'an array of specs must not be empty').max(TASK_LIMITS.maxBatch)
-    .transform((specs): TaskSubmission => ({ specs, many: true }))
+    .min(1, 'an array of specs must not be empty')
+    .max(TASK_LIMITS.maxBatch)
+    .transform((specs): TaskSubmission => ({ specs, many: true })),
 ])
 
 /** In submission order; `after` is the `next` of the previous page. */
@@ -77,12 +94,14 @@ export const listTasksQuery = queryParams({
   node: queryText.optional(),
   tenant: queryText.optional(),
   limit: queryInt(1, LIST_MAX_LIMIT).default(String(LIST_DEFAULT_LIMIT)),
-  after: queryText.optional()
+  after: queryText.optional(),
 })
 
 /** By default stdout of the current or last attempt, what was written so far. */
 export const taskLogsQuery = queryParams({
   stream: oneOf(LOG_STREAMS, 'must be stdout or stderr').default('stdout'),
-  follow: oneOf(['true', 'false'], 'must be true or false').default('false').transform(follow => follow === 'true'),
-  attempt: queryInt(1, ATTEMPT_MAX).optional()
+  follow: oneOf(['true', 'false'], 'must be true or false')
+    .default('false')
+    .transform(follow => follow === 'true'),
+  attempt: queryInt(1, ATTEMPT_MAX).optional(),
 })

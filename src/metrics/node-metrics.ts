@@ -10,28 +10,28 @@ export class NodeMetrics {
     name: 'meshos_wire_messages_rejected_total',
     help: 'Wire messages dropped because they were oversized, not JSON, or failed their schema',
     labelNames: ['protocol', 'reason'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   readonly wireAccepted = new Counter({
     name: 'meshos_wire_messages_accepted_total',
     help: 'Wire messages that passed validation',
     labelNames: ['protocol'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   readonly members = new Gauge({
     name: 'meshos_members',
     help: 'Members of the cluster as this node sees them, by state (this node included)',
     labelNames: ['state'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   readonly memberTransitions = new Counter({
     name: 'meshos_member_transitions_total',
     help: 'Member state changes seen by this node',
     labelNames: ['to'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   /** Set from the replicated task table when scraped (see MeshosNode). */
@@ -39,19 +39,19 @@ export class NodeMetrics {
     name: 'meshos_tasks',
     help: 'Tasks in the replicated task table, by state, as this node has applied it',
     labelNames: ['state'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   readonly taskReportsQueued = new Gauge({
     name: 'meshos_task_reports_queued',
     help: 'Task starts and outcomes of this worker not yet committed to the log',
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   readonly tasksRunningHere = new Gauge({
     name: 'meshos_tasks_running_here',
     help: 'Task attempts this node is running (launched, outcome not yet reported)',
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
   /** 1 for the way this node starts tasks; a node on the child_process fallback stands out. */
@@ -59,10 +59,10 @@ export class NodeMetrics {
     name: 'meshos_executor_spawner',
     help: 'How this node starts task processes: launcher (posix_spawn) or child_process (fallback without a C compiler at build)',
     labelNames: ['kind'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
   })
 
-  constructor (collectProcessMetrics = true) {
+  constructor(collectProcessMetrics = true) {
     if (collectProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'meshos_' })
   }
 }

@@ -28,7 +28,7 @@ export interface NodeConfig {
 
 export const DEFAULT_P2P_PORT = 7000
 
-export function defaultNodeConfig (): NodeConfig {
+export function defaultNodeConfig(): NodeConfig {
   return {
     listen: [`/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`],
     bootstrap: [],
@@ -45,6 +45,6 @@ export function defaultNodeConfig (): NodeConfig {
     join: { ...DEFAULT_JOIN },
     election: { ...DEFAULT_ELECTION },
     tasks: { ...DEFAULT_TASKS },
-    executor: { ...DEFAULT_EXECUTOR }
+    executor: { ...DEFAULT_EXECUTOR },
   }
 }

@@ -11,10 +11,13 @@ const FILE = 'incarnation'
 export class IncarnationFile {
   private writes: Promise<void> = Promise.resolve()
 
-  constructor (private readonly dataDir: string, private readonly log: Logger) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly log: Logger,
+  ) {}
 
   /** The incarnation of this start: one above the last one saved, saved before it is used. */
-  async next (): Promise<number> {
+  async next(): Promise<number> {
     let previous = 0
     try {
       previous = Number.parseInt(await readFile(path.join(this.dataDir, FILE), 'utf8'), 10)
@@ -28,18 +31,22 @@ export class IncarnationFile {
   }
 
   /** Saves a new incarnation (a refutation raised it) in the background, in order. */
-  save (incarnation: number): void {
+  save(incarnation: number): void {
     this.writes = this.writes
-      .then(async () => { await this.write(incarnation) })
-      .catch(err => { this.log.error({ err }, 'cannot persist incarnation') })
+      .then(async () => {
+        await this.write(incarnation)
+      })
+      .catch(err => {
+        this.log.error({ err }, 'cannot persist incarnation')
+      })
   }
 
   /** Resolves once every save() so far is on disk (or failed and was logged). */
-  async flushed (): Promise<void> {
+  async flushed(): Promise<void> {
     await this.writes
   }
 
-  private async write (incarnation: number): Promise<void> {
+  private async write(incarnation: number): Promise<void> {
     await writeFileAtomic(path.join(this.dataDir, FILE), String(incarnation))
   }
 }

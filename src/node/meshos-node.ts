@@ -58,19 +58,19 @@ interface Parts {
 }
 
 export class MeshosNode implements NodeApi {
-  private constructor (private readonly parts: Parts) {}
+  private constructor(private readonly parts: Parts) {}
 
-  get host (): P2PHost {
+  get host(): P2PHost {
     return this.parts.host
   }
 
-  get tasks (): TaskService {
+  get tasks(): TaskService {
     return this.parts.tasks
   }
 
   /** Claims the identity and the p2p listen address; the node stays silent until start(), so the
    * caller can bind its HTTP port first and fail cleanly before anyone has heard of this node. */
-  static async create (config: NodeConfig, log: Logger, hooks: MeshosNodeHooks): Promise<MeshosNode> {
+  static async create(config: NodeConfig, log: Logger, hooks: MeshosNodeHooks): Promise<MeshosNode> {
     const clock = systemClock
     try {
       await mkdir(config.dataDir, { recursive: true })
@@ -100,13 +100,17 @@ export class MeshosNode implements NodeApi {
       load: os.loadavg()[0] ?? 0,
       labels: config.labels,
       version: MESHOS_VERSION,
-      startedAt: startedAtMs
+      startedAt: startedAtMs,
     }
     // What peers would refuse, we refuse to start with: otherwise the node would be invisible.
-    const check = decodeGossip(encodeGossip({ v: MEMBERSHIP_WIRE_VERSION, type: 'heartbeat', node: self, suspects: [] }))
+    const check = decodeGossip(
+      encodeGossip({ v: MEMBERSHIP_WIRE_VERSION, type: 'heartbeat', node: self, suspects: [] }),
+    )
     if (!check.ok) {
       await host.stop()
-      throw new StartupError(`this node's description would be refused by its peers (${check.detail}); check --name and --label`)
+      throw new StartupError(
+        `this node's description would be refused by its peers (${check.detail}); check --name and --label`,
+      )
     }
     const metrics = new NodeMetrics()
     const executor = createAgentExecutor({
@@ -114,7 +118,7 @@ export class MeshosNode implements NodeApi {
       dataDir: config.dataDir,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
       onFatal: hooks.onFatal,
-      logger: log.child({ component: 'executor' })
+      logger: log.child({ component: 'executor' }),
     })
     const membership = new Membership({
       host,
@@ -124,24 +128,57 @@ export class MeshosNode implements NodeApi {
       bootstrap: config.bootstrap,
       logger: log,
       metrics,
-      sampleSelf: () => ({ load: os.loadavg()[0] ?? 0, allocated: executor.allocated(), running: executor.running().length }),
-      onIncarnation: n => { incarnations.save(n) }
+      sampleSelf: () => ({
+        load: os.loadavg()[0] ?? 0,
+        allocated: executor.allocated(),
+        running: executor.running().length,
+      }),
+      onIncarnation: n => {
+        incarnations.save(n)
+      },
     })
     const members = membership.table
     const replica = new Replica({
-      host, state: new ClusterStateMachine(), members, config: config.election, dataDir: config.dataDir, bootstrap: config.bootstrap.length === 0, metrics, logger: log
+      host,
+      state: new ClusterStateMachine(),
+      members,
+      config: config.election,
+      dataDir: config.dataDir,
+      bootstrap: config.bootstrap.length === 0,
+      metrics,
+      logger: log,
     })
     const view = taskClusterView(replica)
     const t = config.tasks
-    const placer = new Placer({ self: host.peerId, cluster: view, members, policy: t.policy, maxTasksPerRound: t.maxTasksPerRound })
+    const placer = new Placer({
+      self: host.peerId,
+      cluster: view,
+      members,
+      policy: t.policy,
+      maxTasksPerRound: t.maxTasksPerRound,
+    })
     // New tasks are placed in their own submission entry when the queue is empty (placer.ts).
-    const amend: ProposalAmender = command => command.type === 'task.submit'
-      ? placer.placeSubmission(command, clock.nowMs())
-      : { command, done: () => {} }
-    const writes = new WritePath({ replica, rpc: new RpcEndpoint(host, metrics, log), amend, config: config.election, clock, logger: log })
+    const amend: ProposalAmender = command =>
+      command.type === 'task.submit' ? placer.placeSubmission(command, clock.nowMs()) : { command, done: () => {} }
+    const writes = new WritePath({
+      replica,
+      rpc: new RpcEndpoint(host, metrics, log),
+      amend,
+      config: config.election,
+      clock,
+      logger: log,
+    })
     const autopilot = new AutopilotLoop({ replica, members, config: config.election, clock, logger: log })
     const cluster = taskCluster(view, writes)
-    const master = new Master({ cluster, members, placer, clock, pollMs: t.masterPollMs, unknownWorkerGraceMs: t.unknownWorkerGraceMs, logger: log })
+    const master = new Master({
+      cluster,
+      members,
+      placer,
+      clock,
+      pollMs: t.masterPollMs,
+      unknownWorkerGraceMs: t.unknownWorkerGraceMs,
+      logger: log,
+    })
     const worker = new Worker({
       self: host.peerId,
       dataDir: config.dataDir,
@@ -153,23 +190,47 @@ export class MeshosNode implements NodeApi {
       reconcileMs: t.reconcileMs,
       taskDirRetentionMs: t.taskDirRetentionMs,
       taskDirGcIntervalMs: t.taskDirGcIntervalMs,
-      logger: log
+      logger: log,
     })
     const tasks = new TaskService({
-      host, cluster, members, executor, placer, policy: t.policy, metrics, logger: log, logRequestTimeoutMs: t.logRequestTimeoutMs
+      host,
+      cluster,
+      members,
+      executor,
+      placer,
+      policy: t.policy,
+      metrics,
+      logger: log,
+      logRequestTimeoutMs: t.logRequestTimeoutMs,
     })
     return new MeshosNode({
-      config, log, clock, startedAtMs, incarnations, host, metrics, executor, membership, replica, placer, writes, autopilot, master, worker, tasks
+      config,
+      log,
+      clock,
+      startedAtMs,
+      incarnations,
+      host,
+      metrics,
+      executor,
+      membership,
+      replica,
+      placer,
+      writes,
+      autopilot,
+      master,
+      worker,
+      tasks,
     })
   }
 
   /** Starts heartbeats and joining, then the replicated cluster, then the task roles. */
-  async start (): Promise<void> {
+  async start(): Promise<void> {
     const p = this.parts
     // Processes of tasks from an earlier life of this node hold resources nobody accounts for;
     // the worker reports those attempts lost once it has caught up with the log.
     const orphans = await p.executor.killOrphans()
-    if (orphans.length > 0) p.log.warn({ orphans: orphans.length }, 'killed task processes left by an earlier run of this node')
+    if (orphans.length > 0)
+      p.log.warn({ orphans: orphans.length }, 'killed task processes left by an earlier run of this node')
     await p.membership.start()
     await p.replica.start()
     await p.writes.start()
@@ -180,7 +241,7 @@ export class MeshosNode implements NodeApi {
   }
 
   /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
-  async stop (graceful = true): Promise<void> {
+  async stop(graceful = true): Promise<void> {
     const p = this.parts
     // Tasks die with the node; the master re-queues them once it sees this node leave.
     p.worker.stop()
@@ -193,7 +254,7 @@ export class MeshosNode implements NodeApi {
     await p.incarnations.flushed()
   }
 
-  status (): StatusView {
+  status(): StatusView {
     const p = this.parts
     return {
       nodeId: p.host.peerId,
@@ -203,11 +264,11 @@ export class MeshosNode implements NodeApi {
       uptimeMs: p.clock.nowMs() - p.startedAtMs,
       role: p.replica.role,
       leader: p.replica.leader,
-      term: p.replica.term
+      term: p.replica.term,
     }
   }
 
-  nodes (): NodeView[] {
+  nodes(): NodeView[] {
     const nowMs = this.parts.clock.nowMs()
     const table = this.parts.membership.table
     const views: NodeView[] = [toView(table.selfInfo, 'alive', 0)]
@@ -217,33 +278,33 @@ export class MeshosNode implements NodeApi {
     return views.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
   }
 
-  node (id: string): NodeView | undefined {
+  node(id: string): NodeView | undefined {
     return this.nodes().find(n => n.id === id)
   }
 
-  clusterView (): ClusterView {
+  clusterView(): ClusterView {
     return clusterView(this.parts.replica, this.parts.membership.table, this.parts.config.election.tickMs)
   }
 
-  async kvPut (key: string, value: string): Promise<{ key: string, value: string, index: number, term: number }> {
+  async kvPut(key: string, value: string): Promise<{ key: string; value: string; index: number; term: number }> {
     const { index, term } = await this.parts.writes.write({ type: 'kv.put', key, value })
     return { key, value, index, term }
   }
 
-  async kvDelete (key: string): Promise<{ key: string, index: number, term: number }> {
+  async kvDelete(key: string): Promise<{ key: string; index: number; term: number }> {
     const { index, term } = await this.parts.writes.write({ type: 'kv.delete', key })
     return { key, index, term }
   }
 
-  kvGet (key: string): string | undefined {
+  kvGet(key: string): string | undefined {
     return this.parts.replica.state.get(key)
   }
 
-  kvList (): Record<string, string> {
+  kvList(): Record<string, string> {
     return Object.fromEntries(this.parts.replica.state.list().map(({ key, value }) => [key, value]))
   }
 
-  async metricsText (): Promise<{ contentType: string, body: string }> {
+  async metricsText(): Promise<{ contentType: string; body: string }> {
     const { metrics, replica, worker, executor } = this.parts
     for (const [state, n] of Object.entries(replica.state.tasks.counts())) metrics.tasks.set({ state }, n)
     metrics.taskReportsQueued.set(worker.queuedReports)
@@ -253,7 +314,7 @@ export class MeshosNode implements NodeApi {
   }
 }
 
-function toView (info: NodeInfo, state: MemberState, lastSeenMs: number): NodeView {
+function toView(info: NodeInfo, state: MemberState, lastSeenMs: number): NodeView {
   return {
     id: info.nodeId,
     name: info.name,
@@ -267,13 +328,14 @@ function toView (info: NodeInfo, state: MemberState, lastSeenMs: number): NodeVi
     version: info.version,
     incarnation: info.incarnation,
     startedAt: new Date(info.startedAt).toISOString(),
-    lastSeenMs
+    lastSeenMs,
   }
 }
 
-function describeListenError (err: unknown): string {
+function describeListenError(err: unknown): string {
   const msg = (err as Error).message ?? String(err)
-  if (/EADDRINUSE/.test(msg)) return 'address already in use (is another meshos node running? pick another port with --listen)'
+  if (/EADDRINUSE/.test(msg))
+    return 'address already in use (is another meshos node running? pick another port with --listen)'
   if (/EADDRNOTAVAIL/.test(msg)) return 'address not available on this machine'
   return msg
 }

@@ -3,12 +3,14 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 
 export class AddressError extends Error {}
 
-export function parseMultiaddr (input: string, what: string): Multiaddr {
+export function parseMultiaddr(input: string, what: string): Multiaddr {
   let ma: Multiaddr
   try {
     ma = multiaddr(input)
   } catch (err) {
-    throw new AddressError(`${what} "${input}" is not a valid multiaddr (${(err as Error).message}); expected e.g. /ip4/127.0.0.1/tcp/7000`)
+    throw new AddressError(
+      `${what} "${input}" is not a valid multiaddr (${(err as Error).message}); expected e.g. /ip4/127.0.0.1/tcp/7000`,
+    )
   }
   const names = ma.getComponents().map(c => c.name)
   if (!names.includes('tcp')) {
@@ -18,15 +20,17 @@ export function parseMultiaddr (input: string, what: string): Multiaddr {
 }
 
 /** A bootstrap address must name the peer, or a man in the middle could answer for it. */
-export function parseBootstrapAddr (input: string): Multiaddr {
+export function parseBootstrapAddr(input: string): Multiaddr {
   const ma = parseMultiaddr(input, 'bootstrap address')
   if (ma.getPeerId() == null) {
-    throw new AddressError(`bootstrap address "${input}" has no /p2p/<peer-id>; copy the full address the other node printed at start-up`)
+    throw new AddressError(
+      `bootstrap address "${input}" has no /p2p/<peer-id>; copy the full address the other node printed at start-up`,
+    )
   }
   return ma
 }
 
-export function peerIdOf (addr: string): string | null {
+export function peerIdOf(addr: string): string | null {
   try {
     return multiaddr(addr).getPeerId()
   } catch {

@@ -11,12 +11,14 @@ import { concat } from 'uint8arrays'
 /** `frame` with its varint length prefix, as one contiguous array. No size limit here (the
  * library's default, 4 MiB, would throw at the sender, e.g. on a big raft snapshot): each
  * protocol's receiver enforces its own, and senders check it before queueing. */
-export function lengthPrefixed (frame: Uint8Array): Uint8Array {
+export function lengthPrefixed(frame: Uint8Array): Uint8Array {
   return lp.encode.single(frame, { maxDataLength: Number.MAX_SAFE_INTEGER }).subarray()
 }
 
 /** One contiguous chunk per frame of `source`. */
-export async function * encodeFrames (source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* encodeFrames(
+  source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
   for await (const frame of source) yield lengthPrefixed(frame)
 }
 
@@ -37,11 +39,11 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
   private wake: (() => void) | null = null
 
   /** Bytes queued and not yet taken by the stream. */
-  get queuedBytes (): number {
+  get queuedBytes(): number {
     return this.bytes
   }
 
-  push (frame: Uint8Array): void {
+  push(frame: Uint8Array): void {
     if (this.ended) return
     const prefixed = lengthPrefixed(frame)
     this.frames.push(prefixed)
@@ -50,16 +52,18 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
   }
 
   /** No more frames: the stream ends after what is queued (a consumer that stopped reading drops it). */
-  end (): void {
+  end(): void {
     this.ended = true
     this.wake?.()
   }
 
-  async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
     for (;;) {
       if (this.frames.length === 0) {
         if (this.ended) return
-        await new Promise<void>(resolve => { this.wake = resolve })
+        await new Promise<void>(resolve => {
+          this.wake = resolve
+        })
         this.wake = null
         continue
       }
@@ -67,11 +71,14 @@ export class FrameQueue implements AsyncIterable<Uint8Array> {
     }
   }
 
-  private takeBatch (): Uint8Array {
+  private takeBatch(): Uint8Array {
     let count = 0
     let batchBytes = 0
     // Always at least one frame, however big (the receiver enforces the frame size limit).
-    while (count < this.frames.length && (count === 0 || batchBytes + this.frames[count]!.byteLength <= MAX_BATCH_BYTES)) {
+    while (
+      count < this.frames.length &&
+      (count === 0 || batchBytes + this.frames[count]!.byteLength <= MAX_BATCH_BYTES)
+    ) {
       batchBytes += this.frames[count]!.byteLength
       count++
     }

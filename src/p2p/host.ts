@@ -42,7 +42,11 @@ export type GossipHandler = (authorPeerId: string, data: Uint8Array) => void
 /** accept: deliver and forward; ignore: drop quietly; reject: drop and penalise the sender. */
 export type GossipVerdict = 'accept' | 'ignore' | 'reject'
 export type GossipValidator = (authorPeerId: string, data: Uint8Array) => GossipVerdict
-const VERDICTS = { accept: TopicValidatorResult.Accept, ignore: TopicValidatorResult.Ignore, reject: TopicValidatorResult.Reject } as const
+const VERDICTS = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+} as const
 
 export interface FrameChannelLimits {
   /** Largest frame accepted from a peer. */
@@ -61,7 +65,9 @@ export type FrameHandler = (fromPeerId: string, frame: Uint8Array) => void
 
 /** One long-lived outbound stream per (peer, protocol): per-message streams cost ~10x the
  * latency (measured: p50 1.5-1.9 ms vs 0.17-0.19 ms on loopback). */
-interface OutboundChannel { queue: FrameQueue }
+interface OutboundChannel {
+  queue: FrameQueue
+}
 
 export class P2PHost {
   private readonly log: Logger
@@ -69,15 +75,20 @@ export class P2PHost {
   /** (peer, protocol) → time before which no new channel is opened, after a failed dial. */
   private readonly channelBackoffUntilMs = new Map<string, number>()
   private readonly channelClosedHandlers: Array<(peerId: string, protocol: string, opened: boolean) => void> = []
-  private constructor (private readonly node: Libp2p<{ pubsub: PubSub }>, logger: Logger) {
+  private constructor(
+    private readonly node: Libp2p<{ pubsub: PubSub }>,
+    logger: Logger,
+  ) {
     this.log = logger
     // A channel whose connection is gone may never notice (a sink waiting for its next frame is
     // not always aborted): end the peer's channels when its last connection closes, so the next
     // frame opens a fresh stream instead of vanishing into a dead one.
-    node.addEventListener('peer:disconnect', evt => { this.endChannels(evt.detail.toString()) })
+    node.addEventListener('peer:disconnect', evt => {
+      this.endChannels(evt.detail.toString())
+    })
   }
 
-  static async create (init: P2PHostInit): Promise<P2PHost> {
+  static async create(init: P2PHostInit): Promise<P2PHost> {
     const node = await createLibp2p({
       privateKey: init.privateKey,
       addresses: { listen: init.listen },
@@ -96,43 +107,49 @@ export class P2PHost {
           // verifies each copy's signature before noticing it is a duplicate (measured: ~3x
           // the CPU of a 10-node cluster). from+seqno is what identifies a signed message anyway,
           // and an id is cached only after its signature verified, so forgeries cannot poison it.
-          fastMsgIdFn: msg => (msg.from != null && msg.seqno != null)
-            ? uint8ToString(msg.from, 'base64') + uint8ToString(msg.seqno, 'base64')
-            : uint8ToString(msg.data ?? new Uint8Array(0), 'base64'),
+          fastMsgIdFn: msg =>
+            msg.from != null && msg.seqno != null
+              ? uint8ToString(msg.from, 'base64') + uint8ToString(msg.seqno, 'base64')
+              : uint8ToString(msg.data ?? new Uint8Array(0), 'base64'),
           // IDONTWANT (gossipsub 1.2) pays off for large messages; for sub-kilobyte heartbeats the
           // control messages cost more than the duplicates they prevent.
           idontwantMinDataSize: 16384,
-          scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) }
-        }) as unknown as () => PubSub
-      }
+          scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) },
+        }) as unknown as () => PubSub,
+      },
     })
     return new P2PHost(node, init.logger)
   }
 
-  get peerId (): string {
+  get peerId(): string {
     return this.node.peerId.toString()
   }
 
   /** Listen addresses including /p2p/<id>, ready to hand to another node. */
-  multiaddrs (): string[] {
+  multiaddrs(): string[] {
     return this.node.getMultiaddrs().map(ma => ma.toString())
   }
 
-  connectedPeers (): string[] {
+  connectedPeers(): string[] {
     return this.node.getPeers().map(p => p.toString())
   }
 
-  onPeerDisconnect (cb: (peerId: string) => void): void {
-    this.node.addEventListener('peer:disconnect', evt => { cb(evt.detail.toString()) })
+  onPeerDisconnect(cb: (peerId: string) => void): void {
+    this.node.addEventListener('peer:disconnect', evt => {
+      cb(evt.detail.toString())
+    })
   }
 
   /** Dials a peer by its multiaddrs (each with /p2p/<id>); resolves to its peer id. */
-  async dial (addrs: string[], timeoutMs: number): Promise<string> {
-    const conn = await this.node.dial(addrs.map(a => multiaddr(a)), { signal: AbortSignal.timeout(timeoutMs) })
+  async dial(addrs: string[], timeoutMs: number): Promise<string> {
+    const conn = await this.node.dial(
+      addrs.map(a => multiaddr(a)),
+      { signal: AbortSignal.timeout(timeoutMs) },
+    )
     return conn.remotePeer.toString()
   }
 
-  subscribe (topic: string, validate: GossipValidator, handler: GossipHandler): void {
+  subscribe(topic: string, validate: GossipValidator, handler: GossipHandler): void {
     const pubsub = this.node.services.pubsub
     // The validator's first argument is the peer that *forwarded* the message; the author is the
     // signer. Judging by the forwarder would reject every relayed message and get honest relays
@@ -151,19 +168,19 @@ export class P2PHost {
 
   /** Called when a peer announces that it subscribed to `topic`: the first moment a message
    * published there can reach it. */
-  onTopicPeer (topic: string, cb: (peerId: string) => void): void {
+  onTopicPeer(topic: string, cb: (peerId: string) => void): void {
     this.node.services.pubsub.addEventListener('subscription-change', evt => {
       if (evt.detail.subscriptions.some(s => s.topic === topic && s.subscribe)) cb(evt.detail.peerId.toString())
     })
   }
 
   /** Peers known to be subscribed to `topic`. */
-  topicPeers (topic: string): string[] {
+  topicPeers(topic: string): string[] {
     return this.node.services.pubsub.getSubscribers(topic).map(p => p.toString())
   }
 
   /** Best effort: a failed publish is logged; the next heartbeat repairs it. */
-  async publish (topic: string, data: Uint8Array): Promise<void> {
+  async publish(topic: string, data: Uint8Array): Promise<void> {
     try {
       await this.node.services.pubsub.publish(topic, data)
     } catch (err) {
@@ -174,30 +191,40 @@ export class P2PHost {
   /** Serves one length-prefixed request frame with one response frame per stream. A peer that
    * does not finish its request within `timeoutMs` has its stream aborted, so an idle or slow
    * peer cannot pin streams open. */
-  async handle (protocol: string, limits: { maxRequestBytes: number, timeoutMs: number }, handler: RequestHandler): Promise<void> {
+  async handle(
+    protocol: string,
+    limits: { maxRequestBytes: number; timeoutMs: number },
+    handler: RequestHandler,
+  ): Promise<void> {
     await this.node.handle(protocol, ({ stream, connection }) => {
       const from = connection.remotePeer.toString()
-      const timer = setTimeout(() => { stream.abort(new Error(`${protocol}: request not completed within ${limits.timeoutMs} ms`)) }, limits.timeoutMs)
+      const timer = setTimeout(() => {
+        stream.abort(new Error(`${protocol}: request not completed within ${limits.timeoutMs} ms`))
+      }, limits.timeoutMs)
       pipe(
         stream,
         source => lp.decode(source, { maxDataLength: limits.maxRequestBytes }),
-        async function * (source) {
+        async function* (source) {
           for await (const frame of source) {
             yield await handler(from, frame.subarray())
             return
           }
         },
         encodeFrames,
-        stream
-      ).catch(err => {
-        this.log.debug({ err, protocol, from }, 'request handling failed')
-        stream.abort(err as Error)
-      }).finally(() => { clearTimeout(timer) })
+        stream,
+      )
+        .catch(err => {
+          this.log.debug({ err, protocol, from }, 'request handling failed')
+          stream.abort(err as Error)
+        })
+        .finally(() => {
+          clearTimeout(timer)
+        })
     })
   }
 
   /** Sends one request frame to a peer (id or full multiaddr) and returns its one response frame. */
-  async request (target: string, protocol: string, request: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
+  async request(target: string, protocol: string, request: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
     const signal = AbortSignal.timeout(opts.timeoutMs)
     const peer = target.startsWith('/') ? multiaddr(target) : peerIdFromString(target)
     let stream
@@ -209,7 +236,9 @@ export class P2PHost {
       throw new RequestNotSentError(`${protocol}: cannot open a stream to ${target}: ${(err as Error).message}`)
     }
     // The signal bounds the dial; this bounds the exchange too, so a frozen peer cannot hang us.
-    const onTimeout = (): void => { stream.abort(new Error(`${protocol}: no answer within ${opts.timeoutMs} ms`)) }
+    const onTimeout = (): void => {
+      stream.abort(new Error(`${protocol}: no answer within ${opts.timeoutMs} ms`))
+    }
     signal.addEventListener('abort', onTimeout, { once: true })
     try {
       return await pipe(
@@ -220,7 +249,7 @@ export class P2PHost {
         async source => {
           for await (const frame of source) return frame.subarray()
           throw new Error(`${protocol}: peer closed the stream without answering`)
-        }
+        },
       )
     } catch (err) {
       stream.abort(err as Error)
@@ -233,29 +262,33 @@ export class P2PHost {
 
   /** Receives frames sent with sendFrame(): every inbound stream of `protocol` is read until it
    * closes. A frame over the limit ends that stream (the sender reopens on its next frame). */
-  async handleFrames (protocol: string, maxFrameBytes: number, onFrame: FrameHandler): Promise<void> {
-    await this.node.handle(protocol, ({ stream, connection }) => {
-      const from = connection.remotePeer.toString()
-      pipe(
-        stream,
-        source => lp.decode(source, { maxDataLength: maxFrameBytes }),
-        async source => {
-          for await (const frame of source) onFrame(from, frame.subarray())
-        }
-      ).catch(err => {
-        this.log.debug({ err: (err as Error).message, protocol, from }, 'frame stream ended with an error')
-        stream.abort(err as Error)
-      })
-    }, { maxInboundStreams: 4 })
+  async handleFrames(protocol: string, maxFrameBytes: number, onFrame: FrameHandler): Promise<void> {
+    await this.node.handle(
+      protocol,
+      ({ stream, connection }) => {
+        const from = connection.remotePeer.toString()
+        pipe(
+          stream,
+          source => lp.decode(source, { maxDataLength: maxFrameBytes }),
+          async source => {
+            for await (const frame of source) onFrame(from, frame.subarray())
+          },
+        ).catch(err => {
+          this.log.debug({ err: (err as Error).message, protocol, from }, 'frame stream ended with an error')
+          stream.abort(err as Error)
+        })
+      },
+      { maxInboundStreams: 4 },
+    )
   }
 
   /** Called when an outbound frame channel ends: frames queued on it may or may not have been
    * delivered (`opened` false: the stream never opened, so none was). */
-  onChannelClosed (handler: (peerId: string, protocol: string, opened: boolean) => void): void {
+  onChannelClosed(handler: (peerId: string, protocol: string, opened: boolean) => void): void {
     this.channelClosedHandlers.push(handler)
   }
 
-  private endChannels (peerId: string): void {
+  private endChannels(peerId: string): void {
     for (const [key, channel] of this.channels) {
       if (!key.startsWith(`${peerId} `)) continue
       this.channels.delete(key)
@@ -263,17 +296,20 @@ export class P2PHost {
     }
   }
 
-  private channelClosed (peerId: string, protocol: string, opened: boolean): void {
+  private channelClosed(peerId: string, protocol: string, opened: boolean): void {
     for (const handler of this.channelClosedHandlers) handler(peerId, protocol, opened)
   }
 
   /** Fire and forget: queues `frame` on the long-lived stream to `peerId`, opening it if needed.
    * Frames are dropped (and logged at debug) when the peer is unreachable or the queue is full;
    * the result says whether it was queued (queued is not delivered: the stream may still fail). */
-  sendFrame (peerId: string, protocol: string, frame: Uint8Array, limits: FrameChannelLimits): boolean {
+  sendFrame(peerId: string, protocol: string, frame: Uint8Array, limits: FrameChannelLimits): boolean {
     if (frame.byteLength > limits.maxFrameBytes) {
       // The peer would refuse it and close the stream, losing the frames queued behind it.
-      this.log.warn({ peerId, protocol, bytes: frame.byteLength, limit: limits.maxFrameBytes }, 'frame over the protocol limit; not sent')
+      this.log.warn(
+        { peerId, protocol, bytes: frame.byteLength, limit: limits.maxFrameBytes },
+        'frame over the protocol limit; not sent',
+      )
       return false
     }
     const key = `${peerId} ${protocol}`
@@ -295,10 +331,18 @@ export class P2PHost {
     return true
   }
 
-  private async openChannel (key: string, peerId: string, protocol: string, channel: OutboundChannel, limits: FrameChannelLimits): Promise<void> {
+  private async openChannel(
+    key: string,
+    peerId: string,
+    protocol: string,
+    channel: OutboundChannel,
+    limits: FrameChannelLimits,
+  ): Promise<void> {
     let stream
     try {
-      stream = await this.node.dialProtocol(peerIdFromString(peerId), protocol, { signal: AbortSignal.timeout(limits.dialTimeoutMs) })
+      stream = await this.node.dialProtocol(peerIdFromString(peerId), protocol, {
+        signal: AbortSignal.timeout(limits.dialTimeoutMs),
+      })
     } catch (err) {
       this.channelBackoffUntilMs.set(key, Date.now() + limits.redialBackoffMs)
       this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel dial failed; backing off')
@@ -319,7 +363,7 @@ export class P2PHost {
     }
   }
 
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     for (const channel of this.channels.values()) channel.queue.end()
     this.channels.clear()
     await this.node.stop()

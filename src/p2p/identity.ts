@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../util/atomic-file.js'
 
 const KEY_FILE = 'peer-key'
 
-export async function loadOrCreatePrivateKey (dataDir: string): Promise<PrivateKey> {
+export async function loadOrCreatePrivateKey(dataDir: string): Promise<PrivateKey> {
   const file = path.join(dataDir, KEY_FILE)
   try {
     const bytes = await readFile(file)
@@ -16,7 +16,9 @@ export async function loadOrCreatePrivateKey (dataDir: string): Promise<PrivateK
       return privateKeyFromProtobuf(bytes)
     } catch (err) {
       // Never silently replace an identity: the operator must decide what to do.
-      throw new Error(`identity key ${file} is unreadable (${(err as Error).message}); move it away to create a new identity`)
+      throw new Error(
+        `identity key ${file} is unreadable (${(err as Error).message}); move it away to create a new identity`,
+      )
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err

@@ -8,10 +8,13 @@ interface Resolvers<T> {
 
 const promiseCtor = Promise as unknown as { withResolvers?: <T>() => Resolvers<T> }
 if (typeof promiseCtor.withResolvers !== 'function') {
-  promiseCtor.withResolvers = function withResolvers<T> (): Resolvers<T> {
+  promiseCtor.withResolvers = function withResolvers<T>(): Resolvers<T> {
     let resolve!: Resolvers<T>['resolve']
     let reject!: Resolvers<T>['reject']
-    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
     return { promise, resolve, reject }
   }
 }

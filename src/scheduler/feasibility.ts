@@ -8,7 +8,6 @@ import { compareIds } from './ids.js'
 import { CAPACITY_EPSILON, fits } from '../util/resources.js'
 import type { Resources, SchedulerNode, SchedulerTask } from './types.js'
 
-
 /** A node with what it holds so far in this round (the log's allocation plus this plan's placements). */
 export interface NodeLoad {
   node: SchedulerNode
@@ -17,11 +16,11 @@ export interface NodeLoad {
   taskCount: number
 }
 
-export function initialLoad (node: SchedulerNode): NodeLoad {
+export function initialLoad(node: SchedulerNode): NodeLoad {
   return { node, cpus: node.allocated.cpus, memoryMb: node.allocated.memoryMb, taskCount: node.taskCount }
 }
 
-export function addToLoad (load: NodeLoad, task: SchedulerTask): void {
+export function addToLoad(load: NodeLoad, task: SchedulerTask): void {
   load.cpus += task.cpus
   load.memoryMb += task.memoryMb
   load.taskCount++
@@ -29,13 +28,13 @@ export function addToLoad (load: NodeLoad, task: SchedulerTask): void {
 
 /** A node's reason for not taking a task: the check it failed first. */
 export type Failure =
-  | { check: 'alive' }
-  | { check: 'draining' }
-  | LabelFailure
-  | { check: 'cpus' }
-  | { check: 'memory' }
+  { check: 'alive' } | { check: 'draining' } | LabelFailure | { check: 'cpus' } | { check: 'memory' }
 
-export interface LabelFailure { check: 'label', key: string, value: string }
+export interface LabelFailure {
+  check: 'label'
+  key: string
+  value: string
+}
 
 // Checks return these shared objects (and the demand's own label objects) rather than new ones:
 // a round runs tasks x nodes checks, and most of them fail once the cluster is full.
@@ -53,7 +52,7 @@ export interface Demand {
   constraints: readonly LabelFailure[]
 }
 
-export function toDemand (task: SchedulerTask): Demand {
+export function toDemand(task: SchedulerTask): Demand {
   const constraints = Object.entries(task.constraints)
     .sort(([a], [b]) => compareIds(a, b))
     .map(([key, value]): LabelFailure => ({ check: 'label', key, value }))
@@ -80,7 +79,7 @@ const checkMemory: Check = (demand, load) =>
 const CHECKS: readonly Check[] = [checkAlive, checkNotDraining, checkLabels, checkCpus, checkMemory]
 
 /** The first check the node fails for this task, or null when the node can take it now. */
-export function firstFailure (demand: Demand, load: NodeLoad): Failure | null {
+export function firstFailure(demand: Demand, load: NodeLoad): Failure | null {
   for (const check of CHECKS) {
     const failure = check(demand, load)
     if (failure !== null) return failure
@@ -93,18 +92,20 @@ export function firstFailure (demand: Demand, load: NodeLoad): Failure | null {
  * nodes count: the others take no new work. False means the task is unsatisfiable (more than any
  * node could hold, or constraints no node matches), which the API rejects at submit time.
  */
-export function canEverHold (demand: Demand, nodes: readonly SchedulerNode[]): boolean {
+export function canEverHold(demand: Demand, nodes: readonly SchedulerNode[]): boolean {
   const { task } = demand
-  return nodes.some(node =>
-    node.alive &&
-    !node.draining &&
-    firstMissingLabel(demand, node.labels) === null &&
-    fits(task.cpus, node.capacity.cpus) &&
-    fits(task.memoryMb, node.capacity.memoryMb))
+  return nodes.some(
+    node =>
+      node.alive &&
+      !node.draining &&
+      firstMissingLabel(demand, node.labels) === null &&
+      fits(task.cpus, node.capacity.cpus) &&
+      fits(task.memoryMb, node.capacity.memoryMb),
+  )
 }
 
 /** Own properties only: a constraint on "constructor" must not match Object.prototype. */
-function firstMissingLabel (demand: Demand, labels: Record<string, string>): LabelFailure | null {
+function firstMissingLabel(demand: Demand, labels: Record<string, string>): LabelFailure | null {
   for (const constraint of demand.constraints) {
     if (!Object.hasOwn(labels, constraint.key) || labels[constraint.key] !== constraint.value) return constraint
   }
@@ -112,13 +113,13 @@ function firstMissingLabel (demand: Demand, labels: Record<string, string>): Lab
 }
 
 /** Used fraction of one resource; a zero capacity holding nothing is empty, not NaN. */
-export function fraction (used: number, capacity: number): number {
+export function fraction(used: number, capacity: number): number {
   if (capacity > 0) return used / capacity
   return used > CAPACITY_EPSILON ? Number.POSITIVE_INFINITY : 0
 }
 
 /** Sum of the capacities of alive nodes (draining included: they still hold their tasks). */
-export function aliveCapacity (nodes: readonly SchedulerNode[]): Resources {
+export function aliveCapacity(nodes: readonly SchedulerNode[]): Resources {
   const total: Resources = { cpus: 0, memoryMb: 0 }
   for (const node of nodes) {
     if (!node.alive) continue

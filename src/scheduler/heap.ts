@@ -6,13 +6,13 @@ export class MinHeap<T> {
   private readonly items: T[] = []
 
   /** `less(a, b)`: a comes out before b. Must be a strict total order for a deterministic pop order. */
-  constructor (private readonly less: (a: T, b: T) => boolean) {}
+  constructor(private readonly less: (a: T, b: T) => boolean) {}
 
-  get size (): number {
+  get size(): number {
     return this.items.length
   }
 
-  push (item: T): void {
+  push(item: T): void {
     const items = this.items
     items.push(item)
     let i = items.length - 1
@@ -24,7 +24,7 @@ export class MinHeap<T> {
     }
   }
 
-  pop (): T | undefined {
+  pop(): T | undefined {
     const items = this.items
     const top = items[0]
     const last = items.pop()
@@ -43,7 +43,7 @@ export class MinHeap<T> {
     }
   }
 
-  private swap (a: number, b: number): void {
+  private swap(a: number, b: number): void {
     const items = this.items
     const tmp = items[a]!
     items[a] = items[b]!

@@ -19,12 +19,12 @@ export interface TaskQueue {
 }
 
 /** Priority (higher first), then submission order. */
-export function byPriorityThenSeq (a: SchedulerTask, b: SchedulerTask): number {
+export function byPriorityThenSeq(a: SchedulerTask, b: SchedulerTask): number {
   return b.priority - a.priority || a.seq - b.seq || compareIds(a.id, b.id)
 }
 
 /** Priority, then earliest deadline; a task without a deadline goes after every task with one. */
-export function byPriorityThenDeadline (a: SchedulerTask, b: SchedulerTask): number {
+export function byPriorityThenDeadline(a: SchedulerTask, b: SchedulerTask): number {
   if (a.priority !== b.priority) return b.priority - a.priority
   if (a.deadlineMs !== b.deadlineMs) {
     if (a.deadlineMs === null) return 1
@@ -38,15 +38,17 @@ export function byPriorityThenDeadline (a: SchedulerTask, b: SchedulerTask): num
  * The queue for the cluster policy. `capacity` (alive nodes' total) and `tenantUsage` matter only
  * for `fair`.
  */
-export function createQueue (
+export function createQueue(
   policy: SchedulerPolicy,
   tasks: readonly SchedulerTask[],
   capacity: Resources,
-  tenantUsage: Record<string, Resources>
+  tenantUsage: Record<string, Resources>,
 ): TaskQueue {
   switch (policy) {
-    case 'edf': return sortedQueue(tasks, byPriorityThenDeadline)
-    case 'fair': return fairQueue(tasks, capacity, tenantUsage)
+    case 'edf':
+      return sortedQueue(tasks, byPriorityThenDeadline)
+    case 'fair':
+      return fairQueue(tasks, capacity, tenantUsage)
     case 'spread':
     case 'bin-pack':
     case 'round-robin':
@@ -54,7 +56,10 @@ export function createQueue (
   }
 }
 
-function sortedQueue (tasks: readonly SchedulerTask[], compare: (a: SchedulerTask, b: SchedulerTask) => number): TaskQueue {
+function sortedQueue(
+  tasks: readonly SchedulerTask[],
+  compare: (a: SchedulerTask, b: SchedulerTask) => number,
+): TaskQueue {
   const ordered = [...tasks].sort(compare)
   let index = 0
   return { next: () => ordered[index++], placed: () => {} }
@@ -69,7 +74,7 @@ interface TenantQueue {
 }
 
 /** The larger of the tenant's cpu and memory shares of the alive cluster. */
-export function dominantShare (usage: Resources, capacity: Resources): number {
+export function dominantShare(usage: Resources, capacity: Resources): number {
   const cpu = capacity.cpus > 0 ? usage.cpus / capacity.cpus : 0
   const memory = capacity.memoryMb > 0 ? usage.memoryMb / capacity.memoryMb : 0
   return Math.max(cpu, memory)
@@ -81,7 +86,11 @@ export function dominantShare (usage: Resources, capacity: Resources): number {
  * does not fit is dropped from this round and leaves the share as it was, so the same tenant's
  * next task is offered straight away.
  */
-function fairQueue (tasks: readonly SchedulerTask[], capacity: Resources, tenantUsage: Record<string, Resources>): TaskQueue {
+function fairQueue(
+  tasks: readonly SchedulerTask[],
+  capacity: Resources,
+  tenantUsage: Record<string, Resources>,
+): TaskQueue {
   const tenants = new Map<string, TenantQueue>()
   for (const task of tasks) {
     let entry = tenants.get(task.tenant)
@@ -115,11 +124,11 @@ function fairQueue (tasks: readonly SchedulerTask[], capacity: Resources, tenant
       if (current === undefined) return undefined
       return current.tasks[current.head++]
     },
-    placed: (task) => {
+    placed: task => {
       if (current === undefined || current.tenant !== task.tenant) return
       current.usage.cpus += task.cpus
       current.usage.memoryMb += task.memoryMb
       current.share = dominantShare(current.usage, capacity)
-    }
+    },
   }
 }

@@ -12,11 +12,11 @@ export interface Choice {
 }
 
 /** Utilization of the node once the task is on it: its dominant (fuller) resource. */
-export function utilizationAfter (load: NodeLoad, task: SchedulerTask): number {
+export function utilizationAfter(load: NodeLoad, task: SchedulerTask): number {
   const { capacity } = load.node
   return Math.max(
     fraction(load.cpus + task.cpus, capacity.cpus),
-    fraction(load.memoryMb + task.memoryMb, capacity.memoryMb)
+    fraction(load.memoryMb + task.memoryMb, capacity.memoryMb),
   )
 }
 
@@ -25,14 +25,15 @@ export function utilizationAfter (load: NodeLoad, task: SchedulerTask): number {
  * request nothing still spread), then the preferred node, then the lowest id. Keeps headroom on
  * every node and limits what one node failure takes down.
  */
-export function rankSpread (task: SchedulerTask, feasible: readonly NodeLoad[], preferred?: string): Choice {
+export function rankSpread(task: SchedulerTask, feasible: readonly NodeLoad[], preferred?: string): Choice {
   let best = feasible[0]!
   let bestUtil = utilizationAfter(best, task)
   for (let i = 1; i < feasible.length; i++) {
     const load = feasible[i]!
     const util = utilizationAfter(load, task)
     // Strictly better only: on a full tie the earlier (lower id) node stays, unless this one is preferred.
-    const winsEqualLoad = load.taskCount < best.taskCount || (load.taskCount === best.taskCount && load.node.id === preferred)
+    const winsEqualLoad =
+      load.taskCount < best.taskCount || (load.taskCount === best.taskCount && load.node.id === preferred)
     if (util < bestUtil || (util === bestUtil && winsEqualLoad)) {
       best = load
       bestUtil = util
@@ -46,7 +47,7 @@ export function rankSpread (task: SchedulerTask, feasible: readonly NodeLoad[], 
  * Fills one node before touching the next, leaving whole nodes free for large tasks (or to be
  * shut down).
  */
-export function rankBinPack (task: SchedulerTask, feasible: readonly NodeLoad[], preferred?: string): Choice {
+export function rankBinPack(task: SchedulerTask, feasible: readonly NodeLoad[], preferred?: string): Choice {
   let best = feasible[0]!
   let bestUtil = utilizationAfter(best, task)
   for (let i = 1; i < feasible.length; i++) {
@@ -65,7 +66,7 @@ export function rankBinPack (task: SchedulerTask, feasible: readonly NodeLoad[],
  * previous round-robin task), wrapping to the lowest id. `after` need not be a current node: a
  * node that left still marks a position in id order.
  */
-export function rankRoundRobin (feasible: readonly NodeLoad[], after: string | null): Choice {
+export function rankRoundRobin(feasible: readonly NodeLoad[], after: string | null): Choice {
   if (after === null) return { load: feasible[0]!, why: 'first in id order' }
   const next = feasible.find(load => load.node.id > after)
   if (next !== undefined) return { load: next, why: `next after ${after}` }
@@ -73,10 +74,18 @@ export function rankRoundRobin (feasible: readonly NodeLoad[], after: string | n
 }
 
 /** `edf` and `fair` decide queue order; they place like spread. */
-export function rank (policy: SchedulerPolicy, task: SchedulerTask, feasible: readonly NodeLoad[], roundRobinAfter: string | null, preferred?: string): Choice {
+export function rank(
+  policy: SchedulerPolicy,
+  task: SchedulerTask,
+  feasible: readonly NodeLoad[],
+  roundRobinAfter: string | null,
+  preferred?: string,
+): Choice {
   switch (policy) {
-    case 'bin-pack': return rankBinPack(task, feasible, preferred)
-    case 'round-robin': return rankRoundRobin(feasible, roundRobinAfter)
+    case 'bin-pack':
+      return rankBinPack(task, feasible, preferred)
+    case 'round-robin':
+      return rankRoundRobin(feasible, roundRobinAfter)
     case 'spread':
     case 'edf':
     case 'fair':

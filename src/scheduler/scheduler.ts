@@ -20,13 +20,29 @@
 // Cost: O(tasks x nodes) feasibility checks plus the queue sort (and a heap of tenants for fair);
 // nodes are sorted once per round, never per task.
 import { compareIds } from './ids.js'
-import { addToLoad, aliveCapacity, canEverHold, firstFailure, initialLoad, toDemand, type Failure, type NodeLoad } from './feasibility.js'
+import {
+  addToLoad,
+  aliveCapacity,
+  canEverHold,
+  firstFailure,
+  initialLoad,
+  toDemand,
+  type Failure,
+  type NodeLoad,
+} from './feasibility.js'
 import { createQueue } from './queue-order.js'
 import { rank } from './rankers.js'
 import { describePending, describePlacement } from './explain.js'
-import type { Assignment, PendingExplanation, SchedulerInput, SchedulerNode, SchedulerPlan, SchedulerTask } from './types.js'
+import type {
+  Assignment,
+  PendingExplanation,
+  SchedulerInput,
+  SchedulerNode,
+  SchedulerPlan,
+  SchedulerTask,
+} from './types.js'
 
-export function isExpired (task: SchedulerTask, nowMs: number): boolean {
+export function isExpired(task: SchedulerTask, nowMs: number): boolean {
   return task.deadlineMs !== null && task.deadlineMs < nowMs
 }
 
@@ -34,11 +50,11 @@ export function isExpired (task: SchedulerTask, nowMs: number): boolean {
  * The submit-time check: false when no alive, non-draining node could hold the task even empty
  * (the same test as a pending task's `unsatisfiable`), so the API can reject it at once.
  */
-export function canEverPlace (task: SchedulerTask, nodes: readonly SchedulerNode[]): boolean {
+export function canEverPlace(task: SchedulerTask, nodes: readonly SchedulerNode[]): boolean {
   return canEverHold(toDemand(task), nodes)
 }
 
-export function plan (input: SchedulerInput): SchedulerPlan {
+export function plan(input: SchedulerInput): SchedulerPlan {
   const nodes = [...input.nodes].sort((a, b) => compareIds(a.id, b.id))
   const loads: NodeLoad[] = nodes.map(initialLoad)
 
@@ -63,7 +79,11 @@ export function plan (input: SchedulerInput): SchedulerPlan {
       // tasks (the common case) never build an explanation.
       failures.length = 0
       for (const load of loads) failures.push(firstFailure(demand, load)!)
-      pending.push({ taskId: task.id, placement: describePending(demand, failures), unsatisfiable: !canEverHold(demand, nodes) })
+      pending.push({
+        taskId: task.id,
+        placement: describePending(demand, failures),
+        unsatisfiable: !canEverHold(demand, nodes),
+      })
       continue
     }
 
@@ -76,7 +96,7 @@ export function plan (input: SchedulerInput): SchedulerPlan {
     assignments.push({
       taskId: task.id,
       nodeId: choice.load.node.id,
-      placement: describePlacement(policy, feasible.length, loads.length, choice.load.node.name, choice.why)
+      placement: describePlacement(policy, feasible.length, loads.length, choice.load.node.name, choice.why),
     })
   }
 

@@ -15,26 +15,40 @@ const epochMs = z.number().nonnegative()
 
 export const taskSubmitSchema = z.object({
   type: z.literal('task.submit'),
-  tasks: z.array(z.object({
-    id: taskId,
-    spec: taskSpecSchema,
-    submittedAt: epochMs,
-    /** Placed by the leader as it proposed the submission (the queue was empty), saving a
-     * second commit before the task can start. */
-    assign: z.object({ node: nodeId, placement: z.string().max(1024) }).optional()
-  })).min(1).max(TASK_LIMITS.maxBatch),
+  tasks: z
+    .array(
+      z.object({
+        id: taskId,
+        spec: taskSpecSchema,
+        submittedAt: epochMs,
+        /** Placed by the leader as it proposed the submission (the queue was empty), saving a
+         * second commit before the task can start. */
+        assign: z.object({ node: nodeId, placement: z.string().max(1024) }).optional(),
+      }),
+    )
+    .min(1)
+    .max(TASK_LIMITS.maxBatch),
   /** The proposing leader's term, when any task carries an assignment. */
-  term: z.number().int().positive().optional()
+  term: z.number().int().positive().optional(),
 })
 
 export const taskAssignSchema = z.object({
   type: z.literal('task.assign'),
   /** The term of the leader that planned it: replicas refuse an assignment from an older term. */
   term: z.number().int().positive(),
-  assignments: z.array(z.object({ id: taskId, attempt, node: nodeId, placement: z.string().max(1024) })).min(1)
+  assignments: z.array(z.object({ id: taskId, attempt, node: nodeId, placement: z.string().max(1024) })).min(1),
 })
 
-export const outcomeReasonSchema = z.enum(['exited', 'signal', 'timeout', 'memory', 'cancelled', 'spawn_error', 'lost', 'refused'])
+export const outcomeReasonSchema = z.enum([
+  'exited',
+  'signal',
+  'timeout',
+  'memory',
+  'cancelled',
+  'spawn_error',
+  'lost',
+  'refused',
+])
 
 const startedEvent = z.object({ kind: z.literal('started'), id: taskId, attempt, at: epochMs })
 const finishedEvent = z.object({
@@ -46,23 +60,30 @@ const finishedEvent = z.object({
   reason: outcomeReasonSchema,
   exitCode: z.number().int().nullable(),
   signal: z.string().max(32).nullable(),
-  message: z.string().max(1024)
+  message: z.string().max(1024),
 })
 export const taskReportSchema = z.object({
   type: z.literal('task.report'),
   /** The worker reporting; events about tasks assigned elsewhere are ignored. */
   node: nodeId,
-  events: z.array(z.discriminatedUnion('kind', [startedEvent, finishedEvent])).min(1).max(5000)
+  events: z
+    .array(z.discriminatedUnion('kind', [startedEvent, finishedEvent]))
+    .min(1)
+    .max(5000),
 })
 
-export const taskCancelSchema = z.object({ type: z.literal('task.cancel'), ids: z.array(taskId).min(1).max(TASK_LIMITS.maxBatch), at: epochMs })
+export const taskCancelSchema = z.object({
+  type: z.literal('task.cancel'),
+  ids: z.array(taskId).min(1).max(TASK_LIMITS.maxBatch),
+  at: epochMs,
+})
 
 export const taskLostSchema = z.object({
   type: z.literal('task.lost'),
   node: nodeId,
   tasks: z.array(z.object({ id: taskId, attempt })).min(1),
   at: epochMs,
-  message: z.string().max(1024)
+  message: z.string().max(1024),
 })
 
 export const taskExpireSchema = z.object({ type: z.literal('task.expire'), ids: z.array(taskId).min(1), at: epochMs })
@@ -77,5 +98,13 @@ export type TaskLostCommand = z.infer<typeof taskLostSchema>
 export type TaskExpireCommand = z.infer<typeof taskExpireSchema>
 export type OutcomeReason = z.infer<typeof outcomeReasonSchema>
 
-export const TASK_COMMAND_SCHEMAS = [taskSubmitSchema, taskAssignSchema, taskReportSchema, taskCancelSchema, taskLostSchema, taskExpireSchema] as const
-export type TaskCommand = TaskSubmitCommand | TaskAssignCommand | TaskReportCommand | TaskCancelCommand | TaskLostCommand | TaskExpireCommand
+export const TASK_COMMAND_SCHEMAS = [
+  taskSubmitSchema,
+  taskAssignSchema,
+  taskReportSchema,
+  taskCancelSchema,
+  taskLostSchema,
+  taskExpireSchema,
+] as const
+export type TaskCommand =
+  TaskSubmitCommand | TaskAssignCommand | TaskReportCommand | TaskCancelCommand | TaskLostCommand | TaskExpireCommand

@@ -43,6 +43,5 @@ export const DEFAULT_TASKS: TasksConfig = {
   startReportDelayMs: 100,
   logRequestTimeoutMs: 5000,
   taskDirRetentionMs: 24 * 3600_000,
-  taskDirGcIntervalMs: 10 * 60_000
+  taskDirGcIntervalMs: 10 * 60_000,
 }
-

@@ -20,7 +20,7 @@ export interface MasterInit {
   logger: Logger
 }
 
-type LostByWorker = Map<string, Array<{ id: string, attempt: number }>>
+type LostByWorker = Map<string, Array<{ id: string; attempt: number }>>
 
 export class Master {
   private running = false
@@ -31,32 +31,38 @@ export class Master {
   private stopped = false
   private readonly log: Logger
 
-  constructor (private readonly init: MasterInit) {
+  constructor(private readonly init: MasterInit) {
     this.log = init.logger.child({ component: 'master' })
   }
 
-  start (): void {
-    this.init.cluster.table.onEvent(ev => { if (ev.type === 'changed') this.poke() })
-    this.timer = this.init.clock.setInterval(() => { this.poke() }, this.init.pollMs)
+  start(): void {
+    this.init.cluster.table.onEvent(ev => {
+      if (ev.type === 'changed') this.poke()
+    })
+    this.timer = this.init.clock.setInterval(() => {
+      this.poke()
+    }, this.init.pollMs)
   }
 
-  stop (): void {
+  stop(): void {
     this.stopped = true
     this.init.clock.clear(this.timer)
   }
 
   /** Schedules a round soon; coalesces bursts of changes into one round. */
-  poke (): void {
+  poke(): void {
     if (this.stopped) return
     if (this.running) {
       this.again = true
       return
     }
     this.running = true
-    setImmediate(() => { void this.loop() })
+    setImmediate(() => {
+      void this.loop()
+    })
   }
 
-  private async loop (): Promise<void> {
+  private async loop(): Promise<void> {
     try {
       do {
         this.again = false
@@ -74,26 +80,34 @@ export class Master {
     }
   }
 
-  private async round (): Promise<void> {
+  private async round(): Promise<void> {
     const { cluster, placer } = this.init
     const nowMs = this.init.clock.nowMs()
     for (const [node, tasks] of this.lostTasks(nowMs)) {
       this.log.warn({ node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
       const name = this.init.members.nameOf(node) ?? node
-      await cluster.write({ type: 'task.lost', node, tasks, at: nowMs, message: `worker ${name} left or died` }, { idempotent: true })
+      await cluster.write(
+        { type: 'task.lost', node, tasks, at: nowMs, message: `worker ${name} left or died` },
+        { idempotent: true },
+      )
     }
     // From the plan to the reservation nothing awaits: a submission placed meanwhile
     // (Placer.placeSubmission) is either in the table or in the reservations the plan counts.
     const result = placer.planRound(nowMs)
     if (result === null) return
     const assignments = result.assignments.map(a => ({
-      id: a.taskId, attempt: cluster.table.get(a.taskId)?.attempt ?? 1, node: a.nodeId, placement: a.placement
+      id: a.taskId,
+      attempt: cluster.table.get(a.taskId)?.attempt ?? 1,
+      node: a.nodeId,
+      placement: a.placement,
     }))
     const release = placer.reserve(assignments.map(a => ({ node: a.node, spec: cluster.table.get(a.id)!.spec })))
     try {
-      if (result.expired.length > 0) await cluster.write({ type: 'task.expire', ids: result.expired, at: nowMs }, { idempotent: true })
+      if (result.expired.length > 0)
+        await cluster.write({ type: 'task.expire', ids: result.expired, at: nowMs }, { idempotent: true })
       // More may fit once these are placed; the commit's 'changed' event pokes us again.
-      if (assignments.length > 0) await cluster.write({ type: 'task.assign', term: cluster.term(), assignments }, { idempotent: true })
+      if (assignments.length > 0)
+        await cluster.write({ type: 'task.assign', term: cluster.term(), assignments }, { idempotent: true })
     } finally {
       release()
     }
@@ -102,7 +116,7 @@ export class Master {
   /** Tasks assigned to workers that are dead, have left, or were forgotten, grouped by worker.
    * A worker this node has never heard of counts as gone only after unknownWorkerGraceMs of
    * leading: a leader that just restarted is still learning the membership. */
-  private lostTasks (nowMs: number): LostByWorker {
+  private lostTasks(nowMs: number): LostByWorker {
     const gone: LostByWorker = new Map()
     const self = this.init.members.selfInfo.nodeId
     this.leadingSinceMs ??= nowMs

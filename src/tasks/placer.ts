@@ -8,7 +8,13 @@
 import type { MemberTable } from '../gossip/member-table.js'
 import type { NodeInfo } from '../gossip/heartbeat.js'
 import { plan } from '../scheduler/scheduler.js'
-import type { SchedulerInput, SchedulerNode, SchedulerPlan, SchedulerPolicy, SchedulerTask } from '../scheduler/types.js'
+import type {
+  SchedulerInput,
+  SchedulerNode,
+  SchedulerPlan,
+  SchedulerPolicy,
+  SchedulerTask,
+} from '../scheduler/types.js'
 import type { Resources } from '../util/resources.js'
 import type { TaskClusterView } from './cluster-port.js'
 import type { TaskSubmitCommand } from './commands.js'
@@ -25,7 +31,10 @@ export interface PlacerInit {
 }
 
 /** A submission as it is proposed, and what to call once its proposal is settled. */
-export interface PlacedSubmission { command: TaskSubmitCommand, done: () => void }
+export interface PlacedSubmission {
+  command: TaskSubmitCommand
+  done: () => void
+}
 
 type Allocation = Resources & { taskCount: number }
 
@@ -34,11 +43,11 @@ export class Placer {
   /** Resources of placements proposed but not yet applied, per node. */
   private readonly reserved = new Map<string, Allocation>()
 
-  constructor (private readonly init: PlacerInit) {}
+  constructor(private readonly init: PlacerInit) {}
 
   /** A plan for the pending queue (at most maxTasksPerRound tasks), as of `nowMs`; null when
    * nothing is pending. */
-  planRound (nowMs: number): SchedulerPlan | null {
+  planRound(nowMs: number): SchedulerPlan | null {
     const pending: SchedulerTask[] = []
     for (const t of this.init.cluster.table.pending()) {
       if (pending.length >= this.init.maxTasksPerRound) break
@@ -52,23 +61,28 @@ export class Placer {
    * plans stay pending until its assignment applies (so this path stands back), and what it
    * placed is in the reservations. Under load a round is nearly always scheduled (every applied
    * entry pokes one), and standing back for it cost most tasks a second commit. */
-  placeSubmission (command: TaskSubmitCommand, nowMs: number): PlacedSubmission {
+  placeSubmission(command: TaskSubmitCommand, nowMs: number): PlacedSubmission {
     const unchanged = { command, done: () => {} }
     const cluster = this.init.cluster
     if (!cluster.isReadyLeader() || !cluster.table.pending().next().done) return unchanged
-    const result = this.plan(command.tasks.map((t, i) => toSchedulerTask({ id: t.id, seq: i, spec: t.spec })), nowMs)
+    const result = this.plan(
+      command.tasks.map((t, i) => toSchedulerTask({ id: t.id, seq: i, spec: t.spec })),
+      nowMs,
+    )
     if (result.assignments.length === 0) return unchanged
     const placed = new Map(result.assignments.map(a => [a.taskId, a]))
     const tasks = command.tasks.map(t => {
       const a = placed.get(t.id)
       return a === undefined ? t : { ...t, assign: { node: a.nodeId, placement: a.placement } }
     })
-    const done = this.reserve(tasks.flatMap(t => t.assign === undefined ? [] : [{ node: t.assign.node, spec: t.spec }]))
+    const done = this.reserve(
+      tasks.flatMap(t => (t.assign === undefined ? [] : [{ node: t.assign.node, spec: t.spec }])),
+    )
     return { command: { ...command, tasks, term: cluster.term() }, done }
   }
 
   /** Holds capacity for placements until their entry is applied (or failed); returns the release. */
-  reserve (placements: Array<{ node: string, spec: Resources }>): () => void {
+  reserve(placements: Array<{ node: string; spec: Resources }>): () => void {
     const add = (sign: 1 | -1): void => {
       for (const { node, spec } of placements) {
         const r = this.reserved.get(node) ?? { cpus: 0, memoryMb: 0, taskCount: 0 }
@@ -89,7 +103,7 @@ export class Placer {
 
   /** Every known node as the scheduler sees it: capacity from gossip, allocations from the log
    * and the reservations. */
-  schedulerNodes (): SchedulerNode[] {
+  schedulerNodes(): SchedulerNode[] {
     const allocated = new Map<string, Allocation>()
     for (const [node, r] of this.reserved) allocated.set(node, { ...r })
     for (const t of this.init.cluster.table.activeTasks()) {
@@ -110,7 +124,7 @@ export class Placer {
         labels: info.labels,
         capacity: info.capacity,
         allocated: { cpus: a?.cpus ?? 0, memoryMb: a?.memoryMb ?? 0 },
-        taskCount: a?.taskCount ?? 0
+        taskCount: a?.taskCount ?? 0,
       }
     }
     const members = this.init.members
@@ -119,13 +133,13 @@ export class Placer {
     return nodes
   }
 
-  private plan (pending: SchedulerTask[], nowMs: number): SchedulerPlan {
+  private plan(pending: SchedulerTask[], nowMs: number): SchedulerPlan {
     const result = plan(this.input(pending, nowMs))
     this.roundRobinAfter = result.roundRobinAfter
     return result
   }
 
-  private input (pending: SchedulerTask[], nowMs: number): SchedulerInput {
+  private input(pending: SchedulerTask[], nowMs: number): SchedulerInput {
     const tenantUsage: Record<string, Resources> = {}
     for (const t of this.init.cluster.table.activeTasks()) {
       const u = tenantUsage[t.spec.tenant] ?? { cpus: 0, memoryMb: 0 }
@@ -133,11 +147,19 @@ export class Placer {
       u.memoryMb += t.spec.memoryMb
       tenantUsage[t.spec.tenant] = u
     }
-    return { policy: this.init.policy, nodes: this.schedulerNodes(), pending, tenantUsage, roundRobinAfter: this.roundRobinAfter, nowMs, preferredNodeId: this.init.self }
+    return {
+      policy: this.init.policy,
+      nodes: this.schedulerNodes(),
+      pending,
+      tenantUsage,
+      roundRobinAfter: this.roundRobinAfter,
+      nowMs,
+      preferredNodeId: this.init.self,
+    }
   }
 }
 
-export function toSchedulerTask (t: Pick<TaskRecord, 'id' | 'seq' | 'spec'>): SchedulerTask {
+export function toSchedulerTask(t: Pick<TaskRecord, 'id' | 'seq' | 'spec'>): SchedulerTask {
   return {
     id: t.id,
     cpus: t.spec.cpus,
@@ -147,6 +169,6 @@ export function toSchedulerTask (t: Pick<TaskRecord, 'id' | 'seq' | 'spec'>): Sc
     tenant: t.spec.tenant,
     constraints: t.spec.constraints,
     seq: t.seq,
-    ...(t.spec.policy !== null ? { policy: t.spec.policy } : {})
+    ...(t.spec.policy !== null ? { policy: t.spec.policy } : {}),
   }
 }

@@ -12,7 +12,7 @@ export const TASK_DEFAULTS = {
   memoryMb: 64,
   retries: 0,
   priority: 50,
-  tenant: 'default'
+  tenant: 'default',
 } as const
 
 /** Bounds that keep one log entry (up to 1,000 specs) a few MiB at most. */
@@ -27,35 +27,77 @@ export const TASK_LIMITS = {
   specBytes: 64 * 1024,
   maxRetries: 100,
   /** 30 days: a task that runs longer is a service, not a task. */
-  maxTimeoutMs: 30 * 24 * 3600_000
+  maxTimeoutMs: 30 * 24 * 3600_000,
 } as const
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name').max(255)
+const envName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a shell variable name')
+  .max(255)
 const labelKey = z.string().min(1).max(63)
 
 /** A spec as a user writes it, before defaults; every field optional here (command xor argv is
  * checked when normalising). */
-const rawSpecSchema = z.object({
-  command: z.string().min(1, 'must not be empty').max(TASK_LIMITS.commandChars).optional(),
-  argv: z.array(z.string().max(TASK_LIMITS.argChars)).min(1, 'must have at least the program').max(TASK_LIMITS.argvItems).optional(),
-  name: z.string().min(1).max(255).optional(),
-  env: z.record(envName, z.string().max(TASK_LIMITS.envValueChars))
-    .refine(env => Object.keys(env).length <= TASK_LIMITS.envVars, `at most ${TASK_LIMITS.envVars} variables`).optional(),
-  /** Fractions allowed. */
-  cpus: z.number({ invalid_type_error: 'must be a number' }).finite().positive('must be greater than 0').max(1024).optional(),
-  memoryMb: z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number of MB').positive('must be greater than 0').max(16 * 1024 * 1024).optional(),
-  timeoutMs: z.number().int('must be whole milliseconds').positive('must be greater than 0').max(TASK_LIMITS.maxTimeoutMs).optional(),
-  retries: z.number().int('must be a whole number').min(0, 'must not be negative').max(TASK_LIMITS.maxRetries).optional(),
-  /** Higher runs first. */
-  priority: z.number().int('must be a whole number').min(0, 'must be 0 to 100').max(100, 'must be 0 to 100').optional(),
-  /** ISO-8601 text or epoch ms; a task still pending then fails with deadline_missed. */
-  deadline: z.union([z.string(), z.number()]).optional(),
-  tenant: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore').optional(),
-  /** Node labels that must match for a node to run it. */
-  constraints: z.record(labelKey, z.string().max(255)).optional(),
-  /** Per-task placement ranking; the queue order stays the cluster's. */
-  policy: z.enum(['spread', 'bin-pack', 'round-robin']).optional()
-}, { invalid_type_error: 'must be a task spec object', required_error: 'must be a task spec object' }).strict()
+const rawSpecSchema = z
+  .object(
+    {
+      command: z.string().min(1, 'must not be empty').max(TASK_LIMITS.commandChars).optional(),
+      argv: z
+        .array(z.string().max(TASK_LIMITS.argChars))
+        .min(1, 'must have at least the program')
+        .max(TASK_LIMITS.argvItems)
+        .optional(),
+      name: z.string().min(1).max(255).optional(),
+      env: z
+        .record(envName, z.string().max(TASK_LIMITS.envValueChars))
+        .refine(env => Object.keys(env).length <= TASK_LIMITS.envVars, `at most ${TASK_LIMITS.envVars} variables`)
+        .optional(),
+      /** Fractions allowed. */
+      cpus: z
+        .number({ invalid_type_error: 'must be a number' })
+        .finite()
+        .positive('must be greater than 0')
+        .max(1024)
+        .optional(),
+      memoryMb: z
+        .number({ invalid_type_error: 'must be a number' })
+        .int('must be a whole number of MB')
+        .positive('must be greater than 0')
+        .max(16 * 1024 * 1024)
+        .optional(),
+      timeoutMs: z
+        .number()
+        .int('must be whole milliseconds')
+        .positive('must be greater than 0')
+        .max(TASK_LIMITS.maxTimeoutMs)
+        .optional(),
+      retries: z
+        .number()
+        .int('must be a whole number')
+        .min(0, 'must not be negative')
+        .max(TASK_LIMITS.maxRetries)
+        .optional(),
+      /** Higher runs first. */
+      priority: z
+        .number()
+        .int('must be a whole number')
+        .min(0, 'must be 0 to 100')
+        .max(100, 'must be 0 to 100')
+        .optional(),
+      /** ISO-8601 text or epoch ms; a task still pending then fails with deadline_missed. */
+      deadline: z.union([z.string(), z.number()]).optional(),
+      tenant: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dot, dash or underscore')
+        .optional(),
+      /** Node labels that must match for a node to run it. */
+      constraints: z.record(labelKey, z.string().max(255)).optional(),
+      /** Per-task placement ranking; the queue order stays the cluster's. */
+      policy: z.enum(['spread', 'bin-pack', 'round-robin']).optional(),
+    },
+    { invalid_type_error: 'must be a task spec object', required_error: 'must be a task spec object' },
+  )
+  .strict()
 
 /** A spec as stored in the log: every default filled in. */
 export const taskSpecSchema = z.object({
@@ -72,7 +114,7 @@ export const taskSpecSchema = z.object({
   deadline: z.number().nullable(),
   tenant: z.string(),
   constraints: z.record(z.string(), z.string()),
-  policy: z.enum(SCHEDULER_POLICIES as [SchedulerPolicy, ...SchedulerPolicy[]]).nullable()
+  policy: z.enum(SCHEDULER_POLICIES as [SchedulerPolicy, ...SchedulerPolicy[]]).nullable(),
 })
 export type TaskSpec = z.infer<typeof taskSpecSchema>
 
@@ -80,16 +122,19 @@ type RawSpec = z.input<typeof rawSpecSchema>
 
 /** What a caller fills in to submit a task (the node fills in the defaults): exactly one of
  * `command` (run with /bin/sh -c) and `argv` (run directly). */
-export type TaskSpecInput = Omit<RawSpec, 'command' | 'argv'> & (
-  | { command: NonNullable<RawSpec['command']>, argv?: never }
-  | { argv: NonNullable<RawSpec['argv']>, command?: never })
+export type TaskSpecInput = Omit<RawSpec, 'command' | 'argv'> &
+  ({ command: NonNullable<RawSpec['command']>; argv?: never } | { argv: NonNullable<RawSpec['argv']>; command?: never })
 
 /** A submitted spec checked and normalised: parses to the TaskSpec the log stores. The problems
  * the field types cannot express (command xor argv, the deadline's text, the size) are issues of
  * this schema too, so a parse either yields a spec to store or names the field. */
 export const taskSpecInputSchema = rawSpecSchema.transform((raw, ctx): TaskSpec => {
   if ((raw.command === undefined) === (raw.argv === undefined)) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['command'], message: 'exactly one of command and argv is required' })
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['command'],
+      message: 'exactly one of command and argv is required',
+    })
     return z.NEVER
   }
   const deadline = parseDeadline(raw.deadline)
@@ -109,26 +154,32 @@ export const taskSpecInputSchema = rawSpecSchema.transform((raw, ctx): TaskSpec 
     deadline,
     tenant: raw.tenant ?? TASK_DEFAULTS.tenant,
     constraints: raw.constraints ?? {},
-    policy: raw.policy ?? null
+    policy: raw.policy ?? null,
   }
   if (Buffer.byteLength(JSON.stringify(spec)) > TASK_LIMITS.specBytes) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [], message: `larger than ${TASK_LIMITS.specBytes} bytes of JSON` })
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: [],
+      message: `larger than ${TASK_LIMITS.specBytes} bytes of JSON`,
+    })
     return z.NEVER
   }
   return spec
 })
 
-export type SpecResult = { ok: true, spec: TaskSpec } | { ok: false, message: string }
+export type SpecResult = { ok: true; spec: TaskSpec } | { ok: false; message: string }
 
 /** One spec outside the HTTP API (`meshos run` checks its flags with it). `where` prefixes the
  * field path: "" for a single spec, "[3]." for the 4th of an array. */
-export function parseTaskSpec (input: unknown, where = ''): SpecResult {
+export function parseTaskSpec(input: unknown, where = ''): SpecResult {
   const result = taskSpecInputSchema.safeParse(input)
-  return result.success ? { ok: true, spec: result.data } : { ok: false, message: describeSpecIssue(result.error.issues[0], where) }
+  return result.success
+    ? { ok: true, spec: result.data }
+    : { ok: false, message: describeSpecIssue(result.error.issues[0], where) }
 }
 
 /** ISO-8601 text or epoch ms; an error text otherwise. */
-function parseDeadline (value: string | number | undefined): number | null | string {
+function parseDeadline(value: string | number | undefined): number | null | string {
   if (value === undefined) return null
   if (typeof value === 'number') {
     return Number.isSafeInteger(value) && value > 0 ? value : 'must be epoch milliseconds or an ISO-8601 time'
@@ -144,11 +195,18 @@ function parseDeadline (value: string | number | undefined): number | null | str
 
 /** "<field>: <what is wrong>" for an issue of taskSpecInputSchema, its path relative to the spec;
  * `where` prefixes the field as in parseTaskSpec. */
-export function describeSpecIssue (issue: z.ZodIssue | undefined, where: string): string {
+export function describeSpecIssue(issue: z.ZodIssue | undefined, where: string): string {
   if (issue === undefined) return `${where}(spec): invalid`
   if (issue.code === 'unrecognized_keys') return `${where}${issue.keys[0] ?? '?'}: is not a known field`
-  if (issue.code === 'invalid_type' && issue.path.length === 0) return `${where === '' ? 'body' : where.replace(/\.$/, '')}: ${issue.message}`
-  const field = issue.path.length === 0 ? '(spec)' : issue.path.map(p => typeof p === 'number' ? `[${p}]` : p).join('.').replace(/\.\[/g, '[')
+  if (issue.code === 'invalid_type' && issue.path.length === 0)
+    return `${where === '' ? 'body' : where.replace(/\.$/, '')}: ${issue.message}`
+  const field =
+    issue.path.length === 0
+      ? '(spec)'
+      : issue.path
+          .map(p => (typeof p === 'number' ? `[${p}]` : p))
+          .join('.')
+          .replace(/\.\[/g, '[')
   if (issue.code === 'invalid_type' && issue.expected !== 'integer') {
     return `${where}${field}: must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected === 'array' ? 'an array' : issue.expected === 'object' ? 'an object' : issue.expected}, got ${issue.received}`
   }

@@ -34,26 +34,29 @@ export class SubmitBatcher {
   private inFlight = 0
 
   /** `write` commits one task.submit command (and resolves once it is applied here). */
-  constructor (
+  constructor(
     private readonly write: (tasks: SubmittedTask[]) => Promise<void>,
-    private readonly maxBytesPerWrite = MAX_BYTES_PER_WRITE
+    private readonly maxBytesPerWrite = MAX_BYTES_PER_WRITE,
   ) {}
 
   /** Resolves once these tasks are committed; rejects as the write of these tasks would. */
-  async submit (tasks: SubmittedTask[]): Promise<void> {
+  async submit(tasks: SubmittedTask[]): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.waiting.push({ tasks, bytes: JSON.stringify(tasks).length, resolve, reject })
       this.pump()
     })
   }
 
-  private pump (): void {
+  private pump(): void {
     while (this.inFlight < MAX_WRITES_IN_FLIGHT && this.waiting.length > 0) {
       const batch: Waiting[] = [this.waiting.shift() as Waiting]
       let count = batch[0].tasks.length
       let bytes = batch[0].bytes
-      while (this.waiting.length > 0 && count + this.waiting[0].tasks.length <= TASK_LIMITS.maxBatch &&
-        bytes + this.waiting[0].bytes <= this.maxBytesPerWrite) {
+      while (
+        this.waiting.length > 0 &&
+        count + this.waiting[0].tasks.length <= TASK_LIMITS.maxBatch &&
+        bytes + this.waiting[0].bytes <= this.maxBytesPerWrite
+      ) {
         const next = this.waiting.shift() as Waiting
         count += next.tasks.length
         bytes += next.bytes
@@ -67,9 +70,9 @@ export class SubmitBatcher {
     }
   }
 
-  private async send (batch: Waiting[]): Promise<void> {
+  private async send(batch: Waiting[]): Promise<void> {
     try {
-      await this.write(batch.flatMap((w) => w.tasks))
+      await this.write(batch.flatMap(w => w.tasks))
       for (const w of batch) w.resolve()
     } catch (err) {
       if (batch.length > 1 && err instanceof CommandRefusedError) {

@@ -8,7 +8,12 @@ import path from 'node:path'
 import { TASKS_DIR } from '../executor/files/task-dir.js'
 import { isTerminal, type TaskTable } from './task-table.js'
 
-export async function collectTaskDirs (dataDir: string, table: TaskTable, nowMs: number, retentionMs: number): Promise<number> {
+export async function collectTaskDirs(
+  dataDir: string,
+  table: TaskTable,
+  nowMs: number,
+  retentionMs: number,
+): Promise<number> {
   const root = path.join(dataDir, TASKS_DIR)
   let names: string[]
   try {

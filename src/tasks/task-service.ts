@@ -17,8 +17,15 @@ import { toSchedulerTask, type Placer } from './placer.js'
 import type { TaskCluster } from './cluster-port.js'
 import { SubmitBatcher } from './submit-batcher.js'
 import {
-  LOGS_PROTOCOL, LOGS_WIRE_VERSION, LOG_CHUNK_MAX_BYTES, LOG_REQUEST_MAX_BYTES, LOG_RESPONSE_MAX_BYTES,
-  decodeLogRequest, decodeLogResponse, encodeLogRequest, encodeLogResponse
+  LOGS_PROTOCOL,
+  LOGS_WIRE_VERSION,
+  LOG_CHUNK_MAX_BYTES,
+  LOG_REQUEST_MAX_BYTES,
+  LOG_RESPONSE_MAX_BYTES,
+  decodeLogRequest,
+  decodeLogResponse,
+  encodeLogRequest,
+  encodeLogResponse,
 } from './log-rpc.js'
 
 export interface TaskView {
@@ -46,10 +53,28 @@ export interface TaskView {
 
 /** Specs already checked and normalised (by the HTTP body schema); `many` when they came as an
  * array, which is how the answer then comes too. */
-export interface TaskSubmission { specs: TaskSpec[], many: boolean }
-export interface TaskListQuery { state?: TaskState, node?: string, tenant?: string, limit: number, after?: string }
-export interface TaskList { tasks: TaskView[], next: string | null, total: number }
-export interface LogRead { data: Uint8Array, nextOffset: number, truncated: boolean, found: boolean }
+export interface TaskSubmission {
+  specs: TaskSpec[]
+  many: boolean
+}
+export interface TaskListQuery {
+  state?: TaskState
+  node?: string
+  tenant?: string
+  limit: number
+  after?: string
+}
+export interface TaskList {
+  tasks: TaskView[]
+  next: string | null
+  total: number
+}
+export interface LogRead {
+  data: Uint8Array
+  nextOffset: number
+  truncated: boolean
+  found: boolean
+}
 
 export interface TaskServiceInit {
   host: P2PHost
@@ -67,29 +92,44 @@ export interface TaskServiceInit {
 export class TaskService {
   private readonly submissions: SubmitBatcher
 
-  constructor (private readonly init: TaskServiceInit) {
+  constructor(private readonly init: TaskServiceInit) {
     // Ids are made here, so sending the same submission twice (after a leader died mid-write)
     // cannot create two tasks.
-    this.submissions = new SubmitBatcher(async (tasks) => { await init.cluster.write({ type: 'task.submit', tasks }, { idempotent: true }) })
+    this.submissions = new SubmitBatcher(async tasks => {
+      await init.cluster.write({ type: 'task.submit', tasks }, { idempotent: true })
+    })
   }
 
-  async start (): Promise<void> {
-    await this.init.host.handle(LOGS_PROTOCOL, { maxRequestBytes: LOG_REQUEST_MAX_BYTES, timeoutMs: this.init.logRequestTimeoutMs }, async (_from, bytes) => await this.answerLogRequest(bytes))
+  async start(): Promise<void> {
+    await this.init.host.handle(
+      LOGS_PROTOCOL,
+      { maxRequestBytes: LOG_REQUEST_MAX_BYTES, timeoutMs: this.init.logRequestTimeoutMs },
+      async (_from, bytes) => await this.answerLogRequest(bytes),
+    )
   }
 
-  private get table (): TaskTable {
+  private get table(): TaskTable {
     return this.init.cluster.table
   }
 
   /** Checks every spec against what only the cluster knows (the largest node) before anything is
    * written: a batch is accepted whole or not at all. */
-  async submit ({ specs, many }: TaskSubmission): Promise<{ id: string, state: TaskState } | { tasks: Array<{ id: string, state: TaskState }> }> {
+  async submit({
+    specs,
+    many,
+  }: TaskSubmission): Promise<{ id: string; state: TaskState } | { tasks: Array<{ id: string; state: TaskState }> }> {
     const largest = this.largestNode()
     const submittedAt = Date.now()
     const tasks = specs.map((spec, i) => {
       const where = many ? `[${i}].` : ''
-      if (spec.cpus > largest.cpus) throw new InvalidTaskError(`${where}cpus: ${spec.cpus} is more than any node has (the largest has ${largest.cpus})`)
-      if (spec.memoryMb > largest.memoryMb) throw new InvalidTaskError(`${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`)
+      if (spec.cpus > largest.cpus)
+        throw new InvalidTaskError(
+          `${where}cpus: ${spec.cpus} is more than any node has (the largest has ${largest.cpus})`,
+        )
+      if (spec.memoryMb > largest.memoryMb)
+        throw new InvalidTaskError(
+          `${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`,
+        )
       return { id: newTaskId(), spec, submittedAt }
     })
     await this.submissions.submit(tasks)
@@ -97,21 +137,25 @@ export class TaskService {
     return many ? { tasks: answers } : answers[0]!
   }
 
-  get (id: string): TaskView {
+  get(id: string): TaskView {
     const task = this.table.get(id)
-    if (task === undefined) throw new TaskNotFoundError(`no task ${id} (reads are local: a node that lags the leader may not have it yet)`)
+    if (task === undefined)
+      throw new TaskNotFoundError(`no task ${id} (reads are local: a node that lags the leader may not have it yet)`)
     return this.view(task, true)
   }
 
-  list (q: TaskListQuery): TaskList {
-    if (q.after !== undefined && this.table.get(q.after) === undefined) throw new InvalidTaskError(`after: no task ${q.after}`)
+  list(q: TaskListQuery): TaskList {
+    if (q.after !== undefined && this.table.get(q.after) === undefined)
+      throw new InvalidTaskError(`after: no task ${q.after}`)
     const tasks: TaskView[] = []
     let total = 0
     let next: string | null = null
     // `after` is a position in submission order; total counts every match, before it too.
     let collecting = q.after === undefined
     for (const t of this.table.all()) {
-      const matches = (q.state === undefined || t.state === q.state) && (q.node === undefined || t.node === q.node) &&
+      const matches =
+        (q.state === undefined || t.state === q.state) &&
+        (q.node === undefined || t.node === q.node) &&
         (q.tenant === undefined || t.spec.tenant === q.tenant)
       if (matches) total++
       if (matches && collecting) {
@@ -123,7 +167,7 @@ export class TaskService {
     return { tasks, next, total }
   }
 
-  async cancel (id: string): Promise<TaskView> {
+  async cancel(id: string): Promise<TaskView> {
     const task = this.table.get(id)
     if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
     if (isTerminal(task.state)) throw new TaskConflictError(`task ${id} already ${task.state}`)
@@ -132,7 +176,7 @@ export class TaskService {
   }
 
   /** The attempt whose output to read: the given one, else the current or last one that ran. */
-  logTarget (id: string, attempt?: number): { task: TaskRecord, attempt: number, node: string | null } {
+  logTarget(id: string, attempt?: number): { task: TaskRecord; attempt: number; node: string | null } {
     const task = this.table.get(id)
     if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
     if (attempt !== undefined) {
@@ -147,26 +191,41 @@ export class TaskService {
   }
 
   /** One chunk of an attempt's output, from whichever node ran it. */
-  async readLog (id: string, attempt: number, node: string | null, stream: LogStream, offset: number): Promise<LogRead> {
+  async readLog(id: string, attempt: number, node: string | null, stream: LogStream, offset: number): Promise<LogRead> {
     if (node === null) return { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false }
     if (node === this.init.host.peerId) {
       const chunk = await this.init.executor.readLog(id, attempt, stream, offset, LOG_CHUNK_MAX_BYTES)
-      return chunk === null ? { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false } : { ...chunk, found: true }
+      return chunk === null
+        ? { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false }
+        : { ...chunk, found: true }
     }
     let bytes: Uint8Array
     try {
-      bytes = await this.init.host.request(node, LOGS_PROTOCOL, encodeLogRequest({ v: LOGS_WIRE_VERSION, taskId: id, attempt, stream, offset, maxBytes: LOG_CHUNK_MAX_BYTES }), {
-        timeoutMs: this.init.logRequestTimeoutMs, maxResponseBytes: LOG_RESPONSE_MAX_BYTES
-      })
+      bytes = await this.init.host.request(
+        node,
+        LOGS_PROTOCOL,
+        encodeLogRequest({ v: LOGS_WIRE_VERSION, taskId: id, attempt, stream, offset, maxBytes: LOG_CHUNK_MAX_BYTES }),
+        {
+          timeoutMs: this.init.logRequestTimeoutMs,
+          maxResponseBytes: LOG_RESPONSE_MAX_BYTES,
+        },
+      )
     } catch (err) {
-      throw new LogsUnavailableError(`the output of ${id} is on node ${this.init.members.nameOf(node) ?? node}, which did not answer (${(err as Error).message})`)
+      throw new LogsUnavailableError(
+        `the output of ${id} is on node ${this.init.members.nameOf(node) ?? node}, which did not answer (${(err as Error).message})`,
+      )
     }
     const res = decodeLogResponse(bytes)
     if (!res.ok) throw new LogsUnavailableError(`node ${node} sent an invalid log chunk: ${res.detail}`)
-    return { data: Buffer.from(res.value.data, 'base64'), nextOffset: res.value.nextOffset, truncated: res.value.truncated, found: res.value.found }
+    return {
+      data: Buffer.from(res.value.data, 'base64'),
+      nextOffset: res.value.nextOffset,
+      truncated: res.value.truncated,
+      found: res.value.found,
+    }
   }
 
-  private async answerLogRequest (bytes: Uint8Array): Promise<Uint8Array> {
+  private async answerLogRequest(bytes: Uint8Array): Promise<Uint8Array> {
     const req = decodeLogRequest(bytes)
     if (!req.ok) {
       this.init.metrics.wireRejected.inc({ protocol: LOGS_PROTOCOL, reason: req.reason })
@@ -175,11 +234,18 @@ export class TaskService {
     this.init.metrics.wireAccepted.inc({ protocol: LOGS_PROTOCOL })
     const { taskId, attempt, stream, offset, maxBytes } = req.value
     const chunk = await this.init.executor.readLog(taskId, attempt, stream, offset, maxBytes).catch(() => null)
-    if (chunk === null) return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: offset, truncated: false })
-    return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: true, data: Buffer.from(chunk.data).toString('base64'), nextOffset: chunk.nextOffset, truncated: chunk.truncated })
+    if (chunk === null)
+      return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: offset, truncated: false })
+    return encodeLogResponse({
+      v: LOGS_WIRE_VERSION,
+      found: true,
+      data: Buffer.from(chunk.data).toString('base64'),
+      nextOffset: chunk.nextOffset,
+      truncated: chunk.truncated,
+    })
   }
 
-  private view (t: TaskRecord, explain: boolean): TaskView {
+  private view(t: TaskRecord, explain: boolean): TaskView {
     const lastNode = t.node ?? t.history[t.history.length - 1]?.node ?? null
     return {
       id: t.id,
@@ -198,15 +264,23 @@ export class TaskService {
       finishedAt: t.finishedAt,
       placement: t.state === 'pending' && explain ? this.explainPending(t) : t.placement,
       cancelRequested: t.cancelRequested,
-      attempts: t.history
+      attempts: t.history,
     }
   }
 
   /** Why a task waits, computed from this node's view (the scheduler is pure, so any node can). */
-  private explainPending (t: TaskRecord): string {
+  private explainPending(t: TaskRecord): string {
     const nodes = this.init.placer.schedulerNodes()
     const preferredNodeId = this.init.cluster.leader() ?? undefined
-    const result = plan({ policy: this.init.policy, nodes, pending: [toSchedulerTask(t)], tenantUsage: {}, roundRobinAfter: null, nowMs: Date.now(), preferredNodeId })
+    const result = plan({
+      policy: this.init.policy,
+      nodes,
+      pending: [toSchedulerTask(t)],
+      tenantUsage: {},
+      roundRobinAfter: null,
+      nowMs: Date.now(),
+      preferredNodeId,
+    })
     if (result.expired.length > 0) return 'its deadline has passed; the master will fail it'
     const why = result.pending[0]
     if (why !== undefined) return `${why.unsatisfiable ? 'no node can ever run it: ' : ''}${why.placement}`
@@ -215,16 +289,24 @@ export class TaskService {
 
   /** The largest capacity among live nodes (this one included), from gossip alone: checked on
    * every submission, so it must not walk the task table. */
-  private largestNode (): { cpus: number, memoryMb: number } {
+  private largestNode(): { cpus: number; memoryMb: number } {
     const members = this.init.members
-    const alive = [members.selfInfo, ...members.others().filter(m => m.state === 'alive').map(m => m.info)]
-    return { cpus: Math.max(...alive.map(n => n.capacity.cpus)), memoryMb: Math.max(...alive.map(n => n.capacity.memoryMb)) }
+    const alive = [
+      members.selfInfo,
+      ...members
+        .others()
+        .filter(m => m.state === 'alive')
+        .map(m => m.info),
+    ]
+    return {
+      cpus: Math.max(...alive.map(n => n.capacity.cpus)),
+      memoryMb: Math.max(...alive.map(n => n.capacity.memoryMb)),
+    }
   }
-
 }
 
 /** Time-ordered (base36 ms) plus 40 random bits: unique without coordination, sortable by age. */
-function newTaskId (): string {
+function newTaskId(): string {
   return `${Date.now().toString(36)}-${randomHex(5)}`
 }
 
@@ -233,7 +315,7 @@ function newTaskId (): string {
 const randomPool = Buffer.alloc(4096)
 let randomPoolOffset = randomPool.length
 
-function randomHex (bytes: number): string {
+function randomHex(bytes: number): string {
   if (randomPoolOffset + bytes > randomPool.length) {
     randomFillSync(randomPool)
     randomPoolOffset = 0

@@ -6,8 +6,14 @@
 // failed | cancelled. A failed or lost attempt with retries left goes back to pending as the next
 // attempt. Allocations (what each node has been given) follow from the assigned and running tasks.
 import type {
-  TaskAssignCommand, TaskCancelCommand, TaskCommand, TaskExpireCommand, TaskFinishedEvent, TaskLostCommand,
-  TaskReportCommand, TaskSubmitCommand
+  TaskAssignCommand,
+  TaskCancelCommand,
+  TaskCommand,
+  TaskExpireCommand,
+  TaskFinishedEvent,
+  TaskLostCommand,
+  TaskReportCommand,
+  TaskSubmitCommand,
 } from './commands.js'
 import type { TaskSpec } from './spec.js'
 
@@ -15,7 +21,8 @@ export type TaskState = 'pending' | 'assigned' | 'running' | 'succeeded' | 'fail
 export const TASK_STATES: readonly TaskState[] = ['pending', 'assigned', 'running', 'succeeded', 'failed', 'cancelled']
 
 /** Why a task failed: exit_code, signal, timeout, memory, spawn_error, lost, deadline_missed. */
-export type FailureReason = 'exit_code' | 'signal' | 'timeout' | 'memory' | 'spawn_error' | 'lost' | 'deadline_missed' | 'refused'
+export type FailureReason =
+  'exit_code' | 'signal' | 'timeout' | 'memory' | 'spawn_error' | 'lost' | 'deadline_missed' | 'refused'
 
 export interface AttemptRecord {
   attempt: number
@@ -52,9 +59,7 @@ export interface TaskRecord {
 }
 
 export type TaskEvent =
-  | { type: 'assigned', task: TaskRecord }
-  | { type: 'cancel_requested', task: TaskRecord }
-  | { type: 'changed' }
+  { type: 'assigned'; task: TaskRecord } | { type: 'cancel_requested'; task: TaskRecord } | { type: 'changed' }
 
 /** Finished tasks kept for inspection before the oldest are forgotten: bounds memory and snapshots. */
 export const MAX_FINISHED_TASKS = 50_000
@@ -76,50 +81,62 @@ export class TaskTable {
   private maxAssignTerm = 0
   private listeners: Array<(ev: TaskEvent) => void> = []
 
-  onEvent (listener: (ev: TaskEvent) => void): void {
+  onEvent(listener: (ev: TaskEvent) => void): void {
     this.listeners.push(listener)
   }
 
-  apply (command: TaskCommand, index: number): void {
+  apply(command: TaskCommand, index: number): void {
     switch (command.type) {
-      case 'task.submit': this.submit(command, index); break
-      case 'task.assign': this.assign(command); break
-      case 'task.report': this.report(command); break
-      case 'task.cancel': this.cancel(command); break
-      case 'task.lost': this.lost(command); break
-      case 'task.expire': this.expire(command); break
+      case 'task.submit':
+        this.submit(command, index)
+        break
+      case 'task.assign':
+        this.assign(command)
+        break
+      case 'task.report':
+        this.report(command)
+        break
+      case 'task.cancel':
+        this.cancel(command)
+        break
+      case 'task.lost':
+        this.lost(command)
+        break
+      case 'task.expire':
+        this.expire(command)
+        break
     }
     this.emit({ type: 'changed' })
   }
 
-  get (id: string): TaskRecord | undefined {
+  get(id: string): TaskRecord | undefined {
     return this.tasks.get(id)
   }
 
-  get size (): number {
+  get size(): number {
     return this.tasks.size
   }
 
-  all (): IterableIterator<TaskRecord> {
+  all(): IterableIterator<TaskRecord> {
     return this.tasks.values()
   }
 
-  pending (): IterableIterator<TaskRecord> {
+  pending(): IterableIterator<TaskRecord> {
     return this.pendingTasks.values()
   }
 
   /** Assigned and running tasks. */
-  activeTasks (): IterableIterator<TaskRecord> {
+  activeTasks(): IterableIterator<TaskRecord> {
     return this.active.values()
   }
 
-  counts (): Record<TaskState, number> {
+  counts(): Record<TaskState, number> {
     const counts = Object.fromEntries(TASK_STATES.map(s => [s, 0])) as Record<TaskState, number>
     for (const t of this.tasks.values()) counts[t.state]++
     return counts
   }
 
-  private submit (command: TaskSubmitCommand, index: number): void {
+  private submit(command: TaskSubmitCommand, index: number): void {
     const placed: TaskAssignCommand['assignments'] = []
     for (const { id, spec, submittedAt, assign } of command.tasks) {
       if (this.tasks.has(id)) continue // a retried submission
@@ -142,16 +159,17 @@ export class TaskTable {
         cancelRequested: false,
         failures: 0,
         refusals: 0,
-        history: []
+        history: [],
       }
       this.tasks.set(id, task)
       this.pendingTasks.set(id, task)
       if (assign !== undefined) placed.push({ id, attempt: 1, ...assign })
     }
-    if (placed.length > 0 && command.term !== undefined) this.assign({ type: 'task.assign', term: command.term, assignments: placed })
+    if (placed.length > 0 && command.term !== undefined)
+      this.assign({ type: 'task.assign', term: command.term, assignments: placed })
   }
 
-  private assign (command: TaskAssignCommand): void {
+  private assign(command: TaskAssignCommand): void {
     // Log order makes terms non-decreasing, so this never fires for a committed log; it is the
     // fence the issue asks for, kept so that a bug elsewhere cannot let a deposed leader's plan win.
     if (command.term < this.maxAssignTerm) return
@@ -169,7 +187,7 @@ export class TaskTable {
     }
   }
 
-  private report (command: TaskReportCommand): void {
+  private report(command: TaskReportCommand): void {
     for (const ev of command.events) {
       const task = this.tasks.get(ev.id)
       if (task === undefined || task.node !== command.node || task.attempt !== ev.attempt) continue
@@ -183,7 +201,7 @@ export class TaskTable {
     }
   }
 
-  private finishAttempt (task: TaskRecord, ev: Omit<TaskFinishedEvent, 'kind' | 'id' | 'attempt'>): void {
+  private finishAttempt(task: TaskRecord, ev: Omit<TaskFinishedEvent, 'kind' | 'id' | 'attempt'>): void {
     task.startedAt = ev.startedAt ?? task.startedAt
     task.exitCode = ev.exitCode
     task.signal = ev.signal
@@ -201,7 +219,7 @@ export class TaskTable {
     this.finish(task, 'failed', reason, ev.at)
   }
 
-  private requeue (task: TaskRecord, at: number, outcome: string): void {
+  private requeue(task: TaskRecord, at: number, outcome: string): void {
     this.remember(task, at, outcome)
     this.active.delete(task.id)
     task.state = 'pending'
@@ -213,7 +231,7 @@ export class TaskTable {
     this.pendingTasks.set(task.id, task)
   }
 
-  private finish (task: TaskRecord, state: TaskState, reason: TaskRecord['reason'], at: number): void {
+  private finish(task: TaskRecord, state: TaskState, reason: TaskRecord['reason'], at: number): void {
     if (task.node !== null) this.remember(task, at, reason ?? state)
     task.state = state
     task.reason = reason
@@ -224,19 +242,19 @@ export class TaskTable {
     this.forgetOldest()
   }
 
-  private remember (task: TaskRecord, at: number, outcome: string): void {
+  private remember(task: TaskRecord, at: number, outcome: string): void {
     if (task.node === null) return
     task.history.push({ attempt: task.attempt, node: task.node, startedAt: task.startedAt, finishedAt: at, outcome })
     if (task.history.length > MAX_HISTORY) task.history.shift()
   }
 
-  private forgetOldest (): void {
+  private forgetOldest(): void {
     const excess = this.finishedOrder.length - MAX_FINISHED_TASKS
     if (excess <= 0) return
     for (const id of this.finishedOrder.splice(0, excess)) this.tasks.delete(id)
   }
 
-  private cancel (command: TaskCancelCommand): void {
+  private cancel(command: TaskCancelCommand): void {
     for (const id of command.ids) {
       const task = this.tasks.get(id)
       if (task === undefined || isTerminal(task.state) || task.cancelRequested) continue
@@ -250,16 +268,23 @@ export class TaskTable {
     }
   }
 
-  private lost (command: TaskLostCommand): void {
+  private lost(command: TaskLostCommand): void {
     for (const { id, attempt } of command.tasks) {
       const task = this.tasks.get(id)
       if (task === undefined || task.node !== command.node || task.attempt !== attempt) continue
       if (task.state !== 'assigned' && task.state !== 'running') continue
-      this.finishAttempt(task, { at: command.at, startedAt: null, reason: 'lost', exitCode: null, signal: null, message: command.message })
+      this.finishAttempt(task, {
+        at: command.at,
+        startedAt: null,
+        reason: 'lost',
+        exitCode: null,
+        signal: null,
+        message: command.message,
+      })
     }
   }
 
-  private expire (command: TaskExpireCommand): void {
+  private expire(command: TaskExpireCommand): void {
     for (const id of command.ids) {
       const task = this.tasks.get(id)
       if (task?.state !== 'pending') continue
@@ -269,11 +294,15 @@ export class TaskTable {
   }
 
   /** Plain data for the cluster snapshot, in submission order. */
-  snapshot (): { tasks: TaskRecord[], finishedOrder: string[], maxAssignTerm: number } {
-    return { tasks: structuredClone([...this.tasks.values()]), finishedOrder: [...this.finishedOrder], maxAssignTerm: this.maxAssignTerm }
+  snapshot(): { tasks: TaskRecord[]; finishedOrder: string[]; maxAssignTerm: number } {
+    return {
+      tasks: structuredClone([...this.tasks.values()]),
+      finishedOrder: [...this.finishedOrder],
+      maxAssignTerm: this.maxAssignTerm,
+    }
   }
 
-  restore (data: { tasks: TaskRecord[], finishedOrder: string[], maxAssignTerm: number } | null): void {
+  restore(data: { tasks: TaskRecord[]; finishedOrder: string[]; maxAssignTerm: number } | null): void {
     this.tasks = new Map()
     this.active = new Map()
     this.pendingTasks = new Map()
@@ -289,7 +318,7 @@ export class TaskTable {
     this.emit({ type: 'changed' })
   }
 
-  private emit (ev: TaskEvent): void {
+  private emit(ev: TaskEvent): void {
     for (const listener of this.listeners) listener(ev)
   }
 }

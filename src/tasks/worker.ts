@@ -66,33 +66,43 @@ export class Worker implements ExecutorListener {
   private stopped = false
   private readonly log: Logger
 
-  constructor (private readonly init: WorkerInit) {
+  constructor(private readonly init: WorkerInit) {
     this.log = init.logger.child({ component: 'worker' })
   }
 
-  start (): void {
+  start(): void {
     this.init.executor.listen(this)
     this.init.cluster.table.onEvent(ev => {
-      if ((ev.type === 'assigned' && ev.task.node === this.init.self) || (ev.type === 'changed' && this.syncDeferred)) this.syncSoon()
+      if ((ev.type === 'assigned' && ev.task.node === this.init.self) || (ev.type === 'changed' && this.syncDeferred))
+        this.syncSoon()
       if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
     })
-    this.timer = this.init.clock.setInterval(() => { this.syncSoon() }, this.init.reconcileMs)
-    this.gcTimer = this.init.clock.setInterval(() => { void this.collectDirs() }, this.init.taskDirGcIntervalMs)
+    this.timer = this.init.clock.setInterval(() => {
+      this.syncSoon()
+    }, this.init.reconcileMs)
+    this.gcTimer = this.init.clock.setInterval(() => {
+      void this.collectDirs()
+    }, this.init.taskDirGcIntervalMs)
     this.syncSoon()
   }
 
-  stop (): void {
+  stop(): void {
     this.stopped = true
     this.init.clock.clear(this.timer)
     this.init.clock.clear(this.gcTimer)
     this.init.clock.clear(this.startTimer)
   }
 
-  private async collectDirs (): Promise<void> {
+  private async collectDirs(): Promise<void> {
     // Only once caught up: a lagging replica could take a task it has not applied yet for forgotten.
     if (this.stopped || !this.init.cluster.caughtUp()) return
     try {
-      const removed = await collectTaskDirs(this.init.dataDir, this.init.cluster.table, this.init.clock.nowMs(), this.init.taskDirRetentionMs)
+      const removed = await collectTaskDirs(
+        this.init.dataDir,
+        this.init.cluster.table,
+        this.init.clock.nowMs(),
+        this.init.taskDirRetentionMs,
+      )
       if (removed > 0) this.log.info({ removed }, 'removed expired task directories')
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not remove expired task directories')
@@ -100,19 +110,26 @@ export class Worker implements ExecutorListener {
   }
 
   /** Executor callbacks. */
-  onStarted (task: RunningTask): void {
+  onStarted(task: RunningTask): void {
     this.report({ kind: 'started', id: task.taskId, attempt: task.attempt, at: task.startedAtMs })
   }
 
-  onFinished (o: TaskOutcome): void {
+  onFinished(o: TaskOutcome): void {
     this.report({
-      kind: 'finished', id: o.taskId, attempt: o.attempt, at: o.finishedAtMs, startedAt: o.startedAtMs,
-      reason: o.reason, exitCode: o.exitCode, signal: o.signal, message: o.message.slice(0, 1024)
+      kind: 'finished',
+      id: o.taskId,
+      attempt: o.attempt,
+      at: o.finishedAtMs,
+      startedAt: o.startedAtMs,
+      reason: o.reason,
+      exitCode: o.exitCode,
+      signal: o.signal,
+      message: o.message.slice(0, 1024),
     })
   }
 
   /** Reports still waiting to be committed (for /metrics and tests). */
-  get queuedReports (): number {
+  get queuedReports(): number {
     return this.queue.length - this.superseded.size
   }
 
@@ -120,7 +137,7 @@ export class Worker implements ExecutorListener {
    * this node handles another message. Then it has applied all it knows to be committed; a turn
    * of the event loop later, new acknowledgements have usually moved the commit index again
    * (under load, sync then kept finding this node behind and launches waited tens of ms). */
-  private syncSoon (): void {
+  private syncSoon(): void {
     if (this.syncScheduled || this.stopped) return
     this.syncScheduled = true
     queueMicrotask(() => {
@@ -130,7 +147,7 @@ export class Worker implements ExecutorListener {
   }
 
   /** Launches what the log assigns here and has not run yet; reports what can no longer run. */
-  private sync (): void {
+  private sync(): void {
     if (this.stopped) return
     // Under load the commit index often moves ahead again between an apply and this turn:
     // waiting for the next assignment here (or the reconcile timer) held launches back by tens
@@ -151,7 +168,7 @@ export class Worker implements ExecutorListener {
   /** Launches go out in slices, with the network, timers and Raft served in between: a burst of
    * a thousand assignments must not hold the event loop for its whole length. The first slice
    * goes at once (a turn of the event loop costs an idle node ~0.6 ms of submit-to-start). */
-  private drainLaunches (): void {
+  private drainLaunches(): void {
     if (this.draining) return
     for (const task of this.launches.splice(0, LAUNCHES_PER_TURN)) {
       if (this.stopped) break
@@ -170,22 +187,40 @@ export class Worker implements ExecutorListener {
   }
 
   /** An attempt that is no longer active here never becomes active again (a retry is a new attempt). */
-  private forgetFinishedAttempts (): void {
+  private forgetFinishedAttempts(): void {
     for (const k of this.handled) {
       const [id, attempt] = k.split('/')
       const task = this.init.cluster.table.get(id ?? '')
-      if (task === undefined || task.node !== this.init.self || String(task.attempt) !== attempt || !(task.state === 'assigned' || task.state === 'running')) this.handled.delete(k)
+      if (
+        task === undefined ||
+        task.node !== this.init.self ||
+        String(task.attempt) !== attempt ||
+        !(task.state === 'assigned' || task.state === 'running')
+      )
+        this.handled.delete(k)
     }
   }
 
-  private launch (task: TaskRecord): void {
+  private launch(task: TaskRecord): void {
     const base = { id: task.id, attempt: task.attempt, startedAt: null, exitCode: null, signal: null }
     if (task.cancelRequested) {
-      this.report({ kind: 'finished', ...base, at: this.init.clock.nowMs(), reason: 'cancelled', message: 'cancelled before it started' })
+      this.report({
+        kind: 'finished',
+        ...base,
+        at: this.init.clock.nowMs(),
+        reason: 'cancelled',
+        message: 'cancelled before it started',
+      })
       return
     }
     if (existsSync(taskPaths(this.init.dataDir, task.id, task.attempt).workDir)) {
-      this.report({ kind: 'finished', ...base, at: this.init.clock.nowMs(), reason: 'lost', message: 'the worker restarted while the task ran' })
+      this.report({
+        kind: 'finished',
+        ...base,
+        at: this.init.clock.nowMs(),
+        reason: 'lost',
+        message: 'the worker restarted while the task ran',
+      })
       return
     }
     const spec = task.spec
@@ -196,17 +231,23 @@ export class Worker implements ExecutorListener {
       env: spec.env,
       cpus: spec.cpus,
       memoryMb: spec.memoryMb,
-      timeoutMs: spec.timeoutMs
+      timeoutMs: spec.timeoutMs,
     })
     if (!result.ok) {
       this.log.warn({ task: task.id, attempt: task.attempt, reason: result.reason }, 'refused an assignment')
-      this.report({ kind: 'finished', ...base, at: this.init.clock.nowMs(), reason: 'refused', message: result.reason.slice(0, 1024) })
+      this.report({
+        kind: 'finished',
+        ...base,
+        at: this.init.clock.nowMs(),
+        reason: 'refused',
+        message: result.reason.slice(0, 1024),
+      })
     }
   }
 
   /** A finish goes at once; a start waits up to startReportDelayMs for its finish or another
    * report (see TasksConfig.startReportDelayMs). */
-  private report (event: TaskReportEvent): void {
+  private report(event: TaskReportEvent): void {
     const k = key(event.id, event.attempt)
     const started = this.unsentStarts.get(k)
     this.queue.push(event)
@@ -230,14 +271,14 @@ export class Worker implements ExecutorListener {
     void this.flush()
   }
 
-  private resetStartTimer (): void {
+  private resetStartTimer(): void {
     this.init.clock.clear(this.startTimer)
     this.startTimer = undefined
     this.startsOverdue = false
   }
 
   /** One report in flight at a time: whatever queues meanwhile goes out as one entry next. */
-  private async flush (): Promise<void> {
+  private async flush(): Promise<void> {
     if (this.flushing) return
     this.flushing = true
     let backoffMs = 50
@@ -267,12 +308,17 @@ export class Worker implements ExecutorListener {
           if (err instanceof CommandRefusedError) {
             // The leader refuses the command itself (a bug, or a leader of another version):
             // sending it again would block every later report behind it forever.
-            this.log.error({ err: err.message, events: events.length }, 'the leader refused a task report; dropping it (those tasks keep their last state until cancelled)')
+            this.log.error(
+              { err: err.message, events: events.length },
+              'the leader refused a task report; dropping it (those tasks keep their last state until cancelled)',
+            )
             this.queue.splice(0, events.length)
             continue
           }
           this.log.debug({ err: (err as Error).message, events: events.length }, 'report not committed; retrying')
-          await new Promise<void>(resolve => { this.init.clock.setTimeout(resolve, backoffMs) })
+          await new Promise<void>(resolve => {
+            this.init.clock.setTimeout(resolve, backoffMs)
+          })
           backoffMs = Math.min(backoffMs * 2, 2000)
         }
       }

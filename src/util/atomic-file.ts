@@ -3,7 +3,7 @@
 import { open, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
-export async function writeFileAtomic (file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const tmp = `${file}.tmp`
   await writeFile(tmp, data, { mode })
   const handle = await open(tmp, 'r')

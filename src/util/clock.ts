@@ -18,5 +18,7 @@ export const systemClock: Clock = {
   nowMs: () => Date.now(),
   setTimeout: (fn, delayMs) => setTimeout(fn, delayMs) as unknown as TimerHandle,
   setInterval: (fn, periodMs) => setInterval(fn, periodMs) as unknown as TimerHandle,
-  clear: timer => { if (timer !== undefined) clearTimeout(timer as unknown as NodeJS.Timeout) }
+  clear: timer => {
+    if (timer !== undefined) clearTimeout(timer as unknown as NodeJS.Timeout)
+  },
 }

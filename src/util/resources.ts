@@ -13,6 +13,6 @@ export interface Resources {
 export const CAPACITY_EPSILON = 1e-9
 
 /** `need` fits in `free`, up to float rounding. */
-export function fits (need: number, free: number): boolean {
+export function fits(need: number, free: number): boolean {
   return need <= free + CAPACITY_EPSILON
 }

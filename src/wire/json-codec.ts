@@ -6,15 +6,17 @@ import { fromString, toString } from 'uint8arrays'
 
 /** Why a message was refused; also the `reason` label of the rejection counter. */
 export type DecodeFailure = 'oversized' | 'not_json' | 'invalid_schema' | 'wrong_sender'
-export type DecodeResult<T> =
-  | { ok: true, value: T }
-  | { ok: false, reason: DecodeFailure, detail: string }
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: DecodeFailure; detail: string }
 
-export function encodeJson (value: unknown): Uint8Array {
+export function encodeJson(value: unknown): Uint8Array {
   return fromString(JSON.stringify(value), 'utf8')
 }
 
-export function decodeJson<T> (bytes: Uint8Array, schema: ZodType<T, ZodTypeDef, unknown>, maxBytes: number): DecodeResult<T> {
+export function decodeJson<T>(
+  bytes: Uint8Array,
+  schema: ZodType<T, ZodTypeDef, unknown>,
+  maxBytes: number,
+): DecodeResult<T> {
   if (bytes.byteLength > maxBytes) {
     return { ok: false, reason: 'oversized', detail: `${bytes.byteLength} bytes > limit ${maxBytes}` }
   }

@@ -2,14 +2,19 @@
 // that falls due on the way, in due order, each at its own time.
 import type { Clock, TimerHandle } from '../../src/util/clock.js'
 
-interface FakeTimer { id: number, dueMs: number, periodMs: number | null, fn: () => void }
+interface FakeTimer {
+  id: number
+  dueMs: number
+  periodMs: number | null
+  fn: () => void
+}
 
 export class FakeClock implements Clock {
   private now: number
   private nextId = 1
   private readonly timers = new Map<number, FakeTimer>()
 
-  constructor (startMs = 1_700_000_000_000) {
+  constructor(startMs = 1_700_000_000_000) {
     this.now = startMs
   }
 
@@ -24,13 +29,13 @@ export class FakeClock implements Clock {
   }
 
   /** Timers waiting to fire. */
-  get pending (): number {
+  get pending(): number {
     return this.timers.size
   }
 
   /** Moves time forward by `ms`, firing due timers in order (a timer set by a firing one fires
    * too if it falls due within the step). */
-  advance (ms: number): void {
+  advance(ms: number): void {
     const end = this.now + ms
     for (;;) {
       let next: FakeTimer | undefined
@@ -44,7 +49,7 @@ export class FakeClock implements Clock {
     this.now = end
   }
 
-  private add (fn: () => void, delayMs: number, periodMs: number | null): TimerHandle {
+  private add(fn: () => void, delayMs: number, periodMs: number | null): TimerHandle {
     const id = this.nextId++
     this.timers.set(id, { id, dueMs: this.now + Math.max(0, delayMs), periodMs, fn })
     return id as unknown as TimerHandle

@@ -4,7 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { P2PHost } from '../../src/p2p/host.js'
 import type { NodeInfo } from '../../src/gossip/heartbeat.js'
 
-export function nodeInfo (nodeId: string, over: Partial<NodeInfo> = {}): NodeInfo {
+export function nodeInfo(nodeId: string, over: Partial<NodeInfo> = {}): NodeInfo {
   return {
     nodeId,
     name: nodeId,
@@ -18,11 +18,15 @@ export function nodeInfo (nodeId: string, over: Partial<NodeInfo> = {}): NodeInf
     labels: {},
     version: 'test',
     startedAt: 1000,
-    ...over
+    ...over,
   }
 }
 
 /** A libp2p host with a fresh identity on an OS-assigned loopback port. */
-export async function loopbackHost (logLevel = process.env.DBG ?? 'silent'): Promise<P2PHost> {
-  return await P2PHost.create({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], logger: pino({ level: logLevel }) })
+export async function loopbackHost(logLevel = process.env.DBG ?? 'silent'): Promise<P2PHost> {
+  return await P2PHost.create({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    logger: pino({ level: logLevel }),
+  })
 }

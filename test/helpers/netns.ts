@@ -28,25 +28,26 @@ export const NETNS_SUBNET = '10.77.0'
 const P2P_PORT = 7000
 const HTTP_PORT = 7070
 
-function onPath (cmd: string): boolean {
+function onPath(cmd: string): boolean {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error == null
 }
 
 /** Why namespace tests cannot run here, or undefined when they can. */
-export function netnsUnavailable (): string | undefined {
+export function netnsUnavailable(): string | undefined {
   const uid = process.getuid?.()
-  if (uid !== 0) return `needs root to create network namespaces and iptables rules (running as uid ${uid ?? 'unknown'}); CI runs it as root`
+  if (uid !== 0)
+    return `needs root to create network namespaces and iptables rules (running as uid ${uid ?? 'unknown'}); CI runs it as root`
   if (!onPath('ip')) return '`ip` (iproute2) is not installed'
   if (!onPath('iptables')) return '`iptables` is not installed (apt-get install -y iptables)'
   return undefined
 }
 
-async function run (cmd: string, args: string[]): Promise<string> {
+async function run(cmd: string, args: string[]): Promise<string> {
   try {
     const { stdout } = await execFileP(cmd, args, { timeout: 10_000 })
     return stdout
   } catch (err) {
-    const e = err as { stderr?: string, message: string }
+    const e = err as { stderr?: string; message: string }
     throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr?.trim() ?? e.message}`)
   }
 }
@@ -59,36 +60,38 @@ export class NetnsLab {
   private readonly namespaces: string[] = []
   /** Partition rules currently installed, per namespace, as iptables argument lists. */
   private readonly rules = new Map<string, string[][]>()
-  private readonly exitHook = (): void => { this.destroySync() }
+  private readonly exitHook = (): void => {
+    this.destroySync()
+  }
 
-  constructor (prefix = `msh${process.pid}`) {
+  constructor(prefix = `msh${process.pid}`) {
     this.prefix = prefix
     this.hub = `${prefix}h`
     // Last resort if mocha is interrupted: namespaces outlive the process otherwise.
     process.once('exit', this.exitHook)
   }
 
-  nsName (i: number): string {
+  nsName(i: number): string {
     return `${this.prefix}n${i}`
   }
 
-  ipOf (i: number): string {
+  ipOf(i: number): string {
     return `${NETNS_SUBNET}.${i}`
   }
 
   /** `ip netns exec ns cmd args...` */
-  async exec (ns: string, cmd: string, args: string[]): Promise<string> {
+  async exec(ns: string, cmd: string, args: string[]): Promise<string> {
     return await run('ip', ['netns', 'exec', ns, cmd, ...args])
   }
 
-  private async addNs (name: string): Promise<void> {
+  private async addNs(name: string): Promise<void> {
     this.namespaces.push(name)
     await run('ip', ['netns', 'add', name])
     await this.exec(name, 'ip', ['link', 'set', 'lo', 'up'])
   }
 
   /** Creates the hub and node namespaces 1..n (addresses 10.77.0.1..n). */
-  async create (n: number): Promise<void> {
+  async create(n: number): Promise<void> {
     await this.addNs(this.hub)
     await this.exec(this.hub, 'ip', ['link', 'add', 'br0', 'type', 'bridge'])
     await this.exec(this.hub, 'ip', ['link', 'set', 'br0', 'up'])
@@ -106,11 +109,14 @@ export class NetnsLab {
   }
 
   /** Drops every packet between `ns` and `peers`, both directions, with rules inside `ns` only. */
-  async isolate (ns: string, peers: string[]): Promise<void> {
+  async isolate(ns: string, peers: string[]): Promise<void> {
     const list = this.rules.get(ns) ?? []
     this.rules.set(ns, list)
     for (const peer of peers) {
-      for (const rule of [['INPUT', '-s', peer, '-j', 'DROP'], ['OUTPUT', '-d', peer, '-j', 'DROP']]) {
+      for (const rule of [
+        ['INPUT', '-s', peer, '-j', 'DROP'],
+        ['OUTPUT', '-d', peer, '-j', 'DROP'],
+      ]) {
         await this.exec(ns, 'iptables', ['-A', ...rule])
         list.push(rule)
       }
@@ -118,7 +124,7 @@ export class NetnsLab {
   }
 
   /** Removes the rules isolate() installed in `ns`. */
-  async heal (ns: string): Promise<void> {
+  async heal(ns: string): Promise<void> {
     const list = this.rules.get(ns) ?? []
     while (list.length > 0) {
       const rule = list[list.length - 1]!
@@ -128,12 +134,12 @@ export class NetnsLab {
   }
 
   /** iptables rules currently in `ns`, as `iptables -S` prints them. */
-  async listRules (ns: string): Promise<string> {
+  async listRules(ns: string): Promise<string> {
     return await this.exec(ns, 'iptables', ['-S'])
   }
 
   /** Deletes every namespace this lab created (which takes their veths and rules with them). */
-  async destroy (): Promise<void> {
+  async destroy(): Promise<void> {
     const failures: string[] = []
     for (const ns of this.namespaces.splice(0).reverse()) {
       try {
@@ -147,14 +153,17 @@ export class NetnsLab {
     if (failures.length > 0) throw new Error(`netns cleanup: ${failures.join('; ')}`)
   }
 
-  private destroySync (): void {
+  private destroySync(): void {
     for (const ns of this.namespaces.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
   }
 
   /** Namespaces of this lab that still exist (for asserting the cleanup). */
-  async leftovers (): Promise<string[]> {
+  async leftovers(): Promise<string[]> {
     const out = await run('ip', ['netns', 'list'])
-    return out.split('\n').map(l => l.split(' ')[0] ?? '').filter(n => n.startsWith(this.prefix))
+    return out
+      .split('\n')
+      .map(l => l.split(' ')[0] ?? '')
+      .filter(n => n.startsWith(this.prefix))
   }
 }
 
@@ -182,13 +191,17 @@ export interface NetnsAgentOptions {
   extraArgs?: string[]
 }
 
-function exited (child: ChildProcess): boolean {
+function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null
 }
 
-async function killChild (child: ChildProcess | undefined): Promise<void> {
+async function killChild(child: ChildProcess | undefined): Promise<void> {
   if (child == null || exited(child)) return
-  const gone = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+  const gone = new Promise<void>(resolve =>
+    child.once('exit', () => {
+      resolve()
+    }),
+  )
   child.kill('SIGKILL')
   await gone
 }
@@ -212,7 +225,7 @@ export class NetnsAgent {
     for (const c of [this.agent, this.forwarder]) if (c != null && !exited(c)) c.kill('SIGKILL')
   }
 
-  private constructor (readonly options: NetnsAgentOptions) {
+  private constructor(readonly options: NetnsAgentOptions) {
     this.ns = options.lab.nsName(options.index)
     this.ip = options.lab.ipOf(options.index)
     this.opts = { name: options.name }
@@ -221,7 +234,7 @@ export class NetnsAgent {
 
   /** Starts the agent, its forwarder and the local bridge. Whatever started is recorded on the
    * returned object; on failure everything is stopped before the error is thrown. */
-  static async start (options: NetnsAgentOptions, record: (a: NetnsAgent) => void): Promise<NetnsAgent> {
+  static async start(options: NetnsAgentOptions, record: (a: NetnsAgent) => void): Promise<NetnsAgent> {
     const a = new NetnsAgent(options)
     record(a)
     try {
@@ -233,77 +246,124 @@ export class NetnsAgent {
     return a
   }
 
-  private async launch (): Promise<void> {
+  private async launch(): Promise<void> {
     const o = this.options
     const args = [
-      'netns', 'exec', this.ns, process.execPath, MESHOS_BIN, 'agent',
-      '--name', o.name,
-      '--data-dir', o.dataDir,
-      '--listen', `/ip4/${this.ip}/tcp/${P2P_PORT}`,
-      '--http', `127.0.0.1:${HTTP_PORT}`,
-      '--log-level', process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
+      'netns',
+      'exec',
+      this.ns,
+      process.execPath,
+      MESHOS_BIN,
+      'agent',
+      '--name',
+      o.name,
+      '--data-dir',
+      o.dataDir,
+      '--listen',
+      `/ip4/${this.ip}/tcp/${P2P_PORT}`,
+      '--http',
+      `127.0.0.1:${HTTP_PORT}`,
+      '--log-level',
+      process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
       ...(o.bootstrap ?? []).flatMap(b => ['--bootstrap', b]),
-      ...(o.extraArgs ?? [])
+      ...(o.extraArgs ?? []),
     ]
     // `ip netns exec` execs the command, so this pid is the node process itself.
     const agent = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     this.agent = agent
-    agent.stdout?.on('data', (d: Buffer) => { this.output += d.toString() })
-    agent.stderr?.on('data', (d: Buffer) => { this.output += d.toString() })
+    agent.stdout?.on('data', (d: Buffer) => {
+      this.output += d.toString()
+    })
+    agent.stderr?.on('data', (d: Buffer) => {
+      this.output += d.toString()
+    })
 
     const sock = path.join(o.sockDir, `${o.index}.sock`)
-    const forwarder = spawn('ip', ['netns', 'exec', this.ns, process.execPath, '-e', FORWARDER_SRC, sock, String(HTTP_PORT)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const forwarder = spawn(
+      'ip',
+      ['netns', 'exec', this.ns, process.execPath, '-e', FORWARDER_SRC, sock, String(HTTP_PORT)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     this.forwarder = forwarder
     let fwdOut = ''
-    forwarder.stdout?.on('data', (d: Buffer) => { fwdOut += d.toString() })
-    forwarder.stderr?.on('data', (d: Buffer) => { fwdOut += d.toString() })
+    forwarder.stdout?.on('data', (d: Buffer) => {
+      fwdOut += d.toString()
+    })
+    forwarder.stderr?.on('data', (d: Buffer) => {
+      fwdOut += d.toString()
+    })
 
-    await waitFor(`${o.name} to print its HTTP address`, async () => {
-      if (exited(agent)) throw new Error(`agent exited (${agent.signalCode ?? agent.exitCode})`)
-      return /http api: (http:\/\/\S+)/.test(this.output)
-    }, 30_000)
-    await waitFor(`${o.name}'s forwarder to listen`, async () => {
-      if (exited(forwarder)) throw new Error(`forwarder exited (${forwarder.signalCode ?? forwarder.exitCode}): ${fwdOut}`)
-      return fwdOut.includes('forwarding')
-    }, 10_000)
+    await waitFor(
+      `${o.name} to print its HTTP address`,
+      async () => {
+        if (exited(agent)) throw new Error(`agent exited (${agent.signalCode ?? agent.exitCode})`)
+        return /http api: (http:\/\/\S+)/.test(this.output)
+      },
+      30_000,
+    )
+    await waitFor(
+      `${o.name}'s forwarder to listen`,
+      async () => {
+        if (exited(forwarder))
+          throw new Error(`forwarder exited (${forwarder.signalCode ?? forwarder.exitCode}): ${fwdOut}`)
+        return fwdOut.includes('forwarding')
+      },
+      10_000,
+    )
 
     const bridge = net.createServer(c => {
       const u = net.connect(sock)
       this.sockets.add(c).add(u)
       c.pipe(u)
       u.pipe(c)
-      const drop = (): void => { c.destroy(); u.destroy(); this.sockets.delete(c); this.sockets.delete(u) }
+      const drop = (): void => {
+        c.destroy()
+        u.destroy()
+        this.sockets.delete(c)
+        this.sockets.delete(u)
+      }
       c.on('error', drop).on('close', drop)
       u.on('error', drop).on('close', drop)
     })
     this.bridge = bridge
     const port = await new Promise<number>((resolve, reject) => {
       bridge.once('error', reject)
-      bridge.listen(0, '127.0.0.1', () => { resolve((bridge.address() as net.AddressInfo).port) })
+      bridge.listen(0, '127.0.0.1', () => {
+        resolve((bridge.address() as net.AddressInfo).port)
+      })
     })
     this.client = new MeshosClient(`http://127.0.0.1:${port}`, { timeoutMs: 2000 })
-    const status = await waitFor(`${o.name} to answer /v1/status through the forwarder`, async () => await this.client.status(), 10_000)
+    const status = await waitFor(
+      `${o.name} to answer /v1/status through the forwarder`,
+      async () => await this.client.status(),
+      10_000,
+    )
     this.peerId = status.nodeId
     this.addr = status.addrs.find(a => a.includes(`/ip4/${this.ip}/`)) ?? status.addrs[0] ?? ''
     if (this.addr === '') throw new Error('agent reports no address')
   }
 
-  get logs (): string {
+  get logs(): string {
     return this.output
   }
 
-  get pid (): number {
+  get pid(): number {
     return this.agent?.pid ?? -1
   }
 
   /** SIGKILLs the agent and the forwarder and closes the bridge. Safe to call twice. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     await Promise.all([killChild(this.agent), killChild(this.forwarder)])
     process.removeListener('exit', this.exitHook)
     for (const s of this.sockets) s.destroy()
     this.sockets.clear()
     const bridge = this.bridge
     this.bridge = undefined
-    if (bridge != null) await new Promise<void>(resolve => { bridge.close(() => { resolve() }) })
+    if (bridge != null)
+      await new Promise<void>(resolve => {
+        bridge.close(() => {
+          resolve()
+        })
+      })
   }
 }

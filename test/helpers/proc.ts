@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { constants } from 'node:os'
 
 /** The live children of `ppid`, with their command names (comm: the executable's file name). */
-export function childrenOf (ppid: number): Array<{ pid: number, comm: string }> {
-  const children: Array<{ pid: number, comm: string }> = []
+export function childrenOf(ppid: number): Array<{ pid: number; comm: string }> {
+  const children: Array<{ pid: number; comm: string }> = []
   for (const name of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(name)) continue
     try {
@@ -18,7 +18,7 @@ export function childrenOf (ppid: number): Array<{ pid: number, comm: string }> 
 }
 
 /** Gone, or a zombie nobody reaped yet: either way it runs no more. */
-export function processDead (pid: number): boolean {
+export function processDead(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
@@ -29,7 +29,7 @@ export function processDead (pid: number): boolean {
 
 /** Whether `signal`, sent to `pid`, still waits to be delivered: once it is not, the process has
  * run its handler, ignored it or been ended by it. A process that is gone has none waiting. */
-export function signalPending (pid: number, signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP'): boolean {
+export function signalPending(pid: number, signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP'): boolean {
   let status: string
   try {
     status = readFileSync(`/proc/${pid}/status`, 'latin1')
@@ -45,10 +45,10 @@ export function signalPending (pid: number, signal: 'SIGINT' | 'SIGTERM' | 'SIGH
 }
 
 /** Polls a condition the OS settles asynchronously (a SIGKILLed process disappearing), bounded. */
-export async function eventually (condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function eventually(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await new Promise(resolve => setTimeout(resolve, 20))
   }
 }

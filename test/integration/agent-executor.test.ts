@@ -15,7 +15,7 @@ import { logsOf, submit, waitState, waitTerminal } from '../helpers/tasks.js'
 const TASK_BOUND_MS = 30_000
 
 /** The child's command line: a node binary may be named nodejs or node20, its script is ours. */
-function cmdline (pid: number): string {
+function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
   } catch {
@@ -24,16 +24,16 @@ function cmdline (pid: number): string {
 }
 
 /** The agent's last words may still be in its stderr pipe when its exit is seen. */
-async function waitLogged (a: AgentProcess, pattern: RegExp): Promise<void> {
+async function waitLogged(a: AgentProcess, pattern: RegExp): Promise<void> {
   await waitFor(`${String(pattern)} in the agent's log`, async () => pattern.test(a.logs), 5_000)
 }
 
-describe('the agent\'s executor', function () {
+describe("the agent's executor", function () {
   this.timeout(120_000)
   const dirs = new TempDirs()
   let agent: AgentProcess | undefined
 
-  async function startAgent (extraArgs: string[] = []): Promise<AgentProcess> {
+  async function startAgent(extraArgs: string[] = []): Promise<AgentProcess> {
     agent = await AgentProcess.start({ name: 'n1', dataDir: await dirs.make('meshos-agent-executor-'), extraArgs })
     await waitClusterReady([agent], 1)
     return agent
@@ -55,11 +55,19 @@ describe('the agent\'s executor', function () {
     const id = await submit(a, { command: 'sleep 60' })
     await waitState(a, id, ['running'], TASK_BOUND_MS)
     const pidFile = path.join(a.opts.dataDir, 'tasks', id, '1', 'pid')
-    const taskPid = await waitFor('the task\'s pid file', async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid, 5_000)
+    const taskPid = await waitFor(
+      "the task's pid file",
+      async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid,
+      5_000,
+    )
     assert.ok(!processDead(taskPid), 'the task runs')
 
     const children = childrenOf(a.pid)
-    assert.deepEqual(children.map(c => c.comm), ['meshos-launcher'], 'the launcher is the agent\'s only child: no executor process')
+    assert.deepEqual(
+      children.map(c => c.comm),
+      ['meshos-launcher'],
+      "the launcher is the agent's only child: no executor process",
+    )
 
     process.kill(children[0]!.pid, 'SIGKILL')
     assert.equal(await a.waitExit(), 1, 'the agent exits with an error')

@@ -7,20 +7,37 @@ import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import type { TaskView } from '../../src/client/client.js'
 
-interface CliRun { status: number | null, stdout: string, stderr: string }
+interface CliRun {
+  status: number | null
+  stdout: string
+  stderr: string
+}
 
 /**
  * The CLI as a child process. Asynchronous (not spawnSync) so this process keeps draining the
  * agent's output pipe while the CLI runs, and several CLIs can run at once.
  */
-async function meshos (args: string[], addr: string): Promise<CliRun> {
-  const child = spawn(process.execPath, [MESHOS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MESHOS_ADDR: addr } })
+async function meshos(args: string[], addr: string): Promise<CliRun> {
+  const child = spawn(process.execPath, [MESHOS_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MESHOS_ADDR: addr },
+  })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
-  const status = await new Promise<number | null>(resolve => child.once('close', code => { resolve(code) }))
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const timer = setTimeout(() => {
+    child.kill('SIGKILL')
+  }, 30_000)
+  const status = await new Promise<number | null>(resolve =>
+    child.once('close', code => {
+      resolve(code)
+    }),
+  )
   clearTimeout(timer)
   return { status, stdout, stderr }
 }
@@ -43,7 +60,7 @@ describe('meshos task commands', function () {
     await dirs.cleanup()
   })
 
-  it('`run --wait` streams the task\'s stdout and stderr and exits with its exit code', async () => {
+  it("`run --wait` streams the task's stdout and stderr and exits with its exit code", async () => {
     const r = await cli('run', '--wait', '--', 'sh', '-c', 'echo out; echo err >&2; exit 7')
     assert.equal(r.status, 7, r.stderr)
     assert.equal(r.stdout, 'out\n')
@@ -61,7 +78,7 @@ describe('meshos task commands', function () {
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stdout, /^\S+\n$/)
     const id = r.stdout.trim()
-    await waitFor(`${id} to succeed`, async () => await stateOf(id) === 'succeeded', 20_000)
+    await waitFor(`${id} to succeed`, async () => (await stateOf(id)) === 'succeeded', 20_000)
 
     const logs = await cli('logs', id)
     assert.equal(logs.status, 0, logs.stderr)
@@ -69,7 +86,7 @@ describe('meshos task commands', function () {
 
     const json = await cli('tasks', '--json')
     assert.equal(json.status, 0, json.stderr)
-    const listed = (JSON.parse(json.stdout) as { tasks: TaskView[], total: number }).tasks.find(t => t.id === id)
+    const listed = (JSON.parse(json.stdout) as { tasks: TaskView[]; total: number }).tasks.find(t => t.id === id)
     assert.equal(listed?.state, 'succeeded')
     assert.deepEqual(listed?.spec.argv, ['/bin/echo', 'hi'])
 
@@ -99,11 +116,11 @@ describe('meshos task commands', function () {
 
   it('`cancel` stops a running task', async () => {
     const id = (await cli('run', '--', 'sleep', '30')).stdout.trim()
-    await waitFor(`${id} to run`, async () => await stateOf(id) === 'running', 20_000)
+    await waitFor(`${id} to run`, async () => (await stateOf(id)) === 'running', 20_000)
     const r = await cli('cancel', id)
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stdout, new RegExp(`^${id}: (cancelled|cancel requested)`))
-    await waitFor(`${id} to be cancelled`, async () => await stateOf(id) === 'cancelled', 20_000)
+    await waitFor(`${id} to be cancelled`, async () => (await stateOf(id)) === 'cancelled', 20_000)
     const again = await cli('cancel', id)
     assert.equal(again.status, 1)
     assert.match(again.stderr, /^meshos: conflict: task \S+ already cancelled$/m)
@@ -111,10 +128,14 @@ describe('meshos task commands', function () {
 
   it('`run --wait` on a task cancelled meanwhile says so and exits 130', async () => {
     const waiting = cli('run', '--wait', '--name', 'to-cancel', '--', 'sleep', '30')
-    const id = await waitFor('the to-cancel task to run', async () => {
-      const { tasks } = await agent.client.tasks({ state: 'running' })
-      return tasks.find(t => t.name === 'to-cancel')?.id
-    }, 20_000)
+    const id = await waitFor(
+      'the to-cancel task to run',
+      async () => {
+        const { tasks } = await agent.client.tasks({ state: 'running' })
+        return tasks.find(t => t.name === 'to-cancel')?.id
+      },
+      20_000,
+    )
     await agent.client.cancelTask(id)
     const r = await waiting
     assert.equal(r.status, 130, r.stderr)
@@ -143,7 +164,7 @@ describe('meshos task commands', function () {
     [['run', '--env', 'FOO', '--', 'true'], /^meshos: --env "FOO": expected KEY=VALUE/],
     [['run', '--priority', '101', '--', 'true'], /^meshos: --priority: must be 0 to 100/],
     [['tasks', '--state', 'done'], /^meshos: --state "done": expected one of pending/],
-    [['logs'], /^meshos: logs: expected one task ID, got 0/]
+    [['logs'], /^meshos: logs: expected one task ID, got 0/],
   ]
   for (const [args, message] of mistakes) {
     it(`\`meshos ${args.join(' ')}\` is a usage mistake: exit 2 with the command's usage`, async () => {

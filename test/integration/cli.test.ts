@@ -12,12 +12,19 @@ import { MeshosClient } from '../../src/client/client.js'
 
 const PEER = '12D3KooWMcvHjP32AuC3nbEFpW1QSJos3MiRiAMCenPDn2zpyfjZ'
 
-function meshos (args: string[], env: Record<string, string> = {}): { status: number | null, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, [MESHOS_BIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } })
+function meshos(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MESHOS_BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, ...env },
+  })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-function pidAlive (pid: number): boolean {
+function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -29,7 +36,9 @@ function pidAlive (pid: number): boolean {
 describe('meshos CLI', function () {
   this.timeout(60_000)
   const dirs = new TempDirs()
-  after(async () => { await dirs.cleanup() })
+  after(async () => {
+    await dirs.cleanup()
+  })
 
   const usageMistakes: Array<[string[], RegExp]> = [
     [[], /no command given/],
@@ -39,7 +48,7 @@ describe('meshos CLI', function () {
     [['agent', '--bootstrap', '/ip4/127.0.0.1/tcp/7000'], /has no \/p2p\/<peer-id>/],
     [['agent', '--http', 'nonsense'], /expected HOST:PORT/],
     [['nodes', '--addr', 'ftp:x'], /expected a URL/],
-    [['dev', '--nodes', '0'], /--nodes "0": expected an integer 1-64/]
+    [['dev', '--nodes', '0'], /--nodes "0": expected an integer 1-64/],
   ]
   for (const [args, message] of usageMistakes) {
     it(`\`meshos ${args.join(' ')}\` prints the problem and usage, exits 2`, () => {
@@ -65,11 +74,27 @@ describe('meshos CLI', function () {
       try {
         const p2p = which === 'p2p' ? busy : await freePort()
         const http = which === 'http' ? busy : await freePort()
-        const r = meshos(['agent', '--data-dir', await dirs.make(), '--listen', `/ip4/127.0.0.1/tcp/${p2p}`, '--http', `127.0.0.1:${http}`])
+        const r = meshos([
+          'agent',
+          '--data-dir',
+          await dirs.make(),
+          '--listen',
+          `/ip4/127.0.0.1/tcp/${p2p}`,
+          '--http',
+          `127.0.0.1:${http}`,
+        ])
         assert.equal(r.status, 2, r.stderr)
-        const lines = r.stderr.trim().split('\n').filter(l => !l.startsWith('{'))
+        const lines = r.stderr
+          .trim()
+          .split('\n')
+          .filter(l => !l.startsWith('{'))
         assert.equal(lines.length, 1, r.stderr)
-        assert.match(lines[0] ?? '', which === 'p2p' ? /cannot listen on .*address already in use/ : /cannot serve HTTP on .*address already in use/)
+        assert.match(
+          lines[0] ?? '',
+          which === 'p2p'
+            ? /cannot listen on .*address already in use/
+            : /cannot serve HTTP on .*address already in use/,
+        )
       } finally {
         blocker.close()
       }
@@ -85,23 +110,62 @@ describe('meshos CLI', function () {
   it('`meshos dev --nodes 3` comes up, serves nodes/status, and Ctrl-C leaves no process behind', async () => {
     // Three consecutive free ports are likely but not certain; use a random high base per run.
     const base = 20_000 + Math.floor(Math.random() * 20_000)
-    const dev = spawn(process.execPath, [MESHOS_BIN, 'dev', '--nodes', '3', '--dir', await dirs.make(), '--base-port', String(base), '--http-base-port', String(base + 100)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const dev = spawn(
+      process.execPath,
+      [
+        MESHOS_BIN,
+        'dev',
+        '--nodes',
+        '3',
+        '--dir',
+        await dirs.make(),
+        '--base-port',
+        String(base),
+        '--http-base-port',
+        String(base + 100),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let out = ''
-    dev.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    dev.stderr.on('data', (d: Buffer) => { out += d.toString() })
-    const exited = new Promise<number | null>(resolve => dev.once('exit', code => { resolve(code) }))
+    dev.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    dev.stderr.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    const exited = new Promise<number | null>(resolve =>
+      dev.once('exit', code => {
+        resolve(code)
+      }),
+    )
     try {
       await waitFor('the dev cluster to report running', async () => /cluster of 3 running/.test(out), 45_000, 100)
       const pids = [...out.matchAll(/pid (\d+)/g)].map(m => Number(m[1]))
       assert.equal(pids.length, 3, out)
       const addr = `http://127.0.0.1:${base + 100}`
-      await waitFor('3 alive members', async () => (await new MeshosClient(addr).nodes()).filter(n => n.state === 'alive').length === 3, 10_000)
+      await waitFor(
+        '3 alive members',
+        async () => (await new MeshosClient(addr).nodes()).filter(n => n.state === 'alive').length === 3,
+        10_000,
+      )
 
       const table = meshos(['nodes', '--addr', addr])
       assert.equal(table.status, 0, table.stderr)
       const rows = table.stdout.trim().split('\n')
       assert.match(rows[0] ?? '', /^NAME\s+ID\s+STATE/)
-      assert.deepEqual(rows.slice(1).map(r => r.split(/\s+/).slice(0, 3).filter((_, i) => i !== 1)), [['dev-1', 'alive'], ['dev-2', 'alive'], ['dev-3', 'alive']])
+      assert.deepEqual(
+        rows.slice(1).map(r =>
+          r
+            .split(/\s+/)
+            .slice(0, 3)
+            .filter((_, i) => i !== 1),
+        ),
+        [
+          ['dev-1', 'alive'],
+          ['dev-2', 'alive'],
+          ['dev-3', 'alive'],
+        ],
+      )
       const json = JSON.parse(meshos(['nodes', '--json'], { MESHOS_ADDR: addr }).stdout)
       assert.equal(json.nodes.length, 3)
       const status = meshos(['status', '--addr', addr])
@@ -111,7 +175,12 @@ describe('meshos CLI', function () {
       const cluster = meshos(['cluster', '--addr', addr])
       assert.equal(cluster.status, 0, cluster.stderr)
       assert.match(cluster.stdout, /^leader: 12D3Koo\S+ {3}term: \d+/)
-      const roles = cluster.stdout.trim().split('\n').slice(2).map(r => r.split(/\s+/)[2]).sort()
+      const roles = cluster.stdout
+        .trim()
+        .split('\n')
+        .slice(2)
+        .map(r => r.split(/\s+/)[2])
+        .sort()
       assert.deepEqual(roles, ['leader', 'voter', 'voter'])
 
       dev.kill('SIGINT')
@@ -121,7 +190,9 @@ describe('meshos CLI', function () {
     } finally {
       dev.kill('SIGKILL')
       for (const pid of [...out.matchAll(/pid (\d+)/g)].map(m => Number(m[1]))) {
-        try { process.kill(pid, 'SIGKILL') } catch {}
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {}
       }
     }
   })

@@ -5,8 +5,21 @@
 import assert from 'node:assert/strict'
 import { waitFor } from '../../harness/wait-for.js'
 import {
-  ElectionCluster, FAILOVER_BOUND_MS, WRITE_TIMEOUT_MS, clusterOf, getKey, listKv, put, putUntilCommitted,
-  statusOf, statuses, describeStatuses, waitAgreement, waitClusterReady, waitReadable, waitSameKv
+  ElectionCluster,
+  FAILOVER_BOUND_MS,
+  WRITE_TIMEOUT_MS,
+  clusterOf,
+  getKey,
+  listKv,
+  put,
+  putUntilCommitted,
+  statusOf,
+  statuses,
+  describeStatuses,
+  waitAgreement,
+  waitClusterReady,
+  waitReadable,
+  waitSameKv,
 } from '../helpers/election.js'
 
 /** Followers apply a committed entry on the next heartbeat; generous for a loaded machine. */
@@ -34,8 +47,14 @@ describe('leader election with real processes', function () {
     const ready = await waitClusterReady(agents, 3)
     const ss = await statuses(agents)
     assert.equal(ss.filter(s => s.role === 'leader').length, 1, describeStatuses(ss))
-    assert.ok(ss.every(s => s.role === 'leader' || s.role === 'follower'), describeStatuses(ss))
-    assert.ok(ss.every(s => s.leader === ready.leader.peerId && s.term === ready.term), describeStatuses(ss))
+    assert.ok(
+      ss.every(s => s.role === 'leader' || s.role === 'follower'),
+      describeStatuses(ss),
+    )
+    assert.ok(
+      ss.every(s => s.leader === ready.leader.peerId && s.term === ready.term),
+      describeStatuses(ss),
+    )
     assert.ok(ready.term >= 1)
 
     // Every node's /v1/cluster shows the same three voters and leader.
@@ -65,8 +84,12 @@ describe('leader election with real processes', function () {
 
     old.signal('SIGKILL')
     await old.waitExit()
-    const after = await waitAgreement(survivors, FAILOVER_BOUND_MS, 'a new leader after SIGKILL of the old one',
-      a => a.leader.peerId !== old.peerId && a.term > before.term)
+    const after = await waitAgreement(
+      survivors,
+      FAILOVER_BOUND_MS,
+      'a new leader after SIGKILL of the old one',
+      a => a.leader.peerId !== old.peerId && a.term > before.term,
+    )
     assert.notEqual(after.leader.peerId, old.peerId)
     assert.ok(after.term > before.term, `term ${before.term} → ${after.term}`)
 
@@ -82,15 +105,27 @@ describe('leader election with real processes', function () {
     const back = await cluster.restart(old)
     assert.equal(back.peerId, old.peerId)
     const all = [...survivors, back]
-    const rejoined = await waitAgreement(all, REJOIN_BOUND_MS, 'one leader with the old leader back as follower', async a => {
-      return a.leader.peerId !== back.peerId && (await statusOf(back)).role === 'follower'
-    })
+    const rejoined = await waitAgreement(
+      all,
+      REJOIN_BOUND_MS,
+      'one leader with the old leader back as follower',
+      async a => {
+        return a.leader.peerId !== back.peerId && (await statusOf(back)).role === 'follower'
+      },
+    )
     // Pre-vote: a node coming back must not depose the healthy leader.
-    assert.equal(rejoined.leader.peerId, after.leader.peerId, `leader changed when the old leader rejoined: ${describeStatuses(rejoined.statuses)}`)
+    assert.equal(
+      rejoined.leader.peerId,
+      after.leader.peerId,
+      `leader changed when the old leader rejoined: ${describeStatuses(rejoined.statuses)}`,
+    )
     assert.equal(rejoined.term, after.term)
     await waitReadable([back], 'after-failover', 'v1', REPLICATION_BOUND_MS)
     const c = await clusterOf(rejoined.leader)
-    assert.ok(c.voters.some(v => v.id === back.peerId), `the old leader is a voter again: ${JSON.stringify(c)}`)
+    assert.ok(
+      c.voters.some(v => v.id === back.peerId),
+      `the old leader is a voter again: ${JSON.stringify(c)}`,
+    )
   })
 
   it('SIGTERM the leader → it hands leadership to a caught-up voter before it leaves; writes go on', async () => {
@@ -105,10 +140,19 @@ describe('leader election with real processes', function () {
     assert.equal(await old.waitExit(), 0)
     const handover = /"successor":"([^"]+)"[^\n]*handing leadership over before stopping/.exec(old.logs)
     assert.ok(handover !== null, `no hand-over in the old leader's log:\n${old.logs.slice(-3000)}`)
-    const after = await waitAgreement(survivors, FAILOVER_BOUND_MS, 'a new leader after SIGTERM of the old one',
-      a => a.leader.peerId !== old.peerId && a.term > before.term)
+    const after = await waitAgreement(
+      survivors,
+      FAILOVER_BOUND_MS,
+      'a new leader after SIGTERM of the old one',
+      a => a.leader.peerId !== old.peerId && a.term > before.term,
+    )
     assert.equal(after.leader.peerId, handover[1], 'the named successor leads')
-    const w = await putUntilCommitted(survivors.find(a => a !== after.leader)!, 'after-handover', 'v1', FAILOVER_BOUND_MS + WRITE_TIMEOUT_MS)
+    const w = await putUntilCommitted(
+      survivors.find(a => a !== after.leader)!,
+      'after-handover',
+      'v1',
+      FAILOVER_BOUND_MS + WRITE_TIMEOUT_MS,
+    )
     assert.equal(w.value, 'v1')
     await waitReadable(survivors, 'before-handover', 'v0', REPLICATION_BOUND_MS)
   })
@@ -122,9 +166,18 @@ describe('leader election with real processes', function () {
     await Promise.all(killed.map(async a => await a.waitExit()))
     const three = agents.filter(a => !killed.includes(a))
 
-    const elected = await waitAgreement(three, FAILOVER_BOUND_MS, 'a new leader among 3 of 5 voters',
-      a => a.term > ready.term && !killed.some(k => k.peerId === a.leader.peerId))
-    const w = await putUntilCommitted(three.find(a => a !== elected.leader)!, 'three-of-five', 'yes', FAILOVER_BOUND_MS + WRITE_TIMEOUT_MS)
+    const elected = await waitAgreement(
+      three,
+      FAILOVER_BOUND_MS,
+      'a new leader among 3 of 5 voters',
+      a => a.term > ready.term && !killed.some(k => k.peerId === a.leader.peerId),
+    )
+    const w = await putUntilCommitted(
+      three.find(a => a !== elected.leader)!,
+      'three-of-five',
+      'yes',
+      FAILOVER_BOUND_MS + WRITE_TIMEOUT_MS,
+    )
     assert.equal(w.value, 'yes')
     await waitReadable(three, 'three-of-five', 'yes', REPLICATION_BOUND_MS)
 
@@ -138,25 +191,43 @@ describe('leader election with real processes', function () {
     // noticed the dead, say so: at most 2 of the 5 voters reachable.
     /** Keys whose write was answered no_leader: those must never be applied, even later. */
     const refusedKeys: string[] = []
-    await Promise.all(two.map(async a => {
-      const attempts: string[] = []
-      const refused = await waitFor(`${a.opts.name} to refuse a write with 503 no_leader, at most 2 of 5 voters reachable`, async () => {
-        const key = `lost-quorum-${a.opts.name}-${attempts.length}`
-        const r = await put(a, key, 'no')
-        if (r.ok) return r
-        if (r.code === 'no_leader') refusedKeys.push(key)
-        attempts.push(`${r.status} ${r.code} after ${r.ms} ms: ${r.message}`)
-        const m = /(\d+) of (\d+) voters? reachable/.exec(r.message)
-        return r.status === 503 && r.code === 'no_leader' && m != null && Number(m[1]) <= 2 && Number(m[2]) === 5 ? r : undefined
-      }, NO_LEADER_BOUND_MS, 100).catch((err: Error) => { throw new Error(`${err.message}; attempts: ${attempts.join(' | ')}`) })
-      assert.ok(!refused.ok, `a write committed through ${a.opts.name} with 2 of 5 voters alive: ${JSON.stringify(refused)}`)
-      console.log(`      ${a.opts.name}: ${attempts.join(' | ')}`)
-    }))
+    await Promise.all(
+      two.map(async a => {
+        const attempts: string[] = []
+        const refused = await waitFor(
+          `${a.opts.name} to refuse a write with 503 no_leader, at most 2 of 5 voters reachable`,
+          async () => {
+            const key = `lost-quorum-${a.opts.name}-${attempts.length}`
+            const r = await put(a, key, 'no')
+            if (r.ok) return r
+            if (r.code === 'no_leader') refusedKeys.push(key)
+            attempts.push(`${r.status} ${r.code} after ${r.ms} ms: ${r.message}`)
+            const m = /(\d+) of (\d+) voters? reachable/.exec(r.message)
+            return r.status === 503 && r.code === 'no_leader' && m != null && Number(m[1]) <= 2 && Number(m[2]) === 5
+              ? r
+              : undefined
+          },
+          NO_LEADER_BOUND_MS,
+          100,
+        ).catch((err: Error) => {
+          throw new Error(`${err.message}; attempts: ${attempts.join(' | ')}`)
+        })
+        assert.ok(
+          !refused.ok,
+          `a write committed through ${a.opts.name} with 2 of 5 voters alive: ${JSON.stringify(refused)}`,
+        )
+        console.log(`      ${a.opts.name}: ${attempts.join(' | ')}`)
+      }),
+    )
     // And nobody still claims to lead.
-    await waitFor('no survivor to report role leader', async () => {
-      const ss = await statuses(two)
-      return ss.every(s => s.role !== 'leader') ? true : undefined
-    }, FAILOVER_BOUND_MS)
+    await waitFor(
+      'no survivor to report role leader',
+      async () => {
+        const ss = await statuses(two)
+        return ss.every(s => s.role !== 'leader') ? true : undefined
+      },
+      FAILOVER_BOUND_MS,
+    )
     // Bring the dead back: a quorum returns, and a write answered no_leader must still not appear
     // (it was never accepted; a forwarded write whose answer was lost says outcome_unknown).
     const back = await Promise.all([...killed, third].map(async a => await cluster.restart(a)))
@@ -165,7 +236,8 @@ describe('leader election with real processes', function () {
     await waitReadable([...two, ...back], 'after-restart', 'yes', REPLICATION_BOUND_MS)
     assert.ok(refusedKeys.length > 0)
     for (const a of [...two, ...back]) {
-      for (const key of refusedKeys) assert.equal(await getKey(a, key), undefined, `${key} was answered no_leader but applied on ${a.opts.name}`)
+      for (const key of refusedKeys)
+        assert.equal(await getKey(a, key), undefined, `${key} was answered no_leader but applied on ${a.opts.name}`)
     }
   })
 
@@ -180,7 +252,11 @@ describe('leader election with real processes', function () {
       assert.ok(r.ok, `PUT ${key} through ${agents[i % 3]!.opts.name}: ${JSON.stringify(r)}`)
       expected[key] = value
     }
-    await Promise.all(agents.map(async a => { await a.kill() }))
+    await Promise.all(
+      agents.map(async a => {
+        await a.kill()
+      }),
+    )
     const back = await Promise.all(agents.map(async a => await cluster.restart(a)))
     await waitClusterReady(back, 3)
     const items = await waitSameKv(back, REJOIN_BOUND_MS, it => Object.keys(it).length >= 20)
@@ -190,7 +266,7 @@ describe('leader election with real processes', function () {
     }
   })
 
-  it('a write through a follower is forwarded to the leader\'s log; a bad body is a 400 naming the field', async () => {
+  it("a write through a follower is forwarded to the leader's log; a bad body is a 400 naming the field", async () => {
     const agents = await cluster.start(3)
     const ready = await waitClusterReady(agents, 3)
     const [f1, f2] = agents.filter(a => a !== ready.leader)
@@ -211,23 +287,38 @@ describe('leader election with real processes', function () {
     assert.ok(r1.index < r2.index && r2.index < r3.index, `indexes ${r1.index}, ${r2.index}, ${r3.index}`)
     assert.ok(r2.term === r1.term && r3.term === r1.term, `terms ${r1.term}, ${r2.term}, ${r3.term}`)
     await waitSameKv(agents, REPLICATION_BOUND_MS, it => Object.keys(it).length === 3)
-    assert.deepEqual(await listKv(f1!), { 'fwd-1': 'through-follower', 'fwd-2': 'through-leader', 'fwd-3': 'through-other-follower' })
+    assert.deepEqual(await listKv(f1!), {
+      'fwd-1': 'through-follower',
+      'fwd-2': 'through-leader',
+      'fwd-3': 'through-other-follower',
+    })
 
     // Delete through a follower: gone everywhere.
     await f2!.client.request('DELETE', '/v1/kv/fwd-2')
-    await waitFor('fwd-2 deleted everywhere', async () => {
-      const seen = await Promise.all(agents.map(async a => await getKey(a, 'fwd-2')))
-      return seen.every(v => v === undefined)
-    }, REPLICATION_BOUND_MS)
+    await waitFor(
+      'fwd-2 deleted everywhere',
+      async () => {
+        const seen = await Promise.all(agents.map(async a => await getKey(a, 'fwd-2')))
+        return seen.every(v => v === undefined)
+      },
+      REPLICATION_BOUND_MS,
+    )
 
     // Validation happens on the node that got the request, with the usual error shape.
-    for (const [target, body] of [[f1!, {}], [f1!, { value: 42 }], [leader, { value: null }], [leader, { value: ['a'] }]] as const) {
+    for (const [target, body] of [
+      [f1!, {}],
+      [f1!, { value: 42 }],
+      [leader, { value: null }],
+      [leader, { value: ['a'] }],
+    ] as const) {
       const res = await fetch(`${target.client.baseUrl}/v1/kv/bad`, {
-        method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       })
       const text = await res.text()
       assert.equal(res.status, 400, `PUT ${JSON.stringify(body)} → ${res.status} ${text}`)
-      const parsed = JSON.parse(text) as { error?: { code?: unknown, message?: unknown } }
+      const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }
       assert.equal(typeof parsed.error?.code, 'string', text)
       assert.equal(typeof parsed.error?.message, 'string', text)
       assert.match(parsed.error!.message as string, /value/, `the message should name the field: ${text}`)

@@ -21,30 +21,36 @@ describe('membership with real processes', function () {
   const dirs = new TempDirs()
   let agents: AgentProcess[] = []
 
-  async function startCluster (n: number): Promise<AgentProcess[]> {
+  async function startCluster(n: number): Promise<AgentProcess[]> {
     const first = await AgentProcess.start({ name: 'n1', dataDir: await dirs.make() })
     agents.push(first)
     // Each agent is recorded as soon as it runs, so a failed start never leaks the others.
-    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => {
-      agents.push(await AgentProcess.start({ name: `n${i + 2}`, dataDir: await dirs.make(), bootstrap: [first.addr] }))
-    }))
+    await Promise.all(
+      Array.from({ length: n - 1 }, async (_, i) => {
+        agents.push(
+          await AgentProcess.start({ name: `n${i + 2}`, dataDir: await dirs.make(), bootstrap: [first.addr] }),
+        )
+      }),
+    )
     agents.sort((a, b) => a.opts.name.localeCompare(b.opts.name))
     await waitConverged(agents, 10_000)
     return agents
   }
 
   /** How many times `agent` has seen any member become `state` (from its /metrics). */
-  async function transitions (agent: AgentProcess, state: string): Promise<number> {
+  async function transitions(agent: AgentProcess, state: string): Promise<number> {
     const text = await (await fetch(`${agent.client.baseUrl}/metrics`)).text()
     const line = text.split('\n').find(l => l.startsWith(`meshos_member_transitions_total{to="${state}"}`))
     return line == null ? 0 : Number(line.split(' ').pop())
   }
 
   afterEach(async () => {
-    await Promise.all(agents.map(async a => {
-      a.signal('SIGCONT')
-      await a.kill()
-    }))
+    await Promise.all(
+      agents.map(async a => {
+        a.signal('SIGCONT')
+        await a.kill()
+      }),
+    )
     agents = []
     await dirs.cleanup()
   })
@@ -57,7 +63,10 @@ describe('membership with real processes', function () {
       for (const n of nodes) {
         assert.equal(n.state, 'alive')
         assert.ok(n.capacity.cpus > 0 && n.capacity.memoryMb > 0, JSON.stringify(n.capacity))
-        assert.ok(n.addrs.every(addr => addr.endsWith(`/p2p/${n.id}`)), JSON.stringify(n.addrs))
+        assert.ok(
+          n.addrs.every(addr => addr.endsWith(`/p2p/${n.id}`)),
+          JSON.stringify(n.addrs),
+        )
       }
     }
     const one = await b!.client.node(c!.peerId)
@@ -67,7 +76,10 @@ describe('membership with real processes', function () {
   it('a node started with --cpus/--memory/--label advertises them to the others', async () => {
     const [a] = await startCluster(1)
     const edge = await AgentProcess.start({
-      name: 'edge', dataDir: await dirs.make(), bootstrap: [a!.addr], extraArgs: ['--cpus', '3', '--memory', '777', '--label', 'zone=edge']
+      name: 'edge',
+      dataDir: await dirs.make(),
+      bootstrap: [a!.addr],
+      extraArgs: ['--cpus', '3', '--memory', '777', '--label', 'zone=edge'],
     })
     agents.push(edge)
     const seen = await waitFor('n1 to see edge', async () => (await a!.nodes()).find(n => n.id === edge.peerId), 5000)
@@ -89,16 +101,26 @@ describe('membership with real processes', function () {
     const suspectsBefore = await Promise.all([a!, b!].map(async o => await transitions(o, 'suspect')))
     c!.signal('SIGSTOP')
     const toDead = await waitForState([a!, b!], c!.peerId, 'dead', DEAD_BOUND_MS)
-    assert.ok(toDead < LIBP2P_MONITOR_MS, `dead after ${toDead} ms: must come from heartbeats, not the ${LIBP2P_MONITOR_MS} ms connection monitor`)
+    assert.ok(
+      toDead < LIBP2P_MONITOR_MS,
+      `dead after ${toDead} ms: must come from heartbeats, not the ${LIBP2P_MONITOR_MS} ms connection monitor`,
+    )
     // Suspicion came first on both observers (the suspect window itself is too short to poll).
     const suspectsAfter = await Promise.all([a!, b!].map(async o => await transitions(o, 'suspect')))
-    assert.ok(suspectsAfter.every((n, i) => n > suspectsBefore[i]!), `suspect transitions ${suspectsBefore} → ${suspectsAfter}`)
+    assert.ok(
+      suspectsAfter.every((n, i) => n > suspectsBefore[i]!),
+      `suspect transitions ${suspectsBefore} → ${suspectsAfter}`,
+    )
     c!.signal('SIGCONT')
     await waitForState([a!, b!], c!.peerId, 'alive', 10_000)
     // The frozen node did not condemn the others for its own pause.
-    await waitFor('n3 to see n1 and n2 alive', async () => {
-      return (await c!.stateOf(a!.peerId)) === 'alive' && (await c!.stateOf(b!.peerId)) === 'alive'
-    }, 5000)
+    await waitFor(
+      'n3 to see n1 and n2 alive',
+      async () => {
+        return (await c!.stateOf(a!.peerId)) === 'alive' && (await c!.stateOf(b!.peerId)) === 'alive'
+      },
+      5000,
+    )
   })
 
   it('SIGTERM one → left promptly (announced, not timed out)', async () => {
@@ -117,7 +139,11 @@ describe('membership with real processes', function () {
     assert.equal(await b!.stateOf(c!.peerId), 'alive')
     assert.equal(await c!.stateOf(b!.peerId), 'alive')
     for (const via of [b!, c!]) {
-      const fresh = await AgentProcess.start({ name: `via-${via.opts.name}`, dataDir: await dirs.make(), bootstrap: [via.addr] })
+      const fresh = await AgentProcess.start({
+        name: `via-${via.opts.name}`,
+        dataDir: await dirs.make(),
+        bootstrap: [via.addr],
+      })
       agents.push(fresh)
       await waitConverged([b!, c!, fresh], 10_000)
     }
@@ -158,7 +184,10 @@ describe('membership with real processes', function () {
     const waiting = await AgentProcess.start({ name: 'waiting', dataDir: await dirs.make(), bootstrap: [targetAddr] })
     agents.push(waiting)
     assert.equal((await waiting.client.health()).status, 'ok')
-    assert.deepEqual((await waiting.nodes()).map(n => n.name), ['waiting'])
+    assert.deepEqual(
+      (await waiting.nodes()).map(n => n.name),
+      ['waiting'],
+    )
 
     const target = await AgentProcess.start({ name: 'target', dataDir: targetDir, p2pPort })
     agents.push(target)

@@ -13,18 +13,29 @@ describe('p2p host', function () {
   this.timeout(30_000)
   let hosts: P2PHost[] = []
   afterEach(async () => {
-    await Promise.all(hosts.map(async h => { await h.stop() }))
+    await Promise.all(
+      hosts.map(async h => {
+        await h.stop()
+      }),
+    )
     hosts = []
   })
 
-  it('a message relayed by a middle peer is validated and delivered as its author\'s', async () => {
-    const [a, relay, z] = hosts = [await newHost(), await newHost(), await newHost()]
+  it("a message relayed by a middle peer is validated and delivered as its author's", async () => {
+    const [a, relay, z] = (hosts = [await newHost(), await newHost(), await newHost()])
     const validatedAuthors: string[] = []
-    const delivered: Array<{ author: string, text: string }> = []
+    const delivered: Array<{ author: string; text: string }> = []
     for (const h of hosts) {
-      h.subscribe(TOPIC, author => { if (h === z) validatedAuthors.push(author); return 'accept' }, (author, data) => {
-        if (h === z) delivered.push({ author, text: toString(data) })
-      })
+      h.subscribe(
+        TOPIC,
+        author => {
+          if (h === z) validatedAuthors.push(author)
+          return 'accept'
+        },
+        (author, data) => {
+          if (h === z) delivered.push({ author, text: toString(data) })
+        },
+      )
     }
     // a — relay — z: a and z are never connected to each other.
     await a!.dial(relay!.multiaddrs(), 5000)
@@ -34,20 +45,38 @@ describe('p2p host', function () {
     assert.equal(a!.connectedPeers().includes(z!.peerId), false)
     // The relay forwards only to its gossip mesh, which forms on gossipsub's 1 s heartbeat:
     // keep publishing until one arrives.
-    await waitFor('z to receive a relayed message', async () => {
-      await a!.publish(TOPIC, fromString('hello'))
-      return delivered.length > 0
-    }, 15_000, 300)
+    await waitFor(
+      'z to receive a relayed message',
+      async () => {
+        await a!.publish(TOPIC, fromString('hello'))
+        return delivered.length > 0
+      },
+      15_000,
+      300,
+    )
     assert.equal(delivered[0]?.author, a!.peerId)
     assert.equal(delivered[0]?.text, 'hello')
-    assert.ok(validatedAuthors.every(p => p === a!.peerId), `validator saw ${validatedAuthors.join(',')}`)
+    assert.ok(
+      validatedAuthors.every(p => p === a!.peerId),
+      `validator saw ${validatedAuthors.join(',')}`,
+    )
   })
 
   it('request/response carries one frame each way and enforces the response limit', async () => {
-    const [server, client] = hosts = [await newHost(), await newHost()]
-    await server!.handle('/test/echo/1.0.0', { maxRequestBytes: 1024, timeoutMs: 5000 }, async (from, req) => fromString(`${from}:${toString(req)}`))
-    const res = await client!.request(server!.multiaddrs()[0]!, '/test/echo/1.0.0', fromString('ping'), { timeoutMs: 5000, maxResponseBytes: 1024 })
+    const [server, client] = (hosts = [await newHost(), await newHost()])
+    await server!.handle('/test/echo/1.0.0', { maxRequestBytes: 1024, timeoutMs: 5000 }, async (from, req) =>
+      fromString(`${from}:${toString(req)}`),
+    )
+    const res = await client!.request(server!.multiaddrs()[0]!, '/test/echo/1.0.0', fromString('ping'), {
+      timeoutMs: 5000,
+      maxResponseBytes: 1024,
+    })
     assert.equal(toString(res), `${client!.peerId}:ping`)
-    await assert.rejects(client!.request(server!.peerId, '/test/echo/1.0.0', fromString('x'.repeat(100)), { timeoutMs: 5000, maxResponseBytes: 10 }))
+    await assert.rejects(
+      client!.request(server!.peerId, '/test/echo/1.0.0', fromString('x'.repeat(100)), {
+        timeoutMs: 5000,
+        maxResponseBytes: 10,
+      }),
+    )
   })
 })

@@ -10,8 +10,20 @@ import path from 'node:path'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import {
-  FAILOVER_BOUND_MS, WRITE_TIMEOUT_MS, clusterOf, describeStatuses, getKey, put, putUntilCommitted, statusOf, statuses,
-  waitAgreement, waitClusterReady, waitReadable, waitSameKv, type PutResult
+  FAILOVER_BOUND_MS,
+  WRITE_TIMEOUT_MS,
+  clusterOf,
+  describeStatuses,
+  getKey,
+  put,
+  putUntilCommitted,
+  statusOf,
+  statuses,
+  waitAgreement,
+  waitClusterReady,
+  waitReadable,
+  waitSameKv,
+  type PutResult,
 } from '../helpers/election.js'
 import { NetnsAgent, NetnsLab, netnsUnavailable } from '../helpers/netns.js'
 import { DEFAULT_ELECTION as E } from '../../src/election/config.js'
@@ -41,16 +53,28 @@ describe('partition: isolate the leader (network namespaces + iptables)', functi
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
       for (const a of agents) console.log(`--- ${a.opts.name} in ${a.ns} (${a.peerId}) ---\n${a.logs.slice(-4000)}`)
-      if (lab != null) for (let i = 1; i <= 3; i++) console.log(`iptables in ${lab.nsName(i)}:\n${await lab.listRules(lab.nsName(i)).catch((e: Error) => e.message)}`)
+      if (lab != null)
+        for (let i = 1; i <= 3; i++)
+          console.log(
+            `iptables in ${lab.nsName(i)}:\n${await lab.listRules(lab.nsName(i)).catch((e: Error) => e.message)}`,
+          )
     }
-    await Promise.all(agents.map(async a => { await a.stop() }))
+    await Promise.all(
+      agents.map(async a => {
+        await a.stop()
+      }),
+    )
     agents = []
   })
 
   after(async () => {
     // Processes first (afterEach already stopped them unless a hook failed), then namespaces,
     // which takes their veths and iptables rules with them.
-    await Promise.all(agents.map(async a => { await a.stop() }))
+    await Promise.all(
+      agents.map(async a => {
+        await a.stop()
+      }),
+    )
     agents = []
     if (lab != null) {
       const l = lab
@@ -64,11 +88,29 @@ describe('partition: isolate the leader (network namespaces + iptables)', functi
 
   it('the isolated leader steps down and commits nothing; the majority elects and commits; after healing one leader and identical data', async () => {
     const l = lab!
-    const record = (a: NetnsAgent): void => { agents.push(a) }
-    const first = await NetnsAgent.start({ lab: l, index: 1, name: 'n1', dataDir: await dirs.make('meshos-part-'), sockDir: sockDir! }, record)
-    await Promise.all([2, 3].map(async i => await NetnsAgent.start({
-      lab: l, index: i, name: `n${i}`, dataDir: await dirs.make('meshos-part-'), sockDir: sockDir!, bootstrap: [first.addr]
-    }, record)))
+    const record = (a: NetnsAgent): void => {
+      agents.push(a)
+    }
+    const first = await NetnsAgent.start(
+      { lab: l, index: 1, name: 'n1', dataDir: await dirs.make('meshos-part-'), sockDir: sockDir! },
+      record,
+    )
+    await Promise.all(
+      [2, 3].map(
+        async i =>
+          await NetnsAgent.start(
+            {
+              lab: l,
+              index: i,
+              name: `n${i}`,
+              dataDir: await dirs.make('meshos-part-'),
+              sockDir: sockDir!,
+              bootstrap: [first.addr],
+            },
+            record,
+          ),
+      ),
+    )
     agents.sort((a, b) => a.opts.name.localeCompare(b.opts.name))
     assert.ok(first.addr.includes('/ip4/10.77.0.1/tcp/7000/'), first.addr)
 
@@ -79,7 +121,10 @@ describe('partition: isolate the leader (network namespaces + iptables)', functi
     // Cut the leader off from both others, in its own namespace, both directions.
     const old = ready.leader
     const majority = agents.filter(a => a !== old)
-    await l.isolate(old.ns, majority.map(a => a.ip))
+    await l.isolate(
+      old.ns,
+      majority.map(a => a.ip),
+    )
     const isolatedAt = Date.now()
     const oldCommit = (await clusterOf(old)).commitIndex
 
@@ -87,17 +132,25 @@ describe('partition: isolate the leader (network namespaces + iptables)', functi
     const duringPut: Promise<PutResult> = put(old, 'isolated-early', 'must-not-commit')
 
     // check-quorum: it stops being leader without hearing from a majority.
-    await waitFor(`isolated ${old.opts.name} to step down`, async () => {
-      const s = await statusOf(old)
-      return s.role !== 'leader' ? s : undefined
-    }, FAILOVER_BOUND_MS)
+    await waitFor(
+      `isolated ${old.opts.name} to step down`,
+      async () => {
+        const s = await statusOf(old)
+        return s.role !== 'leader' ? s : undefined
+      },
+      FAILOVER_BOUND_MS,
+    )
     const stepDownMs = Date.now() - isolatedAt
     // And a write sent to it after it stepped down fails too (in flight while the majority works).
     const latePut: Promise<PutResult> = put(old, 'isolated-late', 'must-not-commit')
 
     // The majority elects a new leader in a higher term and commits through it.
-    const elected = await waitAgreement(majority, FAILOVER_BOUND_MS, 'a new leader in the majority',
-      a => a.term > ready.term)
+    const elected = await waitAgreement(
+      majority,
+      FAILOVER_BOUND_MS,
+      'a new leader in the majority',
+      a => a.term > ready.term,
+    )
     assert.notEqual(elected.leader.peerId, old.peerId)
     const viaFollower = majority.find(a => a !== elected.leader)!
     const w = await putUntilCommitted(viaFollower, 'majority', 'committed', FAILOVER_BOUND_MS + WRITE_TIMEOUT_MS)
@@ -128,20 +181,40 @@ describe('partition: isolate the leader (network namespaces + iptables)', functi
     // Heal: one leader across all three, still the majority's (pre-vote keeps the returning node
     // from deposing it), and identical data everywhere.
     await l.heal(old.ns)
-    const healed = await waitAgreement(agents, HEAL_BOUND_MS, 'one leader after healing',
-      async () => (await getKey(old, 'majority')) === 'committed')
-    assert.equal(healed.leader.peerId, elected.leader.peerId, `leader changed on heal: ${describeStatuses(healed.statuses)}`)
+    const healed = await waitAgreement(
+      agents,
+      HEAL_BOUND_MS,
+      'one leader after healing',
+      async () => (await getKey(old, 'majority')) === 'committed',
+    )
+    assert.equal(
+      healed.leader.peerId,
+      elected.leader.peerId,
+      `leader changed on heal: ${describeStatuses(healed.statuses)}`,
+    )
     assert.equal(healed.term, elected.term, `term changed on heal: ${describeStatuses(healed.statuses)}`)
     const items = await waitSameKv(agents, HEAL_BOUND_MS, it => it.majority === 'committed')
     assert.equal(items.before, before.value)
     // A write answered no_leader must not be applied later (outcome_unknown or no answer may be);
     // here not even those can commit: the majority's new term replaces the isolated log's tail.
-    if (early.code === 'no_leader') assert.equal(items['isolated-early'], undefined, 'a write answered no_leader was applied after healing')
-    if (late.code === 'no_leader') assert.equal(items['isolated-late'], undefined, 'a write answered no_leader was applied after healing')
-    assert.equal(items['isolated-early'], undefined, `the write sent to the isolated leader (answered ${early.status} ${early.code}) was applied after healing`)
-    assert.equal(items['isolated-late'], undefined, `the write sent to the isolated ex-leader (answered ${late.status} ${late.code}) was applied after healing`)
+    if (early.code === 'no_leader')
+      assert.equal(items['isolated-early'], undefined, 'a write answered no_leader was applied after healing')
+    if (late.code === 'no_leader')
+      assert.equal(items['isolated-late'], undefined, 'a write answered no_leader was applied after healing')
+    assert.equal(
+      items['isolated-early'],
+      undefined,
+      `the write sent to the isolated leader (answered ${early.status} ${early.code}) was applied after healing`,
+    )
+    assert.equal(
+      items['isolated-late'],
+      undefined,
+      `the write sent to the isolated ex-leader (answered ${late.status} ${late.code}) was applied after healing`,
+    )
     const c = await clusterOf(healed.leader)
     assert.equal(c.voters.length, 3, JSON.stringify(c))
-    console.log(`      isolated leader stepped down after ${stepDownMs} ms; new leader after ${elected.ms} ms of polling; heal converged in ${healed.ms} ms`)
+    console.log(
+      `      isolated leader stepped down after ${stepDownMs} ms; new leader after ${elected.ms} ms of polling; heal converged in ${healed.ms} ms`,
+    )
   })
 })

@@ -6,7 +6,12 @@ import { fromString } from 'uint8arrays'
 import type { P2PHost } from '../../src/p2p/host.js'
 import { NodeMetrics } from '../../src/metrics/node-metrics.js'
 import { P2PRaftTransport } from '../../src/election/transport/raft-transport-p2p.js'
-import { RAFT_FRAME_MAX_BYTES, RAFT_PROTOCOL, decodeRaftMessage, encodeRaftMessage } from '../../src/election/transport/raft-wire.js'
+import {
+  RAFT_FRAME_MAX_BYTES,
+  RAFT_PROTOCOL,
+  decodeRaftMessage,
+  encodeRaftMessage,
+} from '../../src/election/transport/raft-wire.js'
 import type { RaftMessage } from '../../src/election/core/types.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
@@ -14,21 +19,35 @@ import { loopbackHost } from '../helpers/fixtures.js'
 const silent = pino({ level: process.env.DBG ?? 'silent' })
 
 /** One message of every type (commit in both forms), typed as RaftMessage so the compiler checks them against types.ts. */
-function everyMessage (from: string, to: string): RaftMessage[] {
+function everyMessage(from: string, to: string): RaftMessage[] {
   const b = { from, to, term: 3 }
   return [
     { ...b, type: 'preVote', lastLogIndex: 7, lastLogTerm: 2 },
     { ...b, type: 'preVoteResp', granted: true },
     { ...b, type: 'vote', lastLogIndex: 7, lastLogTerm: 2, transfer: false },
     { ...b, type: 'voteResp', granted: false },
-    { ...b, type: 'append', prevLogIndex: 6, prevLogTerm: 2, commit: 5, entries: [{ term: 3, index: 7, type: 'normal', data: { type: 'kv.put', key: 'k', value: 'v' } }, { term: 3, index: 8, type: 'config', data: { voters: [from], learners: [to] } }] },
+    {
+      ...b,
+      type: 'append',
+      prevLogIndex: 6,
+      prevLogTerm: 2,
+      commit: 5,
+      entries: [
+        { term: 3, index: 7, type: 'normal', data: { type: 'kv.put', key: 'k', value: 'v' } },
+        { term: 3, index: 8, type: 'config', data: { voters: [from], learners: [to] } },
+      ],
+    },
     { ...b, type: 'appendResp', reject: true, index: 6, hintIndex: 4, hintTerm: 1 },
-    { ...b, type: 'snapshot', snapshot: { index: 9, term: 3, config: { voters: [from, to], learners: [] }, data: { kv: { a: '1' } } } },
+    {
+      ...b,
+      type: 'snapshot',
+      snapshot: { index: 9, term: 3, config: { voters: [from, to], learners: [] }, data: { kv: { a: '1' } } },
+    },
     { ...b, type: 'heartbeat', commit: 9 },
     { ...b, type: 'heartbeatResp' },
     { ...b, type: 'commit', commit: 9 },
     { ...b, type: 'commit', commit: 9, logTerm: 3 },
-    { ...b, type: 'timeoutNow' }
+    { ...b, type: 'timeoutNow' },
   ]
 }
 
@@ -36,21 +55,38 @@ describe('raft transport over libp2p', function () {
   this.timeout(30_000)
   let hosts: P2PHost[] = []
   afterEach(async () => {
-    await Promise.all(hosts.map(async h => { await h.stop() }))
+    await Promise.all(
+      hosts.map(async h => {
+        await h.stop()
+      }),
+    )
     hosts = []
   })
 
   it('the wire schema accepts every message type and rejects a malformed one', () => {
-    for (const msg of everyMessage('a', 'b')) assert.deepEqual(decodeRaftMessage(encodeRaftMessage(msg)), { ok: true, value: msg })
+    for (const msg of everyMessage('a', 'b'))
+      assert.deepEqual(decodeRaftMessage(encodeRaftMessage(msg)), { ok: true, value: msg })
     const bad = decodeRaftMessage(fromString(JSON.stringify({ type: 'append', from: 'a', to: 'b', term: -1 })))
     assert.equal(bad.ok, false)
-    const badCommit = decodeRaftMessage(fromString(JSON.stringify({ type: 'commit', from: 'a', to: 'b', term: 3, commit: -1 })))
-    assert.deepEqual(badCommit.ok ? null : [badCommit.reason, badCommit.detail], ['invalid_schema', 'commit: Number must be greater than or equal to 0'])
+    const badCommit = decodeRaftMessage(
+      fromString(JSON.stringify({ type: 'commit', from: 'a', to: 'b', term: 3, commit: -1 })),
+    )
+    assert.deepEqual(badCommit.ok ? null : [badCommit.reason, badCommit.detail], [
+      'invalid_schema',
+      'commit: Number must be greater than or equal to 0',
+    ])
   })
 
   /** Two connected hosts with a raft transport each, recording what each receives. */
-  async function connectedPair (): Promise<{ a: P2PHost, b: P2PHost, ta: P2PRaftTransport, tb: P2PRaftTransport, atA: RaftMessage[], atB: RaftMessage[] }> {
-    const [a, b] = hosts = [await loopbackHost(), await loopbackHost()]
+  async function connectedPair(): Promise<{
+    a: P2PHost
+    b: P2PHost
+    ta: P2PRaftTransport
+    tb: P2PRaftTransport
+    atA: RaftMessage[]
+    atB: RaftMessage[]
+  }> {
+    const [a, b] = (hosts = [await loopbackHost(), await loopbackHost()])
     const ta = new P2PRaftTransport(a!, new NodeMetrics(false), silent)
     const tb = new P2PRaftTransport(b!, new NodeMetrics(false), silent)
     await ta.start()
@@ -76,17 +112,27 @@ describe('raft transport over libp2p', function () {
     assert.deepEqual(atA, toA)
   })
 
-  it('carries a snapshot above 4 MiB (it-length-prefixed\'s default limit), and refuses one above the frame limit without throwing', async () => {
+  it("carries a snapshot above 4 MiB (it-length-prefixed's default limit), and refuses one above the frame limit without throwing", async () => {
     const { a, b, ta, atB } = await connectedPair()
     const snapshot = (bytes: number): RaftMessage => ({
-      from: a.peerId, to: b.peerId, term: 2, type: 'snapshot',
-      snapshot: { index: 10, term: 2, config: { voters: [a.peerId, b.peerId], learners: [] }, data: { kv: { big: 'x'.repeat(bytes) } } }
+      from: a.peerId,
+      to: b.peerId,
+      term: 2,
+      type: 'snapshot',
+      snapshot: {
+        index: 10,
+        term: 2,
+        config: { voters: [a.peerId, b.peerId], learners: [] },
+        data: { kv: { big: 'x'.repeat(bytes) } },
+      },
     })
     const big = snapshot(6 * 1024 * 1024)
     ta.send(big)
     await waitFor('the 6 MiB snapshot to arrive', async () => atB.length === 1, 20_000)
     assert.deepEqual(atB[0], big)
-    assert.doesNotThrow(() => { ta.send(snapshot(RAFT_FRAME_MAX_BYTES)) })
+    assert.doesNotThrow(() => {
+      ta.send(snapshot(RAFT_FRAME_MAX_BYTES))
+    })
     const after: RaftMessage = { from: a.peerId, to: b.peerId, term: 2, type: 'heartbeat', commit: 10 }
     ta.send(after)
     await waitFor('the heartbeat sent after the oversized snapshot', async () => atB.length === 2, 10_000)
@@ -94,14 +140,18 @@ describe('raft transport over libp2p', function () {
   })
 
   it('drops and counts a frame that claims another sender, and one that is not a raft message', async () => {
-    const [victim, rogue] = hosts = [await loopbackHost(), await loopbackHost()]
+    const [victim, rogue] = (hosts = [await loopbackHost(), await loopbackHost()])
     const metrics = new NodeMetrics(false)
     const t = new P2PRaftTransport(victim!, metrics, silent)
     await t.start()
     const received: RaftMessage[] = []
     t.onMessage(m => received.push(m))
     await rogue!.dial(victim!.multiaddrs(), 5000)
-    await waitFor('the victim to see the connection', async () => victim!.connectedPeers().includes(rogue!.peerId), 5000)
+    await waitFor(
+      'the victim to see the connection',
+      async () => victim!.connectedPeers().includes(rogue!.peerId),
+      5000,
+    )
     const limits = { maxFrameBytes: 1024, maxQueuedBytes: 64 * 1024, dialTimeoutMs: 2000, redialBackoffMs: 500 }
     const forged: RaftMessage = { from: 'someone-else', to: victim!.peerId, term: 99, type: 'timeoutNow' }
     rogue!.sendFrame(victim!.peerId, RAFT_PROTOCOL, encodeRaftMessage(forged), limits)
@@ -111,6 +161,9 @@ describe('raft transport over libp2p', function () {
     await waitFor('the genuine frame after the bad ones', async () => received.length === 1, 10_000)
     assert.deepEqual(received, [genuine])
     const rejected = (await metrics.wireRejected.get()).values
-    assert.deepEqual(rejected.map(v => [v.labels.reason, v.value]).sort(), [['invalid_schema', 1], ['wrong_sender', 1]])
+    assert.deepEqual(rejected.map(v => [v.labels.reason, v.value]).sort(), [
+      ['invalid_schema', 1],
+      ['wrong_sender', 1],
+    ])
   })
 })

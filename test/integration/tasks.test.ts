@@ -22,7 +22,7 @@ describe('tasks with real processes', function () {
   let leader: AgentProcess
   let followers: AgentProcess[]
 
-  async function start (): Promise<void> {
+  async function start(): Promise<void> {
     agents = await cluster.start(3)
     const ready = await waitClusterReady(agents, 3)
     leader = ready.leader
@@ -38,24 +38,40 @@ describe('tasks with real processes', function () {
   it('200 tasks submitted through a follower all succeed with the right output, spread over the nodes', async () => {
     await start()
     const via = followers[0]!
-    const specs = Array.from({ length: 200 }, (_, i) => ({ command: 'echo "task $N out"; echo "task $N err" >&2', env: { N: String(i) }, name: `t${i}` }))
+    const specs = Array.from({ length: 200 }, (_, i) => ({
+      command: 'echo "task $N out"; echo "task $N err" >&2',
+      env: { N: String(i) },
+      name: `t${i}`,
+    }))
     const ids = await submitMany(via, specs)
     assert.equal(ids.length, 200)
     assert.equal(new Set(ids).size, 200)
     // The follower answered after commit and after applying: its own reads show every task.
-    for (const id of ids.slice(0, 5)) assert.ok(await getTask(via, id), `${id} readable on the follower right after 201`)
+    for (const id of ids.slice(0, 5))
+      assert.ok(await getTask(via, id), `${id} readable on the follower right after 201`)
 
-    const done = await waitFor('200 tasks to succeed', async () => {
-      const all = await listAll(via, '&state=succeeded')
-      return all.length === 200 ? all : undefined
-    }, TASK_BOUND_MS * 2, 250)
+    const done = await waitFor(
+      '200 tasks to succeed',
+      async () => {
+        const all = await listAll(via, '&state=succeeded')
+        return all.length === 200 ? all : undefined
+      },
+      TASK_BOUND_MS * 2,
+      250,
+    )
     assert.deepEqual(new Set(done.map(t => t.id)), new Set(ids))
     const nodesUsed = new Set(done.map(t => t.node))
     assert.ok(nodesUsed.size >= 2, `spread placed tasks on ${nodesUsed.size} node(s)`)
     for (const t of done) {
       assert.equal(t.exitCode, 0)
       assert.equal(t.attempt, 1)
-      assert.ok(t.startedAt !== null && t.finishedAt !== null && t.startedAt >= t.submittedAt - 1000 && t.finishedAt >= t.startedAt, JSON.stringify(t))
+      assert.ok(
+        t.startedAt !== null &&
+          t.finishedAt !== null &&
+          t.startedAt >= t.submittedAt - 1000 &&
+          t.finishedAt >= t.startedAt,
+        JSON.stringify(t),
+      )
       assert.match(t.placement ?? '', /^spread: /)
     }
     // Output is fetched from whichever node ran the task, through any node.
@@ -80,9 +96,16 @@ describe('tasks with real processes', function () {
     const timeoutId = await submit(via, { command: 'sleep 30', timeoutMs: 300 })
     const cancelId = await submit(via, { argv: ['sleep', '30'] })
     const retryId = await submit(via, { command: 'echo attempt; exit 4', retries: 2 })
-    const memoryId = await submit(via, { argv: [process.execPath, '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1e7, 1))'], memoryMb: 64 })
+    const memoryId = await submit(via, {
+      argv: [process.execPath, '-e', 'const a = []; for (;;) a.push(Buffer.alloc(1e7, 1))'],
+      memoryMb: 64,
+    })
     const constrainedId = await submit(via, { command: 'true', constraints: { zone: 'mars' } })
-    const deadlineId = await submit(via, { command: 'true', constraints: { zone: 'mars' }, deadline: new Date(Date.now() + 1500).toISOString() })
+    const deadlineId = await submit(via, {
+      command: 'true',
+      constraints: { zone: 'mars' },
+      deadline: new Date(Date.now() + 1500).toISOString(),
+    })
 
     const timedOut = await waitTerminal(via, timeoutId, TASK_BOUND_MS)
     assert.equal(timedOut.state, 'failed')
@@ -132,7 +155,7 @@ describe('tasks with real processes', function () {
       [{ command: 'true', deadline: 'tomorrow' }, 'deadline: must be an ISO-8601 time'],
       [[{ command: 'true' }, { argv: 'true' }], '[1].argv: must be an array'],
       [[], 'body: an array of specs must not be empty'],
-      ['echo hi', 'body: must be a task spec object']
+      ['echo hi', 'body: must be a task spec object'],
     ]
     const before = (await listAll(via)).length
     for (const [spec, message] of bad) {
@@ -148,15 +171,23 @@ describe('tasks with real processes', function () {
     await start()
     const victim = followers[0]!
     const via = followers[1]!
-    const ids = await submitMany(via, Array.from({ length: 6 }, () => ({ command: 'sleep 2', retries: 1 })))
-    const onVictim = await waitFor('a task running on the victim', async () => {
-      const running = []
-      for (const id of ids) {
-        const t = await getTask(via, id)
-        if (t?.state === 'running' && t.node === victim.peerId) running.push(t)
-      }
-      return running.length > 0 ? running : undefined
-    }, TASK_BOUND_MS, 100)
+    const ids = await submitMany(
+      via,
+      Array.from({ length: 6 }, () => ({ command: 'sleep 2', retries: 1 })),
+    )
+    const onVictim = await waitFor(
+      'a task running on the victim',
+      async () => {
+        const running = []
+        for (const id of ids) {
+          const t = await getTask(via, id)
+          if (t?.state === 'running' && t.node === victim.peerId) running.push(t)
+        }
+        return running.length > 0 ? running : undefined
+      },
+      TASK_BOUND_MS,
+      100,
+    )
     victim.signal('SIGKILL')
     await victim.waitExit()
     for (const id of ids) {
@@ -184,10 +215,20 @@ describe('tasks with real processes', function () {
     assert.notEqual(id, '', 'no task landed on the chosen worker in 10 tries')
     const pidFile = path.join(worker.opts.dataDir, 'tasks', id, '1', 'pid')
     // The worker writes it off its event loop right after the spawn; it may trail the report.
-    const pid = await waitFor('the task\'s pid file', async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid, 5_000)
+    const pid = await waitFor(
+      "the task's pid file",
+      async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid,
+      5_000,
+    )
     assert.ok(existsSync(`/proc/${pid}`), 'the task process runs')
     await cluster.restart(worker)
-    await waitFor(`the orphaned task process ${pid} to be killed`, async () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 10_000, 100)
+    await waitFor(
+      `the orphaned task process ${pid} to be killed`,
+      async () =>
+        !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'),
+      10_000,
+      100,
+    )
     const t = await waitTerminal(via, id, WORKER_LOSS_BOUND_MS)
     assert.equal(t.state, 'succeeded', JSON.stringify(t))
     assert.equal(t.attempt, 2, JSON.stringify(t))
@@ -208,7 +249,13 @@ describe('tasks with real processes', function () {
         leader.signal('SIGKILL')
         killedAt = acked.length
       }
-      const res = await api(via, 'POST', '/v1/tasks', Array.from({ length: 10 }, () => ({ argv: ['/bin/true'], cpus: 0.01, memoryMb: 16 })), 30_000)
+      const res = await api(
+        via,
+        'POST',
+        '/v1/tasks',
+        Array.from({ length: 10 }, () => ({ argv: ['/bin/true'], cpus: 0.01, memoryMb: 16 })),
+        30_000,
+      )
       if (res.status === 201) acked.push(...res.body.tasks.map((t: { id: string }) => t.id))
       else {
         assert.equal(res.status, 503, JSON.stringify(res.body))
@@ -219,10 +266,15 @@ describe('tasks with real processes', function () {
     assert.ok(acked.length >= 400, `${acked.length} acknowledged, ${refused} batches refused with 503`)
     const survivors = agents.filter(a => a !== leader)
     for (const a of survivors) {
-      const finished = await waitFor(`${a.opts.name} to see every acknowledged task finish`, async () => {
-        const all = new Map((await listAll(a)).map(t => [t.id, t]))
-        return acked.every(id => ['succeeded', 'failed'].includes(all.get(id)?.state ?? '')) ? all : undefined
-      }, 90_000, 500)
+      const finished = await waitFor(
+        `${a.opts.name} to see every acknowledged task finish`,
+        async () => {
+          const all = new Map((await listAll(a)).map(t => [t.id, t]))
+          return acked.every(id => ['succeeded', 'failed'].includes(all.get(id)?.state ?? '')) ? all : undefined
+        },
+        90_000,
+        500,
+      )
       // Tasks that were running on the killed leader fail as lost (they have no retries); none
       // fails for any other reason, and none is missing.
       for (const id of acked) {

@@ -13,12 +13,13 @@ import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
-async function rejectedCount (agent: AgentProcess, protocol: string): Promise<number> {
+async function rejectedCount(agent: AgentProcess, protocol: string): Promise<number> {
   const res = await fetch(`${agent.client.baseUrl}/metrics`)
   const text = await res.text()
   let total = 0
   for (const line of text.split('\n')) {
-    if (line.startsWith('meshos_wire_messages_rejected_total{') && line.includes(`protocol="${protocol}"`)) total += Number(line.split(' ').pop())
+    if (line.startsWith('meshos_wire_messages_rejected_total{') && line.includes(`protocol="${protocol}"`))
+      total += Number(line.split(' ').pop())
   }
   return total
 }
@@ -32,9 +33,17 @@ describe('wire robustness against a misbehaving peer', function () {
   before(async () => {
     agent = await AgentProcess.start({ name: 'victim', dataDir: await dirs.make() })
     rogue = await loopbackHost()
-    rogue.subscribe(MEMBERSHIP_TOPIC, () => 'accept', () => {})
+    rogue.subscribe(
+      MEMBERSHIP_TOPIC,
+      () => 'accept',
+      () => {},
+    )
     await rogue.dial([agent.addr], 5000)
-    await waitFor('the victim to be subscribed as seen by the rogue', async () => rogue.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId), 10_000)
+    await waitFor(
+      'the victim to be subscribed as seen by the rogue',
+      async () => rogue.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId),
+      10_000,
+    )
   })
 
   after(async () => {
@@ -46,18 +55,31 @@ describe('wire robustness against a misbehaving peer', function () {
   it('drops and counts bad gossip, and never believes a heartbeat sent on behalf of another node', async () => {
     const forged: NodeInfo = {
       nodeId: agent.peerId.replace(/.$/, c => (c === 'a' ? 'b' : 'a')),
-      name: 'forged', addrs: [], incarnation: 1, seq: 1, capacity: { cpus: 64, memoryMb: 1 }, allocated: { cpus: 0, memoryMb: 0 },
-      running: 0, load: 0, labels: {}, version: 'x', startedAt: 0
+      name: 'forged',
+      addrs: [],
+      incarnation: 1,
+      seq: 1,
+      capacity: { cpus: 64, memoryMb: 1 },
+      allocated: { cpus: 0, memoryMb: 0 },
+      running: 0,
+      load: 0,
+      labels: {},
+      version: 'x',
+      startedAt: 0,
     }
     const bad = [
       fromString('not json at all'),
       fromString(JSON.stringify({ v: 99, type: 'heartbeat' })),
       new Uint8Array(MEMBERSHIP_LIMITS.heartbeatBytes + 1).fill(0x7b),
-      encodeGossip({ v: 1, type: 'heartbeat', node: forged, suspects: [] })
+      encodeGossip({ v: 1, type: 'heartbeat', node: forged, suspects: [] }),
     ]
     const before = await rejectedCount(agent, MEMBERSHIP_TOPIC)
     for (const msg of bad) await rogue.publish(MEMBERSHIP_TOPIC, msg)
-    await waitFor('all 4 bad gossip messages to be counted', async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC)) - before >= bad.length, 10_000)
+    await waitFor(
+      'all 4 bad gossip messages to be counted',
+      async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC)) - before >= bad.length,
+      10_000,
+    )
     assert.equal((await agent.client.health()).status, 'ok')
     const names = (await agent.nodes()).map(n => n.name)
     assert.ok(!names.includes('forged'), `forged node was believed: ${names.join(',')}`)
@@ -69,8 +91,17 @@ describe('wire robustness against a misbehaving peer', function () {
       await assert.rejects(rogue.request(agent.addr, JOIN_PROTOCOL, junk, { timeoutMs: 3000, maxResponseBytes: 1024 }))
     }
     // Larger than the frame limit: the stream is cut before the body is read.
-    await assert.rejects(rogue.request(agent.addr, JOIN_PROTOCOL, new Uint8Array(MEMBERSHIP_LIMITS.joinRequestBytes + 10), { timeoutMs: 3000, maxResponseBytes: 1024 }))
-    await waitFor('the 2 parseable-size bad join requests to be counted', async () => (await rejectedCount(agent, JOIN_PROTOCOL)) - before >= 2, 5000)
+    await assert.rejects(
+      rogue.request(agent.addr, JOIN_PROTOCOL, new Uint8Array(MEMBERSHIP_LIMITS.joinRequestBytes + 10), {
+        timeoutMs: 3000,
+        maxResponseBytes: 1024,
+      }),
+    )
+    await waitFor(
+      'the 2 parseable-size bad join requests to be counted',
+      async () => (await rejectedCount(agent, JOIN_PROTOCOL)) - before >= 2,
+      5000,
+    )
     assert.equal((await agent.client.health()).status, 'ok')
     assert.equal(agent.child.exitCode, null)
   })
@@ -78,41 +109,85 @@ describe('wire robustness against a misbehaving peer', function () {
   it('refuses a direct leave that is malformed or speaks for another node, and believes one from the node itself', async () => {
     const before = await rejectedCount(agent, LEAVE_PROTOCOL)
     const otherId = agent.peerId.replace(/.$/, c => (c === 'a' ? 'b' : 'a'))
-    for (const junk of [fromString('{'), encodeGossip({ v: 1, type: 'leave', nodeId: otherId, incarnation: 1, seq: 2 })]) {
+    for (const junk of [
+      fromString('{'),
+      encodeGossip({ v: 1, type: 'leave', nodeId: otherId, incarnation: 1, seq: 2 }),
+    ]) {
       await assert.rejects(rogue.request(agent.addr, LEAVE_PROTOCOL, junk, { timeoutMs: 3000, maxResponseBytes: 16 }))
     }
-    await waitFor('the 2 bad leave messages to be counted', async () => (await rejectedCount(agent, LEAVE_PROTOCOL)) - before >= 2, 5000)
+    await waitFor(
+      'the 2 bad leave messages to be counted',
+      async () => (await rejectedCount(agent, LEAVE_PROTOCOL)) - before >= 2,
+      5000,
+    )
     // The rogue becomes a member (a heartbeat about itself), then leaves by telling the victim directly.
     const self: NodeInfo = {
-      nodeId: rogue.peerId, name: 'rogue', addrs: [], incarnation: 1, seq: 1, capacity: { cpus: 1, memoryMb: 64 }, allocated: { cpus: 0, memoryMb: 0 },
-      running: 0, load: 0, labels: {}, version: 'x', startedAt: 0
+      nodeId: rogue.peerId,
+      name: 'rogue',
+      addrs: [],
+      incarnation: 1,
+      seq: 1,
+      capacity: { cpus: 1, memoryMb: 64 },
+      allocated: { cpus: 0, memoryMb: 0 },
+      running: 0,
+      load: 0,
+      labels: {},
+      version: 'x',
+      startedAt: 0,
     }
     await rogue.publish(MEMBERSHIP_TOPIC, encodeGossip({ v: 1, type: 'heartbeat', node: self, suspects: [] }))
-    await waitFor('the victim to list the rogue alive', async () => (await agent.stateOf(rogue.peerId)) === 'alive', 5000)
-    await rogue.request(agent.addr, LEAVE_PROTOCOL, encodeGossip({ v: 1, type: 'leave', nodeId: rogue.peerId, incarnation: 1, seq: 2 }), { timeoutMs: 3000, maxResponseBytes: 16 })
+    await waitFor(
+      'the victim to list the rogue alive',
+      async () => (await agent.stateOf(rogue.peerId)) === 'alive',
+      5000,
+    )
+    await rogue.request(
+      agent.addr,
+      LEAVE_PROTOCOL,
+      encodeGossip({ v: 1, type: 'leave', nodeId: rogue.peerId, incarnation: 1, seq: 2 }),
+      { timeoutMs: 3000, maxResponseBytes: 16 },
+    )
     assert.equal(await agent.stateOf(rogue.peerId), 'left', 'answered only after applying it')
   })
 
   it('drops unparseable forwarded-write frames, answers invalid commands with code invalid, and writes nothing', async () => {
-    await waitFor('the victim to lead its one-node cluster', async () => (await agent.client.status()).role === 'leader', 10_000)
+    await waitFor(
+      'the victim to lead its one-node cluster',
+      async () => (await agent.client.status()).role === 'leader',
+      10_000,
+    )
     const results = new Map<string, RpcFrame>()
     await rogue.handleFrames(RPC_PROTOCOL, 1024 * 1024, (_from, bytes) => {
       const frame = decodeRpcFrame(bytes)
       assert.ok(frame.ok, 'the answer itself is well-formed')
       if (frame.value.type === 'result') results.set(frame.value.id, frame.value)
     })
-    const limits = { maxFrameBytes: 1024 * 1024, maxQueuedBytes: 1024 * 1024, dialTimeoutMs: 5000, redialBackoffMs: 100 }
+    const limits = {
+      maxFrameBytes: 1024 * 1024,
+      maxQueuedBytes: 1024 * 1024,
+      dialTimeoutMs: 5000,
+      redialBackoffMs: 100,
+    }
     const ask = async (id: string, command: unknown): Promise<RpcFrame> => {
-      assert.ok(rogue.sendFrame(agent.peerId, RPC_PROTOCOL, encodeRpcFrame({ v: 3, type: 'propose', id, command }), limits))
+      assert.ok(
+        rogue.sendFrame(agent.peerId, RPC_PROTOCOL, encodeRpcFrame({ v: 3, type: 'propose', id, command }), limits),
+      )
       return await waitFor(`the answer to ${id}`, async () => results.get(id), 10_000)
     }
     const before = await rejectedCount(agent, RPC_PROTOCOL)
     // No id to answer: dropped and counted (the sender's write would time out).
     rogue.sendFrame(agent.peerId, RPC_PROTOCOL, fromString('{"v":2,"type":"nonsense"}'), limits)
     const badCommand = await ask('bad', { type: 'kv.put', key: 'sneaky' })
-    assert.ok(badCommand.type === 'result' && !badCommand.ok && badCommand.code === 'invalid', JSON.stringify(badCommand))
+    assert.ok(
+      badCommand.type === 'result' && !badCommand.ok && badCommand.code === 'invalid',
+      JSON.stringify(badCommand),
+    )
     if (badCommand.type === 'result' && !badCommand.ok) assert.match(badCommand.message, /^command: value: Required/)
-    await waitFor('both bad frames to be counted', async () => (await rejectedCount(agent, RPC_PROTOCOL)) - before === 2, 5000)
+    await waitFor(
+      'both bad frames to be counted',
+      async () => (await rejectedCount(agent, RPC_PROTOCOL)) - before === 2,
+      5000,
+    )
     assert.deepEqual(await agent.client.kvList(), {})
     // A valid forwarded write from a member-to-be commits, as from any node.
     const good = await ask('good', { type: 'kv.put', key: 'fine', value: 'yes' })
@@ -123,15 +198,23 @@ describe('wire robustness against a misbehaving peer', function () {
   it('answers malformed log requests with found: false, counts them, and serves no file outside a task', async () => {
     const before = await rejectedCount(agent, LOGS_PROTOCOL)
     const ask = async (bytes: Uint8Array) => {
-      const res = decodeLogResponse(await rogue.request(agent.addr, LOGS_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 512 * 1024 }))
+      const res = decodeLogResponse(
+        await rogue.request(agent.addr, LOGS_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 512 * 1024 }),
+      )
       assert.ok(res.ok, 'the answer itself is well-formed')
       return res.value
     }
     assert.equal((await ask(fromString('{"v":1,"taskId":"x"}'))).found, false)
     // A path-like task id fails the schema or finds no task directory; nothing is read.
-    const traversal = await ask(encodeLogRequest({ v: 1, taskId: '../../peer-key', attempt: 1, stream: 'stdout', offset: 0, maxBytes: 1024 }))
+    const traversal = await ask(
+      encodeLogRequest({ v: 1, taskId: '../../peer-key', attempt: 1, stream: 'stdout', offset: 0, maxBytes: 1024 }),
+    )
     assert.deepEqual([traversal.found, traversal.data], [false, ''])
-    await waitFor('the malformed log request to be counted', async () => (await rejectedCount(agent, LOGS_PROTOCOL)) - before >= 1, 5000)
+    await waitFor(
+      'the malformed log request to be counted',
+      async () => (await rejectedCount(agent, LOGS_PROTOCOL)) - before >= 1,
+      5000,
+    )
     assert.equal((await agent.client.health()).status, 'ok')
   })
 })

@@ -2,45 +2,45 @@
 // its seed. Not for cryptography; only for choosing faults and timeouts.
 
 export class Prng {
-  private state: number;
+  private state: number
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.state = seed >>> 0
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.state = (this.state + 0x6d2b79f5) >>> 0
+    let t = this.state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return Math.floor(this.next() * n)
   }
 
   chance(probability: number): boolean {
-    return this.next() < probability;
+    return this.next() < probability
   }
 
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from empty list');
-    return items[this.int(items.length)]!;
+    if (items.length === 0) throw new Error('pick from empty list')
+    return items[this.int(items.length)]!
   }
 
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j]!, items[i]!];
+      const j = this.int(i + 1)
+      ;[items[i], items[j]] = [items[j]!, items[i]!]
     }
-    return items;
+    return items
   }
 
   /** An independent generator derived from this one (e.g. one per node). */
   fork(): Prng {
-    return new Prng(this.int(0x100000000));
+    return new Prng(this.int(0x100000000))
   }
 }

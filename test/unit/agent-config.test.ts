@@ -23,10 +23,28 @@ describe('meshos agent flags', () => {
 
   it('parses every flag, repeatable ones included', () => {
     const cfg = parse([
-      '--listen', '/ip4/127.0.0.1/tcp/7001', '--listen', '/ip4/127.0.0.1/tcp/7002',
-      '--bootstrap', `/ip4/127.0.0.1/tcp/7000/p2p/${PEER}`,
-      '--http', '0.0.0.0:8080', '--data-dir', '/tmp/x', '--name', 'edge-1',
-      '--cpus', '1.5', '--memory', '512', '--label', 'zone=edge', '--label', 'gpu=', '--log-level', 'debug'
+      '--listen',
+      '/ip4/127.0.0.1/tcp/7001',
+      '--listen',
+      '/ip4/127.0.0.1/tcp/7002',
+      '--bootstrap',
+      `/ip4/127.0.0.1/tcp/7000/p2p/${PEER}`,
+      '--http',
+      '0.0.0.0:8080',
+      '--data-dir',
+      '/tmp/x',
+      '--name',
+      'edge-1',
+      '--cpus',
+      '1.5',
+      '--memory',
+      '512',
+      '--label',
+      'zone=edge',
+      '--label',
+      'gpu=',
+      '--log-level',
+      'debug',
     ])
     assert.deepEqual(cfg.listen, ['/ip4/127.0.0.1/tcp/7001', '/ip4/127.0.0.1/tcp/7002'])
     assert.deepEqual(cfg.bootstrap, [`/ip4/127.0.0.1/tcp/7000/p2p/${PEER}`])
@@ -42,7 +60,12 @@ describe('meshos agent flags', () => {
   })
 
   it('reads MESHOS_* env vars, and flags win over them', () => {
-    const env = { MESHOS_DATA_DIR: '/env/dir', MESHOS_HTTP: '127.0.0.1:9000', MESHOS_LABEL: 'a=1,b=2', MESHOS_CPUS: '3' }
+    const env = {
+      MESHOS_DATA_DIR: '/env/dir',
+      MESHOS_HTTP: '127.0.0.1:9000',
+      MESHOS_LABEL: 'a=1,b=2',
+      MESHOS_CPUS: '3',
+    }
     const cfg = parse(['--cpus', '2'], env)
     assert.equal(cfg.dataDir, '/env/dir')
     assert.equal(cfg.httpPort, 9000)
@@ -66,11 +89,14 @@ describe('meshos agent flags', () => {
     [['--spawner', 'fork'], /--spawner "fork": expected one of auto, launcher, child_process/],
     [['--label', `k=${'v'.repeat(256)}`], /value is longer than 255 characters/, 'a 256-character label value'],
     [Array.from({ length: 65 }, (_, i) => `--label=k${i}=v`), /at most 64 labels/, '65 labels'],
-    [['stray'], /stray/]
+    [['stray'], /stray/],
   ]
   for (const [args, message, what] of bad) {
     it(`rejects ${what ?? args.join(' ')} with a UsageError`, () => {
-      assert.throws(() => parseAgentArgs(args, {}), (err: unknown) => err instanceof UsageError && message.test(err.message))
+      assert.throws(
+        () => parseAgentArgs(args, {}),
+        (err: unknown) => err instanceof UsageError && message.test(err.message),
+      )
     })
   }
 
@@ -81,6 +107,9 @@ describe('meshos agent flags', () => {
   })
 
   it('reads repeatable MESHOS_LISTEN as a comma-separated list', () => {
-    assert.deepEqual(parse([], { MESHOS_LISTEN: '/ip4/127.0.0.1/tcp/1, /ip6/::1/tcp/2' }).listen, ['/ip4/127.0.0.1/tcp/1', '/ip6/::1/tcp/2'])
+    assert.deepEqual(parse([], { MESHOS_LISTEN: '/ip4/127.0.0.1/tcp/1, /ip6/::1/tcp/2' }).listen, [
+      '/ip4/127.0.0.1/tcp/1',
+      '/ip6/::1/tcp/2',
+    ])
   })
 })

@@ -15,18 +15,26 @@ const parse = (args: string[]): RunRequest => {
   return req as RunRequest
 }
 
-function refused (args: string[], message: RegExp): void {
-  assert.throws(() => parseRunArgs(args, NOW), (err: unknown) => {
-    assert.ok(err instanceof UsageError, String(err))
-    assert.match(err.message, message)
-    assert.equal(err.section, RUN_USAGE)
-    return true
-  })
+function refused(args: string[], message: RegExp): void {
+  assert.throws(
+    () => parseRunArgs(args, NOW),
+    (err: unknown) => {
+      assert.ok(err instanceof UsageError, String(err))
+      assert.match(err.message, message)
+      assert.equal(err.section, RUN_USAGE)
+      return true
+    },
+  )
 }
 
 describe('meshos run arguments', () => {
   it('sends COMMAND and its ARGs as argv, with nothing else set', () => {
-    assert.deepEqual(parse(['--', '/bin/echo', 'hi there']), { spec: { argv: ['/bin/echo', 'hi there'] }, count: 1, wait: false, addr: undefined })
+    assert.deepEqual(parse(['--', '/bin/echo', 'hi there']), {
+      spec: { argv: ['/bin/echo', 'hi there'] },
+      count: 1,
+      wait: false,
+      addr: undefined,
+    })
   })
 
   it('ends options at COMMAND, so the command keeps its own flags', () => {
@@ -38,15 +46,49 @@ describe('meshos run arguments', () => {
   })
 
   it('--shell sends the words joined as one command for /bin/sh -c', () => {
-    assert.deepEqual(parse(['--shell', '--', 'echo a | tr a b', '&&', 'true']).spec, { command: 'echo a | tr a b && true' })
+    assert.deepEqual(parse(['--shell', '--', 'echo a | tr a b', '&&', 'true']).spec, {
+      command: 'echo a | tr a b && true',
+    })
   })
 
   it('maps every flag to its spec field', () => {
     const req = parse([
-      '--cpus', '1.5', '--memory', '256', '--timeout', '1m30s', '--retries', '3', '--priority', '90',
-      '--deadline', '2026-11-28T00:00:00Z', '--tenant', 'team-a', '--env', 'A=1', '--env', 'B=x=y', '--env', 'EMPTY=',
-      '--label', 'gpu=true', '--label', 'zone=eu', '--policy', 'bin-pack', '--name', 'job', '--count', '7', '--wait',
-      '--addr', 'http://10.0.0.1:7070', '--', 'python3', 'train.py'
+      '--cpus',
+      '1.5',
+      '--memory',
+      '256',
+      '--timeout',
+      '1m30s',
+      '--retries',
+      '3',
+      '--priority',
+      '90',
+      '--deadline',
+      '2026-11-28T00:00:00Z',
+      '--tenant',
+      'team-a',
+      '--env',
+      'A=1',
+      '--env',
+      'B=x=y',
+      '--env',
+      'EMPTY=',
+      '--label',
+      'gpu=true',
+      '--label',
+      'zone=eu',
+      '--policy',
+      'bin-pack',
+      '--name',
+      'job',
+      '--count',
+      '7',
+      '--wait',
+      '--addr',
+      'http://10.0.0.1:7070',
+      '--',
+      'python3',
+      'train.py',
     ])
     assert.deepEqual(req, {
       spec: {
@@ -61,11 +103,11 @@ describe('meshos run arguments', () => {
         env: { A: '1', B: 'x=y', EMPTY: '' },
         constraints: { gpu: 'true', zone: 'eu' },
         policy: 'bin-pack',
-        name: 'job'
+        name: 'job',
       },
       count: 7,
       wait: true,
-      addr: 'http://10.0.0.1:7070'
+      addr: 'http://10.0.0.1:7070',
     })
   })
 
@@ -108,7 +150,7 @@ describe('meshos run arguments', () => {
     refused(['--label', 'gpu', 'true'], /^--label "gpu": expected KEY=VALUE/)
   })
 
-  it('checks values with the API\'s own spec rules, naming the flag', () => {
+  it("checks values with the API's own spec rules, naming the flag", () => {
     refused(['--priority', '500', 'true'], /^--priority: must be 0 to 100/)
     refused(['--cpus', '0', 'true'], /^--cpus: must be greater than 0/)
     refused(['--memory', '0', 'true'], /^--memory: must be greater than 0/)
@@ -120,20 +162,32 @@ describe('meshos run arguments', () => {
 })
 
 describe('meshos run --wait exit status', () => {
-  const task = (fields: Partial<TaskView>): TaskView => ({
-    id: 't1', state: 'failed', reason: null, message: null, exitCode: null, signal: null, ...fields
-  } as TaskView)
+  const task = (fields: Partial<TaskView>): TaskView =>
+    ({
+      id: 't1',
+      state: 'failed',
+      reason: null,
+      message: null,
+      exitCode: null,
+      signal: null,
+      ...fields,
+    }) as TaskView
 
-  it('is the task\'s own exit code when it exited', () => {
+  it("is the task's own exit code when it exited", () => {
     assert.deepEqual(exitStatusOf(task({ state: 'succeeded', exitCode: 0 })), { code: 0, note: null })
     assert.deepEqual(exitStatusOf(task({ reason: 'exit_code', exitCode: 7 })), { code: 7, note: null })
   })
 
   it('is 1 with the reason when it failed without one, and 130 when cancelled', () => {
-    assert.deepEqual(exitStatusOf(task({ reason: 'timeout', signal: 'SIGTERM', message: 'killed after 500 ms timeout' })),
-      { code: 1, note: 'meshos: task t1 failed: timeout: killed after 500 ms timeout' })
+    assert.deepEqual(
+      exitStatusOf(task({ reason: 'timeout', signal: 'SIGTERM', message: 'killed after 500 ms timeout' })),
+      { code: 1, note: 'meshos: task t1 failed: timeout: killed after 500 ms timeout' },
+    )
     assert.equal(exitStatusOf(task({ reason: 'lost', message: null })).note, 'meshos: task t1 failed: lost')
-    assert.deepEqual(exitStatusOf(task({ state: 'cancelled', reason: 'cancelled' })), { code: 130, note: 'meshos: task t1 was cancelled' })
+    assert.deepEqual(exitStatusOf(task({ state: 'cancelled', reason: 'cancelled' })), {
+      code: 130,
+      note: 'meshos: task t1 was cancelled',
+    })
   })
 })
 
@@ -148,6 +202,12 @@ describe('CLI durations', () => {
   })
 
   it('formats for reading at a glance', () => {
-    assert.deepEqual([15, 1234, 65_000, 3_723_000, 90_000_000].map(formatDuration), ['15ms', '1.2s', '1m05s', '1h02m', '1d01h'])
+    assert.deepEqual([15, 1234, 65_000, 3_723_000, 90_000_000].map(formatDuration), [
+      '15ms',
+      '1.2s',
+      '1m05s',
+      '1h02m',
+      '1d01h',
+    ])
   })
 })

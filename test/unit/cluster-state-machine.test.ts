@@ -3,7 +3,7 @@ import { parseCommand } from '../../src/cluster/commands.js'
 import { ClusterStateMachine } from '../../src/cluster/state-machine.js'
 import type { Entry } from '../../src/election/core/types.js'
 
-function normal (index: number, data: unknown, term = 1): Entry {
+function normal(index: number, data: unknown, term = 1): Entry {
   return { index, term, type: 'normal', data }
 }
 
@@ -37,9 +37,11 @@ describe('ClusterStateMachine', function () {
       { type: 'kv.put', key: 'a', value: 7 },
       { type: 'kv.rename', key: 'a' },
       { type: 'kv.put', key: 'k'.repeat(257), value: 'x' },
-      []
+      [],
     ]
-    bad.forEach((data, i) => { assert.equal(sm.apply(normal(i + 1, data)), 'malformed') })
+    bad.forEach((data, i) => {
+      assert.equal(sm.apply(normal(i + 1, data)), 'malformed')
+    })
     assert.equal(sm.apply(normal(100, { type: 'kv.put', key: 'ok', value: 'yes' })), 'applied')
     assert.deepEqual(sm.list(), [{ key: 'ok', value: 'yes' }])
     const stats = sm.stats
@@ -73,7 +75,11 @@ describe('ClusterStateMachine', function () {
     sm.apply(normal(1, { type: 'kv.put', key: 'a', value: '1' }))
     sm.restore(null)
     assert.deepEqual(sm.list(), [])
-    assert.throws(() => { sm.restore({ version: 99, kv: [] }) }, /invalid cluster snapshot/)
-    assert.throws(() => { sm.restore({ version: 1, kv: [['a']] }) }, /invalid cluster snapshot/)
+    assert.throws(() => {
+      sm.restore({ version: 99, kv: [] })
+    }, /invalid cluster snapshot/)
+    assert.throws(() => {
+      sm.restore({ version: 1, kv: [['a']] })
+    }, /invalid cluster snapshot/)
   })
 })

@@ -5,7 +5,7 @@ import { FrameQueue, encodeFrames, lengthPrefixed } from '../../src/p2p/frames.j
 const frame = (byte: number, length: number): Uint8Array => new Uint8Array(length).fill(byte)
 
 /** What a receiver decodes from the chunks the stream was given. */
-async function decodeAll (chunks: Uint8Array[]): Promise<Uint8Array[]> {
+async function decodeAll(chunks: Uint8Array[]): Promise<Uint8Array[]> {
   const out: Uint8Array[] = []
   for (const f of lp.decode(chunks)) out.push(f.subarray())
   return out
@@ -60,10 +60,16 @@ describe('length-prefixed frames, one chunk each', function () {
       sizes.push(chunk.byteLength)
       chunks.push(chunk)
     }
-    assert.ok(sizes.every(size => size <= 64 * 1024 || size === lengthPrefixed(frame(99, 100_000)).byteLength), `chunk sizes ${sizes.join(',')}`)
+    assert.ok(
+      sizes.every(size => size <= 64 * 1024 || size === lengthPrefixed(frame(99, 100_000)).byteLength),
+      `chunk sizes ${sizes.join(',')}`,
+    )
     assert.ok(sizes.length >= 3, `10 × 10 kB and one 100 kB frame need at least 3 chunks, got ${sizes.length}`)
     const decoded = await decodeAll(chunks)
-    assert.deepEqual(decoded.map(f => f[0]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99])
+    assert.deepEqual(
+      decoded.map(f => f[0]),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99],
+    )
   })
 
   it('FrameQueue.end() lets the reader drain what is queued, then ends; later pushes are dropped', async function () {

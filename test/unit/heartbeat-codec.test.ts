@@ -1,14 +1,25 @@
 import assert from 'node:assert/strict'
 import { fromString } from 'uint8arrays'
 import {
-  decodeGossip, decodeJoinRequest, decodeJoinResponse, encodeGossip, encodeJoinResponse,
-  type HeartbeatMessage, type NodeInfo
+  decodeGossip,
+  decodeJoinRequest,
+  decodeJoinResponse,
+  encodeGossip,
+  encodeJoinResponse,
+  type HeartbeatMessage,
+  type NodeInfo,
 } from '../../src/gossip/heartbeat.js'
 import { nodeInfo } from '../helpers/fixtures.js'
 import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 
 const node: NodeInfo = nodeInfo('12D3KooWtest', {
-  name: 'n1', seq: 7, allocated: { cpus: 0.5, memoryMb: 64 }, running: 1, load: 0.3, labels: { zone: 'edge' }, startedAt: 1_700_000_000_000
+  name: 'n1',
+  seq: 7,
+  allocated: { cpus: 0.5, memoryMb: 64 },
+  running: 1,
+  load: 0.3,
+  labels: { zone: 'edge' },
+  startedAt: 1_700_000_000_000,
 })
 const heartbeat: HeartbeatMessage = { v: 1, type: 'heartbeat', node, suspects: [{ nodeId: 'x', incarnation: 2 }] }
 
@@ -32,9 +43,13 @@ describe('membership wire codec', () => {
     ['negative cpus', { ...heartbeat, node: { ...node, capacity: { cpus: -1, memoryMb: 1 } } }, 'invalid_schema'],
     ['a fractional seq', { ...heartbeat, node: { ...node, seq: 1.5 } }, 'invalid_schema'],
     ['a string incarnation', { ...heartbeat, node: { ...node, incarnation: '3' } }, 'invalid_schema'],
-    ['too many addrs', { ...heartbeat, node: { ...node, addrs: Array(MEMBERSHIP_LIMITS.maxAddrs + 1).fill('/ip4/1.2.3.4/tcp/1') } }, 'invalid_schema'],
+    [
+      'too many addrs',
+      { ...heartbeat, node: { ...node, addrs: Array(MEMBERSHIP_LIMITS.maxAddrs + 1).fill('/ip4/1.2.3.4/tcp/1') } },
+      'invalid_schema',
+    ],
     ['an empty node id', { ...heartbeat, node: { ...node, nodeId: '' } }, 'invalid_schema'],
-    ['a non-string label value', { ...heartbeat, node: { ...node, labels: { a: 1 } } }, 'invalid_schema']
+    ['a non-string label value', { ...heartbeat, node: { ...node, labels: { a: 1 } } }, 'invalid_schema'],
   ]
   for (const [what, input, reason] of rejects) {
     it(`rejects ${what} as ${reason}`, () => {
@@ -61,6 +76,9 @@ describe('membership wire codec', () => {
     assert.equal(decodeJoinRequest(bytes({ v: 1 })).ok, false)
     const res = { v: 1 as const, members: [{ node, state: 'alive' as const, lastSeenAgoMs: 12 }] }
     assert.deepEqual(decodeJoinResponse(encodeJoinResponse(res)), { ok: true, value: res })
-    assert.equal(decodeJoinResponse(bytes({ ...res, members: [{ node, state: 'zombie', lastSeenAgoMs: 1 }] })).ok, false)
+    assert.equal(
+      decodeJoinResponse(bytes({ ...res, members: [{ node, state: 'zombie', lastSeenAgoMs: 1 }] })).ok,
+      false,
+    )
   })
 })

@@ -7,7 +7,9 @@ import { CommandRefusedError } from '../../src/tasks/cluster-port.js'
 import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from '../../src/tasks/errors.js'
 import type { TaskSubmission } from '../../src/tasks/task-service.js'
 
-const noTask = (): never => { throw new TaskNotFoundError('no task x') }
+const noTask = (): never => {
+  throw new TaskNotFoundError('no task x')
+}
 
 /** GET /v1/tasks/<id> throws the error named by the id: the error table is checked row by row. */
 const domainErrors: Record<string, [Error, number, string]> = {
@@ -19,11 +21,11 @@ const domainErrors: Record<string, [Error, number, string]> = {
   missing: [new TaskNotFoundError('no task missing'), 404, 'not_found'],
   conflict: [new TaskConflictError('task conflict already succeeded'), 409, 'conflict'],
   'logs-gone': [new LogsUnavailableError('worker did not answer'), 503, 'logs_unavailable'],
-  bug: [new TypeError('x is undefined'), 500, 'internal']
+  bug: [new TypeError('x is undefined'), 500, 'internal'],
 }
 
 /** The attempt and stream of every log read, as the route parsed them from the query. */
-const logReads: Array<{ attempt: number, stream: string }> = []
+const logReads: Array<{ attempt: number; stream: string }> = []
 
 /** What the task service was handed by the last accepted POST /v1/tasks. */
 let submitted: TaskSubmission | undefined
@@ -41,18 +43,34 @@ const member: NodeView = {
   version: 'test',
   incarnation: 1,
   startedAt: new Date(0).toISOString(),
-  lastSeenMs: 0
+  lastSeenMs: 0,
 }
 
 const kv = new Map<string, string>()
 const fakeNode: NodeApi = {
-  status: () => ({ nodeId: 'peer-a', name: 'a', version: 'test', addrs: member.addrs, uptimeMs: 5, role: null, leader: null, term: null }),
+  status: () => ({
+    nodeId: 'peer-a',
+    name: 'a',
+    version: 'test',
+    addrs: member.addrs,
+    uptimeMs: 5,
+    role: null,
+    leader: null,
+    term: null,
+  }),
   nodes: () => [member],
   node: id => (id === member.id ? member : undefined),
   metricsText: async () => ({ contentType: 'text/plain', body: 'meshos_members 1\n' }),
-  clusterView: () => ({ leader: 'peer-a', term: 2, commitIndex: 5, voters: [{ id: 'peer-a', name: 'a', lastContactMs: 0, matchIndex: 5 }], learners: [] }),
+  clusterView: () => ({
+    leader: 'peer-a',
+    term: 2,
+    commitIndex: 5,
+    voters: [{ id: 'peer-a', name: 'a', lastContactMs: 0, matchIndex: 5 }],
+    learners: [],
+  }),
   kvPut: async (key, value) => {
-    if (key === 'no-quorum') throw new NoLeaderError('write not committed within 5000 ms: no leader elected; 1 of 3 voters reachable')
+    if (key === 'no-quorum')
+      throw new NoLeaderError('write not committed within 5000 ms: no leader elected; 1 of 3 voters reachable')
     kv.set(key, value)
     return { key, value, index: 6, term: 2 }
   },
@@ -69,23 +87,31 @@ const fakeNode: NodeApi = {
       const answers = submission.specs.map((_, i) => ({ id: `t${i}`, state: 'pending' as const }))
       return submission.many ? { tasks: answers } : answers[0]!
     },
-    get: id => { throw domainErrors[id]?.[0] ?? new TaskNotFoundError(`no task ${id}`) },
+    get: id => {
+      throw domainErrors[id]?.[0] ?? new TaskNotFoundError(`no task ${id}`)
+    },
     list: q => ({ tasks: [], next: q.after ?? null, total: q.limit }),
     cancel: noTask,
     logTarget: (id, attempt) => {
       if (id !== 'done') return noTask()
-      return { task: { id, state: 'succeeded' } as ReturnType<NodeApi['tasks']['logTarget']>['task'], attempt: attempt ?? 1, node: null }
+      return {
+        task: { id, state: 'succeeded' } as ReturnType<NodeApi['tasks']['logTarget']>['task'],
+        attempt: attempt ?? 1,
+        node: null,
+      }
     },
     readLog: async (_id, attempt, _node, stream, offset) => {
       logReads.push({ attempt, stream })
       return { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false }
-    }
-  }
+    },
+  },
 }
 
 describe('HTTP API (in-process)', () => {
   const app = buildHttpApp(fakeNode, pino({ level: 'silent' }))
-  after(async () => { await app.close() })
+  after(async () => {
+    await app.close()
+  })
 
   it('GET /v1/health answers ok', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/health' })
@@ -113,7 +139,10 @@ describe('HTTP API (in-process)', () => {
   })
 
   it('unknown route and unknown method → 404 JSON naming the route', async () => {
-    for (const [method, url] of [['GET', '/v1/bogus?x=1'], ['DELETE', '/v1/health']] as const) {
+    for (const [method, url] of [
+      ['GET', '/v1/bogus?x=1'],
+      ['DELETE', '/v1/health'],
+    ] as const) {
       const res = await app.inject({ method, url })
       assert.equal(res.statusCode, 404)
       assert.equal(res.headers['content-type']?.toString().startsWith('application/json'), true)
@@ -129,12 +158,17 @@ describe('HTTP API (in-process)', () => {
   })
 
   it('a malformed JSON body is a 400 invalid_json in the error shape', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/health', headers: { 'content-type': 'application/json' }, payload: '{"a":' })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/health',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":',
+    })
     assert.equal(res.statusCode, 400)
     assert.equal(res.json().error.code, 'invalid_json')
   })
 
-  it('a malformed URL is a 400 in the error shape, not the framework\'s', async () => {
+  it("a malformed URL is a 400 in the error shape, not the framework's", async () => {
     const res = await app.inject('/v1/nodes/%E0%A4%A')
     assert.equal(res.statusCode, 400)
     assert.deepEqual(Object.keys(res.json()), ['error'])
@@ -160,7 +194,7 @@ describe('HTTP API (in-process)', () => {
   const badPuts: Array<[string, unknown, RegExp]> = [
     ['no value', {}, /^body\.value: is required$/],
     ['a number value', { value: 42 }, /^body\.value: must be string$/],
-    ['an unknown field', { value: 'x', ttl: 5 }, /^body\.ttl: is not a known field$/]
+    ['an unknown field', { value: 'x', ttl: 5 }, /^body\.ttl: is not a known field$/],
   ]
   for (const [what, payload, message] of badPuts) {
     it(`PUT /v1/kv/:key with ${what} is a 400 naming the field`, async () => {
@@ -173,16 +207,27 @@ describe('HTTP API (in-process)', () => {
 
   it('an over-long kv key is a 400 naming the parameter, on every kv route', async () => {
     const url = `/v1/kv/${'k'.repeat(257)}`
-    for (const [method, payload] of [['GET', undefined], ['PUT', { value: 'x' }], ['DELETE', undefined]] as const) {
+    for (const [method, payload] of [
+      ['GET', undefined],
+      ['PUT', { value: 'x' }],
+      ['DELETE', undefined],
+    ] as const) {
       const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }) })
       assert.equal(res.statusCode, 400, method)
-      assert.deepEqual(res.json(), { error: { code: 'invalid_request', message: 'params.key: must NOT have more than 256 characters' } })
+      assert.deepEqual(res.json(), {
+        error: { code: 'invalid_request', message: 'params.key: must NOT have more than 256 characters' },
+      })
     }
   })
 
   it('a kv body that is not an object is a 400 naming the body', async () => {
     for (const payload of ['[1]', '"blue"', 'null']) {
-      const res = await app.inject({ method: 'PUT', url: '/v1/kv/k', headers: { 'content-type': 'application/json' }, payload })
+      const res = await app.inject({
+        method: 'PUT',
+        url: '/v1/kv/k',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      })
       assert.equal(res.statusCode, 400, payload)
       assert.deepEqual(res.json(), { error: { code: 'invalid_request', message: 'body: must be object' } })
     }
@@ -192,7 +237,9 @@ describe('HTTP API (in-process)', () => {
     for (const [id, [err, status, code]] of Object.entries(domainErrors)) {
       const res = await app.inject(`/v1/tasks/${id}`)
       assert.equal(res.statusCode, status, id)
-      assert.deepEqual(res.json(), { error: { code, message: status === 500 ? 'internal error; see the node log' : err.message } })
+      assert.deepEqual(res.json(), {
+        error: { code, message: status === 500 ? 'internal error; see the node log' : err.message },
+      })
     }
   })
 
@@ -216,8 +263,20 @@ describe('HTTP API (in-process)', () => {
   })
 
   describe('task routes', () => {
-    async function refused (method: 'GET' | 'POST', url: string, code: string, message: string, payload?: unknown): Promise<void> {
-      const res = await app.inject({ method, url, ...(payload === undefined ? {} : { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) }) })
+    async function refused(
+      method: 'GET' | 'POST',
+      url: string,
+      code: string,
+      message: string,
+      payload?: unknown,
+    ): Promise<void> {
+      const res = await app.inject({
+        method,
+        url,
+        ...(payload === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) }),
+      })
       const what = `${method} ${url} ${JSON.stringify(payload)?.slice(0, 80) ?? ''}`
       assert.equal(res.statusCode, 400, what)
       assert.deepEqual(res.json(), { error: { code, message } }, what)
@@ -228,7 +287,7 @@ describe('HTTP API (in-process)', () => {
         ['/v1/tasks?limit=0', 'querystring.limit'],
         ['/v1/tasks?limit=abc', 'querystring.limit'],
         ['/v1/tasks?state=done', 'querystring.state'],
-        ['/v1/tasks?colour=red', 'querystring.colour']
+        ['/v1/tasks?colour=red', 'querystring.colour'],
       ]
       for (const [url, field] of cases) {
         const res = await app.inject({ method: 'GET', url })
@@ -246,10 +305,17 @@ describe('HTTP API (in-process)', () => {
       assert.deepEqual((await app.inject('/v1/tasks')).json(), { tasks: [], next: null, total: 100 })
       assert.equal((await app.inject('/v1/tasks?after=abc&limit=1000')).json().next, 'abc')
       const limit = 'querystring.limit: must be an integer from 1 to 1000'
-      for (const q of ['limit=1001', 'limit=1.5', 'limit=-1', 'limit=', 'limit=1&limit=2']) await refused('GET', `/v1/tasks?${q}`, 'invalid_request', limit)
+      for (const q of ['limit=1001', 'limit=1.5', 'limit=-1', 'limit=', 'limit=1&limit=2'])
+        await refused('GET', `/v1/tasks?${q}`, 'invalid_request', limit)
       const state = 'querystring.state: must be one of pending, assigned, running, succeeded, failed, cancelled'
-      for (const q of ['state=', 'state=RUNNING', 'state=running&state=failed']) await refused('GET', `/v1/tasks?${q}`, 'invalid_request', state)
-      await refused('GET', '/v1/tasks?colour=red', 'invalid_request', 'querystring.colour: is not a known parameter (expected state, node, tenant, limit, after)')
+      for (const q of ['state=', 'state=RUNNING', 'state=running&state=failed'])
+        await refused('GET', `/v1/tasks?${q}`, 'invalid_request', state)
+      await refused(
+        'GET',
+        '/v1/tasks?colour=red',
+        'invalid_request',
+        'querystring.colour: is not a known parameter (expected state, node, tenant, limit, after)',
+      )
       await refused('GET', '/v1/tasks?node=a&node=b', 'invalid_request', 'querystring.node: must be string')
     })
 
@@ -268,12 +334,31 @@ describe('HTTP API (in-process)', () => {
       assert.equal(plain.statusCode, 200)
       assert.equal(plain.headers['x-meshos-task-state'], 'succeeded')
       assert.equal((await app.inject('/v1/tasks/done/logs?stream=stderr&follow=false&attempt=2')).statusCode, 200)
-      assert.deepEqual(logReads, [{ attempt: 1, stream: 'stdout' }, { attempt: 2, stream: 'stderr' }])
+      assert.deepEqual(logReads, [
+        { attempt: 1, stream: 'stdout' },
+        { attempt: 2, stream: 'stderr' },
+      ])
       const attempt = 'querystring.attempt: must be an integer from 1 to 1000000'
-      for (const q of ['attempt=0', 'attempt=x', 'attempt=1000001', 'attempt=1&attempt=2']) await refused('GET', `/v1/tasks/done/logs?${q}`, 'invalid_request', attempt)
-      await refused('GET', '/v1/tasks/done/logs?stream=stdin', 'invalid_request', 'querystring.stream: must be stdout or stderr')
-      await refused('GET', '/v1/tasks/done/logs?follow=yes', 'invalid_request', 'querystring.follow: must be true or false')
-      await refused('GET', '/v1/tasks/done/logs?colour=red', 'invalid_request', 'querystring.colour: is not a known parameter (expected stream, follow, attempt)')
+      for (const q of ['attempt=0', 'attempt=x', 'attempt=1000001', 'attempt=1&attempt=2'])
+        await refused('GET', `/v1/tasks/done/logs?${q}`, 'invalid_request', attempt)
+      await refused(
+        'GET',
+        '/v1/tasks/done/logs?stream=stdin',
+        'invalid_request',
+        'querystring.stream: must be stdout or stderr',
+      )
+      await refused(
+        'GET',
+        '/v1/tasks/done/logs?follow=yes',
+        'invalid_request',
+        'querystring.follow: must be true or false',
+      )
+      await refused(
+        'GET',
+        '/v1/tasks/done/logs?colour=red',
+        'invalid_request',
+        'querystring.colour: is not a known parameter (expected stream, follow, attempt)',
+      )
     })
 
     it('an over-long task id is a 400 naming the parameter', async () => {
@@ -283,15 +368,31 @@ describe('HTTP API (in-process)', () => {
     })
 
     it('POST /v1/tasks hands the service normalised specs, and whether they came as an array', async () => {
-      const res = await app.inject({ method: 'POST', url: '/v1/tasks', payload: { argv: ['/bin/true'], deadline: '2026-11-27T18:00:00Z' } })
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/tasks',
+        payload: { argv: ['/bin/true'], deadline: '2026-11-27T18:00:00Z' },
+      })
       assert.equal(res.statusCode, 201)
       assert.deepEqual(res.json(), { id: 't0', state: 'pending' })
       assert.deepEqual(submitted, {
         many: false,
-        specs: [{
-          argv: ['/bin/true'], name: null, env: {}, cpus: 0.1, memoryMb: 64, timeoutMs: null, retries: 0, priority: 50,
-          deadline: Date.parse('2026-11-27T18:00:00Z'), tenant: 'default', constraints: {}, policy: null
-        }]
+        specs: [
+          {
+            argv: ['/bin/true'],
+            name: null,
+            env: {},
+            cpus: 0.1,
+            memoryMb: 64,
+            timeoutMs: null,
+            retries: 0,
+            priority: 50,
+            deadline: Date.parse('2026-11-27T18:00:00Z'),
+            tenant: 'default',
+            constraints: {},
+            policy: null,
+          },
+        ],
       })
       const batch = await app.inject({ method: 'POST', url: '/v1/tasks', payload: [{ command: 'true', cpus: 2 }] })
       assert.equal(batch.statusCode, 201)
@@ -311,22 +412,34 @@ describe('HTTP API (in-process)', () => {
         [null, 'body: must be a task spec object'],
         [[], 'body: an array of specs must not be empty'],
         [Array.from({ length: 1001 }, () => spec), 'body: at most 1000 specs per request, got 1001'],
-        [[...Array.from({ length: 1000 }, () => spec), { cpus: 'x' }], 'body: at most 1000 specs per request, got 1001'],
+        [
+          [...Array.from({ length: 1000 }, () => spec), { cpus: 'x' }],
+          'body: at most 1000 specs per request, got 1001',
+        ],
         [[spec, 'x'], '[1]: must be a task spec object'],
         [[spec, [spec]], '[1]: must be a task spec object'],
         [{}, 'command: exactly one of command and argv is required'],
         [{ command: 'true', argv: ['true'] }, 'command: exactly one of command and argv is required'],
         [{ command: 'true', colour: 'red' }, 'colour: is not a known field'],
         [{ command: 'true', memoryMb: 'lots' }, 'memoryMb: must be a number, got string'],
-        [{ command: 'true', deadline: 'tomorrow' }, 'deadline: must be an ISO-8601 time (e.g. 2026-11-27T18:00:00Z) or epoch milliseconds'],
-        [{ command: 'true', env: { A: 'x'.repeat(30_000), B: 'x'.repeat(30_000), C: 'x'.repeat(30_000) } }, '(spec): larger than 65536 bytes of JSON'],
+        [
+          { command: 'true', deadline: 'tomorrow' },
+          'deadline: must be an ISO-8601 time (e.g. 2026-11-27T18:00:00Z) or epoch milliseconds',
+        ],
+        [
+          { command: 'true', env: { A: 'x'.repeat(30_000), B: 'x'.repeat(30_000), C: 'x'.repeat(30_000) } },
+          '(spec): larger than 65536 bytes of JSON',
+        ],
         [[spec, spec, spec, { command: 'true', cpus: 0 }], '[3].cpus: must be greater than 0'],
         [[spec, { argv: 'true' }], '[1].argv: must be an array, got string'],
         [[spec, { argv: ['a', 5] }], '[1].argv[1]: must be a string, got number'],
         [[spec, { command: 'true', argv: ['true'] }], '[1].command: exactly one of command and argv is required'],
         [[spec, { command: 'true', deadline: -5 }], '[1].deadline: must be epoch milliseconds or an ISO-8601 time'],
         [[spec, { command: 'true', colour: 'red' }], '[1].colour: is not a known field'],
-        [[spec, { command: 'true', env: { A: 'x'.repeat(30_000), B: 'x'.repeat(30_000), C: 'x'.repeat(30_000) } }], '[1].(spec): larger than 65536 bytes of JSON']
+        [
+          [spec, { command: 'true', env: { A: 'x'.repeat(30_000), B: 'x'.repeat(30_000), C: 'x'.repeat(30_000) } }],
+          '[1].(spec): larger than 65536 bytes of JSON',
+        ],
       ]
       submitted = undefined
       for (const [body, message] of cases) await refused('POST', '/v1/tasks', 'invalid_task', message, body)
@@ -335,7 +448,12 @@ describe('HTTP API (in-process)', () => {
 
     it('POST /v1/tasks without a body, or with text, is refused as not a spec', async () => {
       for (const headers of [{}, { 'content-type': 'text/plain' }]) {
-        const res = await app.inject({ method: 'POST', url: '/v1/tasks', headers, ...('content-type' in headers ? { payload: 'echo hi' } : {}) })
+        const res = await app.inject({
+          method: 'POST',
+          url: '/v1/tasks',
+          headers,
+          ...('content-type' in headers ? { payload: 'echo hi' } : {}),
+        })
         assert.equal(res.statusCode, 400)
         assert.deepEqual(res.json(), { error: { code: 'invalid_task', message: 'body: must be a task spec object' } })
       }

@@ -13,7 +13,7 @@ import { childrenOf, eventually, processDead, signalPending } from '../helpers/p
 
 const WAIT_MS = 20_000
 
-function request (taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
+function request(taskId: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
   return { taskId, attempt: 1, env: {}, cpus: 0.5, memoryMb: 64, timeoutMs: null, ...over }
 }
 
@@ -24,20 +24,32 @@ describe('isolated executor', function () {
   const outcomes = new Map<string, (o: TaskOutcome) => void>()
   const starts: RunningTask[] = []
   const startWaiters = new Map<string, (t: RunningTask) => void>()
-  const outcome = async (taskId: string): Promise<TaskOutcome> => await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no outcome for ${taskId}`)) }, WAIT_MS)
-    outcomes.set(taskId, o => { clearTimeout(timer); resolve(o) })
-  })
+  const outcome = async (taskId: string): Promise<TaskOutcome> =>
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`no outcome for ${taskId}`))
+      }, WAIT_MS)
+      outcomes.set(taskId, o => {
+        clearTimeout(timer)
+        resolve(o)
+      })
+    })
   /** Resolves when the agent side hears that the task spawned (at once if it already did). */
-  const started = async (taskId: string): Promise<RunningTask> => await new Promise((resolve, reject) => {
-    const seen = starts.find(t => t.taskId === taskId)
-    if (seen !== undefined) {
-      resolve(seen)
-      return
-    }
-    const timer = setTimeout(() => { reject(new Error(`no start for ${taskId}`)) }, WAIT_MS)
-    startWaiters.set(taskId, t => { clearTimeout(timer); resolve(t) })
-  })
+  const started = async (taskId: string): Promise<RunningTask> =>
+    await new Promise((resolve, reject) => {
+      const seen = starts.find(t => t.taskId === taskId)
+      if (seen !== undefined) {
+        resolve(seen)
+        return
+      }
+      const timer = setTimeout(() => {
+        reject(new Error(`no start for ${taskId}`))
+      }, WAIT_MS)
+      startWaiters.set(taskId, t => {
+        clearTimeout(timer)
+        resolve(t)
+      })
+    })
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshos-isolated-'))
@@ -48,9 +60,15 @@ describe('isolated executor', function () {
       capacity: { cpus: 1, memoryMb: 1024 },
       ...DEFAULT_EXECUTOR,
       killGraceMs: 500,
-      spawner: 'child_process'
+      spawner: 'child_process',
     })
-    executor.listen({ onStarted: t => { starts.push(t); startWaiters.get(t.taskId)?.(t) }, onFinished: o => outcomes.get(o.taskId)?.(o) })
+    executor.listen({
+      onStarted: t => {
+        starts.push(t)
+        startWaiters.get(t.taskId)?.(t)
+      },
+      onFinished: o => outcomes.get(o.taskId)?.(o),
+    })
   })
   afterEach(async () => {
     await executor.stop()
@@ -77,7 +95,11 @@ describe('isolated executor', function () {
   it('sends its debug lines only to a logger that keeps them', async () => {
     for (const keepDebug of [true, false]) {
       const lines: string[] = []
-      const record = (level: string) => (_obj: object, msg: string): void => { lines.push(`${level} ${msg}`) }
+      const record =
+        (level: string) =>
+        (_obj: object, msg: string): void => {
+          lines.push(`${level} ${msg}`)
+        }
       const taskId = `debug-${String(keepDebug)}`
       const done = outcome(taskId)
       const own = new IsolatedExecutor({
@@ -86,7 +108,13 @@ describe('isolated executor', function () {
         ...DEFAULT_EXECUTOR,
         killGraceMs: 500,
         spawner: 'child_process',
-        logger: { isLevelEnabled: level => level !== 'debug' || keepDebug, debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') }
+        logger: {
+          isLevelEnabled: level => level !== 'debug' || keepDebug,
+          debug: record('debug'),
+          info: record('info'),
+          warn: record('warn'),
+          error: record('error'),
+        },
       })
       own.listen({ onStarted: () => {}, onFinished: o => outcomes.get(o.taskId)?.(o) })
       try {
@@ -97,7 +125,11 @@ describe('isolated executor', function () {
       }
       // The outcome travels behind the lines logged before it, on the same channel.
       const debugLines = lines.filter(line => line.startsWith('debug '))
-      if (keepDebug) assert.ok(debugLines.includes('debug launching task') && debugLines.includes('debug task finished'), lines.join('; '))
+      if (keepDebug)
+        assert.ok(
+          debugLines.includes('debug launching task') && debugLines.includes('debug task finished'),
+          lines.join('; '),
+        )
       else assert.deepEqual(debugLines, [])
     }
   })
@@ -122,7 +154,7 @@ describe('isolated executor', function () {
     assert.equal((await first).reason, 'exited')
     const pid = executor.pid
     assert.ok(pid !== undefined)
-    const launcher = childrenOf(pid).find((child) => child.comm === 'meshos-launcher')
+    const launcher = childrenOf(pid).find(child => child.comm === 'meshos-launcher')
     const targets = [pid, launcher?.pid].filter((p): p is number => p !== undefined)
     for (const target of targets) {
       process.kill(target, 'SIGINT')
@@ -130,7 +162,8 @@ describe('isolated executor', function () {
     }
     // Delivered (handled, ignored or fatal) before anything is checked: otherwise the checks below
     // could pass before a signal that ends the process arrives.
-    const delivered = (target: number): boolean => processDead(target) || (!signalPending(target, 'SIGINT') && !signalPending(target, 'SIGTERM'))
+    const delivered = (target: number): boolean =>
+      processDead(target) || (!signalPending(target, 'SIGINT') && !signalPending(target, 'SIGTERM'))
     await eventually(() => targets.every(delivered), 'the signals to be delivered', WAIT_MS)
     for (const target of targets) assert.ok(!processDead(target), `process ${target} survives the signals`)
     const done = outcome('after-signals')
@@ -140,4 +173,3 @@ describe('isolated executor', function () {
     assert.equal(Buffer.from(out!.data).toString(), 'still here\n')
   })
 })
-

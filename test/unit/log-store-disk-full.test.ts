@@ -13,11 +13,11 @@ const TMPFS_SIZE = '64k'
 const FILLER_BYTES = 16 * 1024
 
 /** ~1 KiB of data per entry, so the 64 KiB disk fills within a few dozen saves. */
-function entry (index: number): StoredEntry {
+function entry(index: number): StoredEntry {
   return { term: 1, index, type: 'normal', data: { index, blob: 'x'.repeat(1000) } }
 }
 
-function range (fromIndex: number, toIndex: number): StoredEntry[] {
+function range(fromIndex: number, toIndex: number): StoredEntry[] {
   const result: StoredEntry[] = []
   for (let index = fromIndex; index <= toIndex; index++) result.push(entry(index))
   return result
@@ -30,7 +30,7 @@ describe('LogStore on a full disk (tmpfs)', function () {
 
   /** Tracked so that after() can close them even when a test failed half-way: an open file keeps
    * the tmpfs busy and umount would fail. */
-  async function openStore (dir: string): Promise<LogStore> {
+  async function openStore(dir: string): Promise<LogStore> {
     const store = await LogStore.open(dir)
     stores.push(store)
     return store
@@ -53,17 +53,27 @@ describe('LogStore on a full disk (tmpfs)', function () {
 
   after(async function () {
     if (mountDir === undefined) return
-    await Promise.all(stores.map(async (store) => { await store.close().catch(() => {}) }))
+    await Promise.all(
+      stores.map(async store => {
+        await store.close().catch(() => {})
+      }),
+    )
     if (mounted) await run('umount', [mountDir])
     await rm(mountDir, { recursive: true, force: true })
   })
 
   /** Saves batches of 3 entries until one rejects; returns that error and the last acked index. */
-  async function fillUntilFull (store: LogStore, fromIndex: number): Promise<{ error: NodeJS.ErrnoException, ackedIndex: number }> {
+  async function fillUntilFull(
+    store: LogStore,
+    fromIndex: number,
+  ): Promise<{ error: NodeJS.ErrnoException; ackedIndex: number }> {
     let ackedIndex = fromIndex - 1
     for (let attempt = 0; attempt < 100; attempt++) {
       try {
-        await store.save({ entries: range(ackedIndex + 1, ackedIndex + 3), hardState: { term: 1, vote: 'a', commit: ackedIndex } })
+        await store.save({
+          entries: range(ackedIndex + 1, ackedIndex + 3),
+          hardState: { term: 1, vote: 'a', commit: ackedIndex },
+        })
         ackedIndex += 3
       } catch (err) {
         return { error: err as NodeJS.ErrnoException, ackedIndex }
@@ -115,7 +125,11 @@ describe('LogStore on a full disk (tmpfs)', function () {
     store = await openStore(dir)
     assert.equal(store.loaded().snapshot, null)
     assert.deepEqual(store.loaded().entries, range(1, ackedIndex))
-    assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), [], 'no temp file left behind')
+    assert.deepEqual(
+      (await readdir(dir)).filter(name => name.endsWith('.tmp')),
+      [],
+      'no temp file left behind',
+    )
     await store.close()
     await rm(dir, { recursive: true })
   })

@@ -8,15 +8,20 @@ import { CorruptRecordError } from '../../src/election/storage/record-file.js'
 
 const SEGMENT_1 = 'log-0000000001.wal'
 
-function entries (fromIndex: number, toIndex: number, term = 1): StoredEntry[] {
+function entries(fromIndex: number, toIndex: number, term = 1): StoredEntry[] {
   const result: StoredEntry[] = []
   for (let index = fromIndex; index <= toIndex; index++) {
-    result.push({ term, index, type: index % 5 === 0 ? 'config' : 'normal', data: { op: 'set', key: `k${index}`, term } })
+    result.push({
+      term,
+      index,
+      type: index % 5 === 0 ? 'config' : 'normal',
+      data: { op: 'set', key: `k${index}`, term },
+    })
   }
   return result
 }
 
-function snapshotAt (index: number, term: number): StoredSnapshot {
+function snapshotAt(index: number, term: number): StoredSnapshot {
   return { index, term, config: { voters: ['a', 'b', 'c'], learners: ['d'] }, data: { upTo: index } }
 }
 
@@ -24,31 +29,39 @@ describe('LogStore', function () {
   const dirs: string[] = []
   const stores: LogStore[] = []
 
-  async function freshDir (): Promise<string> {
+  async function freshDir(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'meshos-log-store-'))
     dirs.push(dir)
     return dir
   }
 
-  async function openStore (dir: string): Promise<LogStore> {
+  async function openStore(dir: string): Promise<LogStore> {
     const store = await LogStore.open(dir)
     stores.push(store)
     return store
   }
 
   /** Closes `store` and opens the same directory again, as a restart would. */
-  async function reopen (store: LogStore, dir: string): Promise<LogStore> {
+  async function reopen(store: LogStore, dir: string): Promise<LogStore> {
     await store.close()
     return await openStore(dir)
   }
 
   afterEach(async function () {
     // close() is idempotent, so stores a test already closed are fine here.
-    await Promise.all(stores.splice(0).map(async (store) => { await store.close().catch(() => {}) }))
+    await Promise.all(
+      stores.splice(0).map(async store => {
+        await store.close().catch(() => {})
+      }),
+    )
   })
 
   after(async function () {
-    await Promise.all(dirs.map(async (dir) => { await rm(dir, { recursive: true, force: true }) }))
+    await Promise.all(
+      dirs.map(async dir => {
+        await rm(dir, { recursive: true, force: true })
+      }),
+    )
   })
 
   it('opens an empty store, creating the directory', async function () {
@@ -65,15 +78,23 @@ describe('LogStore', function () {
     await store.save({ entries: entries(4, 6) })
     await store.save({ hardState: { term: 2, vote: null, commit: 4 } })
     store = await reopen(store, dir)
-    assert.deepEqual(store.loaded(), { hardState: { term: 2, vote: null, commit: 4 }, snapshot: null, entries: entries(1, 6) })
+    assert.deepEqual(store.loaded(), {
+      hardState: { term: 2, vote: null, commit: 4 },
+      snapshot: null,
+      entries: entries(1, 6),
+    })
 
     // A snapshot from the leader whose last entry we hold with the same term keeps what follows it.
-    await store.save({ snapshot: snapshotAt(4, 1), entries: entries(7, 8), hardState: { term: 2, vote: null, commit: 8 } })
+    await store.save({
+      snapshot: snapshotAt(4, 1),
+      entries: entries(7, 8),
+      hardState: { term: 2, vote: null, commit: 8 },
+    })
     store = await reopen(store, dir)
     assert.deepEqual(store.loaded(), {
       hardState: { term: 2, vote: null, commit: 8 },
       snapshot: snapshotAt(4, 1),
-      entries: entries(5, 8)
+      entries: entries(5, 8),
     })
 
     // One whose term differs at its index supersedes the whole log.
@@ -108,7 +129,11 @@ describe('LogStore', function () {
     saves.push(store.save({ entries: entries(21, 21) }))
     await Promise.all(saves)
     store = await reopen(store, dir)
-    assert.deepEqual(store.loaded(), { hardState: { term: 1, vote: null, commit: 19 }, snapshot: snapshotAt(10, 1), entries: entries(11, 21) })
+    assert.deepEqual(store.loaded(), {
+      hardState: { term: 1, vote: null, commit: 19 },
+      snapshot: snapshotAt(10, 1),
+      entries: entries(11, 21),
+    })
   })
 
   it('replaces a conflicting suffix, and the truncation survives reopen', async function () {
@@ -155,7 +180,7 @@ describe('LogStore', function () {
     assert.deepEqual(store.loaded(), {
       hardState: { term: 1, vote: 'a', commit: 10 },
       snapshot: snapshotAt(6, 1),
-      entries: entries(7, 12)
+      entries: entries(7, 12),
     })
     await assert.rejects(store.compact(snapshotAt(5, 1)), /not newer/)
     await store.compact(snapshotAt(12, 1))
@@ -167,7 +192,7 @@ describe('LogStore', function () {
   it('reconciles a snapshot written just before a crash with the old segment', async function () {
     // Build "new snapshot.rec, old segment" — the state a crash between the two steps of a
     // snapshot install leaves — by copying a snapshot file from another store.
-    async function snapshotFile (index: number, term: number): Promise<string> {
+    async function snapshotFile(index: number, term: number): Promise<string> {
       const donorDir = await freshDir()
       const donor = await openStore(donorDir)
       await donor.save({ entries: entries(1, index, term) })
@@ -225,7 +250,11 @@ describe('LogStore', function () {
     await store.save({ entries: entries(1, 2) })
     await store.close()
     const goodBytes = (await stat(join(dir, SEGMENT_1))).size
-    for (const garbage of [Buffer.from([0xde, 0xad]), Buffer.alloc(300), Buffer.from('{"kind":"entry" but torn mid-way')]) {
+    for (const garbage of [
+      Buffer.from([0xde, 0xad]),
+      Buffer.alloc(300),
+      Buffer.from('{"kind":"entry" but torn mid-way'),
+    ]) {
       await appendFile(join(dir, SEGMENT_1), garbage)
       store = await openStore(dir)
       assert.deepEqual(store.loaded().entries, entries(1, 2))
@@ -292,15 +321,21 @@ describe('LogStore', function () {
         assert.deepEqual(entry, writerEntry(firstIndex + position), `round ${round}: entry at position ${position}`)
       })
       const lastIndex = stored.at(-1)?.index ?? firstIndex - 1
-      assert.ok(lastIndex >= ackedIndex, `round ${round}: acknowledged up to ${ackedIndex} but only ${lastIndex} survived`)
-      assert.ok(hardState.commit <= lastIndex, `round ${round}: commit ${hardState.commit} beyond last entry ${lastIndex}`)
+      assert.ok(
+        lastIndex >= ackedIndex,
+        `round ${round}: acknowledged up to ${ackedIndex} but only ${lastIndex} survived`,
+      )
+      assert.ok(
+        hardState.commit <= lastIndex,
+        `round ${round}: commit ${hardState.commit} beyond last entry ${lastIndex}`,
+      )
       await store.close()
     }
   })
 })
 
 /** The entry the crash-test writer writes at `index`: checkable without any record of the run. */
-function writerEntry (index: number): StoredEntry {
+function writerEntry(index: number): StoredEntry {
   return { term: 1, index, type: 'normal', data: { index, pad: 'x'.repeat(index % 97) } }
 }
 
@@ -326,25 +361,32 @@ for (;;) {
 }
 `
 
-interface WriterRun { ackedIndex: number, stderr: string }
+interface WriterRun {
+  ackedIndex: number
+  stderr: string
+}
 
 /** Starts the writer, SIGKILLs it `killAfterMs` after its first acknowledgement, and returns the
  * highest index it acknowledged (lines still in the pipe are read to the end). */
-async function runWriterUntilKilled (moduleUrl: string, dir: string, killAfterMs: number): Promise<WriterRun> {
+async function runWriterUntilKilled(moduleUrl: string, dir: string, killAfterMs: number): Promise<WriterRun> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER_SOURCE], {
     env: { ...process.env, LOG_STORE_MODULE: moduleUrl, LOG_STORE_DIR: dir },
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
   let killTimer: NodeJS.Timeout | undefined
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString()
     killTimer ??= setTimeout(() => child.kill('SIGKILL'), killAfterMs)
   })
-  const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
-    child.on('close', (_code, closeSignal) => { resolve(closeSignal) })
+  const signal = await new Promise<NodeJS.Signals | null>(resolve => {
+    child.on('close', (_code, closeSignal) => {
+      resolve(closeSignal)
+    })
   })
   clearTimeout(killTimer)
   assert.equal(signal, 'SIGKILL', `the writer exited on its own; stderr: ${stderr}`)

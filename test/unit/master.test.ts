@@ -13,14 +13,24 @@ import type { MemberTable, Member } from '../../src/gossip/member-table.js'
 import type { NodeInfo } from '../../src/gossip/heartbeat.js'
 import type { TaskCommand } from '../../src/tasks/commands.js'
 
-function info (nodeId: string, cpus: number): NodeInfo {
+function info(nodeId: string, cpus: number): NodeInfo {
   return {
-    nodeId, name: nodeId, addrs: [], incarnation: 1, seq: 1, capacity: { cpus, memoryMb: 4096 },
-    allocated: { cpus: 0, memoryMb: 0 }, running: 0, load: 0, labels: {}, version: 'test', startedAt: 0
+    nodeId,
+    name: nodeId,
+    addrs: [],
+    incarnation: 1,
+    seq: 1,
+    capacity: { cpus, memoryMb: 4096 },
+    allocated: { cpus: 0, memoryMb: 0 },
+    running: 0,
+    load: 0,
+    labels: {},
+    version: 'test',
+    startedAt: 0,
   }
 }
 
-function spec (extra: Record<string, unknown> = {}): TaskSpec {
+function spec(extra: Record<string, unknown> = {}): TaskSpec {
   const r = parseTaskSpec({ command: 'true', cpus: 1, memoryMb: 64, ...extra })
   if (!r.ok) throw new Error(r.message)
   return r.spec
@@ -29,33 +39,77 @@ function spec (extra: Record<string, unknown> = {}): TaskSpec {
 describe('master', () => {
   it('counts a submission placed while a round waits for its writes before planning that round', async () => {
     const self = info('n1', 1)
-    const dead: Member = { info: info('n2', 1), state: 'dead', lastSeenAtMs: 0, stateSinceAtMs: 0, confirmations: new Set() }
-    const members = { selfInfo: self, others: () => [dead], get: (id: string) => id === 'n2' ? dead : undefined, nameOf: (id: string) => id } as unknown as MemberTable
+    const dead: Member = {
+      info: info('n2', 1),
+      state: 'dead',
+      lastSeenAtMs: 0,
+      stateSinceAtMs: 0,
+      confirmations: new Set(),
+    }
+    const members = {
+      selfInfo: self,
+      others: () => [dead],
+      get: (id: string) => (id === 'n2' ? dead : undefined),
+      nameOf: (id: string) => id,
+    } as unknown as MemberTable
     const table = new TaskTable()
     let index = 0
-    const apply = (command: TaskCommand): void => { table.apply(command, ++index) }
+    const apply = (command: TaskCommand): void => {
+      table.apply(command, ++index)
+    }
     // A task with a retry left, running on n2, which has died.
-    apply({ type: 'task.submit', term: 2, tasks: [{ id: 'lost', spec: spec({ retries: 1 }), submittedAt: 1, assign: { node: 'n2', placement: 'test' } }] })
+    apply({
+      type: 'task.submit',
+      term: 2,
+      tasks: [{ id: 'lost', spec: spec({ retries: 1 }), submittedAt: 1, assign: { node: 'n2', placement: 'test' } }],
+    })
 
-    const writes: Array<{ command: TaskCommand, commit: () => void }> = []
+    const writes: Array<{ command: TaskCommand; commit: () => void }> = []
     const cluster: TaskCluster = {
       table,
       leader: () => 'n1',
       term: () => 2,
       isReadyLeader: () => true,
       caughtUp: () => true,
-      write: async (command) => { await new Promise<void>(resolve => { writes.push({ command, commit: () => { apply(command); resolve() } }) }) }
+      write: async command => {
+        await new Promise<void>(resolve => {
+          writes.push({
+            command,
+            commit: () => {
+              apply(command)
+              resolve()
+            },
+          })
+        })
+      },
     }
     const placer = new Placer({ self: 'n1', cluster, members, policy: 'spread', maxTasksPerRound: 100 })
-    const master = new Master({ cluster, members, placer, clock: new FakeClock(), pollMs: 60_000, unknownWorkerGraceMs: 0, logger: pino({ level: 'silent' }) })
-    const settle = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+    const master = new Master({
+      cluster,
+      members,
+      placer,
+      clock: new FakeClock(),
+      pollMs: 60_000,
+      unknownWorkerGraceMs: 0,
+      logger: pino({ level: 'silent' }),
+    })
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+    }
     try {
       master.poke()
       await settle()
-      assert.deepEqual(writes.map(w => w.command.type), ['task.lost'], 'the round waits for the lost write')
+      assert.deepEqual(
+        writes.map(w => w.command.type),
+        ['task.lost'],
+        'the round waits for the lost write',
+      )
 
       // Meanwhile a submission arrives: nothing is pending, so it takes n1's only cpu at once.
-      const placed = placer.placeSubmission({ type: 'task.submit', tasks: [{ id: 'new', spec: spec(), submittedAt: 2 }] }, 2)
+      const placed = placer.placeSubmission(
+        { type: 'task.submit', tasks: [{ id: 'new', spec: spec(), submittedAt: 2 }] },
+        2,
+      )
       assert.equal(placed.command.tasks[0]?.assign?.node, 'n1')
       apply(placed.command)
       placed.done()
@@ -64,7 +118,11 @@ describe('master', () => {
       await settle()
       assert.equal(table.get('lost')?.state, 'pending')
       const assigns = writes.filter(w => w.command.type === 'task.assign')
-      assert.deepEqual(assigns.map(w => w.command), [], 'n1 is full: the re-queued task waits')
+      assert.deepEqual(
+        assigns.map(w => w.command),
+        [],
+        'n1 is full: the re-queued task waits',
+      )
     } finally {
       master.stop()
       for (const w of writes) w.commit()

@@ -9,7 +9,7 @@ const cfg: MembershipConfig = { ...DEFAULT_MEMBERSHIP }
 
 const info = nodeInfo
 
-function hb (node: NodeInfo, suspects: HeartbeatMessage['suspects'] = []): HeartbeatMessage {
+function hb(node: NodeInfo, suspects: HeartbeatMessage['suspects'] = []): HeartbeatMessage {
   return { v: 1, type: 'heartbeat', node, suspects }
 }
 
@@ -19,7 +19,7 @@ class Harness {
   readonly table = new MemberTable(info('self'), cfg, 0)
   readonly events: MemberEvent[] = []
 
-  advance (ms: number): void {
+  advance(ms: number): void {
     const end = this.nowMs + ms
     while (this.nowMs < end) {
       this.nowMs = Math.min(end, this.nowMs + cfg.tickIntervalMs)
@@ -28,16 +28,17 @@ class Harness {
   }
 
   /** Advances until `nodeId` reaches `state`; returns the elapsed fake time. */
-  advanceUntil (nodeId: string, state: string, limitMs: number): number {
+  advanceUntil(nodeId: string, state: string, limitMs: number): number {
     const start = this.nowMs
     while (this.table.get(nodeId)?.state !== state) {
-      if (this.nowMs - start > limitMs) assert.fail(`${nodeId} did not become ${state} within ${limitMs} ms (is ${this.table.get(nodeId)?.state})`)
+      if (this.nowMs - start > limitMs)
+        assert.fail(`${nodeId} did not become ${state} within ${limitMs} ms (is ${this.table.get(nodeId)?.state})`)
       this.advance(cfg.tickIntervalMs)
     }
     return this.nowMs - start
   }
 
-  heartbeat (node: NodeInfo, suspects: HeartbeatMessage['suspects'] = []): MemberEvent[] {
+  heartbeat(node: NodeInfo, suspects: HeartbeatMessage['suspects'] = []): MemberEvent[] {
     const ev = this.table.onHeartbeat(hb(node, suspects), this.nowMs)
     this.events.push(...ev)
     return ev
@@ -49,7 +50,10 @@ describe('member table', () => {
     const h = new Harness()
     const ev = h.heartbeat(info('a'))
     assert.equal(h.table.get('a')?.state, 'alive')
-    assert.deepEqual(ev.map(e => e.type), ['state', 'discovered'])
+    assert.deepEqual(
+      ev.map(e => e.type),
+      ['state', 'discovered'],
+    )
   })
 
   it('ignores its own heartbeat', () => {
@@ -62,10 +66,16 @@ describe('member table', () => {
     const h = new Harness()
     h.heartbeat(info('a'))
     const toSuspect = h.advanceUntil('a', 'suspect', 10_000)
-    assert.ok(toSuspect >= cfg.suspectAfterMs && toSuspect <= cfg.suspectAfterMs + cfg.tickIntervalMs, `suspect after ${toSuspect} ms`)
+    assert.ok(
+      toSuspect >= cfg.suspectAfterMs && toSuspect <= cfg.suspectAfterMs + cfg.tickIntervalMs,
+      `suspect after ${toSuspect} ms`,
+    )
     const toDead = h.advanceUntil('a', 'dead', 10_000)
     const expected = suspicionTimeoutMs(cfg, 2)
-    assert.ok(toDead >= expected && toDead <= expected + cfg.tickIntervalMs, `dead after ${toDead} ms, expected ~${expected}`)
+    assert.ok(
+      toDead >= expected && toDead <= expected + cfg.tickIntervalMs,
+      `dead after ${toDead} ms, expected ~${expected}`,
+    )
   })
 
   it('keeps a member alive while its heartbeats keep coming', () => {
@@ -133,10 +143,16 @@ describe('member table', () => {
   it('refutes a suspicion of itself by bumping its incarnation above the suspected one', () => {
     const h = new Harness()
     const ev = h.heartbeat(info('a'), [{ nodeId: 'self', incarnation: 1 }])
-    assert.deepEqual(ev.find(e => e.type === 'refuted'), { type: 'refuted', incarnation: 2 })
+    assert.deepEqual(
+      ev.find(e => e.type === 'refuted'),
+      { type: 'refuted', incarnation: 2 },
+    )
     assert.equal(h.table.nextHeartbeat().node.incarnation, 2)
     // An old suspicion (of an incarnation we already refuted) needs no new refutation.
-    assert.equal(h.heartbeat(info('a', { seq: 2 }), [{ nodeId: 'self', incarnation: 1 }]).some(e => e.type === 'refuted'), false)
+    assert.equal(
+      h.heartbeat(info('a', { seq: 2 }), [{ nodeId: 'self', incarnation: 1 }]).some(e => e.type === 'refuted'),
+      false,
+    )
   })
 
   it('a refuted node is alive again for its peers: the refutation outranks the suspicion', () => {
@@ -158,7 +174,8 @@ describe('member table', () => {
       h.table.onDisconnect('a', h.nowMs)
       for (let seq = 2; h.table.get('a')?.state === 'suspect'; seq++) {
         if (seq > 1000) assert.fail('a never died')
-        for (const id of ['b', 'c', 'd']) h.heartbeat(info(id, { seq }), confirm ? [{ nodeId: 'a', incarnation: 1 }] : [])
+        for (const id of ['b', 'c', 'd'])
+          h.heartbeat(info(id, { seq }), confirm ? [{ nodeId: 'a', incarnation: 1 }] : [])
         h.advance(cfg.tickIntervalMs)
       }
       assert.equal(h.table.get('a')?.state, 'dead')
@@ -239,11 +256,14 @@ describe('member table', () => {
   it('adopts a bootstrap table: alive members with their age, dead ones as history, itself refuted', () => {
     const h = new Harness()
     h.advance(10_000)
-    const ev = h.table.onJoinRecords([
-      { node: info('self', { incarnation: 4 }), state: 'dead', lastSeenAgoMs: 0 },
-      { node: info('a'), state: 'alive', lastSeenAgoMs: 1000 },
-      { node: info('b'), state: 'dead', lastSeenAgoMs: 9000 }
-    ], h.nowMs)
+    const ev = h.table.onJoinRecords(
+      [
+        { node: info('self', { incarnation: 4 }), state: 'dead', lastSeenAgoMs: 0 },
+        { node: info('a'), state: 'alive', lastSeenAgoMs: 1000 },
+        { node: info('b'), state: 'dead', lastSeenAgoMs: 9000 },
+      ],
+      h.nowMs,
+    )
     assert.equal(h.table.get('a')?.state, 'alive')
     assert.equal(h.table.get('a')?.lastSeenAtMs, 9000)
     assert.equal(h.table.get('b')?.state, 'dead')

@@ -15,14 +15,22 @@ describe('process table', () => {
     assert.ok(whole.some(e => e.pid === process.pid))
     // Processes come and go between the two reads, but not most of them.
     const slicedPids = new Set(entries.map(e => e.pid))
-    assert.ok(whole.filter(e => slicedPids.has(e.pid)).length >= whole.length / 2, `${entries.length} sliced, ${whole.length} whole`)
+    assert.ok(
+      whole.filter(e => slicedPids.has(e.pid)).length >= whole.length / 2,
+      `${entries.length} sliced, ${whole.length} whole`,
+    )
     assert.ok(busyMs > 0)
   })
 
   it('yields to the event loop between slices', async () => {
     let turns = 0
     let reading = true
-    const count = (): void => { if (reading) { turns++; setImmediate(count) } }
+    const count = (): void => {
+      if (reading) {
+        turns++
+        setImmediate(count)
+      }
+    }
     setImmediate(count)
     let entries: ProcEntry[] = []
     try {

@@ -8,7 +8,7 @@ import {
   type SchedulerNode,
   type SchedulerPlan,
   type SchedulerPolicy,
-  type SchedulerTask
+  type SchedulerTask,
 } from '../../src/scheduler/types.js'
 import { Prng } from '../sim/prng.js'
 
@@ -19,7 +19,7 @@ const TENANTS = ['a', 'b', 'c']
 const MAX_NODES = 8
 const MAX_TASKS = 40
 
-function randomNode (rng: Prng, index: number): SchedulerNode {
+function randomNode(rng: Prng, index: number): SchedulerNode {
   const capacity = { cpus: rng.pick([0.5, 1, 2, 4, 8]), memoryMb: rng.pick([512, 1024, 4096, 8192]) }
   // Mostly within capacity; sometimes beyond it (a node that shrank after restart).
   const load = rng.chance(0.05) ? 1.2 : rng.pick([0, 0, 0.25, 0.5, 0.9, 1])
@@ -34,11 +34,11 @@ function randomNode (rng: Prng, index: number): SchedulerNode {
     labels,
     capacity,
     allocated: { cpus: Math.round(capacity.cpus * load * 10) / 10, memoryMb: Math.round(capacity.memoryMb * load) },
-    taskCount: rng.int(5)
+    taskCount: rng.int(5),
   }
 }
 
-function randomTask (rng: Prng, index: number, seq: number): SchedulerTask {
+function randomTask(rng: Prng, index: number, seq: number): SchedulerTask {
   const constraints: Record<string, string> = {}
   if (rng.chance(0.3)) constraints.zone = rng.pick(['edge', 'core'])
   if (rng.chance(0.1)) constraints.gpu = 'true'
@@ -50,13 +50,13 @@ function randomTask (rng: Prng, index: number, seq: number): SchedulerTask {
     deadlineMs: rng.chance(0.5) ? null : NOW - 5000 + rng.int(20_000),
     tenant: rng.pick(TENANTS),
     constraints,
-    seq
+    seq,
   }
   if (rng.chance(0.2)) t.policy = rng.pick(SCHEDULER_POLICIES)
   return t
 }
 
-function randomInput (seed: number): SchedulerInput {
+function randomInput(seed: number): SchedulerInput {
   const rng = new Prng(seed)
   const nodes = rng.shuffle(Array.from({ length: rng.int(MAX_NODES + 1) }, (_, i) => randomNode(rng, i)))
   const taskCount = rng.int(MAX_TASKS + 1)
@@ -70,18 +70,25 @@ function randomInput (seed: number): SchedulerInput {
   return { policy: rng.pick(SCHEDULER_POLICIES), nodes, pending, tenantUsage, roundRobinAfter, nowMs: NOW }
 }
 
-function labelsMatch (task: SchedulerTask, node: SchedulerNode): boolean {
-  return Object.entries(task.constraints).every(([key, value]) => Object.hasOwn(node.labels, key) && node.labels[key] === value)
+function labelsMatch(task: SchedulerTask, node: SchedulerNode): boolean {
+  return Object.entries(task.constraints).every(
+    ([key, value]) => Object.hasOwn(node.labels, key) && node.labels[key] === value,
+  )
 }
 
-function takesWork (node: SchedulerNode): boolean {
+function takesWork(node: SchedulerNode): boolean {
   return node.alive && !node.draining
 }
 
 /** Nodes' usage once the plan is applied. */
-function finalUsage (input: SchedulerInput, result: SchedulerPlan): Map<string, { cpus: number, memoryMb: number, placed: number }> {
+function finalUsage(
+  input: SchedulerInput,
+  result: SchedulerPlan,
+): Map<string, { cpus: number; memoryMb: number; placed: number }> {
   const tasks = new Map(input.pending.map(t => [t.id, t]))
-  const usage = new Map(input.nodes.map(n => [n.id, { cpus: n.allocated.cpus, memoryMb: n.allocated.memoryMb, placed: 0 }]))
+  const usage = new Map(
+    input.nodes.map(n => [n.id, { cpus: n.allocated.cpus, memoryMb: n.allocated.memoryMb, placed: 0 }]),
+  )
   for (const a of result.assignments) {
     const u = usage.get(a.nodeId)!
     const t = tasks.get(a.taskId)!
@@ -92,7 +99,7 @@ function finalUsage (input: SchedulerInput, result: SchedulerPlan): Map<string, 
   return usage
 }
 
-function checkInvariants (input: SchedulerInput, result: SchedulerPlan, label: string): void {
+function checkInvariants(input: SchedulerInput, result: SchedulerPlan, label: string): void {
   const tasks = new Map(input.pending.map(t => [t.id, t]))
   const nodes = new Map(input.nodes.map(n => [n.id, n]))
 
@@ -101,8 +108,14 @@ function checkInvariants (input: SchedulerInput, result: SchedulerPlan, label: s
   assert.deepEqual([...seen].sort(), [...tasks.keys()].sort(), `${label}: each task exactly once`)
 
   // Expired: exactly the tasks past their deadline, in seq order.
-  const expired = input.pending.filter(t => t.deadlineMs !== null && t.deadlineMs < input.nowMs).sort((a, b) => a.seq - b.seq)
-  assert.deepEqual(result.expired, expired.map(t => t.id), `${label}: expired`)
+  const expired = input.pending
+    .filter(t => t.deadlineMs !== null && t.deadlineMs < input.nowMs)
+    .sort((a, b) => a.seq - b.seq)
+  assert.deepEqual(
+    result.expired,
+    expired.map(t => t.id),
+    `${label}: expired`,
+  )
 
   // Every placement is feasible on its own terms.
   for (const a of result.assignments) {
@@ -119,7 +132,10 @@ function checkInvariants (input: SchedulerInput, result: SchedulerPlan, label: s
     if (u.placed === 0) continue
     const { capacity } = nodes.get(id)!
     assert.ok(u.cpus <= capacity.cpus + SLACK, `${label}: ${id} over cpu capacity (${u.cpus} > ${capacity.cpus})`)
-    assert.ok(u.memoryMb <= capacity.memoryMb + SLACK, `${label}: ${id} over memory capacity (${u.memoryMb} > ${capacity.memoryMb})`)
+    assert.ok(
+      u.memoryMb <= capacity.memoryMb + SLACK,
+      `${label}: ${id} over memory capacity (${u.memoryMb} > ${capacity.memoryMb})`,
+    )
   }
 
   // Pending tasks: no node could take them after the plan (free space only shrinks in a round, so
@@ -128,11 +144,17 @@ function checkInvariants (input: SchedulerInput, result: SchedulerPlan, label: s
     const t = tasks.get(p.taskId)!
     const fitsNow = input.nodes.some(n => {
       const u = usage.get(n.id)!
-      return takesWork(n) && labelsMatch(t, n) &&
-        t.cpus <= n.capacity.cpus - u.cpus - SLACK && t.memoryMb <= n.capacity.memoryMb - u.memoryMb - SLACK
+      return (
+        takesWork(n) &&
+        labelsMatch(t, n) &&
+        t.cpus <= n.capacity.cpus - u.cpus - SLACK &&
+        t.memoryMb <= n.capacity.memoryMb - u.memoryMb - SLACK
+      )
     })
     assert.ok(!fitsNow, `${label}: ${p.taskId} left pending but fits`)
-    const couldEver = input.nodes.some(n => takesWork(n) && labelsMatch(t, n) && t.cpus <= n.capacity.cpus && t.memoryMb <= n.capacity.memoryMb)
+    const couldEver = input.nodes.some(
+      n => takesWork(n) && labelsMatch(t, n) && t.cpus <= n.capacity.cpus && t.memoryMb <= n.capacity.memoryMb,
+    )
     assert.equal(p.unsatisfiable, !couldEver, `${label}: ${p.taskId} unsatisfiable`)
     if (input.nodes.length === 0) {
       assert.equal(p.placement, 'no nodes known')
@@ -152,12 +174,12 @@ function checkInvariants (input: SchedulerInput, result: SchedulerPlan, label: s
 
   // Static queue orders: placed tasks come out in queue order.
   if (input.policy !== 'fair') {
-    const key = (t: SchedulerTask): number[] => input.policy === 'edf'
-      ? [-t.priority, t.deadlineMs ?? Number.POSITIVE_INFINITY, t.seq]
-      : [-t.priority, t.seq]
+    const key = (t: SchedulerTask): number[] =>
+      input.policy === 'edf' ? [-t.priority, t.deadlineMs ?? Number.POSITIVE_INFINITY, t.seq] : [-t.priority, t.seq]
     const keys = result.assignments.map(a => key(tasks.get(a.taskId)!))
     for (let i = 1; i < keys.length; i++) {
-      const order = keys[i - 1]!.map((v, j) => (v < keys[i]![j]! ? -1 : v > keys[i]![j]! ? 1 : 0)).find(d => d !== 0) ?? 0
+      const order =
+        keys[i - 1]!.map((v, j) => (v < keys[i]![j]! ? -1 : v > keys[i]![j]! ? 1 : 0)).find(d => d !== 0) ?? 0
       assert.ok(order < 0, `${label}: assignments out of queue order at ${i}`)
     }
   }
@@ -184,7 +206,11 @@ describe('scheduler properties', () => {
       const input = randomInput(seed)
       const expected = plan(input)
       const rng = new Prng(seed * 7919)
-      const shuffled = { ...structuredClone(input), nodes: rng.shuffle([...input.nodes]), pending: rng.shuffle([...input.pending]) }
+      const shuffled = {
+        ...structuredClone(input),
+        nodes: rng.shuffle([...input.nodes]),
+        pending: rng.shuffle([...input.pending]),
+      }
       assert.deepEqual(plan(shuffled), expected, `seed ${seed}`)
     }
   })

@@ -12,7 +12,7 @@ import { eventually } from '../helpers/proc.js'
 
 /** Far above any pid in use, so the group kills TaskRun sends find nothing (ESRCH, ignored). */
 const ABSENT_PID = 4_000_000
-const SILENT = { debug () {}, info () {}, warn () {}, error () {} }
+const SILENT = { debug() {}, info() {}, warn() {}, error() {} }
 
 class ScriptedSpawner implements Spawner {
   readonly kind = 'launcher'
@@ -21,35 +21,47 @@ class ScriptedSpawner implements Spawner {
   /** So the test drives TaskRun's own directory preparation and its asynchronous window. */
   readonly preparesWorkDir = false
   events: SpawnEvents | null = null
-  spawn (_spec: unknown, events: SpawnEvents): { closeOutput: () => void } {
+  spawn(_spec: unknown, events: SpawnEvents): { closeOutput: () => void } {
     this.events = events
-    return { closeOutput () {} }
+    return { closeOutput() {} }
   }
 
-  close (): void {}
+  close(): void {}
 }
 
 describe('task run outcome rules', function () {
   let dir: string
-  beforeEach(async function () { dir = await mkdtemp(join(tmpdir(), 'meshos-taskrun-')) })
-  afterEach(async function () { await rm(dir, { recursive: true, force: true }) })
+  beforeEach(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'meshos-taskrun-'))
+  })
+  afterEach(async function () {
+    await rm(dir, { recursive: true, force: true })
+  })
 
-  function scripted (): { spawner: ScriptedSpawner, taskRun: TaskRun, outcome: () => TaskOutcome | null } {
+  function scripted(): { spawner: ScriptedSpawner; taskRun: TaskRun; outcome: () => TaskOutcome | null } {
     const spawner = new ScriptedSpawner()
     let outcome: TaskOutcome | null = null
-    const taskRun = new TaskRun({ taskId: 't', attempt: 1, argv: ['/bin/true'], env: {}, cpus: 0.1, memoryMb: 1, timeoutMs: null }, {
-      paths: taskPaths(dir, 't', 1),
-      maxLogBytes: 1024,
-      killGraceMs: 50,
-      logger: SILENT,
-      spawner,
-      onStarted: () => {},
-      onFinished: (o) => { outcome = o }
-    })
+    const taskRun = new TaskRun(
+      { taskId: 't', attempt: 1, argv: ['/bin/true'], env: {}, cpus: 0.1, memoryMb: 1, timeoutMs: null },
+      {
+        paths: taskPaths(dir, 't', 1),
+        maxLogBytes: 1024,
+        killGraceMs: 50,
+        logger: SILENT,
+        spawner,
+        onStarted: () => {},
+        onFinished: o => {
+          outcome = o
+        },
+      },
+    )
     return { spawner, taskRun, outcome: () => outcome }
   }
 
-  async function run (kill: KillReason, exit: { code: number | null, signal: NodeJS.Signals | null }): Promise<TaskOutcome> {
+  async function run(
+    kill: KillReason,
+    exit: { code: number | null; signal: NodeJS.Signals | null },
+  ): Promise<TaskOutcome> {
     const { spawner, taskRun, outcome: result } = scripted()
     taskRun.start()
     // The task directory is made off the event loop first.

@@ -7,24 +7,48 @@ import { ClusterStateMachine } from '../../src/cluster/state-machine.js'
 import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
 import type { TaskCommand } from '../../src/tasks/commands.js'
 
-function spec (extra: Record<string, unknown> = {}): TaskSpec {
+function spec(extra: Record<string, unknown> = {}): TaskSpec {
   const r = parseTaskSpec({ command: 'true', ...extra })
   if (!r.ok) throw new Error(r.message)
   return r.spec
 }
 
-const submit = (id: string, s = spec()): TaskCommand => ({ type: 'task.submit', tasks: [{ id, spec: s, submittedAt: 1000 }] })
-const assign = (id: string, node: string, term = 2, attempt = 1): TaskCommand => ({ type: 'task.assign', term, assignments: [{ id, attempt, node, placement: 'test' }] })
-const started = (id: string, node: string, attempt = 1): TaskCommand => ({ type: 'task.report', node, events: [{ kind: 'started', id, attempt, at: 2000 }] })
-const finished = (id: string, node: string, exitCode: number | null, reason: 'exited' | 'timeout' | 'cancelled' | 'refused' = 'exited', attempt = 1): TaskCommand => ({
-  type: 'task.report', node, events: [{ kind: 'finished', id, attempt, at: 3000, startedAt: 2000, reason, exitCode, signal: null, message: 'm' }]
+const submit = (id: string, s = spec()): TaskCommand => ({
+  type: 'task.submit',
+  tasks: [{ id, spec: s, submittedAt: 1000 }],
+})
+const assign = (id: string, node: string, term = 2, attempt = 1): TaskCommand => ({
+  type: 'task.assign',
+  term,
+  assignments: [{ id, attempt, node, placement: 'test' }],
+})
+const started = (id: string, node: string, attempt = 1): TaskCommand => ({
+  type: 'task.report',
+  node,
+  events: [{ kind: 'started', id, attempt, at: 2000 }],
+})
+const finished = (
+  id: string,
+  node: string,
+  exitCode: number | null,
+  reason: 'exited' | 'timeout' | 'cancelled' | 'refused' = 'exited',
+  attempt = 1,
+): TaskCommand => ({
+  type: 'task.report',
+  node,
+  events: [{ kind: 'finished', id, attempt, at: 3000, startedAt: 2000, reason, exitCode, signal: null, message: 'm' }],
 })
 
 describe('task table', () => {
   let table: TaskTable
   let index: number
-  const apply = (...cmds: TaskCommand[]): void => { for (const c of cmds) table.apply(c, ++index) }
-  beforeEach(() => { table = new TaskTable(); index = 0 })
+  const apply = (...cmds: TaskCommand[]): void => {
+    for (const c of cmds) table.apply(c, ++index)
+  }
+  beforeEach(() => {
+    table = new TaskTable()
+    index = 0
+  })
 
   it('runs the lifecycle pending → assigned → running → succeeded, recording times and the attempt', () => {
     apply(submit('a'))
@@ -38,7 +62,10 @@ describe('task table', () => {
     assert.equal(t.startedAt, 2000)
     assert.equal(t.finishedAt, 3000)
     assert.equal([...table.activeTasks()].length, 0)
-    assert.deepEqual(t.history.map(h => h.outcome), ['succeeded'])
+    assert.deepEqual(
+      t.history.map(h => h.outcome),
+      ['succeeded'],
+    )
   })
 
   it('ignores repeats: a resubmitted id, a second assignment, a report from another node or attempt', () => {
@@ -60,7 +87,13 @@ describe('task table', () => {
     const t = table.get('a')!
     assert.equal(t.state, 'failed')
     assert.equal(t.reason, 'timeout')
-    assert.deepEqual(t.history.map(h => [h.attempt, h.node, h.outcome]), [[1, 'n1', 'exit_code'], [2, 'n2', 'timeout']])
+    assert.deepEqual(
+      t.history.map(h => [h.attempt, h.node, h.outcome]),
+      [
+        [1, 'n1', 'exit_code'],
+        [2, 'n2', 'timeout'],
+      ],
+    )
   })
 
   it('a refusal (capacity race) re-queues without spending a retry', () => {
@@ -73,7 +106,16 @@ describe('task table', () => {
     apply(submit('a', spec({ retries: 1 })), submit('b'), assign('a', 'n1'), assign('b', 'n1'), started('a', 'n1'))
     apply({ type: 'task.lost', node: 'n2', tasks: [{ id: 'a', attempt: 1 }], at: 5, message: 'x' })
     assert.equal(table.get('a')?.state, 'running')
-    apply({ type: 'task.lost', node: 'n1', tasks: [{ id: 'a', attempt: 1 }, { id: 'b', attempt: 1 }], at: 5, message: 'gone' })
+    apply({
+      type: 'task.lost',
+      node: 'n1',
+      tasks: [
+        { id: 'a', attempt: 1 },
+        { id: 'b', attempt: 1 },
+      ],
+      at: 5,
+      message: 'gone',
+    })
     assert.equal(table.get('a')?.state, 'pending')
     assert.equal(table.get('a')?.attempt, 2)
     assert.equal(table.get('b')?.state, 'failed')
@@ -82,12 +124,17 @@ describe('task table', () => {
 
   it('cancels a pending task at once, a running one once its worker reports, and tells the worker', () => {
     const events: TaskEvent[] = []
-    table.onEvent(e => { if (e.type !== 'changed') events.push(e) })
+    table.onEvent(e => {
+      if (e.type !== 'changed') events.push(e)
+    })
     apply(submit('a'), submit('b'), assign('b', 'n1'), started('b', 'n1'))
     apply({ type: 'task.cancel', ids: ['a', 'b'], at: 9 })
     assert.equal(table.get('a')?.state, 'cancelled')
     assert.equal(table.get('b')?.state, 'running')
-    assert.deepEqual(events.map(e => e.type), ['assigned', 'cancel_requested'])
+    assert.deepEqual(
+      events.map(e => e.type),
+      ['assigned', 'cancel_requested'],
+    )
     apply(finished('b', 'n1', null, 'cancelled'))
     assert.equal(table.get('b')?.state, 'cancelled')
     // A cancelled pending task is never assigned.
@@ -97,13 +144,29 @@ describe('task table', () => {
 
   it('a submission placed by the leader is assigned in the same entry, fenced by its term', () => {
     const events: TaskEvent[] = []
-    table.onEvent(e => { if (e.type === 'assigned') events.push(e) })
-    apply({ type: 'task.submit', term: 3, tasks: [{ id: 'a', spec: spec(), submittedAt: 1, assign: { node: 'n2', placement: 'p' } }, { id: 'b', spec: spec(), submittedAt: 1 }] })
+    table.onEvent(e => {
+      if (e.type === 'assigned') events.push(e)
+    })
+    apply({
+      type: 'task.submit',
+      term: 3,
+      tasks: [
+        { id: 'a', spec: spec(), submittedAt: 1, assign: { node: 'n2', placement: 'p' } },
+        { id: 'b', spec: spec(), submittedAt: 1 },
+      ],
+    })
     assert.equal(table.get('a')?.state, 'assigned')
     assert.equal(table.get('a')?.node, 'n2')
     assert.equal(table.get('b')?.state, 'pending')
-    assert.deepEqual(events.map(e => e.type === 'assigned' ? e.task.id : ''), ['a'])
-    apply({ type: 'task.submit', term: 2, tasks: [{ id: 'c', spec: spec(), submittedAt: 1, assign: { node: 'n2', placement: 'p' } }] })
+    assert.deepEqual(
+      events.map(e => (e.type === 'assigned' ? e.task.id : '')),
+      ['a'],
+    )
+    apply({
+      type: 'task.submit',
+      term: 2,
+      tasks: [{ id: 'c', spec: spec(), submittedAt: 1, assign: { node: 'n2', placement: 'p' } }],
+    })
     assert.equal(table.get('c')?.state, 'pending', 'an older term places nothing; the task still enters the queue')
   })
 
@@ -121,15 +184,26 @@ describe('task table', () => {
   it('round-trips through the cluster snapshot with indexes intact', () => {
     const sm = new ClusterStateMachine()
     let i = 0
-    const entry = (data: unknown): { index: number, term: number, type: 'normal', data: unknown } => ({ index: ++i, term: 1, type: 'normal', data })
+    const entry = (data: unknown): { index: number; term: number; type: 'normal'; data: unknown } => ({
+      index: ++i,
+      term: 1,
+      type: 'normal',
+      data,
+    })
     sm.apply(entry(submit('a')))
     sm.apply(entry(submit('b')))
     sm.apply(entry(assign('b', 'n1', 1)))
     const copy = new ClusterStateMachine()
     copy.restore(JSON.parse(JSON.stringify(sm.snapshot())))
     assert.deepEqual([...copy.tasks.all()], [...sm.tasks.all()])
-    assert.deepEqual([...copy.tasks.pending()].map(t => t.id), ['a'])
-    assert.deepEqual([...copy.tasks.activeTasks()].map(t => t.id), ['b'])
+    assert.deepEqual(
+      [...copy.tasks.pending()].map(t => t.id),
+      ['a'],
+    )
+    assert.deepEqual(
+      [...copy.tasks.activeTasks()].map(t => t.id),
+      ['b'],
+    )
     // A version-1 snapshot (before tasks) restores with an empty table.
     copy.restore({ version: 1, kv: [['k', 'v']] })
     assert.equal(copy.tasks.size, 0)
@@ -142,8 +216,18 @@ describe('task spec', () => {
     const r = parseTaskSpec({ argv: ['/bin/true'], deadline: '2026-11-27T18:00:00Z' })
     assert.ok(r.ok)
     assert.deepEqual(r.spec, {
-      argv: ['/bin/true'], name: null, env: {}, cpus: 0.1, memoryMb: 64, timeoutMs: null, retries: 0, priority: 50,
-      deadline: Date.parse('2026-11-27T18:00:00Z'), tenant: 'default', constraints: {}, policy: null
+      argv: ['/bin/true'],
+      name: null,
+      env: {},
+      cpus: 0.1,
+      memoryMb: 64,
+      timeoutMs: null,
+      retries: 0,
+      priority: 50,
+      deadline: Date.parse('2026-11-27T18:00:00Z'),
+      tenant: 'default',
+      constraints: {},
+      policy: null,
     })
   })
 
@@ -155,7 +239,7 @@ describe('task spec', () => {
       [{ command: 'x', policy: 'edf' }, 'policy: '],
       [{ command: '' }, 'command: must not be empty'],
       [{ argv: [] }, 'argv: must have at least the program'],
-      [{ command: 'x', deadline: -5 }, 'deadline: must be epoch milliseconds']
+      [{ command: 'x', deadline: -5 }, 'deadline: must be epoch milliseconds'],
     ]
     for (const [input, message] of cases) {
       const r = parseTaskSpec(input)

@@ -17,7 +17,11 @@ import { FakeClock } from '../helpers/fake-clock.js'
 
 const SELF = 'n1'
 
-interface PendingWrite { events: TaskReportEvent[], commit: () => void, fail: (err: Error) => void }
+interface PendingWrite {
+  events: TaskReportEvent[]
+  commit: () => void
+  fail: (err: Error) => void
+}
 
 describe('worker reports', () => {
   let dataDir: string
@@ -35,7 +39,7 @@ describe('worker reports', () => {
   })
 
   /** Replaces the worker made by beforeEach (stopped, so its timers cannot fire). */
-  function makeWorker (startReportDelayMs: number, maxEventsPerReport = 100): Worker {
+  function makeWorker(startReportDelayMs: number, maxEventsPerReport = 100): Worker {
     worker?.stop()
     const executor = { isRunning: () => false, cancel: () => false } as unknown as TaskExecutor
     return new Worker({
@@ -49,8 +53,10 @@ describe('worker reports', () => {
         caughtUp: () => true,
         write: async (command: TaskCommand) => {
           assert.equal(command.type, 'task.report')
-          await new Promise<void>((resolve, reject) => { writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve, fail: reject }) })
-        }
+          await new Promise<void>((resolve, reject) => {
+            writes.push({ events: (command as { events: TaskReportEvent[] }).events, commit: resolve, fail: reject })
+          })
+        },
       },
       executor,
       clock,
@@ -59,7 +65,7 @@ describe('worker reports', () => {
       reconcileMs: 60_000,
       taskDirRetentionMs: 60_000,
       taskDirGcIntervalMs: 60_000,
-      logger: pino({ level: 'silent' })
+      logger: pino({ level: 'silent' }),
     })
   }
 
@@ -69,9 +75,20 @@ describe('worker reports', () => {
     await rm(dataDir, { recursive: true, force: true })
   })
 
-  const started = (taskId: string): void => { worker.onStarted({ taskId, attempt: 1, pid: 100, startedAtMs: 2000, cpus: 0.1, memoryMb: 16 }) }
+  const started = (taskId: string): void => {
+    worker.onStarted({ taskId, attempt: 1, pid: 100, startedAtMs: 2000, cpus: 0.1, memoryMb: 16 })
+  }
   const finished = (taskId: string): void => {
-    worker.onFinished({ taskId, attempt: 1, reason: 'exited', exitCode: 0, signal: null, message: '', startedAtMs: 2000, finishedAtMs: 3000 })
+    worker.onFinished({
+      taskId,
+      attempt: 1,
+      reason: 'exited',
+      exitCode: 0,
+      signal: null,
+      message: '',
+      startedAtMs: 2000,
+      finishedAtMs: 3000,
+    })
   }
   /** Lets the worker's flush loop run up to its next write: event-loop turns, no time passes. */
   const settle = async (): Promise<void> => {
@@ -93,7 +110,7 @@ describe('worker reports', () => {
     started('b')
     finished('b')
     finished('a')
-    assert.equal(worker.queuedReports, 3, 'a start in flight plus two finishes; b\'s start no longer counts')
+    assert.equal(worker.queuedReports, 3, "a start in flight plus two finishes; b's start no longer counts")
     await commit(0)
     assert.deepEqual(kinds(writes[1]), ['finished b', 'finished a'])
     const finish = writes[1]!.events[0]
@@ -113,7 +130,7 @@ describe('worker reports', () => {
     assert.deepEqual(kinds(writes[0]), ['finished a'], 'a task that ended meanwhile reports once')
     started('b')
     await commit(0)
-    assert.equal(writes.length, 1, 'b\'s start waits too')
+    assert.equal(writes.length, 1, "b's start waits too")
     finished('c')
     await settle()
     assert.deepEqual(kinds(writes[1]), ['started b', 'finished c'], 'it rides along with the next report')
@@ -132,7 +149,7 @@ describe('worker reports', () => {
     await settle()
     started('b')
     await commit(0)
-    assert.deepEqual(kinds(writes[1]), ['started a', 'started b'], 'a is overdue: it does not wait for a timer of b\'s')
+    assert.deepEqual(kinds(writes[1]), ['started a', 'started b'], "a is overdue: it does not wait for a timer of b's")
     await commit(1)
     assert.equal(worker.queuedReports, 0)
   })
@@ -206,9 +223,38 @@ describe('worker reports', () => {
   it('a finish that the table applies without its start still records the start time', () => {
     const spec = parseTaskSpec({ command: 'true' })
     if (!spec.ok) throw new Error(spec.message)
-    table.apply({ type: 'task.submit', term: 2, tasks: [{ id: 'c', spec: spec.spec, submittedAt: 1000, assign: { node: SELF, placement: 'test' } }] }, 1)
-    table.apply({ type: 'task.report', node: SELF, events: [{ kind: 'finished', id: 'c', attempt: 1, at: 3000, startedAt: 2000, reason: 'exited', exitCode: 0, signal: null, message: '' }] }, 2)
+    table.apply(
+      {
+        type: 'task.submit',
+        term: 2,
+        tasks: [{ id: 'c', spec: spec.spec, submittedAt: 1000, assign: { node: SELF, placement: 'test' } }],
+      },
+      1,
+    )
+    table.apply(
+      {
+        type: 'task.report',
+        node: SELF,
+        events: [
+          {
+            kind: 'finished',
+            id: 'c',
+            attempt: 1,
+            at: 3000,
+            startedAt: 2000,
+            reason: 'exited',
+            exitCode: 0,
+            signal: null,
+            message: '',
+          },
+        ],
+      },
+      2,
+    )
     const task = table.get('c')
-    assert.deepEqual({ state: task?.state, startedAt: task?.startedAt, finishedAt: task?.finishedAt }, { state: 'succeeded', startedAt: 2000, finishedAt: 3000 })
+    assert.deepEqual(
+      { state: task?.state, startedAt: task?.startedAt, finishedAt: task?.finishedAt },
+      { state: 'succeeded', startedAt: 2000, finishedAt: 3000 },
+    )
   })
 })

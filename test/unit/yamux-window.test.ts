@@ -19,7 +19,7 @@ class FrameCounter {
   plainWindowUpdates = 0
   windowCreditBytes = 0
 
-  feed (chunk: Uint8Array): void {
+  feed(chunk: Uint8Array): void {
     const joined = new Uint8Array(this.pending.length + chunk.length)
     joined.set(this.pending)
     joined.set(chunk, this.pending.length)
@@ -49,31 +49,39 @@ describe('yamux window updates (patched)', function () {
     const dialer = factory.createStreamMuxer({ direction: 'outbound' })
     const listener = factory.createStreamMuxer({
       direction: 'inbound',
-      onIncomingStream: (stream) => {
+      onIncomingStream: stream => {
         inbound = stream
-        void (async () => { for await (const chunk of stream.source) receivedBytes += chunk.byteLength })()
-      }
+        void (async () => {
+          for await (const chunk of stream.source) receivedBytes += chunk.byteLength
+        })()
+      },
     })
     const backwards = new FrameCounter()
     void pipe(dialer.source, listener.sink)
-    void pipe(listener.source, async function * (source) {
-      for await (const chunk of source) {
-        backwards.feed(chunk.subarray())
-        yield chunk
-      }
-    }, dialer.sink)
+    void pipe(
+      listener.source,
+      async function* (source) {
+        for await (const chunk of source) {
+          backwards.feed(chunk.subarray())
+          yield chunk
+        }
+      },
+      dialer.sink,
+    )
 
     const stream = await dialer.newStream()
     const smallMessages = 1000
     const bigBytes = 1024 * 1024
-    await stream.sink((async function * () {
-      for (let i = 0; i < smallMessages; i++) {
-        yield new Uint8Array(100)
-        // One data frame each: let the muxer send before the next message arrives.
-        await new Promise(resolve => setImmediate(resolve))
-      }
-      for (let sent = 0; sent < bigBytes; sent += 16 * 1024) yield new Uint8Array(16 * 1024)
-    })())
+    await stream.sink(
+      (async function* () {
+        for (let i = 0; i < smallMessages; i++) {
+          yield new Uint8Array(100)
+          // One data frame each: let the muxer send before the next message arrives.
+          await new Promise(resolve => setImmediate(resolve))
+        }
+        for (let sent = 0; sent < bigBytes; sent += 16 * 1024) yield new Uint8Array(16 * 1024)
+      })(),
+    )
     const totalBytes = smallMessages * 100 + bigBytes
     const deadline = Date.now() + 10_000
     while (receivedBytes < totalBytes && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
@@ -83,7 +91,10 @@ describe('yamux window updates (patched)', function () {
     // Unpatched, the listener answers each of the 1,000 small data frames (and each big one) with
     // an update; patched, it grants credit every half window (128 KiB at first, growing).
     assert.ok(backwards.plainWindowUpdates > 0, 'credit was granted at all')
-    assert.ok(backwards.plainWindowUpdates <= 20, `window updates sent: ${backwards.plainWindowUpdates} for ${smallMessages} small and ${bigBytes / 16384} big data frames`)
+    assert.ok(
+      backwards.plainWindowUpdates <= 20,
+      `window updates sent: ${backwards.plainWindowUpdates} for ${smallMessages} small and ${bigBytes / 16384} big data frames`,
+    )
     await dialer.close()
     await listener.close()
   })

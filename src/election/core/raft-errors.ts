@@ -1,13 +1,13 @@
 // Named errors thrown by RaftCore's proposal API, so the HTTP layer can map
 // them to status codes (NotLeaderError -> 503 / redirect, config errors -> 409).
 
-import type { NodeId } from './types.js';
+import type { NodeId } from './types.js'
 
 /** The proposal reached a node that is not the leader. `leader` is its best guess, if any. */
 export class NotLeaderError extends Error {
-  override readonly name = 'NotLeaderError';
+  override readonly name = 'NotLeaderError'
   constructor(readonly leader: NodeId | null) {
-    super(leader === null ? 'not the leader; no leader known' : `not the leader; leader is ${leader}`);
+    super(leader === null ? 'not the leader; no leader known' : `not the leader; leader is ${leader}`)
   }
 }
 
@@ -19,14 +19,14 @@ export type ConfigChangeRejection =
   /** More than one voter added or removed at once. */
   | 'tooManyVoterChanges'
   /** Empty voter set, duplicates, or a node both voter and learner. */
-  | 'invalidConfig';
+  | 'invalidConfig'
 
 export class ConfigChangeError extends Error {
-  override readonly name = 'ConfigChangeError';
+  override readonly name = 'ConfigChangeError'
   constructor(
     readonly reason: ConfigChangeRejection,
     message: string,
   ) {
-    super(message);
+    super(message)
   }
 }

@@ -2,15 +2,15 @@
 // classes, no undefined-valued fields that matter) because messages go over
 // the wire as JSON and persisted state goes to disk as JSON.
 
-export type NodeId = string;
+export type NodeId = string
 
 /** Cluster membership. Learners receive the log but never vote or campaign. */
 export interface ClusterConfig {
-  voters: NodeId[];
-  learners: NodeId[];
+  voters: NodeId[]
+  learners: NodeId[]
 }
 
-export type EntryType = 'normal' | 'config';
+export type EntryType = 'normal' | 'config'
 
 /**
  * One log entry. `data` is any JSON value; for `config` entries it is the new
@@ -18,17 +18,17 @@ export type EntryType = 'normal' | 'config';
  * appends to commit entries of earlier terms: state machines must skip it.
  */
 export interface Entry {
-  term: number;
-  index: number;
-  type: EntryType;
-  data: unknown;
+  term: number
+  index: number
+  type: EntryType
+  data: unknown
 }
 
 /** What must be on disk before any message produced alongside it is sent. */
 export interface HardState {
-  term: number;
-  vote: NodeId | null;
-  commit: number;
+  term: number
+  vote: NodeId | null
+  commit: number
 }
 
 /**
@@ -36,56 +36,56 @@ export interface HardState {
  * `config` is the membership in effect at `index`.
  */
 export interface Snapshot {
-  index: number;
-  term: number;
-  config: ClusterConfig;
-  data: unknown;
+  index: number
+  term: number
+  config: ClusterConfig
+  data: unknown
 }
 
 /** What a node loads from disk at start: the log holds entries after the snapshot. */
 export interface PersistedState {
-  hardState: HardState;
-  snapshot: Snapshot | null;
-  entries: Entry[];
+  hardState: HardState
+  snapshot: Snapshot | null
+  entries: Entry[]
 }
 
 interface MessageBase {
-  from: NodeId;
-  to: NodeId;
-  term: number;
+  from: NodeId
+  to: NodeId
+  term: number
 }
 
 /** Sent with `term` = the sender's term + 1 without incrementing it (pre-vote, thesis 9.6). */
 export interface PreVoteMessage extends MessageBase {
-  type: 'preVote';
-  lastLogIndex: number;
-  lastLogTerm: number;
+  type: 'preVote'
+  lastLogIndex: number
+  lastLogTerm: number
 }
 
 export interface PreVoteResponse extends MessageBase {
-  type: 'preVoteResp';
-  granted: boolean;
+  type: 'preVoteResp'
+  granted: boolean
 }
 
 export interface VoteMessage extends MessageBase {
-  type: 'vote';
-  lastLogIndex: number;
-  lastLogTerm: number;
+  type: 'vote'
+  lastLogIndex: number
+  lastLogTerm: number
   /** Set when the old leader asked for this election (timeoutNow): bypasses the leader lease. */
-  transfer: boolean;
+  transfer: boolean
 }
 
 export interface VoteResponse extends MessageBase {
-  type: 'voteResp';
-  granted: boolean;
+  type: 'voteResp'
+  granted: boolean
 }
 
 export interface AppendMessage extends MessageBase {
-  type: 'append';
-  prevLogIndex: number;
-  prevLogTerm: number;
-  entries: Entry[];
-  commit: number;
+  type: 'append'
+  prevLogIndex: number
+  prevLogTerm: number
+  entries: Entry[]
+  commit: number
 }
 
 /**
@@ -95,27 +95,27 @@ export interface AppendMessage extends MessageBase {
  * a whole divergent term per round trip instead of one entry.
  */
 export interface AppendResponse extends MessageBase {
-  type: 'appendResp';
-  reject: boolean;
-  index: number;
-  hintIndex: number;
-  hintTerm: number;
+  type: 'appendResp'
+  reject: boolean
+  index: number
+  hintIndex: number
+  hintTerm: number
 }
 
 /** Install snapshot: sent when the entries a follower needs were compacted away. */
 export interface SnapshotMessage extends MessageBase {
-  type: 'snapshot';
-  snapshot: Snapshot;
+  type: 'snapshot'
+  snapshot: Snapshot
 }
 
 /** `commit` is capped at what the follower is known to hold, so it can always apply it. */
 export interface HeartbeatMessage extends MessageBase {
-  type: 'heartbeat';
-  commit: number;
+  type: 'heartbeat'
+  commit: number
 }
 
 export interface HeartbeatResponse extends MessageBase {
-  type: 'heartbeatResp';
+  type: 'heartbeatResp'
 }
 
 /**
@@ -131,14 +131,14 @@ export interface HeartbeatResponse extends MessageBase {
  * from the next append, or from a heartbeat within two heartbeat intervals.
  */
 export interface CommitMessage extends MessageBase {
-  type: 'commit';
-  commit: number;
-  logTerm?: number;
+  type: 'commit'
+  commit: number
+  logTerm?: number
 }
 
 /** Leader to its chosen successor: campaign now (used when the leader removes itself). */
 export interface TimeoutNowMessage extends MessageBase {
-  type: 'timeoutNow';
+  type: 'timeoutNow'
 }
 
 export type RaftMessage =
@@ -152,17 +152,17 @@ export type RaftMessage =
   | HeartbeatMessage
   | HeartbeatResponse
   | CommitMessage
-  | TimeoutNowMessage;
+  | TimeoutNowMessage
 
-export type RaftMessageType = RaftMessage['type'];
+export type RaftMessageType = RaftMessage['type']
 
 /** `learner` is reported for a follower that is a learner in its current config. */
-export type RaftRole = 'leader' | 'follower' | 'candidate' | 'precandidate' | 'learner';
+export type RaftRole = 'leader' | 'follower' | 'candidate' | 'precandidate' | 'learner'
 
 export interface SoftState {
-  role: RaftRole;
-  leader: NodeId | null;
-  term: number;
+  role: RaftRole
+  leader: NodeId | null
+  term: number
 }
 
 /**
@@ -172,24 +172,24 @@ export interface SoftState {
  * 2. send `messages`; 3. apply `committedEntries`; 4. call advance().
  */
 export interface Ready {
-  hardState?: HardState;
-  entries: Entry[];
-  snapshot?: Snapshot;
-  messages: RaftMessage[];
-  committedEntries: Entry[];
-  softState: SoftState;
+  hardState?: HardState
+  entries: Entry[]
+  snapshot?: Snapshot
+  messages: RaftMessage[]
+  committedEntries: Entry[]
+  softState: SoftState
 }
 
-export type ProgressState = 'probe' | 'replicate' | 'snapshot';
+export type ProgressState = 'probe' | 'replicate' | 'snapshot'
 
 /** The leader's view of one peer, for status pages. */
 export interface PeerProgress {
-  id: NodeId;
-  isLearner: boolean;
-  state: ProgressState;
-  matchIndex: number;
-  nextIndex: number;
-  recentActive: boolean;
+  id: NodeId
+  isLearner: boolean
+  state: ProgressState
+  matchIndex: number
+  nextIndex: number
+  recentActive: boolean
   /** Value of RaftCore.tickCount when the peer last answered; null if never in this term. */
-  lastContactTick: number | null;
+  lastContactTick: number | null
 }

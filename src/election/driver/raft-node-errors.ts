@@ -1,7 +1,7 @@
 // Errors a RaftNode proposal can end with, besides the core's NotLeaderError
 // and ConfigChangeError (re-exported so callers need one import).
 
-export { ConfigChangeError, NotLeaderError } from '../core/raft-errors.js';
+export { ConfigChangeError, NotLeaderError } from '../core/raft-errors.js'
 
 export type ProposalDropReason =
   /** A different entry was committed at the proposal's index: it will never be applied. */
@@ -12,10 +12,10 @@ export type ProposalDropReason =
    */
   | 'unknown'
   /** The node stopped (or failed) before the entry was applied; it may still commit. */
-  | 'stopped';
+  | 'stopped'
 
 export class ProposalDroppedError extends Error {
-  override readonly name = 'ProposalDroppedError';
+  override readonly name = 'ProposalDroppedError'
   constructor(
     readonly reason: ProposalDropReason,
     readonly index: number,
@@ -23,6 +23,6 @@ export class ProposalDroppedError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, options)
   }
 }

@@ -2,8 +2,8 @@
 // logs, and how it is configured. Kept apart from the driver so the cluster
 // state machine can implement RaftStateMachine without importing the driver.
 
-import type { RaftTransport } from '../transport/transport.js';
-import type { Entry } from '../core/types.js';
+import type { RaftTransport } from '../transport/transport.js'
+import type { Entry } from '../core/types.js'
 
 /**
  * What committed entries are applied to. apply() receives every committed
@@ -14,54 +14,54 @@ import type { Entry } from '../core/types.js';
  * make it diverge from the others.
  */
 export interface RaftStateMachine {
-  apply(entry: Entry): unknown;
+  apply(entry: Entry): unknown
   /** The whole state as a JSON value; must not share objects that apply() later mutates. */
-  snapshot(): unknown;
+  snapshot(): unknown
   /** Replace the whole state with a snapshot() result (or null: the empty state). */
-  restore(data: unknown): void;
+  restore(data: unknown): void
 }
 
 /** The subset of pino's Logger the driver uses, so tests can pass nothing. */
 export interface RaftNodeLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
 }
 
 export interface RaftNodeOptions {
-  id: string;
+  id: string
   /** The LogStore directory; the node owns it exclusively. */
-  dataDir: string;
-  transport: RaftTransport;
+  dataDir: string
+  transport: RaftTransport
   /** Must be fresh (empty): open() restores it from the stored snapshot, then replays the log. */
-  stateMachine: RaftStateMachine;
+  stateMachine: RaftStateMachine
   /** Wall-clock length of one core tick. */
-  tickMs: number;
+  tickMs: number
   /** Election timeout in ticks (randomized up to twice this); also the check-quorum period. */
-  electionTicks: number;
+  electionTicks: number
   /** Leader heartbeat period in ticks; well below electionTicks. */
-  heartbeatTicks: number;
+  heartbeatTicks: number
   /** Uniform in [0, 1), for the randomized election timeout. Default Math.random. */
-  random?: () => number;
+  random?: () => number
   /**
    * First node of a new cluster: when the store is empty, start as a
    * one-voter cluster of itself. Ignored once the store holds any state, so
    * passing it again on restart is harmless.
    */
-  bootstrap: boolean;
+  bootstrap: boolean
   /** Applied entries between snapshots (log compactions). */
-  compactEvery: number;
-  logger?: RaftNodeLogger;
+  compactEvery: number
+  logger?: RaftNodeLogger
 }
 
 export interface RaftNodeStats {
   /** Snapshot index loaded from the store by open(); 0 if none. */
-  loadedSnapshotIndex: number;
+  loadedSnapshotIndex: number
   /** Snapshots this node took of its own state machine. */
-  compactions: number;
+  compactions: number
   /** Snapshots received from a leader and installed. */
-  snapshotsInstalled: number;
+  snapshotsInstalled: number
   /** Ready cycles processed. */
-  readyCycles: number;
+  readyCycles: number
 }

@@ -17,34 +17,46 @@
 // node (pending proposals reject), because carrying on could acknowledge
 // writes that are not on disk or let this replica diverge.
 
-import { LogStore } from '../storage/log-store.js';
-import { RaftCore } from '../core/raft.js';
-import { ProposalDroppedError } from './raft-node-errors.js';
-import { ProposalTracker, type ProposalResult } from './raft-node-proposals.js';
-import type { RaftNodeLogger, RaftNodeOptions, RaftNodeStats, RaftStateMachine } from './raft-node-types.js';
-import type { RaftTransport } from '../transport/transport.js';
-import type { ClusterConfig, Entry, HardState, NodeId, PeerProgress, PersistedState, RaftMessage, RaftRole, Ready, Snapshot, SoftState } from '../core/types.js';
+import { LogStore } from '../storage/log-store.js'
+import { RaftCore } from '../core/raft.js'
+import { ProposalDroppedError } from './raft-node-errors.js'
+import { ProposalTracker, type ProposalResult } from './raft-node-proposals.js'
+import type { RaftNodeLogger, RaftNodeOptions, RaftNodeStats, RaftStateMachine } from './raft-node-types.js'
+import type { RaftTransport } from '../transport/transport.js'
+import type {
+  ClusterConfig,
+  Entry,
+  HardState,
+  NodeId,
+  PeerProgress,
+  PersistedState,
+  RaftMessage,
+  RaftRole,
+  Ready,
+  Snapshot,
+  SoftState,
+} from '../core/types.js'
 
-export type { ProposalResult } from './raft-node-proposals.js';
+export type { ProposalResult } from './raft-node-proposals.js'
 
-const SILENT: RaftNodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const SILENT: RaftNodeLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
 export class RaftNode {
-  private readonly proposals = new ProposalTracker();
+  private readonly proposals = new ProposalTracker()
   /** The hard state last written to disk, and the newest one the core produced. */
-  private durableHardState: HardState;
-  private newestHardState: HardState | null = null;
-  private readonly logger: RaftNodeLogger;
-  private timer: NodeJS.Timeout | null = null;
+  private durableHardState: HardState
+  private newestHardState: HardState | null = null
+  private readonly logger: RaftNodeLogger
+  private timer: NodeJS.Timeout | null = null
   /** The running ready loop, if any: never two at once. */
-  private loop: Promise<void> | null = null;
-  private stopping: Promise<void> | null = null;
-  private lastSoft: SoftState;
-  private readonly counters: RaftNodeStats;
+  private loop: Promise<void> | null = null
+  private stopping: Promise<void> | null = null
+  private lastSoft: SoftState
+  private readonly counters: RaftNodeStats
   /** What the state machine has applied. The core's appliedIndex runs ahead of it while a
    * snapshot from the leader is restored in the core but not yet on disk and in the machine, and
    * behind it while committed entries, applied, wait for the write of newer ones (advance()). */
-  private stateMachineIndex: number;
+  private stateMachineIndex: number
 
   private constructor(
     readonly id: NodeId,
@@ -56,19 +68,19 @@ export class RaftNode {
     loadedSnapshotIndex: number,
     logger: RaftNodeLogger,
   ) {
-    this.logger = logger;
-    this.lastSoft = { role: core.role, leader: core.leader, term: core.term };
-    this.counters = { loadedSnapshotIndex, compactions: 0, snapshotsInstalled: 0, readyCycles: 0 };
-    this.durableHardState = store.loaded().hardState;
-    this.stateMachineIndex = core.appliedIndex;
+    this.logger = logger
+    this.lastSoft = { role: core.role, leader: core.leader, term: core.term }
+    this.counters = { loadedSnapshotIndex, compactions: 0, snapshotsInstalled: 0, readyCycles: 0 }
+    this.durableHardState = store.loaded().hardState
+    this.stateMachineIndex = core.appliedIndex
   }
 
   /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
   static async open(options: RaftNodeOptions): Promise<RaftNode> {
-    checkOptions(options);
-    const store = await LogStore.open(options.dataDir);
+    checkOptions(options)
+    const store = await LogStore.open(options.dataDir)
     try {
-      const persisted = await loadOrBootstrap(store, options);
+      const persisted = await loadOrBootstrap(store, options)
       const core = new RaftCore(
         {
           id: options.id,
@@ -77,8 +89,8 @@ export class RaftNode {
           random: options.random ?? Math.random,
         },
         persisted,
-      );
-      if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data);
+      )
+      if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data)
       const node = new RaftNode(
         options.id,
         core,
@@ -88,57 +100,57 @@ export class RaftNode {
         options.compactEvery,
         persisted.snapshot?.index ?? 0,
         options.logger ?? SILENT,
-      );
-      node.start(options.tickMs);
-      return node;
+      )
+      node.start(options.tickMs)
+      return node
     } catch (err) {
-      await store.close().catch(() => {});
-      throw err;
+      await store.close().catch(() => {})
+      throw err
     }
   }
 
   // ---------------------------------------------------------------- status
 
   get role(): RaftRole {
-    return this.core.role;
+    return this.core.role
   }
   get term(): number {
-    return this.core.term;
+    return this.core.term
   }
   get leader(): NodeId | null {
-    return this.core.leader;
+    return this.core.leader
   }
   get commitIndex(): number {
-    return this.core.commitIndex;
+    return this.core.commitIndex
   }
   /** What the state machine has applied (it may run ahead of the core while this node writes). */
   get appliedIndex(): number {
-    return this.stateMachineIndex;
+    return this.stateMachineIndex
   }
   get lastIndex(): number {
-    return this.core.lastIndex;
+    return this.core.lastIndex
   }
   /** The membership in effect (latest in the log, committed or not). */
   get config(): ClusterConfig {
-    return this.core.config;
+    return this.core.config
   }
   /** Logical clock of the core; PeerProgress.lastContactTick is measured on it. */
   get tickCount(): number {
-    return this.core.tickCount;
+    return this.core.tickCount
   }
   /** A configuration change is appended but not yet committed. */
   get configChangePending(): boolean {
-    return this.core.configChangePending;
+    return this.core.configChangePending
   }
   /** Per-peer replication state; null unless leader. */
   progress(): PeerProgress[] | null {
-    return this.core.progress();
+    return this.core.progress()
   }
   get stats(): RaftNodeStats {
-    return { ...this.counters };
+    return { ...this.counters }
   }
   get stopped(): boolean {
-    return this.stopping !== null;
+    return this.stopping !== null
   }
 
   // ------------------------------------------------------------- proposals
@@ -151,7 +163,7 @@ export class RaftNode {
    * hides the outcome, or when the node stops first.
    */
   async propose(command: unknown): Promise<ProposalResult> {
-    return await this.append(command).applied;
+    return await this.append(command).applied
   }
 
   /**
@@ -160,11 +172,11 @@ export class RaftNode {
    * and that node waits for the entry itself (awaitApplied) instead of for a second answer.
    */
   append(command: unknown): ProposalResult & { applied: Promise<ProposalResult> } {
-    this.assertRunning();
-    const data = toJson(command);
-    if (data === null) throw new TypeError('a command cannot be null: null is reserved for the leader no-op');
-    const proposed = this.core.propose(data);
-    return { ...proposed, applied: this.track(proposed) };
+    this.assertRunning()
+    const data = toJson(command)
+    if (data === null) throw new TypeError('a command cannot be null: null is reserved for the leader no-op')
+    const proposed = this.core.propose(data)
+    return { ...proposed, applied: this.track(proposed) }
   }
 
   /**
@@ -175,20 +187,25 @@ export class RaftNode {
    * index this node never reaches stays until the node stops.
    */
   async awaitApplied(index: number, term: number): Promise<ProposalResult> {
-    this.assertRunning();
-    if (index > this.stateMachineIndex) return await this.proposals.add(index, term);
-    const appliedTerm = this.core.termAt(index);
-    if (appliedTerm === term) return { index, term };
+    this.assertRunning()
+    if (index > this.stateMachineIndex) return await this.proposals.add(index, term)
+    const appliedTerm = this.core.termAt(index)
+    if (appliedTerm === term) return { index, term }
     if (appliedTerm === undefined) {
-      throw new ProposalDroppedError('unknown', index, term, `entry ${index} (term ${term}) is covered by a snapshot; outcome unknown`);
+      throw new ProposalDroppedError(
+        'unknown',
+        index,
+        term,
+        `entry ${index} (term ${term}) is covered by a snapshot; outcome unknown`,
+      )
     }
-    throw new ProposalDroppedError('overwritten', index, term, `entry ${index} has term ${appliedTerm}, not ${term}`);
+    throw new ProposalDroppedError('overwritten', index, term, `entry ${index} has term ${appliedTerm}, not ${term}`)
   }
 
   /** Proposes a membership change (one voter at a time) and resolves once it is applied. */
   async proposeConfig(config: ClusterConfig): Promise<ProposalResult> {
-    this.assertRunning();
-    return await this.track(this.core.proposeConfig(toJson(config) as ClusterConfig));
+    this.assertRunning()
+    return await this.track(this.core.proposeConfig(toJson(config) as ClusterConfig))
   }
 
   // -------------------------------------------------------------- lifecycle
@@ -199,16 +216,16 @@ export class RaftNode {
    * are then answered by the next leader's log (they may still commit).
    */
   async handOver(timeoutMs: number): Promise<NodeId | null> {
-    if (this.stopping) return null;
-    const successor = this.core.transferLeadership();
-    if (successor === null) return null;
-    this.logger.info({ raft: this.id, successor }, 'handing leadership over before stopping');
-    this.schedule();
-    const deadline = Date.now() + timeoutMs;
+    if (this.stopping) return null
+    const successor = this.core.transferLeadership()
+    if (successor === null) return null
+    this.logger.info({ raft: this.id, successor }, 'handing leadership over before stopping')
+    this.schedule()
+    const deadline = Date.now() + timeoutMs
     while ((this.loop || this.core.hasReady()) && Date.now() < deadline) {
-      await (this.loop ?? new Promise((resolve) => setTimeout(resolve, 5)));
+      await (this.loop ?? new Promise(resolve => setTimeout(resolve, 5)))
     }
-    return successor;
+    return successor
   }
 
   /**
@@ -219,90 +236,92 @@ export class RaftNode {
    * ProposalDroppedError('stopped'): their entries may still commit.
    */
   async stop(cause?: Error): Promise<void> {
-    if (this.stopping) return await this.stopping;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.stopping) return await this.stopping
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
     this.proposals.rejectAll(
       (index, term) =>
-        new ProposalDroppedError('stopped', index, term, `node ${this.id} stopped before index ${index} was applied`, { cause }),
-    );
+        new ProposalDroppedError('stopped', index, term, `node ${this.id} stopped before index ${index} was applied`, {
+          cause,
+        }),
+    )
     this.stopping = (async () => {
-      await this.loop?.catch(() => {});
-      await this.store.close();
-    })();
-    return await this.stopping;
+      await this.loop?.catch(() => {})
+      await this.store.close()
+    })()
+    return await this.stopping
   }
 
   // -------------------------------------------------------------- internals
 
   private start(tickMs: number): void {
-    this.transport.onMessage((msg) => this.receive(msg));
-    this.timer = setInterval(() => this.onTick(), tickMs);
+    this.transport.onMessage(msg => this.receive(msg))
+    this.timer = setInterval(() => this.onTick(), tickMs)
     // The restored core may already have committed entries to replay.
-    this.schedule();
+    this.schedule()
   }
 
   private onTick(): void {
-    if (this.stopping) return;
-    this.core.tick();
-    this.schedule();
+    if (this.stopping) return
+    this.core.tick()
+    this.schedule()
   }
 
   private receive(msg: RaftMessage): void {
-    if (this.stopping || msg.to !== this.id) return;
+    if (this.stopping || msg.to !== this.id) return
     try {
-      this.core.step(msg);
+      this.core.step(msg)
     } catch (err) {
       // The core only throws on a broken invariant (e.g. a committed entry contradicted).
-      this.fail(err, 'raft core rejected a message');
-      return;
+      this.fail(err, 'raft core rejected a message')
+      return
     }
-    this.schedule();
+    this.schedule()
   }
 
   private track(result: ProposalResult): Promise<ProposalResult> {
-    const done = this.proposals.add(result.index, result.term);
-    this.schedule();
-    return done;
+    const done = this.proposals.add(result.index, result.term)
+    this.schedule()
+    return done
   }
 
   private assertRunning(): void {
-    if (this.stopping) throw new Error(`raft node ${this.id} is stopped`);
+    if (this.stopping) throw new Error(`raft node ${this.id} is stopped`)
   }
 
   /** Starts the ready loop unless it is running (it re-checks before it exits). */
   private schedule(): void {
-    if (this.loop || this.stopping || !this.core.hasReady()) return;
+    if (this.loop || this.stopping || !this.core.hasReady()) return
     this.loop = this.runReadyLoop()
       .catch((err: unknown) => this.fail(err, 'ready cycle failed'))
       .finally(() => {
-        this.loop = null;
+        this.loop = null
         // Work that arrived while the loop was finishing would otherwise wait for the next tick.
-        this.schedule();
-      });
+        this.schedule()
+      })
   }
 
   private async runReadyLoop(): Promise<void> {
     while (!this.stopping && this.core.hasReady()) {
-      const rd = this.core.ready();
-      const early = this.sendsBeforePersist(rd);
-      for (const msg of rd.messages) if (early(msg)) this.transport.send(msg);
+      const rd = this.core.ready()
+      const early = this.sendsBeforePersist(rd)
+      for (const msg of rd.messages) if (early(msg)) this.transport.send(msg)
       // Committed entries are on a majority of disks already, so they need not wait for this
       // node's write of newer entries (etcd applies them in parallel with its WAL write too).
       // Under steady load a follower always has newer entries to write: applying after the write
       // delayed every apply, and with it every task launch, by one fsync. Entries that come
       // after a snapshot wait for the snapshot, which is installed once it is on disk.
-      const applyEarly = !rd.snapshot;
-      if (applyEarly) for (const entry of rd.committedEntries) this.apply(entry);
-      await this.persist(rd);
-      if (this.stopping) return; // crashed after the write: nothing else it enables happens
-      for (const msg of rd.messages) if (!early(msg)) this.transport.send(msg);
-      if (rd.snapshot) this.installSnapshot(rd.snapshot);
-      if (!applyEarly) for (const entry of rd.committedEntries) this.apply(entry);
-      this.core.advance();
-      this.counters.readyCycles++;
-      this.noteSoftState(rd.softState);
-      await this.maybeCompact();
+      const applyEarly = !rd.snapshot
+      if (applyEarly) for (const entry of rd.committedEntries) this.apply(entry)
+      await this.persist(rd)
+      if (this.stopping) return // crashed after the write: nothing else it enables happens
+      for (const msg of rd.messages) if (!early(msg)) this.transport.send(msg)
+      if (rd.snapshot) this.installSnapshot(rd.snapshot)
+      if (!applyEarly) for (const entry of rd.committedEntries) this.apply(entry)
+      this.core.advance()
+      this.counters.readyCycles++
+      this.noteSoftState(rd.softState)
+      await this.maybeCompact()
     }
   }
 
@@ -315,10 +334,11 @@ export class RaftNode {
    * else (votes, acknowledgements) still waits for the write it depends on.
    */
   private sendsBeforePersist(rd: Ready): (msg: RaftMessage) => boolean {
-    const hs = rd.hardState;
-    const durable = hs === undefined || (hs.term === this.durableHardState.term && hs.vote === this.durableHardState.vote);
-    if (rd.softState.role !== 'leader' || !durable) return () => false;
-    return (msg) => msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot';
+    const hs = rd.hardState
+    const durable =
+      hs === undefined || (hs.term === this.durableHardState.term && hs.vote === this.durableHardState.vote)
+    if (rd.softState.role !== 'leader' || !durable) return () => false
+    return msg => msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot'
   }
 
   /**
@@ -329,52 +349,53 @@ export class RaftNode {
    * halves the fsyncs per write on every node.
    */
   private async persist(rd: Ready): Promise<void> {
-    if (rd.hardState) this.newestHardState = rd.hardState;
-    const durable = this.durableHardState;
-    const termOrVoteChanged = rd.hardState !== undefined && (rd.hardState.term !== durable.term || rd.hardState.vote !== durable.vote);
-    if (!rd.snapshot && rd.entries.length === 0 && !termOrVoteChanged) return;
-    const hardState = this.newestHardState ?? undefined;
-    await this.store.save({ snapshot: rd.snapshot, entries: rd.entries, hardState });
-    if (hardState) this.durableHardState = hardState;
+    if (rd.hardState) this.newestHardState = rd.hardState
+    const durable = this.durableHardState
+    const termOrVoteChanged =
+      rd.hardState !== undefined && (rd.hardState.term !== durable.term || rd.hardState.vote !== durable.vote)
+    if (!rd.snapshot && rd.entries.length === 0 && !termOrVoteChanged) return
+    const hardState = this.newestHardState ?? undefined
+    await this.store.save({ snapshot: rd.snapshot, entries: rd.entries, hardState })
+    if (hardState) this.durableHardState = hardState
   }
 
   private installSnapshot(snapshot: Snapshot): void {
-    this.stateMachine.restore(snapshot.data);
-    this.stateMachineIndex = snapshot.index;
-    this.proposals.snapshotInstalled(snapshot);
-    this.counters.snapshotsInstalled++;
-    this.logger.info({ raft: this.id, index: snapshot.index, term: snapshot.term }, 'installed snapshot from leader');
+    this.stateMachine.restore(snapshot.data)
+    this.stateMachineIndex = snapshot.index
+    this.proposals.snapshotInstalled(snapshot)
+    this.counters.snapshotsInstalled++
+    this.logger.info({ raft: this.id, index: snapshot.index, term: snapshot.term }, 'installed snapshot from leader')
   }
 
   private apply(entry: Entry): void {
-    this.stateMachine.apply(entry);
-    this.stateMachineIndex = entry.index;
-    this.proposals.applied(entry);
+    this.stateMachine.apply(entry)
+    this.stateMachineIndex = entry.index
+    this.proposals.applied(entry)
   }
 
   /** Snapshot the state machine every compactEvery applied entries, so the log stays bounded. */
   private async maybeCompact(): Promise<void> {
-    const applied = this.core.appliedIndex;
-    const snapshotIndex = this.core.snapshot?.index ?? 0;
-    if (applied - snapshotIndex < this.compactEvery || this.stopping) return;
+    const applied = this.core.appliedIndex
+    const snapshotIndex = this.core.snapshot?.index ?? 0
+    if (applied - snapshotIndex < this.compactEvery || this.stopping) return
     // Synchronously after advance(): the state machine is exactly at `applied`.
-    const snapshot = this.core.compact(applied, this.stateMachine.snapshot());
-    await this.store.compact(snapshot);
-    this.counters.compactions++;
-    this.logger.debug({ raft: this.id, index: snapshot.index }, 'compacted log');
+    const snapshot = this.core.compact(applied, this.stateMachine.snapshot())
+    await this.store.compact(snapshot)
+    this.counters.compactions++
+    this.logger.debug({ raft: this.id, index: snapshot.index }, 'compacted log')
   }
 
   private noteSoftState(soft: SoftState): void {
-    const last = this.lastSoft;
-    if (soft.role === last.role && soft.leader === last.leader && soft.term === last.term) return;
-    this.lastSoft = soft;
-    this.logger.info({ raft: this.id, role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed');
+    const last = this.lastSoft
+    if (soft.role === last.role && soft.leader === last.leader && soft.term === last.term) return
+    this.lastSoft = soft
+    this.logger.info({ raft: this.id, role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed')
   }
 
   private fail(err: unknown, what: string): void {
-    const error = err instanceof Error ? err : new Error(String(err));
-    this.logger.error({ raft: this.id, err: error }, `${what}; stopping the raft node`);
-    void this.stop(error);
+    const error = err instanceof Error ? err : new Error(String(err))
+    this.logger.error({ raft: this.id, err: error }, `${what}; stopping the raft node`)
+    void this.stop(error)
   }
 }
 
@@ -387,30 +408,31 @@ export class RaftNode {
  * would come back with no voters and never elect a leader again.
  */
 async function loadOrBootstrap(store: LogStore, options: RaftNodeOptions): Promise<PersistedState> {
-  const loaded = store.loaded();
-  const empty = loaded.snapshot === null && loaded.entries.length === 0 && loaded.hardState.term === 0;
-  if (!(options.bootstrap && empty)) return loaded;
-  const config = RaftCore.bootstrapState({ voters: [options.id], learners: [] }).snapshot!.config;
+  const loaded = store.loaded()
+  const empty = loaded.snapshot === null && loaded.entries.length === 0 && loaded.hardState.term === 0
+  if (!(options.bootstrap && empty)) return loaded
+  const config = RaftCore.bootstrapState({ voters: [options.id], learners: [] }).snapshot!.config
   const state: PersistedState = {
     hardState: { term: 1, vote: null, commit: 1 },
     snapshot: null,
     entries: [{ index: 1, term: 1, type: 'config', data: config }],
-  };
-  await store.save({ entries: state.entries, hardState: state.hardState });
-  return state;
+  }
+  await store.save({ entries: state.entries, hardState: state.hardState })
+  return state
 }
 
 function checkOptions(options: RaftNodeOptions): void {
   for (const key of ['tickMs', 'electionTicks', 'heartbeatTicks', 'compactEvery'] as const) {
-    const value = options[key];
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${key} must be an integer >= 1, got ${String(value)}`);
+    const value = options[key]
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`${key} must be an integer >= 1, got ${String(value)}`)
   }
-  if (options.id.length === 0) throw new RangeError('id must be non-empty');
+  if (options.id.length === 0) throw new RangeError('id must be non-empty')
 }
 
 /** The JSON form of `value`, which is what the log, the disk and the wire carry. */
 function toJson(value: unknown): unknown {
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new TypeError('a command must be a JSON value');
-  return JSON.parse(text) as unknown;
+  const text = JSON.stringify(value)
+  if (text === undefined) throw new TypeError('a command must be a JSON value')
+  return JSON.parse(text) as unknown
 }

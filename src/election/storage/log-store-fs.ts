@@ -8,7 +8,7 @@ import { join } from 'node:path'
 export const TEMP_SUFFIX = '.tmp'
 
 /** Makes creations, renames and unlinks inside `dir` durable. */
-export async function fsyncDir (dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r')
   try {
     await handle.sync()
@@ -18,10 +18,15 @@ export async function fsyncDir (dir: string): Promise<void> {
 }
 
 /** write(2) may write less than asked (e.g. just before the disk fills up): loop until done. */
-export async function writeFully (handle: FileHandle, bytes: Buffer, positionBytes: number): Promise<void> {
+export async function writeFully(handle: FileHandle, bytes: Buffer, positionBytes: number): Promise<void> {
   let writtenBytes = 0
   while (writtenBytes < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, writtenBytes, bytes.length - writtenBytes, positionBytes + writtenBytes)
+    const { bytesWritten } = await handle.write(
+      bytes,
+      writtenBytes,
+      bytes.length - writtenBytes,
+      positionBytes + writtenBytes,
+    )
     writtenBytes += bytesWritten
   }
 }
@@ -32,7 +37,7 @@ export async function writeFully (handle: FileHandle, bytes: Buffer, positionByt
  * (an SD card on an edge node) must not stall the event loop, heartbeats included, for the
  * length of a flush. (A write can still block when the kernel throttles a process with too
  * many dirty pages; that is rare for a log appended and synced a few KiB at a time.) */
-export function writeFullySync (handle: FileHandle, bytes: Buffer, positionBytes: number): void {
+export function writeFullySync(handle: FileHandle, bytes: Buffer, positionBytes: number): void {
   let writtenBytes = 0
   while (writtenBytes < bytes.length) {
     writtenBytes += writeSync(handle.fd, bytes, writtenBytes, bytes.length - writtenBytes, positionBytes + writtenBytes)
@@ -43,7 +48,7 @@ export function writeFullySync (handle: FileHandle, bytes: Buffer, positionBytes
  * First half of an atomic file replacement: writes `bytes` to `name`.tmp in `dir` and fsyncs it.
  * On failure the temp file is removed and nothing visible has changed. Returns the temp path.
  */
-export async function writeTempFile (dir: string, name: string, bytes: Buffer): Promise<string> {
+export async function writeTempFile(dir: string, name: string, bytes: Buffer): Promise<string> {
   const tempPath = join(dir, name + TEMP_SUFFIX)
   let handle: FileHandle | undefined
   try {
@@ -60,7 +65,7 @@ export async function writeTempFile (dir: string, name: string, bytes: Buffer): 
 }
 
 /** Second half: renames the fsynced temp file over `name` and fsyncs the directory. */
-export async function renameDurably (dir: string, tempPath: string, name: string): Promise<void> {
+export async function renameDurably(dir: string, tempPath: string, name: string): Promise<void> {
   await rename(tempPath, join(dir, name))
   await fsyncDir(dir)
 }

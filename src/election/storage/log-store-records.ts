@@ -5,50 +5,56 @@ import { encodeRecord } from './record-file.js'
 import type { StoredEntry, StoredHardState, StoredSnapshot } from './log-store.js'
 
 export type LogRecord =
-  | { kind: 'entry', entry: StoredEntry }
+  | { kind: 'entry'; entry: StoredEntry }
   /** Drop every entry with index >= `index` (Raft conflict truncation). */
-  | { kind: 'truncate-from', index: number }
-  | { kind: 'hard-state', hardState: StoredHardState }
+  | { kind: 'truncate-from'; index: number }
+  | { kind: 'hard-state'; hardState: StoredHardState }
   /** Only in the snapshot file, never in a log segment. */
-  | { kind: 'snapshot', snapshot: StoredSnapshot }
+  | { kind: 'snapshot'; snapshot: StoredSnapshot }
 
-export function encodeLogRecord (record: LogRecord): Buffer {
+export function encodeLogRecord(record: LogRecord): Buffer {
   return encodeRecord(record)
 }
 
 /** Validates a parsed record payload; throws a message naming `where` when it is malformed. */
-export function decodeLogRecord (value: unknown, where: string): LogRecord {
+export function decodeLogRecord(value: unknown, where: string): LogRecord {
   const record = value as Record<string, unknown> | null
   if (record === null || typeof record !== 'object') throw new Error(`${where}: record is not an object`)
   switch (record.kind) {
-    case 'entry': return { kind: 'entry', entry: checkEntry(record.entry, where) }
-    case 'truncate-from': return { kind: 'truncate-from', index: checkIndex(record.index, `${where}: truncate-from index`) }
-    case 'hard-state': return { kind: 'hard-state', hardState: checkHardState(record.hardState, where) }
-    case 'snapshot': return { kind: 'snapshot', snapshot: checkSnapshot(record.snapshot, where) }
-    default: throw new Error(`${where}: unknown record kind ${JSON.stringify(record.kind)}`)
+    case 'entry':
+      return { kind: 'entry', entry: checkEntry(record.entry, where) }
+    case 'truncate-from':
+      return { kind: 'truncate-from', index: checkIndex(record.index, `${where}: truncate-from index`) }
+    case 'hard-state':
+      return { kind: 'hard-state', hardState: checkHardState(record.hardState, where) }
+    case 'snapshot':
+      return { kind: 'snapshot', snapshot: checkSnapshot(record.snapshot, where) }
+    default:
+      throw new Error(`${where}: unknown record kind ${JSON.stringify(record.kind)}`)
   }
 }
 
-export function checkEntry (value: unknown, where: string): StoredEntry {
+export function checkEntry(value: unknown, where: string): StoredEntry {
   const entry = asObject(value, `${where}: entry`)
   const index = checkIndex(entry.index, `${where}: entry index`)
   const term = checkNonNegative(entry.term, `${where}: entry ${index} term`)
-  if (entry.type !== 'normal' && entry.type !== 'config') throw new Error(`${where}: entry ${index} has type ${JSON.stringify(entry.type)}`)
+  if (entry.type !== 'normal' && entry.type !== 'config')
+    throw new Error(`${where}: entry ${index} has type ${JSON.stringify(entry.type)}`)
   return { term, index, type: entry.type, data: entry.data }
 }
 
-export function checkHardState (value: unknown, where: string): StoredHardState {
+export function checkHardState(value: unknown, where: string): StoredHardState {
   const hardState = asObject(value, `${where}: hardState`)
   const vote = hardState.vote
   if (vote !== null && typeof vote !== 'string') throw new Error(`${where}: hardState.vote must be a string or null`)
   return {
     term: checkNonNegative(hardState.term, `${where}: hardState.term`),
     vote,
-    commit: checkNonNegative(hardState.commit, `${where}: hardState.commit`)
+    commit: checkNonNegative(hardState.commit, `${where}: hardState.commit`),
   }
 }
 
-export function checkSnapshot (value: unknown, where: string): StoredSnapshot {
+export function checkSnapshot(value: unknown, where: string): StoredSnapshot {
   const snapshot = asObject(value, `${where}: snapshot`)
   const config = asObject(snapshot.config, `${where}: snapshot.config`)
   return {
@@ -56,29 +62,32 @@ export function checkSnapshot (value: unknown, where: string): StoredSnapshot {
     term: checkNonNegative(snapshot.term, `${where}: snapshot.term`),
     config: {
       voters: checkStrings(config.voters, `${where}: snapshot.config.voters`),
-      learners: checkStrings(config.learners, `${where}: snapshot.config.learners`)
+      learners: checkStrings(config.learners, `${where}: snapshot.config.learners`),
     },
-    data: snapshot.data
+    data: snapshot.data,
   }
 }
 
-function asObject (value: unknown, what: string): Record<string, unknown> {
+function asObject(value: unknown, what: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} is not an object`)
   return value as Record<string, unknown>
 }
 
 /** Log indexes start at 1. */
-function checkIndex (value: unknown, what: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new Error(`${what} must be an integer >= 1, got ${String(value)}`)
+function checkIndex(value: unknown, what: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1)
+    throw new Error(`${what} must be an integer >= 1, got ${String(value)}`)
   return value as number
 }
 
-function checkNonNegative (value: unknown, what: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new Error(`${what} must be an integer >= 0, got ${String(value)}`)
+function checkNonNegative(value: unknown, what: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw new Error(`${what} must be an integer >= 0, got ${String(value)}`)
   return value as number
 }
 
-function checkStrings (value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new Error(`${what} must be an array of strings`)
+function checkStrings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every(item => typeof item === 'string'))
+    throw new Error(`${what} must be an array of strings`)
   return [...value] as string[]
 }

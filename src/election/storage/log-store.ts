@@ -56,7 +56,7 @@ export interface StoredSnapshot {
   /** Index and term of the last entry the snapshot covers. */
   index: number
   term: number
-  config: { voters: string[], learners: string[] }
+  config: { voters: string[]; learners: string[] }
   data: unknown
 }
 
@@ -81,7 +81,7 @@ const SNAPSHOT_FILE = 'snapshot.rec'
 const SEGMENT_FILE = /^log-(\d{10})\.wal$/
 const EMPTY_HARD_STATE: StoredHardState = { term: 0, vote: null, commit: 0 }
 
-function segmentFileName (seq: number): string {
+function segmentFileName(seq: number): string {
   return `log-${String(seq).padStart(10, '0')}.wal`
 }
 
@@ -110,11 +110,11 @@ export class LogStore {
   private failure: Error | null = null
   private closed = false
 
-  private constructor (
+  private constructor(
     private readonly dir: string,
     private segment: Segment,
     private readonly initial: LoadedState,
-    held: HeldEntry[]
+    held: HeldEntry[],
   ) {
     this.held = held
     this.hardState = { ...initial.hardState }
@@ -123,7 +123,7 @@ export class LogStore {
 
   /** Opens (creating if needed) the store in `dir`, repairing a torn tail left by a crash.
    * Rejects with a CorruptRecordError naming file and offset when the data is damaged. */
-  static async open (dir: string): Promise<LogStore> {
+  static async open(dir: string): Promise<LogStore> {
     const root = resolve(dir)
     await makeDirDurably(root)
     await removeTempFiles(root)
@@ -135,8 +135,10 @@ export class LogStore {
 
     const firstIndex = replayed.entries[0]?.index
     if (firstIndex !== undefined && firstIndex > snapshotIndex + 1) {
-      throw new Error(`${path}: the log starts at entry ${firstIndex} but the snapshot only covers up to ` +
-        `entry ${snapshotIndex}; the entries in between are missing`)
+      throw new Error(
+        `${path}: the log starts at entry ${firstIndex} but the snapshot only covers up to ` +
+          `entry ${snapshotIndex}; the entries in between are missing`,
+      )
     }
     const kept = entriesAfterSnapshot(replayed.entries, snapshotIndex, snapshot?.term ?? 0)
 
@@ -161,7 +163,7 @@ export class LogStore {
       const initial: LoadedState = {
         hardState: replayed.hardState ?? { ...EMPTY_HARD_STATE },
         snapshot,
-        entries: kept.map((loaded) => loaded.entry)
+        entries: kept.map(loaded => loaded.entry),
       }
       const held = kept.map(({ index, term, frame }) => ({ index, term, frame }))
       return new LogStore(root, { seq, handle, sizeBytes }, initial, held)
@@ -172,41 +174,49 @@ export class LogStore {
   }
 
   /** The state read from disk by open(); not updated by later saves. */
-  loaded (): LoadedState {
+  loaded(): LoadedState {
     return this.initial
   }
 
   /** Persists, in this order: snapshot, entries, hard state. Durable once the promise resolves. */
-  async save (request: SaveRequest): Promise<void> {
+  async save(request: SaveRequest): Promise<void> {
     // Validate and encode now: mutating the request after this call cannot change what is written.
     const prepared = prepareSave(request)
-    return await this.serialize(async () => { await this.saveNow(prepared) })
+    return await this.serialize(async () => {
+      await this.saveNow(prepared)
+    })
   }
 
   /** Persists a snapshot the application took at `snapshot.index` (an entry this store holds, with
    * the same term) and drops the entries up to it from disk by rewriting the log segment. */
-  async compact (snapshot: StoredSnapshot): Promise<void> {
+  async compact(snapshot: StoredSnapshot): Promise<void> {
     const checked = checkSnapshot(snapshot, 'compact()')
     const frame = encodeLogRecord({ kind: 'snapshot', snapshot: checked })
     return await this.serialize(async () => {
       this.assertUsable()
       if (checked.index <= this.snapshotIndex) {
-        throw new Error(`compact(): the snapshot at ${checked.index} is not newer than the stored one at ${this.snapshotIndex}`)
+        throw new Error(
+          `compact(): the snapshot at ${checked.index} is not newer than the stored one at ${this.snapshotIndex}`,
+        )
       }
       const position = checked.index - (this.snapshotIndex + 1)
       const atSnapshot = this.held[position]
       if (atSnapshot === undefined) {
-        throw new Error(`compact(): the snapshot at ${checked.index} is beyond the last stored entry ${this.lastIndex()}`)
+        throw new Error(
+          `compact(): the snapshot at ${checked.index} is beyond the last stored entry ${this.lastIndex()}`,
+        )
       }
       if (atSnapshot.term !== checked.term) {
-        throw new Error(`compact(): the snapshot at ${checked.index} has term ${checked.term} but the stored entry has term ${atSnapshot.term}`)
+        throw new Error(
+          `compact(): the snapshot at ${checked.index} has term ${checked.term} but the stored entry has term ${atSnapshot.term}`,
+        )
       }
       await this.installSnapshot(frame, checked, this.held.slice(position + 1))
     })
   }
 
   /** Waits for queued operations, then closes the segment file. */
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     return await this.serialize(async () => {
       if (this.closed) return
       this.closed = true
@@ -214,7 +224,7 @@ export class LogStore {
     })
   }
 
-  private async saveNow (prepared: PreparedSave): Promise<void> {
+  private async saveNow(prepared: PreparedSave): Promise<void> {
     this.assertUsable()
     const { snapshot, entries, hardState } = prepared
 
@@ -224,7 +234,9 @@ export class LogStore {
     let baseSnapshotIndex = this.snapshotIndex
     if (snapshot !== undefined) {
       if (snapshot.value.index <= this.snapshotIndex) {
-        throw new Error(`save(): the snapshot at ${snapshot.value.index} is not newer than the stored one at ${this.snapshotIndex}`)
+        throw new Error(
+          `save(): the snapshot at ${snapshot.value.index} is not newer than the stored one at ${this.snapshotIndex}`,
+        )
       }
       baseHeld = entriesAfterSnapshot(this.held, snapshot.value.index, snapshot.value.term)
       baseSnapshotIndex = snapshot.value.index
@@ -261,7 +273,7 @@ export class LogStore {
   }
 
   /** Writes the snapshot file, then replaces the segment with one holding `retained` entries. */
-  private async installSnapshot (frame: Buffer, snapshot: StoredSnapshot, retained: HeldEntry[]): Promise<void> {
+  private async installSnapshot(frame: Buffer, snapshot: StoredSnapshot, retained: HeldEntry[]): Promise<void> {
     // Failing here (e.g. ENOSPC) leaves every visible file untouched: the store stays usable.
     const tempPath = await writeTempFile(this.dir, SNAPSHOT_FILE, frame)
     try {
@@ -277,12 +289,12 @@ export class LogStore {
   }
 
   /** Writes the next segment (current hard state + `retained`) atomically and switches to it. */
-  private async rewriteSegment (retained: HeldEntry[]): Promise<void> {
+  private async rewriteSegment(retained: HeldEntry[]): Promise<void> {
     const seq = this.segment.seq + 1
     const name = segmentFileName(seq)
     const content = Buffer.concat([
       encodeLogRecord({ kind: 'hard-state', hardState: this.hardState }),
-      ...retained.map((entry) => entry.frame)
+      ...retained.map(entry => entry.frame),
     ])
     const tempPath = await writeTempFile(this.dir, name, content)
     await renameDurably(this.dir, tempPath, name)
@@ -296,7 +308,7 @@ export class LogStore {
   }
 
   /** One write + one fdatasync: the group commit of a whole save(). */
-  private async appendDurably (bytes: Buffer): Promise<void> {
+  private async appendDurably(bytes: Buffer): Promise<void> {
     const { handle, sizeBytes } = this.segment
     try {
       writeFullySync(handle, bytes, sizeBytes)
@@ -318,24 +330,26 @@ export class LogStore {
     this.segment.sizeBytes = sizeBytes + bytes.length
   }
 
-  private lastIndex (): number {
+  private lastIndex(): number {
     return this.held.at(-1)?.index ?? this.snapshotIndex
   }
 
-  private assertUsable (): void {
+  private assertUsable(): void {
     if (this.closed) throw new Error(`log-store ${this.dir}: closed`)
     if (this.failure !== null) {
-      throw new Error(`log-store ${this.dir}: unusable after an earlier failure (${this.failure.message}); reopen it`, { cause: this.failure })
+      throw new Error(`log-store ${this.dir}: unusable after an earlier failure (${this.failure.message}); reopen it`, {
+        cause: this.failure,
+      })
     }
   }
 
-  private poison (err: unknown): Error {
+  private poison(err: unknown): Error {
     const error = err instanceof Error ? err : new Error(String(err))
     this.failure ??= error
     return error
   }
 
-  private async serialize<T> (operation: () => Promise<T>): Promise<T> {
+  private async serialize<T>(operation: () => Promise<T>): Promise<T> {
     const result = this.queue.then(operation)
     this.queue = result.catch(() => {})
     return await result
@@ -345,10 +359,10 @@ export class LogStore {
 interface PreparedSave {
   hardState?: StoredHardState
   entries: HeldEntry[]
-  snapshot?: { value: StoredSnapshot, frame: Buffer }
+  snapshot?: { value: StoredSnapshot; frame: Buffer }
 }
 
-function prepareSave (request: SaveRequest): PreparedSave {
+function prepareSave(request: SaveRequest): PreparedSave {
   const entries: HeldEntry[] = []
   for (const raw of request.entries ?? []) {
     const entry = checkEntry(raw, 'save()')
@@ -372,7 +386,11 @@ function prepareSave (request: SaveRequest): PreparedSave {
  * snapshot's last entry with the same term, the entries after it are kept; otherwise the snapshot
  * supersedes the whole log. `entries` must be contiguous and start at or before index + 1.
  */
-function entriesAfterSnapshot<T extends { index: number, term: number }> (entries: T[], index: number, term: number): T[] {
+function entriesAfterSnapshot<T extends { index: number; term: number }>(
+  entries: T[],
+  index: number,
+  term: number,
+): T[] {
   const first = entries[0]
   if (first === undefined || first.index === index + 1) return entries
   const atSnapshot = entries[index - first.index]
@@ -380,7 +398,7 @@ function entriesAfterSnapshot<T extends { index: number, term: number }> (entrie
   return []
 }
 
-function sameHardState (a: StoredHardState, b: StoredHardState): boolean {
+function sameHardState(a: StoredHardState, b: StoredHardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit
 }
 
@@ -393,7 +411,7 @@ interface ReplayedSegment {
   tornBytes: number
 }
 
-function replaySegment (bytes: Buffer, path: string): ReplayedSegment {
+function replaySegment(bytes: Buffer, path: string): ReplayedSegment {
   const scan = scanRecords(bytes, path)
   const entries: LoadedEntry[] = []
   let hardState: StoredHardState | null = null
@@ -424,7 +442,7 @@ function replaySegment (bytes: Buffer, path: string): ReplayedSegment {
   return { entries, hardState, validBytes: scan.validBytes, tornBytes: scan.tornBytes }
 }
 
-async function readSnapshotFile (path: string): Promise<StoredSnapshot | null> {
+async function readSnapshotFile(path: string): Promise<StoredSnapshot | null> {
   let bytes: Buffer
   try {
     bytes = await readFile(path)
@@ -440,12 +458,13 @@ async function readSnapshotFile (path: string): Promise<StoredSnapshot | null> {
     throw new CorruptRecordError(path, scan.validBytes, 'the snapshot file must hold exactly one complete record')
   }
   const record = decodeLogRecord(only.value, `${path} at byte offset 0`)
-  if (record.kind !== 'snapshot') throw new CorruptRecordError(path, 0, `expected a snapshot record, found ${record.kind}`)
+  if (record.kind !== 'snapshot')
+    throw new CorruptRecordError(path, 0, `expected a snapshot record, found ${record.kind}`)
   return record.snapshot
 }
 
 /** mkdir -p, then fsync the parent of every directory it created so their names are durable. */
-async function makeDirDurably (dir: string): Promise<void> {
+async function makeDirDurably(dir: string): Promise<void> {
   const firstCreated = await mkdir(dir, { recursive: true })
   if (firstCreated === undefined) return
   for (let created = dir; ; created = dirname(created)) {
@@ -455,7 +474,7 @@ async function makeDirDurably (dir: string): Promise<void> {
 }
 
 /** Temp files are the debris of an atomic replacement that a crash interrupted before its rename. */
-async function removeTempFiles (dir: string): Promise<void> {
+async function removeTempFiles(dir: string): Promise<void> {
   for (const name of await readdir(dir)) {
     if (name.endsWith(TEMP_SUFFIX)) await unlink(join(dir, name))
   }
@@ -463,11 +482,11 @@ async function removeTempFiles (dir: string): Promise<void> {
 
 /** The number of the live (newest) segment, creating the first one if there is none. Older
  * segments are leftovers of a compaction that crashed after its rename: delete them. */
-async function pickSegment (dir: string): Promise<number> {
+async function pickSegment(dir: string): Promise<number> {
   const seqs = (await readdir(dir))
-    .map((name) => SEGMENT_FILE.exec(name))
+    .map(name => SEGMENT_FILE.exec(name))
     .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => Number(match[1]))
+    .map(match => Number(match[1]))
     .sort((a, b) => a - b)
   const newest = seqs.at(-1)
   if (newest === undefined) {

@@ -26,7 +26,7 @@ export const RECORD_HEADER_BYTES = 8
 export const MAX_RECORD_PAYLOAD_BYTES = 512 * 1024 * 1024
 
 /** One frame: header plus JSON of `value`. Throws for values JSON cannot represent. */
-export function encodeRecord (value: unknown): Buffer {
+export function encodeRecord(value: unknown): Buffer {
   const json = JSON.stringify(value)
   if (json === undefined) throw new TypeError('record value is not JSON-serializable')
   const payloadBytes = Buffer.byteLength(json, 'utf8')
@@ -59,14 +59,18 @@ export interface ScanResult {
 
 /** A damaged record that is not a torn tail. Names the file and byte offset. */
 export class CorruptRecordError extends Error {
-  constructor (readonly file: string, readonly offsetBytes: number, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly offsetBytes: number,
+    detail: string,
+  ) {
     super(`corrupt record in ${file} at byte offset ${offsetBytes}: ${detail}`)
     this.name = 'CorruptRecordError'
   }
 }
 
 /** Reads every frame of `bytes` (the whole content of `file`, used in messages). */
-export function scanRecords (bytes: Buffer, file: string): ScanResult {
+export function scanRecords(bytes: Buffer, file: string): ScanResult {
   const records: ScannedRecord[] = []
   let offsetBytes = 0
   while (offsetBytes < bytes.length) {
@@ -74,10 +78,13 @@ export function scanRecords (bytes: Buffer, file: string): ScanResult {
     if (!frame.ok) {
       const nextValid = findValidFrame(bytes, offsetBytes + 1)
       if (nextValid !== -1) {
-        throw new CorruptRecordError(file, offsetBytes,
+        throw new CorruptRecordError(
+          file,
+          offsetBytes,
           `${frame.reason}, yet a valid record follows at byte offset ${nextValid}. ` +
-          'A crash can only tear the end of the file, so this is disk corruption; refusing to open ' +
-          '(restore this node\'s data from a peer or a backup)')
+            'A crash can only tear the end of the file, so this is disk corruption; refusing to open ' +
+            "(restore this node's data from a peer or a backup)",
+        )
       }
       return { records, validBytes: offsetBytes, tornBytes: bytes.length - offsetBytes }
     }
@@ -93,21 +100,24 @@ export function scanRecords (bytes: Buffer, file: string): ScanResult {
   return { records, validBytes: offsetBytes, tornBytes: 0 }
 }
 
-type FrameCheck = { ok: true, payload: Buffer } | { ok: false, reason: string }
+type FrameCheck = { ok: true; payload: Buffer } | { ok: false; reason: string }
 
-function checkFrame (bytes: Buffer, offsetBytes: number): FrameCheck {
+function checkFrame(bytes: Buffer, offsetBytes: number): FrameCheck {
   const remainingBytes = bytes.length - offsetBytes
-  if (remainingBytes < RECORD_HEADER_BYTES) return { ok: false, reason: `only ${remainingBytes} bytes left, a header needs ${RECORD_HEADER_BYTES}` }
+  if (remainingBytes < RECORD_HEADER_BYTES)
+    return { ok: false, reason: `only ${remainingBytes} bytes left, a header needs ${RECORD_HEADER_BYTES}` }
   const payloadBytes = bytes.readUInt32LE(offsetBytes)
-  if (payloadBytes === 0 || payloadBytes > MAX_RECORD_PAYLOAD_BYTES) return { ok: false, reason: `impossible payload length ${payloadBytes}` }
-  if (payloadBytes > remainingBytes - RECORD_HEADER_BYTES) return { ok: false, reason: `payload length ${payloadBytes} runs past the end of the file` }
+  if (payloadBytes === 0 || payloadBytes > MAX_RECORD_PAYLOAD_BYTES)
+    return { ok: false, reason: `impossible payload length ${payloadBytes}` }
+  if (payloadBytes > remainingBytes - RECORD_HEADER_BYTES)
+    return { ok: false, reason: `payload length ${payloadBytes} runs past the end of the file` }
   const frame = bytes.subarray(offsetBytes, offsetBytes + RECORD_HEADER_BYTES + payloadBytes)
   if (frame.readUInt32LE(4) !== frameChecksum(frame, payloadBytes)) return { ok: false, reason: 'checksum mismatch' }
   return { ok: true, payload: frame.subarray(RECORD_HEADER_BYTES) }
 }
 
 /** Offset of the first frame at or after `fromBytes` whose checksum and JSON are valid, or -1. */
-function findValidFrame (bytes: Buffer, fromBytes: number): number {
+function findValidFrame(bytes: Buffer, fromBytes: number): number {
   for (let offsetBytes = fromBytes; offsetBytes + RECORD_HEADER_BYTES < bytes.length; offsetBytes++) {
     const frame = checkFrame(bytes, offsetBytes)
     if (frame.ok && parseJson(frame.payload) !== undefined) return offsetBytes
@@ -115,12 +125,12 @@ function findValidFrame (bytes: Buffer, fromBytes: number): number {
   return -1
 }
 
-function frameChecksum (frame: Buffer, payloadBytes: number): number {
+function frameChecksum(frame: Buffer, payloadBytes: number): number {
   const lengthCrc = crc32(frame.subarray(0, 4))
   return crc32(frame.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + payloadBytes), lengthCrc)
 }
 
-function parseJson (payload: Buffer): unknown {
+function parseJson(payload: Buffer): unknown {
   try {
     return JSON.parse(payload.toString('utf8')) as unknown
   } catch {

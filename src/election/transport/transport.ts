@@ -4,22 +4,22 @@
 // everything that matters (heartbeats, probes, snapshot resends), so a
 // transport may drop, delay or reorder, but must never alter a message.
 
-import type { NodeId, RaftMessage } from '../core/types.js';
+import type { NodeId, RaftMessage } from '../core/types.js'
 
 export interface RaftTransport {
   /** Fire and forget; `msg.to` names the peer. Must not throw for an unreachable peer. */
-  send(msg: RaftMessage): void;
+  send(msg: RaftMessage): void
   /** Registers the one handler for messages addressed to this node (a later call replaces it). */
-  onMessage(handler: (msg: RaftMessage) => void): void;
+  onMessage(handler: (msg: RaftMessage) => void): void
 }
 
 export interface MemoryNetworkStats {
-  delivered: number;
-  dropped: number;
+  delivered: number
+  dropped: number
 }
 
 interface Endpoint {
-  handler: ((msg: RaftMessage) => void) | null;
+  handler: ((msg: RaftMessage) => void) | null
 }
 
 /**
@@ -30,31 +30,31 @@ interface Endpoint {
  * a partition also cuts messages already in flight.
  */
 export class MemoryNetwork {
-  private readonly endpoints = new Map<NodeId, Endpoint>();
-  private readonly crashed = new Set<NodeId>();
+  private readonly endpoints = new Map<NodeId, Endpoint>()
+  private readonly crashed = new Set<NodeId>()
   /** Node id -> partition group; null when the network is whole. */
-  private groups: Map<NodeId, number> | null = null;
-  private readonly counters: MemoryNetworkStats = { delivered: 0, dropped: 0 };
+  private groups: Map<NodeId, number> | null = null
+  private readonly counters: MemoryNetworkStats = { delivered: 0, dropped: 0 }
 
   /** The transport of node `id`. Joining again (a restart) replaces the old endpoint and un-crashes the node. */
   join(id: NodeId): RaftTransport {
-    const endpoint: Endpoint = { handler: null };
-    this.endpoints.set(id, endpoint);
-    this.crashed.delete(id);
+    const endpoint: Endpoint = { handler: null }
+    this.endpoints.set(id, endpoint)
+    this.crashed.delete(id)
     return {
-      send: (msg) => {
+      send: msg => {
         // A stale endpoint (the node restarted since) is a dead process: it sends nothing.
-        if (this.endpoints.get(id) === endpoint) this.deliverLater(msg);
+        if (this.endpoints.get(id) === endpoint) this.deliverLater(msg)
       },
-      onMessage: (handler) => {
-        endpoint.handler = handler;
+      onMessage: handler => {
+        endpoint.handler = handler
       },
-    };
+    }
   }
 
   /** Messages to `id` are dropped (including those in flight) until it joins again. */
   crash(id: NodeId): void {
-    this.crashed.add(id);
+    this.crashed.add(id)
   }
 
   /**
@@ -62,42 +62,42 @@ export class MemoryNetwork {
    * not listed forms one more group. Replaces any earlier partition.
    */
   partition(...groups: NodeId[][]): void {
-    const map = new Map<NodeId, number>();
+    const map = new Map<NodeId, number>()
     groups.forEach((group, n) => {
-      for (const id of group) map.set(id, n + 1);
-    });
-    this.groups = map;
+      for (const id of group) map.set(id, n + 1)
+    })
+    this.groups = map
   }
 
   heal(): void {
-    this.groups = null;
+    this.groups = null
   }
 
   get stats(): MemoryNetworkStats {
-    return { ...this.counters };
+    return { ...this.counters }
   }
 
   private reachable(from: NodeId, to: NodeId): boolean {
-    if (this.crashed.has(to)) return false;
-    if (this.groups === null) return true;
-    return (this.groups.get(from) ?? 0) === (this.groups.get(to) ?? 0);
+    if (this.crashed.has(to)) return false
+    if (this.groups === null) return true
+    return (this.groups.get(from) ?? 0) === (this.groups.get(to) ?? 0)
   }
 
   private deliverLater(msg: RaftMessage): void {
     if (!this.reachable(msg.from, msg.to)) {
-      this.counters.dropped++;
-      return;
+      this.counters.dropped++
+      return
     }
     // Copy now: the sender's Ready shares objects with its live log.
-    const copy = JSON.parse(JSON.stringify(msg)) as RaftMessage;
+    const copy = JSON.parse(JSON.stringify(msg)) as RaftMessage
     setImmediate(() => {
-      const handler = this.endpoints.get(copy.to)?.handler;
+      const handler = this.endpoints.get(copy.to)?.handler
       if (!handler || !this.reachable(copy.from, copy.to)) {
-        this.counters.dropped++;
-        return;
+        this.counters.dropped++
+        return
       }
-      this.counters.delivered++;
-      handler(copy);
-    });
+      this.counters.delivered++
+      handler(copy)
+    })
   }
 }

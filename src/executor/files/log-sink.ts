@@ -20,19 +20,19 @@ export class LogSink {
    * `fd` is the already-open log file (opened in launch, so a failure is a launch failure rather
    * than a half-started task); the sink owns and closes it.
    */
-  constructor (
+  constructor(
     private readonly pipe: Readable,
     fd: number,
     private readonly maxBytes: number,
     private readonly truncatedMarker: string,
     private readonly logger: ExecutorLogger,
-    private readonly context: object
+    private readonly context: object,
   ) {
     this.file = createWriteStream('', { fd, autoClose: true })
-    this.closed = new Promise((resolve) => {
+    this.closed = new Promise(resolve => {
       this.file.once('close', resolve)
     })
-    this.file.on('error', (err) => {
+    this.file.on('error', err => {
       this.logger.warn({ ...this.context, err }, 'log write failed; dropping the rest of this stream')
       this.dropping = true
       this.pipe.resume()
@@ -42,10 +42,10 @@ export class LogSink {
     // 'close' also covers a pipe destroyed without 'end' (output held open by an escaped process).
     pipe.once('end', () => this.end())
     pipe.once('close', () => this.end())
-    pipe.on('error', (err) => this.logger.debug({ ...this.context, err }, 'task output pipe error'))
+    pipe.on('error', err => this.logger.debug({ ...this.context, err }, 'task output pipe error'))
   }
 
-  private onData (chunk: Buffer): void {
+  private onData(chunk: Buffer): void {
     if (this.dropping || this.ended) return
     const room = this.maxBytes - this.writtenBytes
     let data = chunk
@@ -64,7 +64,7 @@ export class LogSink {
     }
   }
 
-  private markTruncated (): void {
+  private markTruncated(): void {
     try {
       closeSync(openRegularForWrite(this.truncatedMarker))
     } catch (err) {
@@ -72,7 +72,7 @@ export class LogSink {
     }
   }
 
-  private end (): void {
+  private end(): void {
     if (this.ended) return
     this.ended = true
     if (this.file.destroyed) return

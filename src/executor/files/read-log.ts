@@ -7,7 +7,7 @@ import type { LogChunk, LogStream } from '../types.js'
 /** One call never allocates more than this, whatever the caller asks for. */
 export const MAX_LOG_READ_BYTES = 4 * 1024 * 1024
 
-async function exists (file: string): Promise<boolean> {
+async function exists(file: string): Promise<boolean> {
   try {
     await stat(file)
     return true
@@ -22,20 +22,23 @@ async function exists (file: string): Promise<boolean> {
  * empty chunk with nextOffset = offset: poll again to follow a running task.
  * Throws RangeError for a negative or fractional offset or maxBytes.
  */
-export async function readTaskLog (
+export async function readTaskLog(
   dataDir: string,
   taskId: string,
   attempt: number,
   stream: LogStream,
   offset: number,
-  maxBytes: number
+  maxBytes: number,
 ): Promise<LogChunk | null> {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`)
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`)
-  if (stream !== 'stdout' && stream !== 'stderr') throw new RangeError(`stream must be stdout or stderr, got ${String(stream)}`)
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new RangeError(`offset must be a non-negative integer, got ${offset}`)
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+    throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`)
+  if (stream !== 'stdout' && stream !== 'stderr')
+    throw new RangeError(`stream must be stdout or stderr, got ${String(stream)}`)
   if (taskIdProblem(taskId) !== null || attemptProblem(attempt) !== null) return null
   const paths = taskPaths(dataDir, taskId, attempt)
-  if (!await exists(paths.workDir)) return null
+  if (!(await exists(paths.workDir))) return null
   const truncated = await exists(paths.truncatedMarker[stream])
 
   let handle
@@ -43,7 +46,8 @@ export async function readTaskLog (
     handle = await open(paths.log[stream], 'r')
   } catch (err) {
     // The directory exists but the log does not (yet): nothing written.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { data: new Uint8Array(0), nextOffset: offset, truncated }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { data: new Uint8Array(0), nextOffset: offset, truncated }
     throw err
   }
   try {

@@ -7,7 +7,7 @@ import { closeSync, constants, fstatSync, openSync } from 'node:fs'
 const { O_WRONLY, O_CREAT, O_TRUNC, O_NONBLOCK, O_NOFOLLOW } = constants
 
 /** Creates (or empties) a regular file for writing; throws (code ENXIO, ELOOP, EINVAL, ...) for anything else. */
-export function openRegularForWrite (path: string): number {
+export function openRegularForWrite(path: string): number {
   const fd = openSync(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_NOFOLLOW, 0o644)
   if (!fstatSync(fd).isFile()) {
     closeSync(fd)

@@ -13,7 +13,7 @@ export const PID_FILE = 'pid'
 const TASK_ID_MAX_CHARS = 200
 
 /** The id becomes a directory name: no separators, no "." or "..", nothing the shell or fs chokes on. */
-export function taskIdProblem (taskId: unknown): string | null {
+export function taskIdProblem(taskId: unknown): string | null {
   if (typeof taskId !== 'string' || taskId.length === 0) return 'taskId must be a non-empty string'
   if (taskId.length > TASK_ID_MAX_CHARS) return `taskId longer than ${TASK_ID_MAX_CHARS} characters`
   if (taskId === '.' || taskId === '..' || !/^[A-Za-z0-9._:@+=-]+$/.test(taskId)) {
@@ -22,8 +22,9 @@ export function taskIdProblem (taskId: unknown): string | null {
   return null
 }
 
-export function attemptProblem (attempt: unknown): string | null {
-  if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1) return 'attempt must be a positive integer'
+export function attemptProblem(attempt: unknown): string | null {
+  if (typeof attempt !== 'number' || !Number.isSafeInteger(attempt) || attempt < 1)
+    return 'attempt must be a positive integer'
   return null
 }
 
@@ -36,13 +37,13 @@ export interface TaskPaths {
 }
 
 /** Callers validate taskId and attempt first (taskIdProblem, attemptProblem). */
-export function taskPaths (dataDir: string, taskId: string, attempt: number): TaskPaths {
+export function taskPaths(dataDir: string, taskId: string, attempt: number): TaskPaths {
   const workDir = path.join(dataDir, TASKS_DIR, taskId, String(attempt))
   return {
     workDir,
     log: { stdout: path.join(workDir, 'stdout.log'), stderr: path.join(workDir, 'stderr.log') },
     truncatedMarker: { stdout: path.join(workDir, 'stdout.truncated'), stderr: path.join(workDir, 'stderr.truncated') },
-    pidFile: path.join(workDir, PID_FILE)
+    pidFile: path.join(workDir, PID_FILE),
   }
 }
 
@@ -64,16 +65,23 @@ export interface PidRecord {
  * process running the Executor (the agent's, with the launcher: agent-executor.ts) by that much;
  * it runs once per task that lives past 5 ms.
  */
-export function writePidFile (file: string, record: PidRecord): void {
+export function writePidFile(file: string, record: PidRecord): void {
   writeFileSync(file, JSON.stringify(record) + '\n')
 }
 
-export function readPidFile (file: string): PidRecord | null {
+export function readPidFile(file: string): PidRecord | null {
   try {
     const value: unknown = JSON.parse(readFileSync(file, 'utf8'))
     if (typeof value !== 'object' || value === null) return null
     const { taskId, attempt, pid, startTime } = value as Record<string, unknown>
-    if (typeof taskId !== 'string' || typeof attempt !== 'number' || typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return null
+    if (
+      typeof taskId !== 'string' ||
+      typeof attempt !== 'number' ||
+      typeof pid !== 'number' ||
+      !Number.isSafeInteger(pid) ||
+      pid <= 1
+    )
+      return null
     if (startTime !== null && typeof startTime !== 'string') return null
     return { taskId, attempt, pid, startTime }
   } catch {
@@ -82,7 +90,7 @@ export function readPidFile (file: string): PidRecord | null {
 }
 
 /** One unlink (rm would lstat first). */
-export function removePidFile (file: string): void {
+export function removePidFile(file: string): void {
   try {
     unlinkSync(file)
   } catch (err) {

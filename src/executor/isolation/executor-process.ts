@@ -11,10 +11,12 @@ import type { ExecutorLogger } from '../types.js'
 import type { FromExecutor, ToExecutor } from './executor-protocol.js'
 
 if (process.send === undefined) throw new Error('executor-process.js must be started by the agent with an IPC channel')
-const post = (msg: FromExecutor): void => { process.send?.(msg) }
+const post = (msg: FromExecutor): void => {
+  process.send?.(msg)
+}
 
 /** Errors do not survive serialisation well: send their message and stack as text. */
-function plain (obj: object): Record<string, unknown> {
+function plain(obj: object): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(obj)) out[k] = v instanceof Error ? { message: v.message, stack: v.stack } : v
   return out
@@ -24,10 +26,18 @@ function plain (obj: object): Record<string, unknown> {
 let debugLogs = false
 
 const logger: ExecutorLogger = {
-  debug: (obj, msg) => { if (debugLogs) post({ op: 'log', level: 'debug', obj: plain(obj), msg }) },
-  info: (obj, msg) => { post({ op: 'log', level: 'info', obj: plain(obj), msg }) },
-  warn: (obj, msg) => { post({ op: 'log', level: 'warn', obj: plain(obj), msg }) },
-  error: (obj, msg) => { post({ op: 'log', level: 'error', obj: plain(obj), msg }) }
+  debug: (obj, msg) => {
+    if (debugLogs) post({ op: 'log', level: 'debug', obj: plain(obj), msg })
+  },
+  info: (obj, msg) => {
+    post({ op: 'log', level: 'info', obj: plain(obj), msg })
+  },
+  warn: (obj, msg) => {
+    post({ op: 'log', level: 'warn', obj: plain(obj), msg })
+  },
+  error: (obj, msg) => {
+    post({ op: 'log', level: 'error', obj: plain(obj), msg })
+  },
 }
 
 let executor: Executor | null = null
@@ -41,11 +51,18 @@ process.on('message', (msg: ToExecutor) => {
         logger,
         // Its tasks can no longer be watched or reported: kill them (stop() does before its first
         // await; their exits would never be reported) and exit, which stops the agent too.
-        onSpawnerDied: () => { void executor?.stop(); process.exit(1) }
+        onSpawnerDied: () => {
+          void executor?.stop()
+          process.exit(1)
+        },
       })
       executor.listen({
-        onStarted: task => { post({ op: 'started', task }) },
-        onFinished: outcome => { post({ op: 'finished', outcome }) }
+        onStarted: task => {
+          post({ op: 'started', task })
+        },
+        onFinished: outcome => {
+          post({ op: 'finished', outcome })
+        },
       })
       post({ op: 'ready', spawner: executor.spawnerKind })
       break
@@ -58,7 +75,9 @@ process.on('message', (msg: ToExecutor) => {
       executor?.cancel(msg.taskId)
       break
     case 'stop':
-      void (executor?.stop() ?? Promise.resolve()).then(() => { post({ op: 'stopped' }) })
+      void (executor?.stop() ?? Promise.resolve()).then(() => {
+        post({ op: 'stopped' })
+      })
       break
   }
 })

@@ -5,21 +5,24 @@ import type { SpawnerKind } from '../spawn/spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../types.js'
 
 /** The options that cross the process boundary (callbacks and the logger stay on each side). */
-export type ExecutorProcessConfig = Pick<ExecutorOptions, 'dataDir' | 'capacity' | 'maxLogBytes' | 'killGraceMs' | 'memoryPollMs' | 'spawner'>
+export type ExecutorProcessConfig = Pick<
+  ExecutorOptions,
+  'dataDir' | 'capacity' | 'maxLogBytes' | 'killGraceMs' | 'memoryPollMs' | 'spawner'
+>
 
 export type ToExecutor =
   /** debugLogs: the agent keeps debug lines (three per task: not worth an IPC message each otherwise). */
-  | { op: 'configure', config: ExecutorProcessConfig, debugLogs: boolean }
-  | { op: 'launch', req: LaunchRequest }
-  | { op: 'cancel', taskId: string }
+  | { op: 'configure'; config: ExecutorProcessConfig; debugLogs: boolean }
+  | { op: 'launch'; req: LaunchRequest }
+  | { op: 'cancel'; taskId: string }
   | { op: 'stop' }
 
 export type FromExecutor =
-  | { op: 'started', task: RunningTask }
-  | { op: 'finished', outcome: TaskOutcome }
+  | { op: 'started'; task: RunningTask }
+  | { op: 'finished'; outcome: TaskOutcome }
   /** The executor process refused what the agent admitted (a bug, or a race at stop). */
-  | { op: 'refused', taskId: string, attempt: number, reason: string }
-  | { op: 'log', level: 'debug' | 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string }
+  | { op: 'refused'; taskId: string; attempt: number; reason: string }
+  | { op: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
   | { op: 'stopped' }
   /** Configured: how it starts tasks (the launcher, or the child_process fallback). */
-  | { op: 'ready', spawner: SpawnerKind }
+  | { op: 'ready'; spawner: SpawnerKind }

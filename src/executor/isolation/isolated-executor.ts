@@ -15,9 +15,17 @@ import { killOrphans, type KilledOrphan } from '../proc/orphans.js'
 import { readTaskLog } from '../files/read-log.js'
 import type { FromExecutor, ToExecutor } from './executor-protocol.js'
 import type { SpawnerKind } from '../spawn/spawner.js'
-import type { ExecutorLogger, LaunchRequest, LogChunk, LogStream, Resources, RunningTask, TaskOutcome } from '../types.js'
+import type {
+  ExecutorLogger,
+  LaunchRequest,
+  LogChunk,
+  LogStream,
+  Resources,
+  RunningTask,
+  TaskOutcome,
+} from '../types.js'
 
-const SILENT: ExecutorLogger = { isLevelEnabled: () => false, debug () {}, info () {}, warn () {}, error () {} }
+const SILENT: ExecutorLogger = { isLevelEnabled: () => false, debug() {}, info() {}, warn() {}, error() {} }
 
 export class IsolatedExecutor {
   private readonly child: ChildProcess
@@ -33,39 +41,56 @@ export class IsolatedExecutor {
   private stoppedAck: (() => void) | null = null
   private listener: ExecutorListener | null = null
 
-  constructor (private readonly opts: ExecutorOptions) {
+  constructor(private readonly opts: ExecutorOptions) {
     this.logger = opts.logger ?? SILENT
     // A small heap is plenty for bookkeeping and pipes, and keeps every fork from it cheap; the
     // agent's own V8 flags (tuned for its heap) are not passed on.
     this.child = fork(fileURLToPath(new URL('./executor-process.js', import.meta.url)), [], {
       execArgv: ['--max-old-space-size=64'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'advanced'
+      serialization: 'advanced',
     })
-    this.child.on('message', (msg: FromExecutor) => { this.receive(msg) })
+    this.child.on('message', (msg: FromExecutor) => {
+      this.receive(msg)
+    })
     this.child.on('exit', (code, signal) => {
       if (this.stopped) return
       const reason = `executor process died (${signal ?? `status ${code}`})`
       this.logger.error({ code, signal }, 'executor process died: tasks can neither run nor be reported')
       this.opts.onSpawnerDied?.(reason)
     })
-    this.send({ op: 'configure', debugLogs: this.logger.isLevelEnabled?.('debug') ?? true, config: { dataDir: opts.dataDir, capacity: opts.capacity, maxLogBytes: opts.maxLogBytes, killGraceMs: opts.killGraceMs, memoryPollMs: opts.memoryPollMs, spawner: opts.spawner } })
+    this.send({
+      op: 'configure',
+      debugLogs: this.logger.isLevelEnabled?.('debug') ?? true,
+      config: {
+        dataDir: opts.dataDir,
+        capacity: opts.capacity,
+        maxLogBytes: opts.maxLogBytes,
+        killGraceMs: opts.killGraceMs,
+        memoryPollMs: opts.memoryPollMs,
+        spawner: opts.spawner,
+      },
+    })
   }
 
   /** Registers the one listener (a later call replaces it). */
-  listen (listener: ExecutorListener): void {
+  listen(listener: ExecutorListener): void {
     this.listener = listener
   }
 
   /** For metrics and tests. */
-  get pid (): number | undefined {
+  get pid(): number | undefined {
     return this.child.pid
   }
 
-  launch (req: LaunchRequest): LaunchResult {
+  launch(req: LaunchRequest): LaunchResult {
     const key = attemptKey(req.taskId, req.attempt)
     const problem = admissionProblem(req, {
-      stopped: this.stopped, running: this.launched.has(key), finished: this.finished.has(key), used: this.allocated(), capacity: this.opts.capacity
+      stopped: this.stopped,
+      running: this.launched.has(key),
+      finished: this.finished.has(key),
+      used: this.allocated(),
+      capacity: this.opts.capacity,
     })
     if (problem !== null) return { ok: false, reason: problem }
     this.launched.set(key, req)
@@ -73,38 +98,50 @@ export class IsolatedExecutor {
     return { ok: true }
   }
 
-  cancel (taskId: string): boolean {
+  cancel(taskId: string): boolean {
     const found = [...this.launched.values()].some(r => r.taskId === taskId)
     if (found) this.send({ op: 'cancel', taskId })
     return found
   }
 
-  running (): RunningTask[] {
+  running(): RunningTask[] {
     return [...this.started.values()]
   }
 
-  isRunning (taskId: string, attempt: number): boolean {
+  isRunning(taskId: string, attempt: number): boolean {
     return this.launched.has(attemptKey(taskId, attempt))
   }
 
-  allocated (): Resources {
+  allocated(): Resources {
     return sumResources(this.launched.values())
   }
 
-  async readLog (taskId: string, attempt: number, stream: LogStream, offset: number, maxBytes: number): Promise<LogChunk | null> {
+  async readLog(
+    taskId: string,
+    attempt: number,
+    stream: LogStream,
+    offset: number,
+    maxBytes: number,
+  ): Promise<LogChunk | null> {
     return await readTaskLog(this.opts.dataDir, taskId, attempt, stream, offset, maxBytes)
   }
 
   /** At agent start-up, before the first launch. */
-  async killOrphans (): Promise<KilledOrphan[]> {
-    return await killOrphans(this.opts.dataDir, record => this.launched.has(attemptKey(record.taskId, record.attempt)), this.logger)
+  async killOrphans(): Promise<KilledOrphan[]> {
+    return await killOrphans(
+      this.opts.dataDir,
+      record => this.launched.has(attemptKey(record.taskId, record.attempt)),
+      this.logger,
+    )
   }
 
   /** As Executor.stop(): kills every task group, reports no outcomes, then ends the process. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    const acked = new Promise<void>(resolve => { this.stoppedAck = resolve })
+    const acked = new Promise<void>(resolve => {
+      this.stoppedAck = resolve
+    })
     this.send({ op: 'stop' })
     // The executor's own stop is bounded (twice the kill grace); this only guards a wedged one.
     await Promise.race([acked, new Promise(resolve => setTimeout(resolve, 2 * this.opts.killGraceMs + 2000))])
@@ -113,11 +150,11 @@ export class IsolatedExecutor {
     this.child.disconnect()
   }
 
-  private send (msg: ToExecutor): void {
+  private send(msg: ToExecutor): void {
     if (this.child.connected) this.child.send(msg)
   }
 
-  private receive (msg: FromExecutor): void {
+  private receive(msg: FromExecutor): void {
     switch (msg.op) {
       case 'started': {
         const key = attemptKey(msg.task.taskId, msg.task.attempt)
@@ -132,8 +169,14 @@ export class IsolatedExecutor {
       case 'refused': {
         const now = performance.timeOrigin + performance.now()
         this.release({
-          taskId: msg.taskId, attempt: msg.attempt, reason: 'spawn_error', exitCode: null, signal: null,
-          message: `refused by the executor: ${msg.reason}`, startedAtMs: null, finishedAtMs: now
+          taskId: msg.taskId,
+          attempt: msg.attempt,
+          reason: 'spawn_error',
+          exitCode: null,
+          signal: null,
+          message: `refused by the executor: ${msg.reason}`,
+          startedAtMs: null,
+          finishedAtMs: now,
         })
         break
       }
@@ -149,7 +192,7 @@ export class IsolatedExecutor {
     }
   }
 
-  private release (outcome: TaskOutcome): void {
+  private release(outcome: TaskOutcome): void {
     const key = attemptKey(outcome.taskId, outcome.attempt)
     if (!this.launched.delete(key)) return
     this.started.delete(key)
@@ -157,7 +200,7 @@ export class IsolatedExecutor {
     if (!this.stopped) this.callback(() => this.listener?.onFinished(outcome), outcome.taskId)
   }
 
-  private callback (fn: () => void, taskId: string): void {
+  private callback(fn: () => void, taskId: string): void {
     try {
       fn()
     } catch (err) {

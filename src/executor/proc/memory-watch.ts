@@ -25,7 +25,7 @@ const PROCESSES_PER_TURN = 128
 const MAX_BUSY_SHARE = 0.05
 
 /** The delay before the next pass: the period, or longer if the last pass read for busyMs. */
-export function nextPollDelayMs (pollMs: number, busyMs: number): number {
+export function nextPollDelayMs(pollMs: number, busyMs: number): number {
   return Math.max(pollMs, Math.ceil(busyMs / MAX_BUSY_SHARE))
 }
 
@@ -33,33 +33,35 @@ export class MemoryWatch {
   private timer: NodeJS.Timeout | null = null
   private stopped = false
 
-  constructor (
+  constructor(
     private readonly pollMs: number,
     /** Read at every poll, so the set of tasks can change freely between polls. */
     private readonly targets: () => MemoryTarget[],
     private readonly logger: ExecutorLogger,
-    private readonly pageBytes = pageSizeBytes()
+    private readonly pageBytes = pageSizeBytes(),
   ) {}
 
   /** Starts polling unless already polling; polling pauses by itself when there is nothing to watch. */
-  wake (): void {
+  wake(): void {
     if (this.timer === null && !this.stopped) this.schedule()
   }
 
-  stop (): void {
+  stop(): void {
     this.stopped = true
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
   }
 
-  private schedule (delayMs = this.pollMs): void {
+  private schedule(delayMs = this.pollMs): void {
     // The timer stays set while a poll is in flight, so wake() cannot start a second, overlapping one.
-    this.timer = setTimeout(() => { void this.poll() }, delayMs)
+    this.timer = setTimeout(() => {
+      void this.poll()
+    }, delayMs)
     // Running tasks keep the process alive by themselves; this timer alone should not.
     this.timer.unref()
   }
 
-  private async poll (): Promise<void> {
+  private async poll(): Promise<void> {
     if (this.targets().length === 0) {
       this.timer = null
       return

@@ -23,7 +23,7 @@ export interface KilledOrphan {
   pgid: number
 }
 
-async function listDir (dir: string): Promise<string[]> {
+async function listDir(dir: string): Promise<string[]> {
   try {
     return await readdir(dir)
   } catch {
@@ -31,7 +31,7 @@ async function listDir (dir: string): Promise<string[]> {
   }
 }
 
-async function pidFiles (dataDir: string): Promise<string[]> {
+async function pidFiles(dataDir: string): Promise<string[]> {
   const tasksDir = path.join(dataDir, TASKS_DIR)
   const files: string[] = []
   for (const taskId of await listDir(tasksDir)) {
@@ -46,14 +46,16 @@ async function pidFiles (dataDir: string): Promise<string[]> {
   return files
 }
 
-function carriesTaskEnv (pid: number, record: PidRecord): boolean {
+function carriesTaskEnv(pid: number, record: PidRecord): boolean {
   const environ = readEnviron(pid)
   if (environ === null) return false
-  return Object.entries(taskIdentityEnv(record.taskId, record.attempt)).every(([name, value]) => environ.includes(`${name}=${value}`))
+  return Object.entries(taskIdentityEnv(record.taskId, record.attempt)).every(([name, value]) =>
+    environ.includes(`${name}=${value}`),
+  )
 }
 
-function isTheSpawnedGroup (record: PidRecord, members: ProcEntry[]): boolean {
-  const leader = members.find((member) => member.pid === record.pid)
+function isTheSpawnedGroup(record: PidRecord, members: ProcEntry[]): boolean {
+  const leader = members.find(member => member.pid === record.pid)
   if (leader !== undefined && record.startTime !== null) return leader.startTime === record.startTime
   for (const member of members) {
     if (carriesTaskEnv(member.pid, record)) return true
@@ -65,12 +67,12 @@ function isTheSpawnedGroup (record: PidRecord, members: ProcEntry[]): boolean {
  * SIGKILLs the process group of every task with a pid file that `isOwn` does not claim and that is
  * still alive, and removes the pid files it has dealt with (killed, gone, or recycled).
  */
-export async function killOrphans (
+export async function killOrphans(
   dataDir: string,
   isOwn: (record: PidRecord) => boolean,
-  logger: ExecutorLogger
+  logger: ExecutorLogger,
 ): Promise<KilledOrphan[]> {
-  const candidates: Array<{ file: string, record: PidRecord }> = []
+  const candidates: Array<{ file: string; record: PidRecord }> = []
   for (const file of await pidFiles(dataDir)) {
     const record = readPidFile(file)
     if (record === null) {
@@ -96,7 +98,8 @@ export async function killOrphans (
     if (members.length > 0) {
       if (isTheSpawnedGroup(record, members)) {
         logger.warn({ ...context, processes: members.length }, 'killing leftover task process group')
-        if (killGroup(record.pid, 'SIGKILL', logger)) killed.push({ taskId: record.taskId, attempt: record.attempt, pgid: record.pid })
+        if (killGroup(record.pid, 'SIGKILL', logger))
+          killed.push({ taskId: record.taskId, attempt: record.attempt, pgid: record.pid })
       } else {
         logger.info(context, 'pid file names a recycled pid; leaving that process alone')
       }

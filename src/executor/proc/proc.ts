@@ -15,13 +15,21 @@ export interface ProcEntry {
 
 const FALLBACK_PAGE_SIZE_BYTES = 4096
 const AT_PAGESZ = 6
-const WORD_BYTES_BY_ARCH: Record<string, number> = { x64: 8, arm64: 8, ppc64: 8, s390x: 8, riscv64: 8, loong64: 8, mips64el: 8 }
+const WORD_BYTES_BY_ARCH: Record<string, number> = {
+  x64: 8,
+  arm64: 8,
+  ppc64: 8,
+  s390x: 8,
+  riscv64: 8,
+  loong64: 8,
+  mips64el: 8,
+}
 
 /**
  * The kernel's page size, from the auxiliary vector it handed this process (AT_PAGESZ): exact on
  * 16K/64K-page arm64 too, and without spawning getconf. Falls back to 4096 off Linux.
  */
-export function pageSizeBytes (): number {
+export function pageSizeBytes(): number {
   try {
     const auxv = readFileSync('/proc/self/auxv')
     const word = WORD_BYTES_BY_ARCH[process.arch] ?? 4
@@ -41,7 +49,7 @@ export function pageSizeBytes (): number {
 }
 
 /** Parses /proc/<pid>/stat; the command name may hold spaces and ')' so fields count from the last ')'. */
-export function parseStat (pid: number, text: string): ProcEntry | null {
+export function parseStat(pid: number, text: string): ProcEntry | null {
   const close = text.lastIndexOf(')')
   if (close < 0) return null
   // Field 3 (state) is rest[0]: pgrp is field 5, starttime field 22, rss field 24.
@@ -62,18 +70,20 @@ const STAT_BUFFER = Buffer.allocUnsafe(4096)
  * the end (a /proc file has no size): five system calls instead of three, 2.5x slower over the
  * whole process table on the 2-core VM (2.3-3.3 against 1.0-1.2 ms for 63 processes).
  */
-function readStat (pid: number | string): string {
+function readStat(pid: number | string): string {
   const fd = openSync(`/proc/${pid}/stat`, 'r')
   try {
     const length = readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, null)
-    return length < STAT_BUFFER.length ? STAT_BUFFER.toString('latin1', 0, length) : readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return length < STAT_BUFFER.length
+      ? STAT_BUFFER.toString('latin1', 0, length)
+      : readFileSync(`/proc/${pid}/stat`, 'latin1')
   } finally {
     closeSync(fd)
   }
 }
 
 /** Synchronous on purpose: called right after spawn, while the child cannot yet have been reaped. */
-export function readStartTimeSync (pid: number): string | null {
+export function readStartTimeSync(pid: number): string | null {
   try {
     return parseStat(pid, readStat(pid))?.startTime ?? null
   } catch {
@@ -81,15 +91,15 @@ export function readStartTimeSync (pid: number): string | null {
   }
 }
 
-function listPids (): string[] {
+function listPids(): string[] {
   try {
-    return readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name))
+    return readdirSync('/proc').filter(name => /^[0-9]+$/.test(name))
   } catch {
     return []
   }
 }
 
-function readEntry (name: string): ProcEntry | null {
+function readEntry(name: string): ProcEntry | null {
   try {
     return parseStat(Number(name), readStat(name))
   } catch {
@@ -103,7 +113,7 @@ function readEntry (name: string): ProcEntry | null {
  * so a direct read costs microseconds, while each asynchronous read went through the thread pool
  * four times (open, fstat, read, close). ~1.1 ms for 63 processes on the 2-core VM, ~17 µs per
  * process on the machine. */
-export function readProcessTable (): ProcEntry[] {
+export function readProcessTable(): ProcEntry[] {
   const entries: ProcEntry[] = []
   for (const name of listPids()) {
     const entry = readEntry(name)
@@ -117,7 +127,7 @@ export function readProcessTable (): ProcEntry[] {
  * poll runs on the agent's loop, next to Raft): `sliceSize` processes per turn, yielding in
  * between. `busyMs` is the time spent reading, without the yields.
  */
-export async function readProcessTableInSlices (sliceSize: number): Promise<{ entries: ProcEntry[], busyMs: number }> {
+export async function readProcessTableInSlices(sliceSize: number): Promise<{ entries: ProcEntry[]; busyMs: number }> {
   const entries: ProcEntry[] = []
   let busyMs = 0
   let sliceStartMs = performance.now()
@@ -125,7 +135,7 @@ export async function readProcessTableInSlices (sliceSize: number): Promise<{ en
   for (let i = 0; i < names.length; i++) {
     if (i > 0 && i % sliceSize === 0) {
       busyMs += performance.now() - sliceStartMs
-      await new Promise((resolve) => setImmediate(resolve))
+      await new Promise(resolve => setImmediate(resolve))
       sliceStartMs = performance.now()
     }
     const entry = readEntry(names[i]!)
@@ -136,7 +146,7 @@ export async function readProcessTableInSlices (sliceSize: number): Promise<{ en
 }
 
 /** The process's environment as NAME=value strings; null if gone or not ours to read. */
-export function readEnviron (pid: number): string[] | null {
+export function readEnviron(pid: number): string[] | null {
   try {
     return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')
   } catch {

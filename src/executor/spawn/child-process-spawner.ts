@@ -9,7 +9,7 @@ import { openRegularForWrite } from '../files/safe-open.js'
 import type { SpawnedProcess, SpawnEvents, Spawner, SpawnSpec } from './spawner.js'
 import type { ExecutorLogger } from '../types.js'
 
-function errorCode (err: unknown): string {
+function errorCode(err: unknown): string {
   const e = err as NodeJS.ErrnoException
   return e?.code ?? e?.message ?? String(err)
 }
@@ -20,14 +20,14 @@ export class ChildProcessSpawner implements Spawner {
   readonly startTimeLater = false
   readonly preparesWorkDir = false
 
-  constructor (private readonly logger: ExecutorLogger) {}
+  constructor(private readonly logger: ExecutorLogger) {}
 
-  spawn (spec: SpawnSpec, events: SpawnEvents): SpawnedProcess {
+  spawn(spec: SpawnSpec, events: SpawnEvents): SpawnedProcess {
     const fds: number[] = []
     const fail = (message: string): SpawnedProcess => {
       for (const fd of fds) closeSync(fd)
       queueMicrotask(() => events.onSpawnFailed(message))
-      return { closeOutput () {} }
+      return { closeOutput() {} }
     }
     try {
       fds.push(openRegularForWrite(spec.log.stdout))
@@ -38,7 +38,12 @@ export class ChildProcessSpawner implements Spawner {
 
     let child
     try {
-      child = spawn(spec.file, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+      child = spawn(spec.file, spec.args, {
+        cwd: spec.cwd,
+        env: spec.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     } catch (err) {
       // Synchronous failures: invalid arguments (a NUL byte in argv or env), some kernel errors.
       return fail(`spawn ${spec.file}: ${errorCode(err)}`)
@@ -49,17 +54,27 @@ export class ChildProcessSpawner implements Spawner {
     const pid = child.pid
     const startTime = pid === undefined ? null : readStartTimeSync(pid)
     const sinks = [
-      new LogSink(child.stdout, fds[0], spec.maxLogBytes, spec.truncatedMarker.stdout, this.logger, { pid, log: spec.log.stdout }),
-      new LogSink(child.stderr, fds[1], spec.maxLogBytes, spec.truncatedMarker.stderr, this.logger, { pid, log: spec.log.stderr })
+      new LogSink(child.stdout, fds[0], spec.maxLogBytes, spec.truncatedMarker.stdout, this.logger, {
+        pid,
+        log: spec.log.stdout,
+      }),
+      new LogSink(child.stderr, fds[1], spec.maxLogBytes, spec.truncatedMarker.stderr, this.logger, {
+        pid,
+        log: spec.log.stderr,
+      }),
     ]
     let exited = false
-    child.once('spawn', () => { if (pid !== undefined) events.onSpawned(pid, startTime) })
-    child.on('error', (err) => {
+    child.once('spawn', () => {
+      if (pid !== undefined) events.onSpawned(pid, startTime)
+    })
+    child.on('error', err => {
       if (pid !== undefined) return // a later error of a running child: its exit still comes
       // Runtime spawn failures (ENOENT, EACCES, ...) arrive here, with no pid and no 'exit'.
       child.stdout?.destroy()
       child.stderr?.destroy()
-      void Promise.all(sinks.map(async (sink) => await sink.closed)).then(() => events.onSpawnFailed(`spawn ${spec.file}: ${errorCode(err)}`))
+      void Promise.all(sinks.map(async sink => await sink.closed)).then(() =>
+        events.onSpawnFailed(`spawn ${spec.file}: ${errorCode(err)}`),
+      )
     })
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (exited) return
@@ -70,15 +85,15 @@ export class ChildProcessSpawner implements Spawner {
     child.once('close', (code, signal) => {
       if (pid === undefined) return
       onExit(code, signal)
-      void Promise.all(sinks.map(async (sink) => await sink.closed)).then(() => events.onOutputClosed())
+      void Promise.all(sinks.map(async sink => await sink.closed)).then(() => events.onOutputClosed())
     })
     return {
-      closeOutput () {
+      closeOutput() {
         child.stdout?.destroy()
         child.stderr?.destroy()
-      }
+      },
     }
   }
 
-  close (): void {}
+  close(): void {}
 }

@@ -22,9 +22,10 @@ const STAGE_PIPE = 3
 const STAGE_WORK_DIR = 5
 /** The first name of each number, as Node reports it (SIGABRT, not its alias SIGIOT). */
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>()
-for (const [name, value] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(value)) SIGNAL_NAMES.set(value, name as NodeJS.Signals)
+for (const [name, value] of Object.entries(constants.signals))
+  if (!SIGNAL_NAMES.has(value)) SIGNAL_NAMES.set(value, name as NodeJS.Signals)
 
-function errnoName (errno: number): string {
+function errnoName(errno: number): string {
   try {
     return getSystemErrorName(-errno)
   } catch {
@@ -32,7 +33,7 @@ function errnoName (errno: number): string {
   }
 }
 
-function frame (type: number, id: number, body: Buffer[] = []): Buffer {
+function frame(type: number, id: number, body: Buffer[] = []): Buffer {
   const head = Buffer.alloc(12)
   head.writeUInt32LE(8 + body.reduce((sum, part) => sum + part.length, 0), 0)
   head.writeUInt32LE(type, 4)
@@ -40,15 +41,15 @@ function frame (type: number, id: number, body: Buffer[] = []): Buffer {
   return Buffer.concat([head, ...body])
 }
 
-function u32 (value: number): Buffer {
+function u32(value: number): Buffer {
   const buf = Buffer.alloc(4)
   buf.writeUInt32LE(value)
   return buf
 }
 
 /** NUL-terminated strings, as the launcher reads them; a NUL inside one cannot be passed. */
-function strings (list: string[]): Buffer[] {
-  return list.map((s) => Buffer.from(s + '\0', 'utf8'))
+function strings(list: string[]): Buffer[] {
+  return list.map(s => Buffer.from(s + '\0', 'utf8'))
 }
 
 interface InFlight {
@@ -58,13 +59,18 @@ interface InFlight {
   closed: boolean
 }
 
-function failureMessage (spec: SpawnSpec, stage: number, errno: string): string {
+function failureMessage(spec: SpawnSpec, stage: number, errno: string): string {
   switch (stage) {
-    case STAGE_STDOUT_LOG: return `cannot open log ${spec.log.stdout}: ${errno}`
-    case STAGE_STDERR_LOG: return `cannot open log ${spec.log.stderr}: ${errno}`
-    case STAGE_PIPE: return `cannot create output pipe: ${errno}`
-    case STAGE_WORK_DIR: return `cannot prepare ${spec.cwd}: ${errno}`
-    default: return `spawn ${spec.file}: ${errno}`
+    case STAGE_STDOUT_LOG:
+      return `cannot open log ${spec.log.stdout}: ${errno}`
+    case STAGE_STDERR_LOG:
+      return `cannot open log ${spec.log.stderr}: ${errno}`
+    case STAGE_PIPE:
+      return `cannot create output pipe: ${errno}`
+    case STAGE_WORK_DIR:
+      return `cannot prepare ${spec.cwd}: ${errno}`
+    default:
+      return `spawn ${spec.file}: ${errno}`
   }
 }
 
@@ -79,69 +85,98 @@ export class LauncherSpawner implements Spawner {
   private partial = Buffer.alloc(0)
   private closing = false
 
-  constructor (path: string, private readonly logger: ExecutorLogger, onDied: (reason: string) => void) {
+  constructor(
+    path: string,
+    private readonly logger: ExecutorLogger,
+    onDied: (reason: string) => void,
+  ) {
     this.child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] })
     this.child.stdout?.on('data', (chunk: Buffer) => this.receive(chunk))
     // EPIPE after the launcher died: its exit is reported below.
-    this.child.stdin?.on('error', (err) => this.logger.debug({ err }, 'launcher stdin error'))
+    this.child.stdin?.on('error', err => this.logger.debug({ err }, 'launcher stdin error'))
     let died = false
     const die = (reason: string): void => {
       if (this.closing || died) return
       died = true
       onDied(reason)
     }
-    this.child.on('error', (err) => { die(`meshos-launcher could not run: ${err.message}`) })
+    this.child.on('error', err => {
+      die(`meshos-launcher could not run: ${err.message}`)
+    })
     // 'close', not 'exit': its stdout is read to the end by then, so every SPAWNED it sent has
     // been dispatched and the caller knows each task's pid when it hears of the death (and can
     // kill them). No task holds that pipe (launcher.c gives tasks their own stdout).
-    this.child.on('close', (code, signal) => { die(`meshos-launcher exited (code ${code}, signal ${signal})`) })
+    this.child.on('close', (code, signal) => {
+      die(`meshos-launcher exited (code ${code}, signal ${signal})`)
+    })
   }
 
-  spawn (spec: SpawnSpec, events: SpawnEvents): SpawnedProcess {
+  spawn(spec: SpawnSpec, events: SpawnEvents): SpawnedProcess {
     const id = this.nextId
     this.nextId = this.nextId === 0xffffffff ? 1 : this.nextId + 1
     const argv = [spec.file, ...spec.args]
     const env = Object.entries(spec.env).map(([name, value]) => `${name}=${value}`)
-    const head = [spec.file, spec.cwd, spec.log.stdout, spec.log.stderr, spec.truncatedMarker.stdout, spec.truncatedMarker.stderr]
-    if ([...head, ...argv, ...env].some((text) => text.includes('\0'))) {
-      queueMicrotask(() => events.onSpawnFailed(`spawn ${spec.file}: ERR_INVALID_ARG_VALUE (a NUL byte in argv, env or a path)`))
-      return { closeOutput () {} }
+    const head = [
+      spec.file,
+      spec.cwd,
+      spec.log.stdout,
+      spec.log.stderr,
+      spec.truncatedMarker.stdout,
+      spec.truncatedMarker.stderr,
+    ]
+    if ([...head, ...argv, ...env].some(text => text.includes('\0'))) {
+      queueMicrotask(() =>
+        events.onSpawnFailed(`spawn ${spec.file}: ERR_INVALID_ARG_VALUE (a NUL byte in argv, env or a path)`),
+      )
+      return { closeOutput() {} }
     }
     if (this.closing) {
       queueMicrotask(() => events.onSpawnFailed(`spawn ${spec.file}: the executor is stopping`))
-      return { closeOutput () {} }
+      return { closeOutput() {} }
     }
     const maxLogBytes = Buffer.alloc(8)
     maxLogBytes.writeBigUInt64LE(BigInt(spec.maxLogBytes))
     this.inFlight.set(id, { spec, events, exited: false, closed: false })
-    this.child.stdin?.write(frame(REQ_SPAWN, id, [
-      maxLogBytes,
-      ...strings(head),
-      u32(argv.length), ...strings(argv),
-      u32(env.length), ...strings(env)
-    ]))
+    this.child.stdin?.write(
+      frame(REQ_SPAWN, id, [
+        maxLogBytes,
+        ...strings(head),
+        u32(argv.length),
+        ...strings(argv),
+        u32(env.length),
+        ...strings(env),
+      ]),
+    )
     return {
-      closeOutput: () => { if (this.inFlight.has(id)) this.child.stdin?.write(frame(REQ_CLOSE_OUTPUT, id)) }
+      closeOutput: () => {
+        if (this.inFlight.has(id)) this.child.stdin?.write(frame(REQ_CLOSE_OUTPUT, id))
+      },
     }
   }
 
-  close (): void {
+  close(): void {
     this.closing = true
     // EOF: the launcher SIGKILLs whatever is still running and exits.
     this.child.stdin?.end()
   }
 
-  private receive (chunk: Buffer): void {
+  private receive(chunk: Buffer): void {
     let data = this.partial.length === 0 ? chunk : Buffer.concat([this.partial, chunk])
     let at = 0
     for (; data.length - at >= EVENT_BYTES; at += EVENT_BYTES) {
-      this.dispatch(data.readUInt32LE(at), data.readUInt32LE(at + 4), data.readInt32LE(at + 8), data.readInt32LE(at + 12), data.readBigUInt64LE(at + 16))
+      this.dispatch(
+        data.readUInt32LE(at),
+        data.readUInt32LE(at + 4),
+        data.readInt32LE(at + 8),
+        data.readInt32LE(at + 12),
+        data.readBigUInt64LE(at + 16),
+      )
     }
     data = data.subarray(at)
     this.partial = data.length === 0 ? Buffer.alloc(0) : Buffer.from(data)
   }
 
-  private dispatch (type: number, id: number, a: number, b: number, c: bigint): void {
+  private dispatch(type: number, id: number, a: number, b: number, c: bigint): void {
     const run = this.inFlight.get(id)
     if (run === undefined) {
       this.logger.warn({ type, id }, 'launcher event for an unknown spawn')
@@ -160,7 +195,7 @@ export class LauncherSpawner implements Spawner {
         return
       case EV_EXITED:
         run.exited = true
-        run.events.onExited(a >= 0 ? a : null, a >= 0 ? null : SIGNAL_NAMES.get(b) ?? null)
+        run.events.onExited(a >= 0 ? a : null, a >= 0 ? null : (SIGNAL_NAMES.get(b) ?? null))
         break
       case EV_CLOSED:
         run.closed = true

@@ -71,23 +71,32 @@ export interface Spawner {
 /** Where `npm run build` puts the launcher (dist/native/), seen from dist/src/executor/spawn/. */
 export const LAUNCHER_PATH = fileURLToPath(new URL('../../../native/meshos-launcher', import.meta.url))
 
-export function launcherAvailable (): boolean {
+export function launcherAvailable(): boolean {
   return process.platform === 'linux' && existsSync(LAUNCHER_PATH)
 }
 
 export const SPAWNER_CHOICES = ['auto', 'launcher', 'child_process'] as const
-export type SpawnerChoice = typeof SPAWNER_CHOICES[number]
+export type SpawnerChoice = (typeof SPAWNER_CHOICES)[number]
 
 /**
  * 'auto' takes the launcher when it was built. `onDied` is told if the launcher process dies: its
  * tasks can then neither be watched nor reported, which the caller must treat as its own death.
  */
-export function createSpawner (choice: SpawnerChoice, logger: ExecutorLogger, onDied: (reason: string) => void): Spawner {
+export function createSpawner(
+  choice: SpawnerChoice,
+  logger: ExecutorLogger,
+  onDied: (reason: string) => void,
+): Spawner {
   const kind = choice === 'auto' ? (launcherAvailable() ? 'launcher' : 'child_process') : choice
   if (kind === 'child_process') {
-    if (choice === 'auto') logger.warn({ launcher: LAUNCHER_PATH }, 'meshos-launcher not built (no C compiler at install?): spawning tasks with child_process, which costs a fork per task')
+    if (choice === 'auto')
+      logger.warn(
+        { launcher: LAUNCHER_PATH },
+        'meshos-launcher not built (no C compiler at install?): spawning tasks with child_process, which costs a fork per task',
+      )
     return new ChildProcessSpawner(logger)
   }
-  if (!launcherAvailable()) throw new Error(`meshos-launcher is not built at ${LAUNCHER_PATH} (run npm run build with a C compiler)`)
+  if (!launcherAvailable())
+    throw new Error(`meshos-launcher is not built at ${LAUNCHER_PATH} (run npm run build with a C compiler)`)
   return new LauncherSpawner(LAUNCHER_PATH, logger, onDied)
 }

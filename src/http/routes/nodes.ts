@@ -3,7 +3,7 @@ import type { NodeApi } from '../node-api.js'
 import { NotFoundError } from '../errors.js'
 import { nodeIdParams, type HttpApp } from '../schemas.js'
 
-export function nodeRoutes (app: HttpApp, node: NodeApi): void {
+export function nodeRoutes(app: HttpApp, node: NodeApi): void {
   app.get('/v1/nodes', async () => ({ nodes: node.nodes() }))
   app.get('/v1/nodes/:id', { schema: { params: nodeIdParams } }, async req => {
     const found = node.node(req.params.id)

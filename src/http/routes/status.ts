@@ -2,7 +2,7 @@
 import type { NodeApi } from '../node-api.js'
 import type { HttpApp } from '../schemas.js'
 
-export function statusRoutes (app: HttpApp, node: NodeApi): void {
+export function statusRoutes(app: HttpApp, node: NodeApi): void {
   app.get('/v1/health', async () => ({ status: 'ok' }))
   app.get('/v1/status', async () => node.status())
   app.get('/metrics', async (_req, reply) => {
