@@ -28,7 +28,7 @@ export function machineInfo(): MachineInfo {
 
 /**
  * The file system under os.tmpdir(), and for ext4 whether it has a journal: without one, every
- * file created within minutes of many deletions is slow (README, Known limits), and meshos
+ * file created within minutes of many deletions is slow (docs/operations.md, Known limits), and meshos
  * creates a directory and files per task.
  */
 function tempFileSystem(): string {

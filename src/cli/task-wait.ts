@@ -2,6 +2,7 @@
 // streamed as it is written, across its retries; many tasks counted by polling their state.
 import { MeshosApiError, type MeshosClient, type TaskView } from '../client/client.js'
 import { isTerminal } from '../tasks/task-table.js'
+import type { LogStream } from '../executor/types.js'
 
 /** Reads are local: a node that is not the leader may apply a submission a moment after it was answered. */
 const JUST_SUBMITTED_GRACE_MS = 10_000
@@ -46,7 +47,7 @@ export interface FollowHooks {
 export async function followUntilEnd(
   client: MeshosClient,
   id: string,
-  stream: 'stdout' | 'stderr',
+  stream: LogStream,
   hooks: FollowHooks,
   fromAttempt?: number,
 ): Promise<void> {

@@ -3,6 +3,7 @@ import type { ClusterView, NodeView, StatusView } from '../http/node-api.js'
 import type { TaskList, TaskView } from '../tasks/task-service.js'
 import type { TaskState } from '../tasks/task-table.js'
 import type { TaskSpecInput } from '../tasks/spec.js'
+import type { LogStream } from '../executor/types.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
 
 export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
@@ -28,7 +29,7 @@ export interface TaskQuery {
 }
 
 export interface TaskLogOptions {
-  stream?: 'stdout' | 'stderr'
+  stream?: LogStream
   attempt?: number
 }
 

@@ -45,7 +45,8 @@ export interface RunningTask {
   memoryMb: number
 }
 
-export type LogStream = 'stdout' | 'stderr'
+export const LOG_STREAMS = ['stdout', 'stderr'] as const
+export type LogStream = (typeof LOG_STREAMS)[number]
 
 export interface LogChunk {
   data: Uint8Array

@@ -7,7 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fasti
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from '../cluster/commands.js'
-import type { LogStream } from '../executor/types.js'
+import { LOG_STREAMS } from '../executor/types.js'
 import { TASK_LIMITS, taskSpecInputSchema } from '../tasks/spec.js'
 import type { TaskSubmission } from '../tasks/task-service.js'
 import { TASK_STATES, type TaskState } from '../tasks/task-table.js'
@@ -27,7 +27,6 @@ const TASK_ID_MAX_CHARS = 64
 const LIST_DEFAULT_LIMIT = 100
 const LIST_MAX_LIMIT = 1000
 const ATTEMPT_MAX = 1_000_000
-const LOG_STREAMS = ['stdout', 'stderr'] as const satisfies readonly LogStream[]
 
 function text(min: number, max: number): z.ZodString {
   return z

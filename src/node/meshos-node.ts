@@ -202,6 +202,7 @@ export class MeshosNode implements NodeApi {
       metrics,
       logger: log,
       logRequestTimeoutMs: t.logRequestTimeoutMs,
+      clock,
     })
     return new MeshosNode({
       config,

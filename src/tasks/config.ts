@@ -2,7 +2,7 @@
 import type { SchedulerPolicy } from '../scheduler/types.js'
 
 export interface TasksConfig {
-  /** Queue order and placement ranking of the master (--scheduler); see the README. spread
+  /** Queue order and placement ranking of the master (--scheduler); see docs/operations.md. spread
    * (least loaded) is the default: on a small cluster of unequal machines it keeps every node
    * responsive and loses the least work when one dies. */
   policy: SchedulerPolicy

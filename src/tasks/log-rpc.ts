@@ -3,6 +3,7 @@
 // series of reads from the last offset and a dead worker costs one failed read, not a hung stream.
 import { z } from 'zod'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
+import { LOG_STREAMS } from '../executor/types.js'
 
 export const LOGS_PROTOCOL = '/meshos/logs/1.0.0'
 export const LOGS_WIRE_VERSION = 1
@@ -16,7 +17,7 @@ const requestSchema = z
     v: z.literal(LOGS_WIRE_VERSION),
     taskId: z.string().min(1).max(64),
     attempt: z.number().int().positive(),
-    stream: z.enum(['stdout', 'stderr']),
+    stream: z.enum(LOG_STREAMS),
     offset: z.number().int().nonnegative(),
     maxBytes: z.number().int().positive().max(LOG_CHUNK_MAX_BYTES),
   })

@@ -15,6 +15,7 @@ import { isTerminal, type AttemptRecord, type TaskRecord, type TaskState, type T
 import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from './errors.js'
 import { toSchedulerTask, type Placer } from './placer.js'
 import type { TaskCluster } from './cluster-port.js'
+import type { Clock } from '../util/clock.js'
 import { SubmitBatcher } from './submit-batcher.js'
 import {
   LOGS_PROTOCOL,
@@ -87,6 +88,7 @@ export interface TaskServiceInit {
   metrics: NodeMetrics
   logger: Logger
   logRequestTimeoutMs: number
+  clock: Clock
 }
 
 export class TaskService {
@@ -119,7 +121,7 @@ export class TaskService {
     many,
   }: TaskSubmission): Promise<{ id: string; state: TaskState } | { tasks: Array<{ id: string; state: TaskState }> }> {
     const largest = this.largestNode()
-    const submittedAt = Date.now()
+    const submittedAt = this.init.clock.nowMs()
     const tasks = specs.map((spec, i) => {
       const where = many ? `[${i}].` : ''
       if (spec.cpus > largest.cpus)
@@ -130,7 +132,7 @@ export class TaskService {
         throw new InvalidTaskError(
           `${where}memoryMb: ${spec.memoryMb} is more than any node has (the largest has ${largest.memoryMb})`,
         )
-      return { id: newTaskId(), spec, submittedAt }
+      return { id: newTaskId(submittedAt), spec, submittedAt }
     })
     await this.submissions.submit(tasks)
     const answers = tasks.map(t => ({ id: t.id, state: this.table.get(t.id)?.state ?? 'pending' }))
@@ -171,7 +173,7 @@ export class TaskService {
     const task = this.table.get(id)
     if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
     if (isTerminal(task.state)) throw new TaskConflictError(`task ${id} already ${task.state}`)
-    await this.init.cluster.write({ type: 'task.cancel', ids: [id], at: Date.now() }, { idempotent: true })
+    await this.init.cluster.write({ type: 'task.cancel', ids: [id], at: this.init.clock.nowMs() }, { idempotent: true })
     return this.get(id)
   }
 
@@ -278,7 +280,7 @@ export class TaskService {
       pending: [toSchedulerTask(t)],
       tenantUsage: {},
       roundRobinAfter: null,
-      nowMs: Date.now(),
+      nowMs: this.init.clock.nowMs(),
       preferredNodeId,
     })
     if (result.expired.length > 0) return 'its deadline has passed; the master will fail it'
@@ -306,8 +308,8 @@ export class TaskService {
 }
 
 /** Time-ordered (base36 ms) plus 40 random bits: unique without coordination, sortable by age. */
-function newTaskId(): string {
-  return `${Date.now().toString(36)}-${randomHex(5)}`
+function newTaskId(nowMs: number): string {
+  return `${nowMs.toString(36)}-${randomHex(5)}`
 }
 
 /** Random bytes are drawn 4 KiB at a time: a randomBytes() call per id (~10 µs here, an OpenSSL
