@@ -8,7 +8,7 @@
 //   seq within the tenant. DRF picks the tenant first, so priority only reorders a tenant's own
 //   tasks: a tenant cannot take more than its fair share by marking everything priority 100.
 import { compareIds } from './ids.js'
-import { MinHeap } from './heap.js'
+import { MinHeap } from '../util/min-heap.js'
 import type { Resources, SchedulerPolicy, SchedulerTask } from './types.js'
 
 export interface TaskQueue {

@@ -9,7 +9,7 @@
 
 import { RaftCore, type RaftOptions } from '../../src/election/core/raft.js'
 import type { Entry, NodeId, PersistedState, RaftMessage, Snapshot } from '../../src/election/core/types.js'
-import { Prng } from './prng.js'
+import { Prng } from '../../harness/sim/prng.js'
 
 export interface SimNode {
   readonly id: NodeId

@@ -7,7 +7,7 @@
 import { ConfigChangeError, NotLeaderError } from '../../src/election/core/raft-errors.js'
 import { RaftCore } from '../../src/election/core/raft.js'
 import type { NodeId } from '../../src/election/core/types.js'
-import { Prng } from './prng.js'
+import { Prng } from '../../harness/sim/prng.js'
 import { SafetyChecker } from './raft-invariants.js'
 import { RaftNetwork, type NetworkFaults } from './raft-network.js'
 

@@ -9,7 +9,7 @@ import {
 import { majority } from '../../src/election/core/quorum.js'
 import { checkConfigChange, voterChanges } from '../../src/election/core/raft-config.js'
 import type { ClusterConfig, NodeId, PeerProgress } from '../../src/election/core/types.js'
-import { Prng } from '../sim/prng.js'
+import { Prng } from '../../harness/sim/prng.js'
 
 const LEADER = 'L'
 const LAST_INDEX = 1000

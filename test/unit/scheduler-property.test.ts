@@ -10,7 +10,7 @@ import {
   type SchedulerPolicy,
   type SchedulerTask,
 } from '../../src/scheduler/types.js'
-import { Prng } from '../sim/prng.js'
+import { Prng } from '../../harness/sim/prng.js'
 
 const NOW = 5_000_000
 /** Looser than the scheduler's own epsilon: sums of many fractional cpus drift a little more. */

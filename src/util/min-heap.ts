@@ -1,6 +1,5 @@
-// A binary min-heap. The fair queue picks the tenant with the lowest dominant share once per task;
-// a heap keeps that O(log tenants) instead of a scan of every tenant, which matters when each of
-// a thousand pending tasks belongs to a different tenant.
+// A binary min-heap: the fair queue picks the tenant with the lowest dominant share once per task,
+// and the membership core pops due suspicion timers, each in O(log n) instead of a scan.
 
 export class MinHeap<T> {
   private readonly items: T[] = []
@@ -22,6 +21,11 @@ export class MinHeap<T> {
       this.swap(i, parent)
       i = parent
     }
+  }
+
+  /** The item pop() would return, left in place. */
+  peek(): T | undefined {
+    return this.items[0]
   }
 
   pop(): T | undefined {
