@@ -15,6 +15,8 @@ export interface AgentOptions {
   p2pPort?: number
   httpPort?: number
   extraArgs?: string[]
+  /** The API token the agent's --http-token-file holds (in extraArgs), for its client. */
+  token?: string
 }
 
 export class AgentProcess {
@@ -26,7 +28,7 @@ export class AgentProcess {
   private exitPromise: Promise<number | null>
 
   private constructor(
-    readonly opts: Required<Omit<AgentOptions, 'extraArgs'>> & { extraArgs: string[] },
+    readonly opts: Required<Omit<AgentOptions, 'extraArgs' | 'token'>> & { extraArgs: string[]; token?: string },
     readonly child: ChildProcess,
   ) {
     this.client = new MeshosClient('http://127.0.0.1:0')
@@ -53,6 +55,7 @@ export class AgentProcess {
       p2pPort: opts.p2pPort ?? 0,
       httpPort: opts.httpPort ?? 0,
       extraArgs: opts.extraArgs ?? [],
+      token: opts.token,
     }
     const args = [
       MESHOS_BIN,
@@ -82,7 +85,7 @@ export class AgentProcess {
         },
         30_000,
       )
-      agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000 })
+      agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000, token: full.token })
       const status = await agent.client.status()
       agent.peerId = status.nodeId
       agent.addr = status.addrs[0] ?? ''

@@ -26,7 +26,12 @@ export async function agentCommand(args: string[], env: Record<string, string | 
       process.exit(1)
     },
   })
-  const app = buildHttpApp(node, log)
+  if (cfg.httpToken !== null && (cfg.httpToken.mode & 0o044) !== 0)
+    log.warn(
+      { file: cfg.httpToken.path, mode: `0${cfg.httpToken.mode.toString(8)}` },
+      `other users can read the API token file: chmod 600 ${cfg.httpToken.path}`,
+    )
+  const app = buildHttpApp(node, log, { host: cfg.httpHost, port: cfg.httpPort, token: cfg.httpToken?.token ?? null })
   try {
     await app.listen({ host: cfg.httpHost, port: cfg.httpPort })
   } catch (err) {
@@ -36,9 +41,12 @@ export async function agentCommand(args: string[], env: Record<string, string | 
     throw new StartupError(`cannot serve HTTP on ${cfg.httpHost}:${cfg.httpPort}: ${why}`)
   }
   const httpAddr = app.server.address()
+  // A wildcard is no Host the API answers (src/http/served-hosts.ts); from here it is loopback.
+  const shownHost = (address: string): string =>
+    address === '0.0.0.0' ? '127.0.0.1' : address === '::' ? '[::1]' : address.includes(':') ? `[${address}]` : address
   const httpUrl =
     httpAddr != null && typeof httpAddr === 'object'
-      ? `http://${httpAddr.family === 'IPv6' ? `[${httpAddr.address}]` : httpAddr.address}:${httpAddr.port}`
+      ? `http://${shownHost(httpAddr.address)}:${httpAddr.port}`
       : `http://${cfg.httpHost}:${cfg.httpPort}`
   await node.start()
   const addrs = node.host.multiaddrs()
@@ -50,6 +58,7 @@ export async function agentCommand(args: string[], env: Record<string, string | 
       `  peer id:  ${node.host.peerId}`,
       ...addrs.map(a => `  listen:   ${a}`),
       `  http api: ${httpUrl}`,
+      ...(cfg.httpToken === null ? [] : [`  api token: required (--http-token-file ${cfg.httpToken.path})`]),
       `  data dir: ${cfg.dataDir}`,
       'to join this node from another machine:',
       `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`,

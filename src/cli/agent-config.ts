@@ -7,6 +7,9 @@ import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
 import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
 import { UsageError } from './usage.js'
 import { SCHEDULER_POLICIES, type SchedulerPolicy } from '../scheduler/types.js'
+import { HTTP_TOKEN_MIN_CHARS } from '../http/config.js'
+import { canonicalHost, isLoopbackHost } from '../http/served-hosts.js'
+import { readTokenFile } from './token-file.js'
 import { LAUNCHER_PATH, launcherAvailable, SPAWNER_CHOICES, type SpawnerChoice } from '../executor/spawn/spawner.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -15,6 +18,7 @@ export const AGENT_OPTIONS = {
   listen: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   http: { type: 'string' },
+  'http-token-file': { type: 'string' },
   'data-dir': { type: 'string' },
   name: { type: 'string' },
   cpus: { type: 'string' },
@@ -101,6 +105,20 @@ export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
   }
   const http = values.http ?? fromEnv(env, 'http')
   if (http != null) ({ host: cfg.httpHost, port: cfg.httpPort } = parseHostPort(http, 'http'))
+  const tokenFile = values['http-token-file'] ?? fromEnv(env, 'http-token-file')
+  if (tokenFile != null) {
+    const { token, mode } = readTokenFile(tokenFile, '--http-token-file')
+    if (token.length < HTTP_TOKEN_MIN_CHARS)
+      throw new UsageError(
+        `--http-token-file "${tokenFile}": the token has ${token.length} characters, at least ${HTTP_TOKEN_MIN_CHARS} are needed (make one with \`meshos http-token FILE\`)`,
+      )
+    cfg.httpToken = { token, path: tokenFile, mode }
+  }
+  // Anyone who reaches a non-loopback address could run commands as this agent's user.
+  if (cfg.httpToken === null && !isLoopbackHost(canonicalHost(cfg.httpHost) ?? cfg.httpHost))
+    throw new UsageError(
+      `--http "${http ?? cfg.httpHost}": serving the API on a non-loopback address needs --http-token-file FILE (make one with \`meshos http-token FILE\`)`,
+    )
   cfg.dataDir = values['data-dir'] ?? fromEnv(env, 'data-dir') ?? cfg.dataDir
   const name = values.name ?? fromEnv(env, 'name')
   if (name != null) {

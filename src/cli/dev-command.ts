@@ -31,6 +31,12 @@ function intOption(value: string | undefined, flag: string, fallback: number, mi
   return n
 }
 
+/** The dev cluster serves its APIs on loopback, without a token (it would not know one). */
+function loopbackAgentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { MESHOS_HTTP_TOKEN_FILE: _ignored, ...rest } = env
+  return rest
+}
+
 async function waitHealthy(node: DevNode): Promise<void> {
   const client = new MeshosClient(node.httpUrl, { timeoutMs: 1000 })
   const deadline = Date.now() + AGENT_START_TIMEOUT_MS
@@ -130,7 +136,11 @@ export async function devCommand(args: string[]): Promise<number> {
       ]
       // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the children
       // in order instead of them all dying at once.
-      const child = spawn(process.execPath, agentArgs, { stdio: ['ignore', logFile.fd, logFile.fd], detached: true })
+      const child = spawn(process.execPath, agentArgs, {
+        stdio: ['ignore', logFile.fd, logFile.fd],
+        detached: true,
+        env: loopbackAgentEnv(process.env),
+      })
       await logFile.close()
       const node: DevNode = { index: i + 1, child, httpUrl, dataDir }
       nodes.push(node)

@@ -3,7 +3,9 @@
 // exit 2; start-up problems the operator must fix (a port in use) print one line and exit 2.
 import '../p2p/polyfills.js'
 import v8 from 'node:v8'
+import { describeApiError } from './args.js'
 import { devCommand } from './dev-command.js'
+import { httpTokenCommand } from './http-token-command.js'
 import { clusterCommand, nodesCommand, statusCommand } from './query-commands.js'
 import { cancelCommand, logsCommand, runCommand, taskCommand, tasksCommand } from './task-commands.js'
 import { COMMAND_USAGE, USAGE, UsageError } from './usage.js'
@@ -46,6 +48,8 @@ async function run(argv: string[]): Promise<number> {
       return await logsCommand(args, env)
     case 'cancel':
       return await cancelCommand(args, env)
+    case 'http-token':
+      return await httpTokenCommand(args)
     case 'version':
     case '--version':
       process.stdout.write(`meshos ${MESHOS_VERSION}\n`)
@@ -78,7 +82,7 @@ run(process.argv.slice(2)).then(
       process.exit(2)
     }
     if (err instanceof MeshosApiError) {
-      process.stderr.write(`meshos: ${err.code}: ${err.message}\n`)
+      process.stderr.write(`meshos: ${describeApiError(err)}\n`)
       process.exit(1)
     }
     if (err instanceof MeshosUnreachableError) {

@@ -2,7 +2,7 @@
 // raw JSON for scripts).
 import { parseArgs } from 'node:util'
 import type { MeshosClient } from '../client/client.js'
-import { clientFor, flags } from './args.js'
+import { CLIENT_OPTIONS, clientFor, flags } from './args.js'
 import { formatTable } from './table.js'
 
 function parseQueryArgs(
@@ -10,9 +10,9 @@ function parseQueryArgs(
   env: Record<string, string | undefined>,
 ): { client: MeshosClient; json: boolean } {
   const { values } = flags(undefined, () =>
-    parseArgs({ args, options: { addr: { type: 'string' }, json: { type: 'boolean' } }, strict: true }),
+    parseArgs({ args, options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, strict: true }),
   )
-  return { client: clientFor(values.addr, env), json: values.json === true }
+  return { client: clientFor({ addr: values.addr, tokenFile: values['token-file'] }, env), json: values.json === true }
 }
 
 const shortId = (id: string): string => (id.length > 16 ? `${id.slice(0, 6)}…${id.slice(-6)}` : id)

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util'
 import { parseTaskSpec, type TaskSpecInput } from '../tasks/spec.js'
 import { MAX_FINISHED_TASKS } from '../tasks/task-table.js'
-import { flags, intFlag } from './args.js'
+import { CLIENT_OPTIONS, flags, intFlag, type NodeAddress } from './args.js'
 import { parseDuration } from './durations.js'
 import { RUN_USAGE, UsageError } from './usage.js'
 
@@ -23,7 +23,7 @@ const RUN_OPTIONS = {
   count: { type: 'string' },
   wait: { type: 'boolean' },
   shell: { type: 'boolean' },
-  addr: { type: 'string' },
+  ...CLIENT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -37,8 +37,8 @@ export interface RunRequest {
   spec: TaskSpecInput
   count: number
   wait: boolean
-  /** As given; the command resolves the default. */
-  addr: string | undefined
+  /** As given; the command resolves the defaults. */
+  node: NodeAddress
 }
 
 /** Flag → spec field, to name a field the spec parser refused by the flag that set it. */
@@ -78,7 +78,7 @@ export function parseRunArgs(args: string[], nowMs: number): RunRequest | 'help'
     spec: input,
     count: intFlag('--count', v.count, 1, MAX_COUNT, RUN_USAGE) ?? 1,
     wait: v.wait === true,
-    addr: v.addr,
+    node: { addr: v.addr, tokenFile: v['token-file'] },
   }
 }
 

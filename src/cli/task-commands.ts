@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util'
 import { MeshosApiError, type MeshosClient, type TaskView } from '../client/client.js'
 import { TASK_LIMITS } from '../tasks/spec.js'
 import { TASK_STATES, type TaskState } from '../tasks/task-table.js'
-import { clientFor, flags, intFlag } from './args.js'
+import { CLIENT_OPTIONS, clientFor, describeApiError, flags, intFlag, type NodeAddress } from './args.js'
 import { parseRunArgs } from './run-args.js'
 import { formatTaskDetail, formatTaskList } from './task-format.js'
 import { exitStatusOf, followUntilEnd, waitForMany, waitForOne, type Progress } from './task-wait.js'
@@ -32,7 +32,7 @@ function help(section: string): number {
 export async function runCommand(args: string[], env: Env): Promise<number> {
   const req = parseRunArgs(args, Date.now())
   if (req === 'help') return help(RUN_USAGE)
-  const client = clientFor(req.addr, env, RUN_USAGE)
+  const client = clientFor(req.node, env, RUN_USAGE)
   if (req.count === 1) {
     const { id } = await client.submitTask(req.spec)
     // With --wait stdout is the task's own output, so the id is not mixed into it.
@@ -106,7 +106,7 @@ export async function tasksCommand(args: string[], env: Env): Promise<number> {
         limit: { type: 'string' },
         after: { type: 'string' },
         json: { type: 'boolean' },
-        addr: { type: 'string' },
+        ...CLIENT_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -116,7 +116,7 @@ export async function tasksCommand(args: string[], env: Env): Promise<number> {
     throw new UsageError(`--state "${v.state}": expected one of ${TASK_STATES.join(', ')}`, TASKS_USAGE)
   }
   const limit = intFlag('--limit', v.limit, 1, PAGE_MAX, TASKS_USAGE)
-  const client = clientFor(v.addr, env, TASKS_USAGE)
+  const client = clientFor({ addr: v.addr, tokenFile: v['token-file'] }, env, TASKS_USAGE)
   const list = await client.tasks({
     state: v.state as TaskState | undefined,
     node: v.node === undefined ? undefined : await nodeId(client, v.node),
@@ -162,7 +162,7 @@ function idArgs<O extends Record<string, { type: 'string' | 'boolean'; short?: s
   const parsed = flags(TASKS_USAGE, () =>
     parseArgs({
       args,
-      options: { ...options, addr: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { ...options, ...CLIENT_OPTIONS, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
     }),
   )
@@ -174,13 +174,15 @@ function idArgs<O extends Record<string, { type: 'string' | 'boolean'; short?: s
       TASKS_USAGE,
     )
   }
-  return { ...parsed, ids, helpWanted, addr: (parsed.values as { addr?: string }).addr }
+  const values = parsed.values as { addr?: string; 'token-file'?: string }
+  const node: NodeAddress = { addr: values.addr, tokenFile: values['token-file'] }
+  return { ...parsed, ids, helpWanted, node }
 }
 
 export async function taskCommand(args: string[], env: Env): Promise<number> {
-  const { ids, values, helpWanted, addr } = idArgs('task', args, { json: { type: 'boolean' } }, false)
+  const { ids, values, helpWanted, node } = idArgs('task', args, { json: { type: 'boolean' } }, false)
   if (helpWanted) return help(TASKS_USAGE)
-  const t = await clientFor(addr, env, TASKS_USAGE).task(ids[0]!)
+  const t = await clientFor(node, env, TASKS_USAGE).task(ids[0]!)
   out(values.json === true ? JSON.stringify(t, null, 2) : formatTaskDetail(t, Date.now()))
   return 0
 }
@@ -190,7 +192,7 @@ export async function logsCommand(args: string[], env: Env): Promise<number> {
     ids,
     values: v,
     helpWanted,
-    addr,
+    node,
   } = idArgs(
     'logs',
     args,
@@ -205,7 +207,7 @@ export async function logsCommand(args: string[], env: Env): Promise<number> {
   const id = ids[0]!
   const attempt = intFlag('--attempt', v.attempt as string | undefined, 1, 1_000_000, TASKS_USAGE)
   const stream = v.stderr === true ? 'stderr' : 'stdout'
-  const client = clientFor(addr, env, TASKS_USAGE)
+  const client = clientFor(node, env, TASKS_USAGE)
   const write = (text: string): void => {
     process.stdout.write(text)
   }
@@ -220,9 +222,9 @@ export async function logsCommand(args: string[], env: Env): Promise<number> {
 }
 
 export async function cancelCommand(args: string[], env: Env): Promise<number> {
-  const { ids, values, helpWanted, addr } = idArgs('cancel', args, { json: { type: 'boolean' } }, true)
+  const { ids, values, helpWanted, node } = idArgs('cancel', args, { json: { type: 'boolean' } }, true)
   if (helpWanted) return help(TASKS_USAGE)
-  const client = clientFor(addr, env, TASKS_USAGE)
+  const client = clientFor(node, env, TASKS_USAGE)
   const views: TaskView[] = []
   let status = 0
   // One refused (unknown, already finished) does not stop the others.
@@ -231,7 +233,7 @@ export async function cancelCommand(args: string[], env: Env): Promise<number> {
       views.push(await client.cancelTask(id))
     } catch (e) {
       if (!(e instanceof MeshosApiError)) throw e
-      err(`meshos: ${e.code}: ${e.message}`)
+      err(`meshos: ${describeApiError(e)}`)
       status = 1
     }
   }

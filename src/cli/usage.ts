@@ -30,6 +30,7 @@ export const RUN_USAGE = `meshos run [options] [--] COMMAND [ARG...]
                            timeout, memory, lost, deadline; 130 if cancelled). With --count:
                            progress on stderr, exit 0 if every task succeeded, else 1
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
+  --token-file FILE        the node's API token, when its agent has one (default: MESHOS_TOKEN)
 `
 
 export const TASKS_USAGE = `meshos tasks [--state STATE] [--node NODE] [--tenant T] [--limit N] [--after ID] [--json]
@@ -44,7 +45,13 @@ meshos logs ID [-f|--follow] [--stderr] [--attempt N]
   the stdout of the task's current or last attempt; -f keeps printing until the task ends
   (through retries); --stderr prints its stderr instead; --attempt N an earlier attempt
 meshos cancel ID...        cancels tasks: a pending one at once; a running one is stopped by its node
-  each also takes --addr URL (as for run)
+  each also takes --addr URL and --token-file FILE (as for run)
+`
+
+export const HTTP_TOKEN_USAGE = `meshos http-token [FILE]
+  makes a random token for the HTTP API and prints it, or writes it to FILE (mode 0600; an
+  existing FILE is never overwritten). Give the file to the agent as --http-token-file FILE and
+  to the other commands as --token-file FILE or MESHOS_TOKEN
 `
 
 export const USAGE = `usage: meshos <command> [options]
@@ -60,12 +67,15 @@ commands:
   task      show one task
   logs      print (or follow) a task's output
   cancel    cancel tasks
+  http-token  make a token for the HTTP API
   help      show this text (meshos help COMMAND: that command's options)
 
 meshos agent [options]              (each option also settable as MESHOS_<NAME>, e.g. MESHOS_DATA_DIR)
   --listen MULTIADDR       p2p listen address, repeatable      (default /ip4/127.0.0.1/tcp/7000)
   --bootstrap MULTIADDR    a member to join, with /p2p/<id>; repeatable
-  --http HOST:PORT         node-local HTTP API                  (default 127.0.0.1:7070)
+  --http HOST:PORT         node-local HTTP API                  (default 127.0.0.1:7070);
+                           an address other than loopback needs --http-token-file
+  --http-token-file FILE   every API request must carry this token (Authorization: Bearer)
   --data-dir DIR           identity key and state               (default ./.meshos)
   --name NAME              display name                         (default: hostname)
   --cpus N                 cpus offered to tasks                (default: all)
@@ -81,12 +91,14 @@ meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
   starts N agents on 127.0.0.1 with p2p ports P, P+1, ... (default 7000) and HTTP ports
   7070, 7071, ...; data dirs under DIR (default: a new temp dir)
 
-meshos nodes|status|cluster [--addr URL] [--json]
+meshos nodes|status|cluster [--addr URL] [--token-file FILE] [--json]
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
+  --token-file FILE        the node's API token, when its agent has one (default: MESHOS_TOKEN)
   --json                   print the raw JSON answer
 
 ${RUN_USAGE}
-${TASKS_USAGE}`
+${TASKS_USAGE}
+${HTTP_TOKEN_USAGE}`
 
 /** `meshos help COMMAND` and `meshos COMMAND --help`. */
 export const COMMAND_USAGE: Record<string, string> = {
@@ -95,4 +107,5 @@ export const COMMAND_USAGE: Record<string, string> = {
   task: TASKS_USAGE,
   logs: TASKS_USAGE,
   cancel: TASKS_USAGE,
+  'http-token': HTTP_TOKEN_USAGE,
 }

@@ -59,15 +59,19 @@ export class MeshosUnreachableError extends Error {}
 export interface ClientOptions {
   /** Per-request timeout; a node that does not answer in this time is reported unreachable. */
   timeoutMs?: number
+  /** The node's API token (its agent's --http-token-file), sent as `Authorization: Bearer`. */
+  token?: string
 }
 
 export class MeshosClient {
   readonly baseUrl: string
   private readonly timeoutMs: number
+  private readonly token: string | undefined
 
   constructor(baseUrl: string = DEFAULT_API_ADDR, opts: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.token = opts.token
   }
 
   async health(): Promise<{ status: string }> {
@@ -212,9 +216,12 @@ export class MeshosClient {
   /** The response once its headers are in; a node that cannot be reached is MeshosUnreachableError. */
   private async send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
     try {
+      const headers: Record<string, string> = {}
+      if (body !== undefined) headers['content-type'] = 'application/json'
+      if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
       return await fetch(this.baseUrl + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
       })

@@ -1,19 +1,23 @@
-// The node-local HTTP API: one Fastify app, a router file per resource, one error handler.
+// The node-local HTTP API: one Fastify app, a router file per resource, one error handler, and
+// the access rules (src/http/access.ts) in front of every route.
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { NodeApi } from './node-api.js'
 import { errorBody, makeErrorHandler } from './errors.js'
-import { HTTP_LIMITS } from './config.js'
+import { HTTP_LIMITS, type HttpAccessConfig } from './config.js'
+import { accessRules } from './access.js'
+import { expectAwareServer } from './expect-continue.js'
 import { statusRoutes } from './routes/status.js'
 import { nodeRoutes } from './routes/nodes.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { taskRoutes } from './routes/tasks.js'
 
-export function buildHttpApp(node: NodeApi, log: Logger): FastifyInstance {
+export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfig): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: HTTP_LIMITS.bodyBytes,
+    serverFactory: expectAwareServer,
     // Long ids get a 400 from the route schema (naming the field), not a bare 414.
     routerOptions: { maxParamLength: HTTP_LIMITS.maxParamLength },
     // Errors raised before routing (a malformed URL) go through the same error shape.
@@ -34,6 +38,14 @@ export function buildHttpApp(node: NodeApi, log: Logger): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler(makeErrorHandler(log))
+  // JSON is the only body the API parses (Fastify would also parse text/plain, which a page of
+  // any site can send without asking).
+  app.removeContentTypeParser('text/plain')
+  const boundPort = (): number => {
+    const address = app.server.address()
+    return address !== null && typeof address === 'object' ? address.port : access.port
+  }
+  app.addHook('onRequest', accessRules(access, boundPort, log))
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))
   })

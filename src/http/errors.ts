@@ -12,6 +12,40 @@ export class NotFoundError extends Error {
   override readonly name = 'NotFoundError'
 }
 
+/** A request the access rules (src/http/access.ts) refuse before its route runs; `headers` go
+ * with the answer. */
+export abstract class RequestRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message)
+  }
+}
+
+/** A Host this node does not serve: the mark of DNS rebinding. */
+export class MisdirectedRequestError extends RequestRefusedError {
+  override readonly name = 'MisdirectedRequestError'
+}
+
+/** Sent by a page of another origin, or for one. */
+export class ForbiddenOriginError extends RequestRefusedError {
+  override readonly name = 'ForbiddenOriginError'
+}
+
+/** No bearer token, or not this node's. */
+export class UnauthorizedError extends RequestRefusedError {
+  override readonly name = 'UnauthorizedError'
+}
+
+export class UnsupportedMediaTypeError extends RequestRefusedError {
+  override readonly name = 'UnsupportedMediaTypeError'
+}
+
+export class PayloadTooLargeError extends RequestRefusedError {
+  override readonly name = 'PayloadTooLargeError'
+}
+
 type ErrorClass = abstract new (...args: never[]) => Error
 
 /** The status and code of each error the API expects; anything else is a 500. */
@@ -20,9 +54,14 @@ const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, string]> = [
   [InvalidTaskError, 400, 'invalid_task'],
   [InvalidCommandError, 400, 'invalid_command'],
   [CommandRefusedError, 400, 'invalid_command'],
+  [UnauthorizedError, 401, 'unauthorized'],
+  [ForbiddenOriginError, 403, 'forbidden_origin'],
   [NotFoundError, 404, 'not_found'],
   [TaskNotFoundError, 404, 'not_found'],
   [TaskConflictError, 409, 'conflict'],
+  [PayloadTooLargeError, 413, 'payload_too_large'],
+  [UnsupportedMediaTypeError, 415, 'unsupported_media_type'],
+  [MisdirectedRequestError, 421, 'misdirected_request'],
   [NoLeaderError, 503, 'no_leader'],
   [WriteOutcomeUnknownError, 503, 'outcome_unknown'],
   [LogsUnavailableError, 503, 'logs_unavailable'],
@@ -44,6 +83,7 @@ export function makeErrorHandler(log: Logger) {
     const error = refusalOf(err, req) ?? err
     const row = ERROR_TABLE.find(([errorClass]) => error instanceof errorClass)
     if (row !== undefined) {
+      if (error instanceof RequestRefusedError) void reply.headers(error.headers)
       void reply.status(row[1]).send(errorBody(row[2], error.message))
       return
     }

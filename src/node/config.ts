@@ -6,13 +6,15 @@ import { DEFAULT_JOIN, DEFAULT_MEMBERSHIP, type JoinConfig, type MembershipConfi
 import { DEFAULT_ELECTION, type ElectionConfig } from '../election/config.js'
 import { DEFAULT_TASKS, type TasksConfig } from '../tasks/config.js'
 import { DEFAULT_EXECUTOR, type ExecutorConfig } from '../executor/config.js'
-import { DEFAULT_HTTP_PORT } from '../http/config.js'
+import { DEFAULT_HTTP_PORT, type HttpTokenFile } from '../http/config.js'
 
 export interface NodeConfig {
   listen: string[]
   bootstrap: string[]
   httpHost: string
   httpPort: number
+  /** Required of every API client when set; required to serve the API on a non-loopback address. */
+  httpToken: HttpTokenFile | null
   dataDir: string
   name: string
   cpus: number
@@ -32,9 +34,10 @@ export function defaultNodeConfig(): NodeConfig {
   return {
     listen: [`/ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT}`],
     bootstrap: [],
-    // Node-local API: loopback only until authentication exists.
+    // Node-local API: another address needs a token (src/cli/agent-config.ts).
     httpHost: '127.0.0.1',
     httpPort: DEFAULT_HTTP_PORT,
+    httpToken: null,
     dataDir: './.meshos',
     name: os.hostname(),
     cpus: os.cpus().length,

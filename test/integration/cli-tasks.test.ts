@@ -1,7 +1,10 @@
 // The task commands as a user runs them, against a real one-node cluster (a single node
-// bootstraps itself as leader): run (with and without --wait), tasks, task, logs, cancel.
+// bootstraps itself as leader) whose API needs a token: run (with and without --wait), tasks,
+// task, logs, cancel, and what happens without the token.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { AgentProcess, MESHOS_BIN } from '../../harness/agent-process.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
@@ -17,10 +20,10 @@ interface CliRun {
  * The CLI as a child process. Asynchronous (not spawnSync) so this process keeps draining the
  * agent's output pipe while the CLI runs, and several CLIs can run at once.
  */
-async function meshos(args: string[], addr: string): Promise<CliRun> {
+async function meshos(args: string[], env: Record<string, string>): Promise<CliRun> {
   const child = spawn(process.execPath, [MESHOS_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MESHOS_ADDR: addr },
+    env: { ...process.env, ...env },
   })
   let stdout = ''
   let stderr = ''
@@ -47,11 +50,22 @@ describe('meshos task commands', function () {
   const dirs = new TempDirs()
   let agent: AgentProcess
   let addr = ''
-  const cli = async (...args: string[]): Promise<CliRun> => await meshos(args, addr)
+  const token = 'Xq7fP2mK9sL4vB8nR1tW6yZ3cD5gH0jA-_kE2uI4oU6'
+  let tokenFile = ''
+  const cli = async (...args: string[]): Promise<CliRun> =>
+    await meshos(args, { MESHOS_ADDR: addr, MESHOS_TOKEN: token })
   const stateOf = async (id: string): Promise<TaskView['state']> => (await agent.client.task(id)).state
 
   before(async () => {
-    agent = await AgentProcess.start({ name: 'solo', dataDir: await dirs.make() })
+    const dataDir = await dirs.make()
+    tokenFile = path.join(dataDir, 'api.token')
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 })
+    agent = await AgentProcess.start({
+      name: 'solo',
+      dataDir,
+      extraArgs: ['--http-token-file', tokenFile],
+      token,
+    })
     addr = agent.client.baseUrl
     await waitFor('the single node to lead', async () => (await agent.client.status()).role === 'leader', 20_000)
   })
@@ -181,5 +195,48 @@ describe('meshos task commands', function () {
     const r = await cli('task', 'no-such-task')
     assert.equal(r.status, 1)
     assert.match(r.stderr, /^meshos: not_found: no task no-such-task/)
+  })
+
+  const noToken = { MESHOS_TOKEN: '' }
+  const refusals: Array<[string, Record<string, string>, RegExp]> = [
+    ['without a token', noToken, /^meshos: unauthorized: this node's API needs its bearer token/],
+    [
+      'with a wrong token',
+      { MESHOS_TOKEN: token.replace(/^./, 'Y') },
+      /^meshos: unauthorized: the bearer token is not this node's$/m,
+    ],
+  ]
+  for (const [what, env, message] of refusals) {
+    it(`${what}, every command is refused with a hint and exit 1, and nothing is submitted`, async () => {
+      const before = (await agent.client.tasks()).total
+      for (const args of [
+        ['status'],
+        ['tasks'],
+        ['run', '--', 'true'],
+        ['task', 'x'],
+        ['cancel', 'x'],
+        ['logs', 'x'],
+      ]) {
+        const r = await meshos(args, { MESHOS_ADDR: addr, ...env })
+        assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`)
+        assert.match(r.stderr, message, args.join(' '))
+        assert.match(r.stderr, /set MESHOS_TOKEN or pass --token-file FILE/, args.join(' '))
+      }
+      assert.equal((await agent.client.tasks()).total, before)
+      assert.equal((await agent.client.health()).status, 'ok')
+    })
+  }
+
+  it('--token-file gives the token as well, and wins over MESHOS_TOKEN', async () => {
+    const env = { MESHOS_ADDR: addr, MESHOS_TOKEN: 'not-the-token' }
+    const status = await meshos(['status', '--token-file', tokenFile], env)
+    assert.equal(status.status, 0, status.stderr)
+    assert.match(status.stdout, /^node: {5}solo /)
+    const run = await meshos(['run', '--token-file', tokenFile, '--wait', '--', '/bin/echo', 'with a file'], env)
+    assert.equal(run.status, 0, run.stderr)
+    assert.equal(run.stdout, 'with a file\n')
+    const missing = await meshos(['tasks', '--token-file', path.join(tokenFile, 'nope')], env)
+    assert.equal(missing.status, 2)
+    assert.match(missing.stderr, /^meshos: --token-file "\S+": cannot open it \(ENOTDIR\)/)
   })
 })

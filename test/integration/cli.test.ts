@@ -3,6 +3,8 @@
 // print what the API says.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
 import net from 'node:net'
 import { MESHOS_BIN } from '../../harness/agent-process.js'
 import { freePort } from '../../harness/free-port.js'
@@ -47,6 +49,10 @@ describe('meshos CLI', function () {
     [['agent', '--listen', '/ip4/nope/tcp/1'], /--listen "\/ip4\/nope\/tcp\/1" is not a valid multiaddr/],
     [['agent', '--bootstrap', '/ip4/127.0.0.1/tcp/7000'], /has no \/p2p\/<peer-id>/],
     [['agent', '--http', 'nonsense'], /expected HOST:PORT/],
+    [
+      ['agent', '--http', '0.0.0.0:7070'],
+      /--http "0.0.0.0:7070": serving the API on a non-loopback address needs --http-token-file FILE/,
+    ],
     [['nodes', '--addr', 'ftp:x'], /expected a URL/],
     [['dev', '--nodes', '0'], /--nodes "0": expected an integer 1-64/],
   ]
@@ -100,6 +106,23 @@ describe('meshos CLI', function () {
       }
     })
   }
+
+  it('`meshos http-token` prints a new token; with FILE it writes one for its owner only, never over a file', async () => {
+    const [a, b] = [meshos(['http-token']), meshos(['http-token'])]
+    assert.equal(a.status, 0, a.stderr)
+    assert.match(a.stdout, /^[A-Za-z0-9_-]{43}\n$/)
+    assert.notEqual(a.stdout, b.stdout)
+    const file = path.join(await dirs.make(), 'api.token')
+    const wrote = meshos(['http-token', file])
+    assert.equal(wrote.status, 0, wrote.stderr)
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    const token = readFileSync(file, 'utf8')
+    assert.match(token, /^[A-Za-z0-9_-]{43}\n$/)
+    const again = meshos(['http-token', file])
+    assert.equal(again.status, 2)
+    assert.match(again.stderr, /exists; a token file is never overwritten/)
+    assert.equal(readFileSync(file, 'utf8'), token)
+  })
 
   it('`meshos nodes` against no node says it cannot reach it and exits 1', async () => {
     const r = meshos(['nodes', '--addr', `http://127.0.0.1:${await freePort()}`])

@@ -1,10 +1,22 @@
 import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { parseAgentArgs, parseHostPort } from '../../src/cli/agent-config.js'
 import { UsageError } from '../../src/cli/usage.js'
 import type { NodeConfig } from '../../src/node/config.js'
 import { DEFAULT_HTTP_PORT } from '../../src/http/config.js'
 
 const PEER = '12D3KooWMcvHjP32AuC3nbEFpW1QSJos3MiRiAMCenPDn2zpyfjZ'
+const TOKEN = 'k3J9vQ2xL8mN4pR7sT1wY5zA6bC0dE2fG4hI6jK8lM0'
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'meshos-agent-config-'))
+/** A token file holding `text`, readable by its owner only unless `mode` says otherwise. */
+function tokenFile(name: string, text: string, mode = 0o600): string {
+  const file = path.join(tmp, name)
+  writeFileSync(file, text)
+  chmodSync(file, mode)
+  return file
+}
 const parse = (args: string[], env: Record<string, string> = {}): NodeConfig => {
   const cfg = parseAgentArgs(args, env)
   assert.notEqual(cfg, 'help')
@@ -12,6 +24,10 @@ const parse = (args: string[], env: Record<string, string> = {}): NodeConfig => 
 }
 
 describe('meshos agent flags', () => {
+  after(() => {
+    rmSync(tmp, { recursive: true, force: true })
+  })
+
   it('has working defaults', () => {
     const cfg = parse([])
     assert.deepEqual(cfg.listen, ['/ip4/127.0.0.1/tcp/7000'])
@@ -31,6 +47,8 @@ describe('meshos agent flags', () => {
       `/ip4/127.0.0.1/tcp/7000/p2p/${PEER}`,
       '--http',
       '0.0.0.0:8080',
+      '--http-token-file',
+      tokenFile('every-flag', `${TOKEN}\n`),
       '--data-dir',
       '/tmp/x',
       '--name',
@@ -51,6 +69,7 @@ describe('meshos agent flags', () => {
     assert.deepEqual([cfg.httpHost, cfg.httpPort, cfg.dataDir, cfg.name], ['0.0.0.0', 8080, '/tmp/x', 'edge-1'])
     assert.deepEqual([cfg.cpus, cfg.memoryMb, cfg.logLevel], [1.5, 512, 'debug'])
     assert.deepEqual(cfg.labels, { zone: 'edge', gpu: '' })
+    assert.equal(cfg.httpToken?.token, TOKEN)
   })
 
   it('picks the task spawner, auto by default', () => {
@@ -96,6 +115,50 @@ describe('meshos agent flags', () => {
       assert.throws(
         () => parseAgentArgs(args, {}),
         (err: unknown) => err instanceof UsageError && message.test(err.message),
+      )
+    })
+  }
+
+  it('serves the API on loopback without a token, on any other address only with one', () => {
+    assert.equal(parse([]).httpToken, null)
+    for (const http of ['127.0.0.1:7070', '127.0.0.2:7070', 'localhost:7070', '[::1]:7070', '7070'])
+      assert.equal(parse(['--http', http]).httpToken, null, http)
+    for (const http of ['0.0.0.0:7070', '[::]:7070', '192.0.2.1:7070', 'myhost.example:7070']) {
+      assert.throws(
+        () => parseAgentArgs(['--http', http], {}),
+        (err: unknown) =>
+          err instanceof UsageError &&
+          err.message ===
+            `--http "${http}": serving the API on a non-loopback address needs --http-token-file FILE (make one with \`meshos http-token FILE\`)`,
+        http,
+      )
+      assert.throws(() => parseAgentArgs([], { MESHOS_HTTP: http }), UsageError, `MESHOS_HTTP=${http}`)
+    }
+    const file = tokenFile('ok', `${TOKEN}\n`, 0o640)
+    const cfg = parse(['--http', '0.0.0.0:7070', '--http-token-file', file])
+    assert.deepEqual(cfg.httpToken, { token: TOKEN, path: file, mode: 0o640 })
+    assert.equal(parse([], { MESHOS_HTTP: '[::]:7070', MESHOS_HTTP_TOKEN_FILE: file }).httpToken?.token, TOKEN)
+    assert.equal(parse(['--http-token-file', file]).httpToken?.token, TOKEN, 'a token on loopback too')
+  })
+
+  const badTokenFiles: Array<[string, () => string, RegExp]> = [
+    ['a missing file', () => path.join(tmp, 'missing'), /cannot open it \(ENOENT\)/],
+    ['a directory', () => tmp, /is not a regular file/],
+    ['an empty file', () => tokenFile('empty', '\n'), /is empty/],
+    ['a short token', () => tokenFile('short', 'abc123\n'), /the token has 6 characters, at least 32 are needed/],
+    ['two lines', () => tokenFile('two', `${TOKEN}\n${TOKEN}\n`), /holds more than one line/],
+    ['a token with spaces', () => tokenFile('spaces', `${TOKEN} ${TOKEN}\n`), /may hold only letters/],
+    ['a huge file', () => tokenFile('huge', 'x'.repeat(5000)), /is 5000 bytes; a token file holds one line/],
+  ]
+  for (const [what, file, message] of badTokenFiles) {
+    it(`refuses --http-token-file with ${what}`, () => {
+      const name = file()
+      assert.throws(
+        () => parseAgentArgs(['--http', '0.0.0.0:7070', '--http-token-file', name], {}),
+        (err: unknown) =>
+          err instanceof UsageError &&
+          err.message.startsWith(`--http-token-file "${name}": `) &&
+          message.test(err.message),
       )
     })
   }

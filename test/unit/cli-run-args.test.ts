@@ -33,7 +33,7 @@ describe('meshos run arguments', () => {
       spec: { argv: ['/bin/echo', 'hi there'] },
       count: 1,
       wait: false,
-      addr: undefined,
+      node: { addr: undefined, tokenFile: undefined },
     })
   })
 
@@ -107,7 +107,7 @@ describe('meshos run arguments', () => {
       },
       count: 7,
       wait: true,
-      addr: 'http://10.0.0.1:7070',
+      node: { addr: 'http://10.0.0.1:7070', tokenFile: undefined },
     })
   })
 
