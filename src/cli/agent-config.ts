@@ -60,11 +60,12 @@ export function parseHostPort(value: string, flag: string): { host: string; port
   return { host, port }
 }
 
-function positiveNumber(value: string, flag: string, integer: boolean): number {
+function positiveNumber(value: string, flag: string, integer: boolean, max = Infinity): number {
   const n = Number(value)
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new UsageError(`--${flag} "${value}": expected a positive ${integer ? 'integer' : 'number'}`)
   }
+  if (n > max) throw new UsageError(`--${flag} "${value}": at most ${max} (peers refuse a node that offers more)`)
   return n
 }
 
@@ -126,9 +127,9 @@ export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
     cfg.name = name
   }
   const cpus = values.cpus ?? fromEnv(env, 'cpus')
-  if (cpus != null) cfg.cpus = positiveNumber(cpus, 'cpus', false)
+  if (cpus != null) cfg.cpus = positiveNumber(cpus, 'cpus', false, MEMBERSHIP_LIMITS.maxCpus)
   const memory = values.memory ?? fromEnv(env, 'memory')
-  if (memory != null) cfg.memoryMb = positiveNumber(memory, 'memory', true)
+  if (memory != null) cfg.memoryMb = positiveNumber(memory, 'memory', true, MEMBERSHIP_LIMITS.maxMemoryMb)
   const labels = list(values.label, env, 'label')
   if (labels != null) cfg.labels = parseLabels(labels)
   const voters = values.voters ?? fromEnv(env, 'voters')

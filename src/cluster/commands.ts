@@ -42,3 +42,11 @@ export function parseCommand(data: unknown): ParsedCommand {
   const path = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `
   return { ok: false, reason: `${path}${issue?.message ?? 'invalid command'}` }
 }
+
+/** The leader term a command claims for its assignments (task.assign, and a task.submit carrying
+ * placements); null for commands that claim none. */
+export function assignTermOf(command: ClusterCommand): number | null {
+  if (command.type === 'task.assign') return command.term
+  if (command.type === 'task.submit') return command.term ?? null
+  return null
+}

@@ -11,7 +11,16 @@ export class WriteOutcomeUnknownError extends Error {
   override readonly name = 'WriteOutcomeUnknownError'
 }
 
-/** The leader refused the command itself (a peer of another version, or a bug): do not retry. */
+/** The leader refused the command itself (a peer of another version, a bug, a forbidden command,
+ * or a cap): do not retry. `reason` names a refusal given on purpose; `detail` is the leader's
+ * own text. */
 export class InvalidCommandError extends Error {
   override readonly name = 'InvalidCommandError'
+  constructor(
+    message: string,
+    readonly reason: string | null = null,
+    readonly detail: string = message,
+  ) {
+    super(message)
+  }
 }

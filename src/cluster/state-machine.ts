@@ -7,7 +7,7 @@
 import { z } from 'zod'
 import type { RaftStateMachine } from '../election/driver/raft-node-types.js'
 import type { Entry } from '../election/core/types.js'
-import { parseCommand, KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from './commands.js'
+import { assignTermOf, parseCommand, KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from './commands.js'
 import { TaskTable, type TaskRecord } from '../tasks/task-table.js'
 
 export type ApplyOutcome =
@@ -64,12 +64,13 @@ export class ClusterStateMachine implements RaftStateMachine {
   private applyEntry(entry: Entry): ApplyOutcome {
     if (entry.type !== 'normal' || entry.data === null) return 'ignored'
     const parsed = parseCommand(entry.data)
-    if (!parsed.ok) {
-      this.counters.malformedEntries++
-      this.counters.lastMalformed = { index: entry.index, reason: parsed.reason }
-      return 'malformed'
-    }
+    if (!parsed.ok) return this.malformed(entry.index, parsed.reason)
     const command = parsed.command
+    // An assignment is only as recent as the leader that made it: one claiming a later term than
+    // its own entry's was not made by that leader, and would fence out every genuine one after it.
+    const claimed = assignTermOf(command)
+    if (claimed !== null && claimed > entry.term)
+      return this.malformed(entry.index, `${command.type}: term ${claimed} is past its entry's term ${entry.term}`)
     switch (command.type) {
       case 'kv.put':
         this.kv.set(command.key, command.value)
@@ -82,6 +83,12 @@ export class ClusterStateMachine implements RaftStateMachine {
     }
     this.counters.appliedCommands++
     return 'applied'
+  }
+
+  private malformed(index: number, reason: string): ApplyOutcome {
+    this.counters.malformedEntries++
+    this.counters.lastMalformed = { index, reason }
+    return 'malformed'
   }
 
   /** Term of the last applied entry: a new leader's view is complete once it applied one of its own. */

@@ -1,6 +1,7 @@
 // The cluster as the tasks layer sees it (tasks/cluster-port.ts): this node's replica for reads,
 // the write path for writes. The leader refusing a command surfaces as the port's own error.
-import { CommandRefusedError, type TaskCluster, type TaskClusterView } from '../tasks/cluster-port.js'
+import { CommandRefusedError, TOO_MANY_TASKS, type TaskCluster, type TaskClusterView } from '../tasks/cluster-port.js'
+import { TooManyTasksError } from '../tasks/errors.js'
 import { InvalidCommandError } from './errors.js'
 import type { Replica } from './replica.js'
 import type { WritePath } from './write-path.js'
@@ -22,7 +23,10 @@ export function taskCluster(view: TaskClusterView, writes: WritePath): TaskClust
       try {
         return await writes.write(command, opts)
       } catch (err) {
-        if (err instanceof InvalidCommandError) throw new CommandRefusedError(err.message)
+        if (err instanceof InvalidCommandError)
+          throw err.reason === TOO_MANY_TASKS
+            ? new TooManyTasksError(err.detail)
+            : new CommandRefusedError(err.message, err.reason)
         throw err
       }
     },

@@ -9,11 +9,20 @@ import type { ElectionConfig } from '../election/config.js'
 import type { RaftNode } from '../election/driver/raft-node.js'
 import { NotLeaderError, ProposalDroppedError } from '../election/driver/raft-node-errors.js'
 import type { Clock } from '../util/clock.js'
-import { parseCommand, type ClusterCommand } from './commands.js'
+import { CommandRefusedError } from '../tasks/cluster-port.js'
+import { assignTermOf, parseCommand, type ClusterCommand } from './commands.js'
 import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from './errors.js'
+import { authorizeForward } from './forward-policy.js'
 import type { Replica } from './replica.js'
 import type { RpcConsumers, RpcEndpoint } from './rpc-endpoint.js'
-import { RPC_WIRE_VERSION, type ProposeRequest, type ProposeResponse, type ProposeResult } from './write-rpc.js'
+import {
+  RPC_WIRE_VERSION,
+  parseRefusal,
+  refusalMessage,
+  type ProposeRequest,
+  type ProposeResponse,
+  type ProposeResult,
+} from './write-rpc.js'
 
 export interface WriteResult {
   index: number
@@ -33,13 +42,17 @@ export interface AmendedProposal {
 }
 
 /** Lets a layer above amend a command on the leader just before it is proposed (the master's
- * placer puts new tasks' placements in the submission entry itself). */
+ * placer puts new tasks' placements in the submission entry itself), or refuse it by throwing
+ * CommandRefusedError (a cap). */
 export type ProposalAmender = (command: ClusterCommand) => AmendedProposal
 
 export interface WritePathInit {
   replica: Replica
   rpc: RpcEndpoint
   amend: ProposalAmender
+  /** Whether this node's membership counts `peerId` as alive or suspect: only such a peer may
+   * forward writes to this node. */
+  isMember: (peerId: string) => boolean
   config: Pick<ElectionConfig, 'writeTimeoutMs' | 'tickMs'>
   clock: Clock
   logger: Logger
@@ -90,6 +103,7 @@ export class WritePath implements RpcConsumers {
         if (outcome.ok) return { index: outcome.index, term: outcome.term }
         problem = outcome.message
         if (outcome.code === 'unknown') unknown(outcome.message)
+        if (outcome.code === 'invalid') throw refused('this node, the leader, refused the write', outcome.message)
       } else if (leader != null) {
         let res: ProposeResponse | undefined
         try {
@@ -111,7 +125,7 @@ export class WritePath implements RpcConsumers {
         if (res?.ok === false) {
           problem = res.message
           if (res.code === 'unknown') unknown(res.message)
-          if (res.code === 'invalid') throw new InvalidCommandError(`the leader refused the write: ${res.message}`)
+          if (res.code === 'invalid') throw refused('the leader refused the write', res.message)
         }
       }
       await new Promise<void>(resolve => {
@@ -150,8 +164,23 @@ export class WritePath implements RpcConsumers {
     const { replica } = this.init
     const raft = replica.started()
     const leader = raft.leader
-    const prepared = this.init.amend(original)
+    let prepared: AmendedProposal
     try {
+      prepared = this.init.amend(original)
+    } catch (err) {
+      if (!(err instanceof CommandRefusedError)) throw err
+      return { ok: false, code: 'invalid', message: refusalMessage(err.reason, err.message), leader }
+    }
+    try {
+      // Replicas skip an assignment claiming a later term than its entry's; never propose one.
+      const claimed = assignTermOf(prepared.command)
+      if (claimed !== null && claimed > raft.term)
+        return {
+          ok: false,
+          code: 'invalid',
+          message: `${prepared.command.type}: term ${claimed} is past this leader's term ${raft.term}`,
+          leader,
+        }
       const appended = raft.append(prepared.command)
       onAppended?.(appended.index, appended.term)
       const { index, term } = await this.beforeDeadline(
@@ -170,7 +199,8 @@ export class WritePath implements RpcConsumers {
       }
       if (err instanceof NoLeaderError)
         return { ok: false, code: 'unknown', message: `${err.message} (${replica.reachableVoters()})`, leader }
-      return { ok: false, code: 'invalid', message: (err as Error).message, leader }
+      // Thrown before anything was appended (the node is stopping): nothing committed.
+      return { ok: false, code: 'retry', message: (err as Error).message, leader }
     } finally {
       prepared.done()
     }
@@ -242,12 +272,26 @@ export class WritePath implements RpcConsumers {
     const answer = (res: ProposeResponse): void => {
       this.init.rpc.send(from, { v: RPC_WIRE_VERSION, type: 'result', id, ...res })
     }
+    const leader = this.init.replica.leader
     // The forwarding node validated it too, but a peer of another version (or a rogue one) must
     // not get an entry into the log that every replica would then skip.
     const command = parseCommand(data)
     if (!command.ok) {
       this.init.rpc.rejected('invalid_schema')
-      answer({ ok: false, code: 'invalid', message: `command: ${command.reason}`, leader: this.init.replica.leader })
+      answer({ ok: false, code: 'invalid', message: `command: ${command.reason}`, leader })
+      return
+    }
+    const verdict = authorizeForward(from, command.command, this.init.isMember)
+    if (!verdict.ok) {
+      this.init.rpc.rejected(verdict.reason)
+      this.log.debug({ from, id, reason: verdict.reason }, 'refused a forwarded write')
+      // A node not (yet) seen as a member may be one whose heartbeat is still on its way: it may
+      // ask again. A command no peer may send is refused for good.
+      answer(
+        verdict.reason === 'not_member'
+          ? { ok: false, code: 'retry', message: verdict.message, leader }
+          : { ok: false, code: 'invalid', message: refusalMessage('forbidden', verdict.message), leader },
+      )
       return
     }
     this.init.rpc.accepted()
@@ -282,4 +326,10 @@ export class WritePath implements RpcConsumers {
       clock.clear(timer)
     }
   }
+}
+
+/** The error for a write the leader refused, its reason (if it named one) kept for the layers above. */
+function refused(prefix: string, message: string): InvalidCommandError {
+  const { reason, detail } = parseRefusal(message)
+  return new InvalidCommandError(`${prefix}: ${message}`, reason, detail)
 }

@@ -11,6 +11,7 @@
 // protocol id: a node of version 2 cannot mistake an early answer for a commit.
 import { z } from 'zod'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
+import { TOO_MANY_TASKS } from '../tasks/cluster-port.js'
 
 export const RPC_PROTOCOL = '/meshos/rpc/3.0.0'
 export const RPC_WIRE_VERSION = 3
@@ -37,8 +38,8 @@ const proposeResultSchema = z.discriminatedUnion('ok', [
     .object({
       ...resultBase,
       ok: z.literal(true),
-      index: z.number().int().positive(),
-      term: z.number().int().positive(),
+      index: z.number().int().positive().safe(),
+      term: z.number().int().positive().safe(),
     })
     .strict(),
   z
@@ -64,3 +65,21 @@ export type RpcFrame = z.infer<typeof rpcFrameSchema>
 export const encodeRpcFrame = (frame: RpcFrame): Uint8Array => encodeJson(frame)
 export const decodeRpcFrame = (bytes: Uint8Array): DecodeResult<RpcFrame> =>
   decodeJson(bytes, rpcFrameSchema, RPC_FRAME_MAX_BYTES)
+
+/** Why the leader refused a write on purpose, as the first word of an `invalid` result's message
+ * ("forbidden: task.assign: ..."): the result codes are fixed by the protocol, so the reason rides
+ * in the text, where a node that does not know it still shows it. */
+export const REFUSAL_REASONS = ['forbidden', TOO_MANY_TASKS] as const
+export type RefusalReason = (typeof REFUSAL_REASONS)[number]
+
+export function refusalMessage(reason: string | null, message: string): string {
+  return reason !== null && (REFUSAL_REASONS as readonly string[]).includes(reason) ? `${reason}: ${message}` : message
+}
+
+/** The reason and the rest of an `invalid` result's message; reason null when it names none. */
+export function parseRefusal(message: string): { reason: RefusalReason | null; detail: string } {
+  for (const reason of REFUSAL_REASONS) {
+    if (message.startsWith(`${reason}: `)) return { reason, detail: message.slice(reason.length + 2) }
+  }
+  return { reason: null, detail: message }
+}

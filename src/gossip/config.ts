@@ -83,4 +83,21 @@ export const MEMBERSHIP_LIMITS = {
   maxAddrs: 16,
   /** Suspicions carried by one heartbeat (~70 bytes each): keeps it under heartbeatBytes. */
   maxSuspectsPerHeartbeat: 64,
+  /** Incarnations and sequence numbers: a restart or a refutation bumps the one, a heartbeat the
+   * other, so 2^50 lasts 35,000 years at 1,000 a second, and one more is still an exact integer
+   * (and is saved and read back as one). */
+  maxCounter: 2 ** 50,
+  /** The most cpus a node may advertise. Peers drop heartbeats claiming more and the agent refuses
+   * to start with more: the largest machines have a few hundred cores, and a claim far beyond
+   * any machine would draw every task. Also the most one task may ask for. */
+  maxCpus: 1024,
+  /** The most memory a node may advertise, in MB (16 TiB), for the same reason. */
+  maxMemoryMb: 16 * 1024 * 1024,
+  /** Tasks a node may say it runs, and its load average: far above any machine. */
+  maxRunning: 1_000_000,
+  maxLoad: 1_000_000,
+  /** A node's start time may be at most this far ahead of the receiver's clock (clocks differ a
+   * little; a time days ahead is a lie or a broken clock). Checked by membership.ts, which has a
+   * clock; the wire schema only bounds it to what a Date can hold. */
+  maxClockAheadMs: 24 * 3600_000,
 } as const

@@ -5,16 +5,23 @@ import { z } from 'zod'
 import { MEMBERSHIP_LIMITS } from './config.js'
 import { MEMBER_STATES } from './member-state.js'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
+import { MAX_EPOCH_MS } from '../util/epoch.js'
 
 export const MEMBERSHIP_WIRE_VERSION = 1
 
 const nodeId = z.string().min(1).max(128)
+/** Incarnations and sequence numbers: exact integers, with room to count up. */
+const counter = z.number().int().nonnegative().max(MEMBERSHIP_LIMITS.maxCounter)
+/** Capacity and allocations, never beyond what a node may advertise. */
 const resources = z
   .object({
-    cpus: z.number().finite().nonnegative(),
-    memoryMb: z.number().finite().nonnegative(),
+    cpus: z.number().nonnegative().max(MEMBERSHIP_LIMITS.maxCpus),
+    memoryMb: z.number().nonnegative().max(MEMBERSHIP_LIMITS.maxMemoryMb),
   })
   .strict()
+/** Times as epoch ms that a Date can hold; how far ahead of the receiver's clock is checked by
+ * membership.ts, which has a clock. */
+const epochMs = z.number().int().nonnegative().max(MAX_EPOCH_MS)
 
 const labels = z
   .record(z.string().min(1).max(63), z.string().max(255))
@@ -27,18 +34,18 @@ export const nodeInfoSchema = z
     name: z.string().min(1).max(255),
     addrs: z.array(z.string().min(1).max(512)).max(MEMBERSHIP_LIMITS.maxAddrs),
     /** Bumped on every restart and whenever the node refutes a suspicion of itself. */
-    incarnation: z.number().int().nonnegative(),
+    incarnation: counter,
     /** Bumped on every heartbeat; (incarnation, seq) orders a node's announcements. */
-    seq: z.number().int().nonnegative(),
+    seq: counter,
     capacity: resources,
     allocated: resources,
-    running: z.number().int().nonnegative(),
+    running: z.number().int().nonnegative().max(MEMBERSHIP_LIMITS.maxRunning),
     /** One-minute load average of the machine. */
-    load: z.number().finite().nonnegative(),
+    load: z.number().nonnegative().max(MEMBERSHIP_LIMITS.maxLoad),
     labels,
     version: z.string().max(64),
     /** Epoch ms at which this incarnation of the process started. */
-    startedAt: z.number().int().nonnegative(),
+    startedAt: epochMs,
   })
   .strict()
 export type NodeInfo = z.infer<typeof nodeInfoSchema>
@@ -50,7 +57,7 @@ const heartbeatSchema = z
     node: nodeInfoSchema,
     /** Members the sender currently suspects, with the incarnation it suspects: the suspected
      * node refutes by bumping its incarnation; others count it as a confirmation (Lifeguard). */
-    suspects: z.array(z.object({ nodeId, incarnation: z.number().int().nonnegative() }).strict()).max(256),
+    suspects: z.array(z.object({ nodeId, incarnation: counter }).strict()).max(256),
   })
   .strict()
 
@@ -59,8 +66,8 @@ const leaveSchema = z
     v: z.literal(MEMBERSHIP_WIRE_VERSION),
     type: z.literal('leave'),
     nodeId,
-    incarnation: z.number().int().nonnegative(),
-    seq: z.number().int().nonnegative(),
+    incarnation: counter,
+    seq: counter,
   })
   .strict()
 
@@ -78,7 +85,7 @@ const memberRecordSchema = z
     node: nodeInfoSchema,
     state: memberStateSchema,
     /** How long ago the sender last heard from this member: clocks are not shared. */
-    lastSeenAgoMs: z.number().int().nonnegative(),
+    lastSeenAgoMs: epochMs,
   })
   .strict()
 export type MemberRecord = z.infer<typeof memberRecordSchema>

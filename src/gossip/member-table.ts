@@ -69,6 +69,13 @@ export class MemberTable {
     return this.members.get(nodeId)
   }
 
+  /** Another node this one currently counts as a member: alive or suspect (not dead, not left,
+   * not unknown). Peers are trusted with cluster requests only while they are. */
+  isLiveMember(nodeId: string): boolean {
+    const state = this.members.get(nodeId)?.state
+    return state === 'alive' || state === 'suspect'
+  }
+
   /** The display name of a node (this one included), or null if it is not known here. */
   nameOf(nodeId: string): string | null {
     if (nodeId === this.self.nodeId) return this.self.name
@@ -214,6 +221,9 @@ export class MemberTable {
   }
 
   private refute(suspectedIncarnation: number, events: MemberEvent[]): void {
+    // Beyond the bound our heartbeats would be refused by every peer: stay as we are. Only a peer
+    // inventing an incarnation we never announced gets here.
+    if (suspectedIncarnation >= MEMBERSHIP_LIMITS.maxCounter) return
     this.self = { ...this.self, incarnation: suspectedIncarnation + 1 }
     events.push({ type: 'refuted', incarnation: this.self.incarnation })
   }

@@ -187,9 +187,23 @@ export class Membership {
 
   private decodeCounted<T>(protocol: string, from: string, result: DecodeResult<T>): T | null {
     if (result.ok) return result.value
-    this.init.metrics.wireRejected.inc({ protocol, reason: result.reason })
-    this.log.debug({ protocol, from, reason: result.reason, detail: result.detail }, 'dropped invalid wire message')
+    this.rejected(protocol, from, result.reason, result.detail)
     return null
+  }
+
+  private rejected(protocol: string, from: string, reason: string, detail: string): void {
+    this.init.metrics.wireRejected.inc({ protocol, reason })
+    this.log.debug({ protocol, from, reason, detail }, 'dropped invalid wire message')
+  }
+
+  /** What the wire schema cannot check without a clock: a node that says it started far in the
+   * future (its heartbeat would otherwise sit in every table, and its times in every answer).
+   * Null when the description is believable. */
+  private implausible(info: NodeInfo): string | null {
+    const limitMs = this.nowMs() + MEMBERSHIP_LIMITS.maxClockAheadMs
+    return info.startedAt > limitMs
+      ? `${info.nodeId} says it started at ${info.startedAt}, more than ${MEMBERSHIP_LIMITS.maxClockAheadMs} ms ahead of this node's clock`
+      : null
   }
 
   /** Gossip validator: only well-formed messages about their own author are accepted, so a peer
@@ -204,11 +218,12 @@ export class Membership {
     }
     const subject = result.value.type === 'heartbeat' ? result.value.node.nodeId : result.value.nodeId
     if (subject !== author) {
-      this.decodeCounted(MEMBERSHIP_TOPIC, author, {
-        ok: false,
-        reason: 'wrong_sender',
-        detail: `${author} spoke for ${subject}`,
-      })
+      this.rejected(MEMBERSHIP_TOPIC, author, 'wrong_sender', `${author} spoke for ${subject}`)
+      return 'reject'
+    }
+    const problem = result.value.type === 'heartbeat' ? this.implausible(result.value.node) : null
+    if (problem !== null) {
+      this.rejected(MEMBERSHIP_TOPIC, author, 'time_in_future', problem)
       return 'reject'
     }
     this.decoded.set(data, result.value)
@@ -227,12 +242,13 @@ export class Membership {
     const req = this.decodeCounted(JOIN_PROTOCOL, from, decodeJoinRequest(bytes))
     if (req == null) throw new Error('invalid join request')
     if (req.node.nodeId !== from) {
-      this.decodeCounted(JOIN_PROTOCOL, from, {
-        ok: false,
-        reason: 'wrong_sender',
-        detail: `${from} asked to join as ${req.node.nodeId}`,
-      })
+      this.rejected(JOIN_PROTOCOL, from, 'wrong_sender', `${from} asked to join as ${req.node.nodeId}`)
       throw new Error('join request for another node')
+    }
+    const problem = this.implausible(req.node)
+    if (problem !== null) {
+      this.rejected(JOIN_PROTOCOL, from, 'time_in_future', problem)
+      throw new Error('join request with a start time in the future')
     }
     this.init.metrics.wireAccepted.inc({ protocol: JOIN_PROTOCOL })
     const nowMs = this.nowMs()
@@ -245,11 +261,12 @@ export class Membership {
     const msg = this.decodeCounted(LEAVE_PROTOCOL, from, decodeGossip(bytes))
     if (msg == null) throw new Error('invalid leave message')
     if (msg.type !== 'leave' || msg.nodeId !== from) {
-      this.decodeCounted(LEAVE_PROTOCOL, from, {
-        ok: false,
-        reason: 'wrong_sender',
-        detail: `${from} sent a ${msg.type} for ${msg.type === 'leave' ? msg.nodeId : msg.node.nodeId}`,
-      })
+      this.rejected(
+        LEAVE_PROTOCOL,
+        from,
+        'wrong_sender',
+        `${from} sent a ${msg.type} for ${msg.type === 'leave' ? msg.nodeId : msg.node.nodeId}`,
+      )
       throw new Error('leave message for another node')
     }
     this.init.metrics.wireAccepted.inc({ protocol: LEAVE_PROTOCOL })
@@ -272,7 +289,13 @@ export class Membership {
           const res = this.decodeCounted(JOIN_PROTOCOL, addr, decodeJoinResponse(bytes))
           if (res == null) throw new Error('invalid join response')
           this.init.metrics.wireAccepted.inc({ protocol: JOIN_PROTOCOL })
-          this.apply(this.table.onJoinRecords(res.members, this.nowMs()))
+          // A row the bootstrap peer should not have believed is left out; the rest still counts.
+          const members = res.members.filter(r => {
+            const problem = this.implausible(r.node)
+            if (problem !== null) this.rejected(JOIN_PROTOCOL, addr, 'time_in_future', problem)
+            return problem === null
+          })
+          this.apply(this.table.onJoinRecords(members, this.nowMs()))
           this.log.info({ via: addr, members: res.members.length }, 'joined cluster')
           return
         } catch (err) {

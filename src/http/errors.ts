@@ -5,7 +5,13 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from '../cluster/errors.js'
 import { CommandRefusedError } from '../tasks/cluster-port.js'
-import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from '../tasks/errors.js'
+import {
+  InvalidTaskError,
+  LogsUnavailableError,
+  TaskConflictError,
+  TaskNotFoundError,
+  TooManyTasksError,
+} from '../tasks/errors.js'
 import { InvalidRequestError, refusalOf } from './validation.js'
 
 export class NotFoundError extends Error {
@@ -48,8 +54,10 @@ export class PayloadTooLargeError extends RequestRefusedError {
 
 type ErrorClass = abstract new (...args: never[]) => Error
 
-/** The status and code of each error the API expects; anything else is a 500. */
+/** The status and code of each error the API expects; anything else is a 500. The first row an
+ * error is an instance of wins, so a subclass comes before its parent. */
 const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, string]> = [
+  [TooManyTasksError, 429, 'too_many_tasks'],
   [InvalidRequestError, 400, 'invalid_request'],
   [InvalidTaskError, 400, 'invalid_task'],
   [InvalidCommandError, 400, 'invalid_command'],

@@ -31,7 +31,8 @@ export interface NodeView {
   labels: Record<string, string>
   version: string
   incarnation: number
-  startedAt: string
+  /** ISO-8601; null if the node's start time is not one a date can hold (never 500 over it). */
+  startedAt: string | null
   /** Milliseconds since this node last heard from that one (0 for itself). */
   lastSeenMs: number
 }

@@ -8,7 +8,7 @@ export class NodeMetrics {
   /** Wire messages refused before any code acted on them, by protocol and reason. */
   readonly wireRejected = new Counter({
     name: 'meshos_wire_messages_rejected_total',
-    help: 'Wire messages dropped because they were oversized, not JSON, or failed their schema',
+    help: "Wire messages dropped because they were oversized, not JSON, failed their schema, or were not the sender's to send",
     labelNames: ['protocol', 'reason'] as const,
     registers: [this.registry],
   })

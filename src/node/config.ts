@@ -2,7 +2,13 @@
 // MESHOS_* env vars. Each layer owns its defaults (gossip/config.ts, election/config.ts,
 // tasks/config.ts, executor/config.ts, http/config.ts); this file only assembles them.
 import os from 'node:os'
-import { DEFAULT_JOIN, DEFAULT_MEMBERSHIP, type JoinConfig, type MembershipConfig } from '../gossip/config.js'
+import {
+  DEFAULT_JOIN,
+  DEFAULT_MEMBERSHIP,
+  MEMBERSHIP_LIMITS,
+  type JoinConfig,
+  type MembershipConfig,
+} from '../gossip/config.js'
 import { DEFAULT_ELECTION, type ElectionConfig } from '../election/config.js'
 import { DEFAULT_TASKS, type TasksConfig } from '../tasks/config.js'
 import { DEFAULT_EXECUTOR, type ExecutorConfig } from '../executor/config.js'
@@ -40,8 +46,9 @@ export function defaultNodeConfig(): NodeConfig {
     httpToken: null,
     dataDir: './.meshos',
     name: os.hostname(),
-    cpus: os.cpus().length,
-    memoryMb: Math.floor(os.totalmem() / (1024 * 1024)),
+    // A machine beyond what a node may advertise offers the most it may.
+    cpus: Math.min(os.cpus().length, MEMBERSHIP_LIMITS.maxCpus),
+    memoryMb: Math.min(Math.floor(os.totalmem() / (1024 * 1024)), MEMBERSHIP_LIMITS.maxMemoryMb),
     labels: {},
     logLevel: 'info',
     membership: { ...DEFAULT_MEMBERSHIP },

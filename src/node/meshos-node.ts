@@ -12,6 +12,7 @@ import { decodeGossip, encodeGossip, MEMBERSHIP_WIRE_VERSION, type NodeInfo } fr
 import type { MemberState } from '../gossip/member-state.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { systemClock, type Clock } from '../util/clock.js'
+import { isoOrNull } from '../util/epoch.js'
 import { ClusterStateMachine } from '../cluster/state-machine.js'
 import { Replica } from '../cluster/replica.js'
 import { RpcEndpoint } from '../cluster/rpc-endpoint.js'
@@ -25,6 +26,7 @@ import { Placer } from '../tasks/placer.js'
 import { Master } from '../tasks/master.js'
 import { Worker } from '../tasks/worker.js'
 import { TaskService } from '../tasks/task-service.js'
+import { checkTaskCaps } from '../tasks/task-caps.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
 import type { NodeConfig } from './config.js'
 import { IncarnationFile } from './incarnation-file.js'
@@ -157,13 +159,18 @@ export class MeshosNode implements NodeApi {
       policy: t.policy,
       maxTasksPerRound: t.maxTasksPerRound,
     })
-    // New tasks are placed in their own submission entry when the queue is empty (placer.ts).
-    const amend: ProposalAmender = command =>
-      command.type === 'task.submit' ? placer.placeSubmission(command, clock.nowMs()) : { command, done: () => {} }
+    // New tasks are placed in their own submission entry when the queue is empty (placer.ts), once
+    // the leader has checked the caps on unfinished tasks (task-caps.ts).
+    const amend: ProposalAmender = command => {
+      if (command.type !== 'task.submit') return { command, done: () => {} }
+      checkTaskCaps(view.table, command.tasks, t)
+      return placer.placeSubmission(command, clock.nowMs())
+    }
     const writes = new WritePath({
       replica,
       rpc: new RpcEndpoint(host, metrics, log),
       amend,
+      isMember: peerId => members.isLiveMember(peerId),
       config: config.election,
       clock,
       logger: log,
@@ -202,6 +209,7 @@ export class MeshosNode implements NodeApi {
       metrics,
       logger: log,
       logRequestTimeoutMs: t.logRequestTimeoutMs,
+      caps: t,
       clock,
     })
     return new MeshosNode({
@@ -328,7 +336,7 @@ function toView(info: NodeInfo, state: MemberState, lastSeenMs: number): NodeVie
     labels: info.labels,
     version: info.version,
     incarnation: info.incarnation,
-    startedAt: new Date(info.startedAt).toISOString(),
+    startedAt: isoOrNull(info.startedAt),
     lastSeenMs,
   }
 }

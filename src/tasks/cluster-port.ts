@@ -30,7 +30,17 @@ export interface TaskCluster extends TaskClusterView {
   write: (command: TaskCommand, opts: WriteOptions) => Promise<unknown>
 }
 
-/** The leader refused the command itself (a peer of another version, or a bug): do not retry. */
+/** Why the leader refused a submission that is well-formed: too many unfinished tasks. */
+export const TOO_MANY_TASKS = 'too_many_tasks'
+
+/** The leader refused the command itself (a peer of another version, a bug, or a cap): sending it
+ * again unchanged does not help now. `reason` names a refusal the leader gave on purpose. */
 export class CommandRefusedError extends Error {
-  override readonly name = 'CommandRefusedError'
+  override readonly name: string = 'CommandRefusedError'
+  constructor(
+    message: string,
+    readonly reason: string | null = null,
+  ) {
+    super(message)
+  }
 }

@@ -6,12 +6,23 @@
 // longer pending, a report about another attempt are no-ops. That lets every writer retry after
 // an unknown outcome (a leader died mid-write) without duplicating anything.
 import { z } from 'zod'
-import { TASK_LIMITS, taskSpecSchema } from './spec.js'
+import { MAX_EPOCH_MS } from '../util/epoch.js'
+import { TASK_LIMITS, taskSpecFieldsSchema, wholeSpecProblem } from './spec.js'
+
+/** Bounds of the lists in one command, so no entry (and no forwarded frame) is unbounded. */
+export const TASK_COMMAND_LIMITS = {
+  /** Assignments, lost tasks, expired ids or report events in one entry. A master round plans at
+   * most maxTasksPerRound (5,000 by default) tasks; the master splits longer lists. */
+  maxItems: 5000,
+} as const
 
 export const taskId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)
 const nodeId = z.string().min(1).max(128)
-const attempt = z.number().int().positive()
-const epochMs = z.number().nonnegative()
+const attempt = z.number().int().positive().safe()
+/** A time a Date can hold; the worker's start times have sub-millisecond precision. */
+const epochMs = z.number().nonnegative().max(MAX_EPOCH_MS)
+/** A leader's term: an exact integer. The state machine also refuses one above its entry's. */
+const term = z.number().int().positive().safe()
 
 export const taskSubmitSchema = z.object({
   type: z.literal('task.submit'),
@@ -19,7 +30,7 @@ export const taskSubmitSchema = z.object({
     .array(
       z.object({
         id: taskId,
-        spec: taskSpecSchema,
+        spec: taskSpecFieldsSchema,
         submittedAt: epochMs,
         /** Placed by the leader as it proposed the submission (the queue was empty), saving a
          * second commit before the task can start. */
@@ -27,16 +38,27 @@ export const taskSubmitSchema = z.object({
       }),
     )
     .min(1)
-    .max(TASK_LIMITS.maxBatch),
+    .max(TASK_LIMITS.maxBatch)
+    // The checks across a spec's fields, for the whole batch in one refinement (spec.ts says why).
+    .superRefine((tasks, ctx) => {
+      tasks.forEach((t, i) => {
+        const problem = wholeSpecProblem(t.spec)
+        if (problem !== null)
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i, 'spec', ...problem.path], message: problem.message })
+      })
+    }),
   /** The proposing leader's term, when any task carries an assignment. */
-  term: z.number().int().positive().optional(),
+  term: term.optional(),
 })
 
 export const taskAssignSchema = z.object({
   type: z.literal('task.assign'),
   /** The term of the leader that planned it: replicas refuse an assignment from an older term. */
-  term: z.number().int().positive(),
-  assignments: z.array(z.object({ id: taskId, attempt, node: nodeId, placement: z.string().max(1024) })).min(1),
+  term,
+  assignments: z
+    .array(z.object({ id: taskId, attempt, node: nodeId, placement: z.string().max(1024) }))
+    .min(1)
+    .max(TASK_COMMAND_LIMITS.maxItems),
 })
 
 export const outcomeReasonSchema = z.enum([
@@ -58,7 +80,7 @@ const finishedEvent = z.object({
   at: epochMs,
   startedAt: epochMs.nullable(),
   reason: outcomeReasonSchema,
-  exitCode: z.number().int().nullable(),
+  exitCode: z.number().int().safe().nullable(),
   signal: z.string().max(32).nullable(),
   message: z.string().max(1024),
 })
@@ -69,7 +91,7 @@ export const taskReportSchema = z.object({
   events: z
     .array(z.discriminatedUnion('kind', [startedEvent, finishedEvent]))
     .min(1)
-    .max(5000),
+    .max(TASK_COMMAND_LIMITS.maxItems),
 })
 
 export const taskCancelSchema = z.object({
@@ -81,12 +103,19 @@ export const taskCancelSchema = z.object({
 export const taskLostSchema = z.object({
   type: z.literal('task.lost'),
   node: nodeId,
-  tasks: z.array(z.object({ id: taskId, attempt })).min(1),
+  tasks: z
+    .array(z.object({ id: taskId, attempt }))
+    .min(1)
+    .max(TASK_COMMAND_LIMITS.maxItems),
   at: epochMs,
   message: z.string().max(1024),
 })
 
-export const taskExpireSchema = z.object({ type: z.literal('task.expire'), ids: z.array(taskId).min(1), at: epochMs })
+export const taskExpireSchema = z.object({
+  type: z.literal('task.expire'),
+  ids: z.array(taskId).min(1).max(TASK_COMMAND_LIMITS.maxItems),
+  at: epochMs,
+})
 
 export type TaskSubmitCommand = z.infer<typeof taskSubmitSchema>
 export type TaskAssignCommand = z.infer<typeof taskAssignSchema>

@@ -31,6 +31,12 @@ export interface TasksConfig {
   taskDirRetentionMs: number
   /** How often a node removes expired task dirs. */
   taskDirGcIntervalMs: number
+  /** Tasks one tenant may have unfinished (pending, assigned or running); a submission beyond it
+   * is refused (429 too_many_tasks). Every one of them is in the replicated table, in every
+   * snapshot, on every node: the caps bound that state against one runaway submitter. */
+  maxUnfinishedTasksPerTenant: number
+  /** The same for all tenants together. */
+  maxUnfinishedTasks: number
 }
 
 export const DEFAULT_TASKS: TasksConfig = {
@@ -44,4 +50,9 @@ export const DEFAULT_TASKS: TasksConfig = {
   logRequestTimeoutMs: 5000,
   taskDirRetentionMs: 24 * 3600_000,
   taskDirGcIntervalMs: 10 * 60_000,
+  /** Far above a queue one tenant should build (a pending task waits for a whole node's worth of
+   * others to finish), and a tenth of the total, so one tenant cannot fill the table alone. */
+  maxUnfinishedTasksPerTenant: 10_000,
+  /** A task record is ~1 KiB with a typical spec: ~100 MiB of table and snapshot at the cap. */
+  maxUnfinishedTasks: 100_000,
 }

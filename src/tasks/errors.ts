@@ -1,4 +1,5 @@
 // Domain errors of the tasks layer; src/http/errors.ts maps them to statuses in one table.
+import { CommandRefusedError, TOO_MANY_TASKS } from './cluster-port.js'
 
 /** A spec the API refuses: message is "<field>: <what is wrong>". */
 export class InvalidTaskError extends Error {
@@ -17,4 +18,13 @@ export class TaskConflictError extends Error {
 /** The task's output cannot be read now (its worker is unreachable). */
 export class LogsUnavailableError extends Error {
   override readonly name = 'LogsUnavailableError'
+}
+
+/** A submission would take a tenant, or the cluster, past its cap of unfinished tasks: try again
+ * once some have finished. The message names the limit. */
+export class TooManyTasksError extends CommandRefusedError {
+  override readonly name = 'TooManyTasksError'
+  constructor(message: string) {
+    super(message, TOO_MANY_TASKS)
+  }
 }

@@ -16,9 +16,9 @@ const requestSchema = z
   .object({
     v: z.literal(LOGS_WIRE_VERSION),
     taskId: z.string().min(1).max(64),
-    attempt: z.number().int().positive(),
+    attempt: z.number().int().positive().safe(),
     stream: z.enum(LOG_STREAMS),
-    offset: z.number().int().nonnegative(),
+    offset: z.number().int().nonnegative().safe(),
     maxBytes: z.number().int().positive().max(LOG_CHUNK_MAX_BYTES),
   })
   .strict()
@@ -29,7 +29,7 @@ const responseSchema = z
     v: z.literal(LOGS_WIRE_VERSION),
     found: z.boolean(),
     data: z.string(),
-    nextOffset: z.number().int().nonnegative(),
+    nextOffset: z.number().int().nonnegative().safe(),
     truncated: z.boolean(),
   })
   .strict()

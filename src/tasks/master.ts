@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { MemberTable } from '../gossip/member-table.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { TaskCluster } from './cluster-port.js'
+import { TASK_COMMAND_LIMITS } from './commands.js'
 import type { Placer } from './placer.js'
 
 export interface MasterInit {
@@ -86,10 +87,11 @@ export class Master {
     for (const [node, tasks] of this.lostTasks(nowMs)) {
       this.log.warn({ node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
       const name = this.init.members.nameOf(node) ?? node
-      await cluster.write(
-        { type: 'task.lost', node, tasks, at: nowMs, message: `worker ${name} left or died` },
-        { idempotent: true },
-      )
+      for (const part of chunks(tasks))
+        await cluster.write(
+          { type: 'task.lost', node, tasks: part, at: nowMs, message: `worker ${name} left or died` },
+          { idempotent: true },
+        )
     }
     // From the plan to the reservation nothing awaits: a submission placed meanwhile
     // (Placer.placeSubmission) is either in the table or in the reservations the plan counts.
@@ -103,11 +105,11 @@ export class Master {
     }))
     const release = placer.reserve(assignments.map(a => ({ node: a.node, spec: cluster.table.get(a.id)!.spec })))
     try {
-      if (result.expired.length > 0)
-        await cluster.write({ type: 'task.expire', ids: result.expired, at: nowMs }, { idempotent: true })
+      for (const ids of chunks(result.expired))
+        await cluster.write({ type: 'task.expire', ids, at: nowMs }, { idempotent: true })
       // More may fit once these are placed; the commit's 'changed' event pokes us again.
-      if (assignments.length > 0)
-        await cluster.write({ type: 'task.assign', term: cluster.term(), assignments }, { idempotent: true })
+      for (const part of chunks(assignments))
+        await cluster.write({ type: 'task.assign', term: cluster.term(), assignments: part }, { idempotent: true })
     } finally {
       release()
     }
@@ -131,4 +133,12 @@ export class Master {
     }
     return gone
   }
+}
+
+/** `items` in runs no longer than a command may carry. */
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += TASK_COMMAND_LIMITS.maxItems)
+    out.push(items.slice(i, i + TASK_COMMAND_LIMITS.maxItems))
+  return out
 }

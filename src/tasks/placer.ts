@@ -7,6 +7,7 @@
 // submission's own log entry), so a task on an idle cluster starts after one commit instead of two.
 import type { MemberTable } from '../gossip/member-table.js'
 import type { NodeInfo } from '../gossip/heartbeat.js'
+import { usableCapacity } from '../gossip/capacity.js'
 import { plan } from '../scheduler/scheduler.js'
 import type {
   SchedulerInput,
@@ -101,8 +102,8 @@ export class Placer {
     }
   }
 
-  /** Every known node as the scheduler sees it: capacity from gossip, allocations from the log
-   * and the reservations. */
+  /** Every known node as the scheduler sees it: capacity from gossip (none for a claim no node may
+   * make), allocations from the log and the reservations. */
   schedulerNodes(): SchedulerNode[] {
     const allocated = new Map<string, Allocation>()
     for (const [node, r] of this.reserved) allocated.set(node, { ...r })
@@ -122,7 +123,7 @@ export class Placer {
         alive,
         draining,
         labels: info.labels,
-        capacity: info.capacity,
+        capacity: usableCapacity(info.capacity),
         allocated: { cpus: a?.cpus ?? 0, memoryMb: a?.memoryMb ?? 0 },
         taskCount: a?.taskCount ?? 0,
       }

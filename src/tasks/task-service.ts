@@ -5,6 +5,7 @@ import { randomFillSync } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
 import type { MemberTable } from '../gossip/member-table.js'
+import { usableCapacity } from '../gossip/capacity.js'
 import type { TaskExecutor } from '../executor/executor.js'
 import type { LogStream } from '../executor/types.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
@@ -17,6 +18,7 @@ import { toSchedulerTask, type Placer } from './placer.js'
 import type { TaskCluster } from './cluster-port.js'
 import type { Clock } from '../util/clock.js'
 import { SubmitBatcher } from './submit-batcher.js'
+import { checkTaskCaps, type TaskCaps } from './task-caps.js'
 import {
   LOGS_PROTOCOL,
   LOGS_WIRE_VERSION,
@@ -88,6 +90,8 @@ export interface TaskServiceInit {
   metrics: NodeMetrics
   logger: Logger
   logRequestTimeoutMs: number
+  /** Unfinished tasks a submission may not take a tenant, or the cluster, past. */
+  caps: TaskCaps
   clock: Clock
 }
 
@@ -106,7 +110,7 @@ export class TaskService {
     await this.init.host.handle(
       LOGS_PROTOCOL,
       { maxRequestBytes: LOG_REQUEST_MAX_BYTES, timeoutMs: this.init.logRequestTimeoutMs },
-      async (_from, bytes) => await this.answerLogRequest(bytes),
+      async (from, bytes) => await this.answerLogRequest(from, bytes),
     )
   }
 
@@ -114,8 +118,8 @@ export class TaskService {
     return this.init.cluster.table
   }
 
-  /** Checks every spec against what only the cluster knows (the largest node) before anything is
-   * written: a batch is accepted whole or not at all. */
+  /** Checks every spec against what only the cluster knows (the largest node, the tasks not yet
+   * finished) before anything is written: a batch is accepted whole or not at all. */
   async submit({
     specs,
     many,
@@ -134,6 +138,7 @@ export class TaskService {
         )
       return { id: newTaskId(submittedAt), spec, submittedAt }
     })
+    checkTaskCaps(this.table, tasks, this.init.caps)
     await this.submissions.submit(tasks)
     const answers = tasks.map(t => ({ id: t.id, state: this.table.get(t.id)?.state ?? 'pending' }))
     return many ? { tasks: answers } : answers[0]!
@@ -227,14 +232,20 @@ export class TaskService {
     }
   }
 
-  private async answerLogRequest(bytes: Uint8Array): Promise<Uint8Array> {
-    const req = decodeLogRequest(bytes)
-    if (!req.ok) {
-      this.init.metrics.wireRejected.inc({ protocol: LOGS_PROTOCOL, reason: req.reason })
-      return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: 0, truncated: false })
+  /** Serves a chunk of an attempt's output to a member (alive or suspect here), and only of an
+   * attempt this node's replica says ran here: the files read are always those of a task the log
+   * gave this node, whatever the request names. Anything else gets `found: false`, counted. */
+  private async answerLogRequest(from: string, bytes: Uint8Array): Promise<Uint8Array> {
+    const refuse = (reason: string, offset = 0): Uint8Array => {
+      this.init.metrics.wireRejected.inc({ protocol: LOGS_PROTOCOL, reason })
+      return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: offset, truncated: false })
     }
-    this.init.metrics.wireAccepted.inc({ protocol: LOGS_PROTOCOL })
+    const req = decodeLogRequest(bytes)
+    if (!req.ok) return refuse(req.reason)
+    if (!this.init.members.isLiveMember(from)) return refuse('not_member')
     const { taskId, attempt, stream, offset, maxBytes } = req.value
+    if (!this.ranHere(taskId, attempt)) return refuse('not_here', offset)
+    this.init.metrics.wireAccepted.inc({ protocol: LOGS_PROTOCOL })
     const chunk = await this.init.executor.readLog(taskId, attempt, stream, offset, maxBytes).catch(() => null)
     if (chunk === null)
       return encodeLogResponse({ v: LOGS_WIRE_VERSION, found: false, data: '', nextOffset: offset, truncated: false })
@@ -245,6 +256,15 @@ export class TaskService {
       nextOffset: chunk.nextOffset,
       truncated: chunk.truncated,
     })
+  }
+
+  /** The replicated table gave this attempt of the task to this node. */
+  private ranHere(taskId: string, attempt: number): boolean {
+    const task = this.table.get(taskId)
+    if (task === undefined) return false
+    const self = this.init.host.peerId
+    if (task.attempt === attempt && task.node === self) return true
+    return task.history.some(h => h.attempt === attempt && h.node === self)
   }
 
   private view(t: TaskRecord, explain: boolean): TaskView {
@@ -299,10 +319,10 @@ export class TaskService {
         .others()
         .filter(m => m.state === 'alive')
         .map(m => m.info),
-    ]
+    ].map(info => usableCapacity(info.capacity))
     return {
-      cpus: Math.max(...alive.map(n => n.capacity.cpus)),
-      memoryMb: Math.max(...alive.map(n => n.capacity.memoryMb)),
+      cpus: Math.max(...alive.map(c => c.cpus)),
+      memoryMb: Math.max(...alive.map(c => c.memoryMb)),
     }
   }
 }

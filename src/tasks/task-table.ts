@@ -76,6 +76,8 @@ export class TaskTable {
   /** Assigned or running: what holds resources on a node. */
   private active = new Map<string, TaskRecord>()
   private pendingTasks = new Map<string, TaskRecord>()
+  /** Tasks not yet finished (pending, assigned, running), per tenant: what the caps count. */
+  private unfinishedByTenant = new Map<string, number>()
   /** Finished ids, oldest first, for forgetting. */
   private finishedOrder: string[] = []
   private maxAssignTerm = 0
@@ -130,6 +132,12 @@ export class TaskTable {
     return this.active.values()
   }
 
+  /** Tasks not finished yet (pending, assigned or running): of one tenant, or of all. */
+  unfinished(tenant?: string): number {
+    if (tenant === undefined) return this.pendingTasks.size + this.active.size
+    return this.unfinishedByTenant.get(tenant) ?? 0
+  }
+
   counts(): Record<TaskState, number> {
     const counts = Object.fromEntries(TASK_STATES.map(s => [s, 0])) as Record<TaskState, number>
     for (const t of this.tasks.values()) counts[t.state]++
@@ -163,6 +171,7 @@ export class TaskTable {
       }
       this.tasks.set(id, task)
       this.pendingTasks.set(id, task)
+      this.countUnfinished(spec.tenant, 1)
       if (assign !== undefined) placed.push({ id, attempt: 1, ...assign })
     }
     if (placed.length > 0 && command.term !== undefined)
@@ -238,8 +247,15 @@ export class TaskTable {
     task.finishedAt = at
     this.active.delete(task.id)
     this.pendingTasks.delete(task.id)
+    this.countUnfinished(task.spec.tenant, -1)
     this.finishedOrder.push(task.id)
     this.forgetOldest()
+  }
+
+  private countUnfinished(tenant: string, delta: 1 | -1): void {
+    const n = (this.unfinishedByTenant.get(tenant) ?? 0) + delta
+    if (n === 0) this.unfinishedByTenant.delete(tenant)
+    else this.unfinishedByTenant.set(tenant, n)
   }
 
   private remember(task: TaskRecord, at: number, outcome: string): void {
@@ -306,6 +322,7 @@ export class TaskTable {
     this.tasks = new Map()
     this.active = new Map()
     this.pendingTasks = new Map()
+    this.unfinishedByTenant = new Map()
     const known = new Set(data?.tasks.map(t => t.id))
     this.finishedOrder = data?.finishedOrder.filter(id => known.has(id)) ?? []
     this.maxAssignTerm = data?.maxAssignTerm ?? 0
@@ -314,6 +331,7 @@ export class TaskTable {
       this.tasks.set(task.id, task)
       if (task.state === 'pending') this.pendingTasks.set(task.id, task)
       if (task.state === 'assigned' || task.state === 'running') this.active.set(task.id, task)
+      if (!isTerminal(task.state)) this.countUnfinished(task.spec.tenant, 1)
     }
     this.emit({ type: 'changed' })
   }

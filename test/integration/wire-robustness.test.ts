@@ -12,16 +12,40 @@ import { AgentProcess } from '../../harness/agent-process.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
+import { parseTaskSpec } from '../../src/tasks/spec.js'
 
-async function rejectedCount(agent: AgentProcess, protocol: string): Promise<number> {
+async function rejectedCount(agent: AgentProcess, protocol: string, reason?: string): Promise<number> {
   const res = await fetch(`${agent.client.baseUrl}/metrics`)
   const text = await res.text()
   let total = 0
   for (const line of text.split('\n')) {
-    if (line.startsWith('meshos_wire_messages_rejected_total{') && line.includes(`protocol="${protocol}"`))
+    if (
+      line.startsWith('meshos_wire_messages_rejected_total{') &&
+      line.includes(`protocol="${protocol}"`) &&
+      (reason === undefined || line.includes(`reason="${reason}"`))
+    )
       total += Number(line.split(' ').pop())
   }
   return total
+}
+
+/** The rogue's own description, as its heartbeats carry it. */
+function rogueInfo(rogue: P2PHost, seq: number, over: Partial<NodeInfo> = {}): NodeInfo {
+  return {
+    nodeId: rogue.peerId,
+    name: 'rogue',
+    addrs: [],
+    incarnation: 1,
+    seq,
+    capacity: { cpus: 1, memoryMb: 64 },
+    allocated: { cpus: 0, memoryMb: 0 },
+    running: 0,
+    load: 0,
+    labels: {},
+    version: 'x',
+    startedAt: 0,
+    ...over,
+  }
 }
 
 describe('wire robustness against a misbehaving peer', function () {
@@ -29,6 +53,11 @@ describe('wire robustness against a misbehaving peer', function () {
   const dirs = new TempDirs()
   let agent: AgentProcess
   let rogue: P2PHost
+  /** Sends a forwarded write on the rogue's rpc channel and waits for its answer (set by the rpc test). */
+  let rpcAsk: ((id: string, command: unknown) => Promise<RpcFrame>) | undefined
+  /** The rogue's heartbeat sequence, and the timer that keeps it a member once it is one. */
+  let rogueSeq = 3
+  let heartbeats: NodeJS.Timeout | undefined
 
   before(async () => {
     agent = await AgentProcess.start({ name: 'victim', dataDir: await dirs.make() })
@@ -47,6 +76,7 @@ describe('wire robustness against a misbehaving peer', function () {
   })
 
   after(async () => {
+    clearInterval(heartbeats)
     await rogue?.stop()
     await agent?.kill()
     await dirs.cleanup()
@@ -121,21 +151,10 @@ describe('wire robustness against a misbehaving peer', function () {
       5000,
     )
     // The rogue becomes a member (a heartbeat about itself), then leaves by telling the victim directly.
-    const self: NodeInfo = {
-      nodeId: rogue.peerId,
-      name: 'rogue',
-      addrs: [],
-      incarnation: 1,
-      seq: 1,
-      capacity: { cpus: 1, memoryMb: 64 },
-      allocated: { cpus: 0, memoryMb: 0 },
-      running: 0,
-      load: 0,
-      labels: {},
-      version: 'x',
-      startedAt: 0,
-    }
-    await rogue.publish(MEMBERSHIP_TOPIC, encodeGossip({ v: 1, type: 'heartbeat', node: self, suspects: [] }))
+    await rogue.publish(
+      MEMBERSHIP_TOPIC,
+      encodeGossip({ v: 1, type: 'heartbeat', node: rogueInfo(rogue, 1), suspects: [] }),
+    )
     await waitFor(
       'the victim to list the rogue alive',
       async () => (await agent.stateOf(rogue.peerId)) === 'alive',
@@ -189,10 +208,167 @@ describe('wire robustness against a misbehaving peer', function () {
       5000,
     )
     assert.deepEqual(await agent.client.kvList(), {})
-    // A valid forwarded write from a member-to-be commits, as from any node.
+    // The rogue left (previous test): a valid write from a non-member is not taken, and may be
+    // asked again (a node whose first heartbeat is still on its way would).
+    const early = await ask('early', { type: 'kv.put', key: 'fine', value: 'yes' })
+    assert.ok(early.type === 'result' && !early.ok && early.code === 'retry', JSON.stringify(early))
+    assert.equal(await rejectedCount(agent, RPC_PROTOCOL, 'not_member'), 1)
+    assert.deepEqual(await agent.client.kvList(), {})
+    // Once it is a member again (and stays one, heartbeating like a node), the same write commits.
+    const beat = async (): Promise<void> => {
+      await rogue.publish(
+        MEMBERSHIP_TOPIC,
+        encodeGossip({ v: 1, type: 'heartbeat', node: rogueInfo(rogue, ++rogueSeq), suspects: [] }),
+      )
+    }
+    await beat()
+    heartbeats = setInterval(() => {
+      void beat()
+    }, 500)
+    await waitFor(
+      'the victim to list the rogue alive',
+      async () => (await agent.stateOf(rogue.peerId)) === 'alive',
+      5000,
+    )
     const good = await ask('good', { type: 'kv.put', key: 'fine', value: 'yes' })
     assert.ok(good.type === 'result' && good.ok, JSON.stringify(good))
     assert.equal(await agent.client.kvGet('fine'), 'yes')
+    rpcAsk = ask
+  })
+
+  it('refuses privileged commands from a member (assign, lost, expire, placed submissions, reports for another node) and commits none', async () => {
+    const ask = rpcAsk!
+    const spec = parseTaskSpec({ command: 'true' })
+    assert.ok(spec.ok)
+    // A real task, so that forged commands have something to act on.
+    const { id } = await agent.client.submitTask({ command: 'sleep 30', cpus: 0.1 })
+    await waitFor('the task to run', async () => (await agent.client.task(id)).state === 'running', 10_000)
+    const victim = agent.peerId
+    const forged: Array<[string, unknown, string]> = [
+      [
+        'an assignment with term 1e15',
+        {
+          type: 'task.assign',
+          term: 1e15,
+          assignments: [{ id: 'ghost-1', attempt: 1, node: rogue.peerId, placement: 'mine' }],
+        },
+        'leader_only',
+      ],
+      [
+        'a loss report',
+        { type: 'task.lost', node: victim, tasks: [{ id, attempt: 1 }], at: 1, message: 'lost' },
+        'leader_only',
+      ],
+      ['an expiry', { type: 'task.expire', ids: [id], at: 1 }, 'leader_only'],
+      [
+        'a submission it placed itself',
+        {
+          type: 'task.submit',
+          tasks: [
+            { id: 'ghost-2', spec: spec.spec, submittedAt: 1, assign: { node: rogue.peerId, placement: 'mine' } },
+          ],
+          term: 1e15,
+        },
+        'preassigned',
+      ],
+      [
+        "a report of the victim's task",
+        {
+          type: 'task.report',
+          node: victim,
+          events: [
+            {
+              kind: 'finished',
+              id,
+              attempt: 1,
+              at: 2,
+              startedAt: 1,
+              reason: 'exited',
+              exitCode: 1,
+              signal: null,
+              message: 'forged',
+            },
+          ],
+        },
+        'foreign_report',
+      ],
+    ]
+    let n = 0
+    for (const [what, command, reason] of forged) {
+      const before = await rejectedCount(agent, RPC_PROTOCOL, reason)
+      const answer = await ask(`forged-${++n}`, command)
+      assert.ok(
+        answer.type === 'result' && !answer.ok && answer.code === 'invalid',
+        `${what}: ${JSON.stringify(answer)}`,
+      )
+      assert.match(answer.type === 'result' && !answer.ok ? answer.message : '', /^forbidden: /, what)
+      assert.equal((await rejectedCount(agent, RPC_PROTOCOL, reason)) - before, 1, what)
+    }
+    const tasks = await agent.client.tasks()
+    assert.deepEqual(
+      tasks.tasks.map(t => [t.id, t.state, t.attempt]),
+      [[id, 'running', 1]],
+      'no ghost task, and the real one untouched',
+    )
+    // The fence was not poisoned: a genuine assignment after all this still places and runs a task.
+    await agent.client.cancelTask(id)
+    const after = await agent.client.submitTask({ command: 'true' })
+    await waitFor(
+      'a task submitted afterwards to succeed',
+      async () => (await agent.client.task(after.id)).state === 'succeeded',
+      10_000,
+    )
+    assert.equal((await agent.client.status()).role, 'leader')
+  })
+
+  it('drops heartbeats with numbers no node could send, counts them, and /v1/nodes keeps answering', async () => {
+    const weekMs = 7 * 24 * 3600_000
+    const bad: Array<[string, NodeInfo | null, unknown, string]> = [
+      ['startedAt 2^53', rogueInfo(rogue, ++rogueSeq, { startedAt: 2 ** 53 }), undefined, 'invalid_schema'],
+      ['incarnation 1e300', rogueInfo(rogue, ++rogueSeq, { incarnation: 1e300 }), undefined, 'invalid_schema'],
+      [
+        'capacity 1e300',
+        rogueInfo(rogue, ++rogueSeq, { capacity: { cpus: 1e300, memoryMb: 1e300 } }),
+        undefined,
+        'invalid_schema',
+      ],
+      [
+        '2,000 cpus',
+        rogueInfo(rogue, ++rogueSeq, { capacity: { cpus: 2000, memoryMb: 64 } }),
+        undefined,
+        'invalid_schema',
+      ],
+      [
+        'a start a week ahead',
+        rogueInfo(rogue, ++rogueSeq, { startedAt: Date.now() + weekMs }),
+        undefined,
+        'time_in_future',
+      ],
+      [
+        'a suspicion of the victim at incarnation 1e300',
+        rogueInfo(rogue, ++rogueSeq),
+        [{ nodeId: agent.peerId, incarnation: 1e300 }],
+        'invalid_schema',
+      ],
+    ]
+    const incarnation = (await agent.client.node(agent.peerId)).incarnation
+    for (const [what, node, suspects, reason] of bad) {
+      const before = await rejectedCount(agent, MEMBERSHIP_TOPIC, reason)
+      await rogue.publish(
+        MEMBERSHIP_TOPIC,
+        fromString(JSON.stringify({ v: 1, type: 'heartbeat', node, suspects: suspects ?? [] })),
+      )
+      await waitFor(
+        `the heartbeat with ${what} to be counted as ${reason}`,
+        async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC, reason)) > before,
+        5000,
+      )
+      const res = await fetch(`${agent.client.baseUrl}/v1/nodes`)
+      assert.equal(res.status, 200, what)
+    }
+    const seen = (await agent.nodes()).find(n => n.id === rogue.peerId)
+    assert.deepEqual([seen?.capacity, seen?.startedAt], [{ cpus: 1, memoryMb: 64 }, new Date(0).toISOString()])
+    assert.equal((await agent.client.node(agent.peerId)).incarnation, incarnation, 'no refutation to 1e300+1')
   })
 
   it('answers malformed log requests with found: false, counts them, and serves no file outside a task', async () => {
@@ -216,5 +392,36 @@ describe('wire robustness against a misbehaving peer', function () {
       5000,
     )
     assert.equal((await agent.client.health()).status, 'ok')
+  })
+
+  it("serves a task's output to a member only", async () => {
+    const { id } = await agent.client.submitTask({ command: 'echo secret-output' })
+    await waitFor('the task to succeed', async () => (await agent.client.task(id)).state === 'succeeded', 10_000)
+    const read = async () => {
+      const bytes = await rogue.request(
+        agent.addr,
+        LOGS_PROTOCOL,
+        encodeLogRequest({ v: 1, taskId: id, attempt: 1, stream: 'stdout', offset: 0, maxBytes: 1024 }),
+        { timeoutMs: 5000, maxResponseBytes: 512 * 1024 },
+      )
+      const res = decodeLogResponse(bytes)
+      assert.ok(res.ok)
+      return res.value
+    }
+    assert.equal(await agent.stateOf(rogue.peerId), 'alive')
+    const asMember = await read()
+    assert.equal(Buffer.from(asMember.data, 'base64').toString(), 'secret-output\n')
+    // Having left, the rogue is no member: it gets nothing, and the refusal is counted.
+    clearInterval(heartbeats)
+    await rogue.request(
+      agent.addr,
+      LEAVE_PROTOCOL,
+      encodeGossip({ v: 1, type: 'leave', nodeId: rogue.peerId, incarnation: 1, seq: ++rogueSeq }),
+      { timeoutMs: 3000, maxResponseBytes: 16 },
+    )
+    const before = await rejectedCount(agent, LOGS_PROTOCOL, 'not_member')
+    const asStranger = await read()
+    assert.deepEqual([asStranger.found, asStranger.data], [false, ''])
+    assert.equal((await rejectedCount(agent, LOGS_PROTOCOL, 'not_member')) - before, 1)
   })
 })

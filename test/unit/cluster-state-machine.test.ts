@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { parseCommand } from '../../src/cluster/commands.js'
 import { ClusterStateMachine } from '../../src/cluster/state-machine.js'
+import { parseTaskSpec } from '../../src/tasks/spec.js'
 import type { Entry } from '../../src/election/core/types.js'
 
 function normal(index: number, data: unknown, term = 1): Entry {
@@ -48,6 +49,62 @@ describe('ClusterStateMachine', function () {
     assert.equal(stats.malformedEntries, bad.length)
     assert.equal(stats.appliedCommands, 1)
     assert.equal(stats.lastMalformed?.index, bad.length)
+  })
+
+  it('skips an assignment claiming a later term than its entry, so the term 1e15 attack fences nothing', function () {
+    const sm = new ClusterStateMachine()
+    const spec = parseTaskSpec({ command: 'true' })
+    assert.ok(spec.ok)
+    const task = (id: string) => ({ id, spec: spec.spec, submittedAt: 1 })
+    const assign = (id: string, term: number) => ({
+      type: 'task.assign',
+      term,
+      assignments: [{ id, attempt: 1, node: 'worker', placement: 'p' }],
+    })
+    assert.equal(sm.apply(normal(1, { type: 'task.submit', tasks: [task('a'), task('b')] }, 2)), 'applied')
+    // The attack as it was committed by a leader that took any forwarded command: a term far past
+    // any real one. Skipped on every replica alike.
+    assert.equal(sm.apply(normal(2, assign('a', 1e15), 2)), 'malformed')
+    assert.match(sm.stats.lastMalformed?.reason ?? '', /task\.assign: term 1000000000000000 is past its entry's term 2/)
+    // The same inside a submission that carries placements.
+    const placed = { ...task('c'), assign: { node: 'worker', placement: 'p' } }
+    assert.equal(sm.apply(normal(3, { type: 'task.submit', tasks: [placed], term: 1e15 }, 2)), 'malformed')
+    assert.equal(sm.tasks.get('c'), undefined)
+    // A term beyond exact integers does not even parse.
+    assert.equal(sm.apply(normal(4, assign('a', 2 ** 60), 2)), 'malformed')
+    // Genuine assignments of the current and of a later leader still apply, and survive a snapshot.
+    assert.equal(sm.apply(normal(5, assign('a', 2), 2)), 'applied')
+    assert.equal(sm.tasks.get('a')?.state, 'assigned')
+    const copy = new ClusterStateMachine()
+    copy.restore(JSON.parse(JSON.stringify(sm.snapshot())))
+    assert.equal(copy.snapshot().tasks?.maxAssignTerm, 2)
+    assert.equal(copy.apply(normal(6, assign('b', 3), 3)), 'applied')
+    assert.equal(copy.tasks.get('b')?.state, 'assigned')
+    assert.equal(copy.tasks.get('b')?.assignTerm, 3)
+  })
+
+  it('skips a submission whose spec the HTTP API would refuse', function () {
+    const sm = new ClusterStateMachine()
+    const spec = parseTaskSpec({ command: 'true' })
+    assert.ok(spec.ok)
+    const forged = [
+      { ...spec.spec, cpus: 1e300 },
+      { ...spec.spec, memoryMb: -1 },
+      { ...spec.spec, priority: 1000 },
+      { ...spec.spec, retries: 1e9 },
+      { ...spec.spec, env: { 'not a name': 'x' } },
+      { ...spec.spec, command: undefined },
+      { ...spec.spec, deadline: 2 ** 60 },
+      { ...spec.spec, env: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`V${i}`, ''])) },
+      { ...spec.spec, name: 'n'.repeat(256) },
+    ]
+    forged.forEach((s, i) => {
+      assert.equal(
+        sm.apply(normal(i + 1, { type: 'task.submit', tasks: [{ id: `t${i}`, spec: s, submittedAt: 1 }] })),
+        'malformed',
+      )
+    })
+    assert.equal(sm.tasks.size, 0)
   })
 
   it('strips unknown fields of a known command rather than skipping it', function () {

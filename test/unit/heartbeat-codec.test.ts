@@ -50,6 +50,47 @@ describe('membership wire codec', () => {
     ],
     ['an empty node id', { ...heartbeat, node: { ...node, nodeId: '' } }, 'invalid_schema'],
     ['a non-string label value', { ...heartbeat, node: { ...node, labels: { a: 1 } } }, 'invalid_schema'],
+    // Numbers a peer could use to break a node: beyond a Date, beyond exact integers, beyond a machine.
+    ['a start time no Date can hold (2^53)', { ...heartbeat, node: { ...node, startedAt: 2 ** 53 } }, 'invalid_schema'],
+    ['an incarnation of 1e300', { ...heartbeat, node: { ...node, incarnation: 1e300 } }, 'invalid_schema'],
+    [
+      'an incarnation past the bound',
+      { ...heartbeat, node: { ...node, incarnation: MEMBERSHIP_LIMITS.maxCounter + 1 } },
+      'invalid_schema',
+    ],
+    ['a seq of 2^53', { ...heartbeat, node: { ...node, seq: 2 ** 53 } }, 'invalid_schema'],
+    [
+      'a suspicion of incarnation 1e300',
+      { ...heartbeat, suspects: [{ nodeId: 'x', incarnation: 1e300 }] },
+      'invalid_schema',
+    ],
+    [
+      'a capacity of 1e300 cpus',
+      { ...heartbeat, node: { ...node, capacity: { cpus: 1e300, memoryMb: 1 } } },
+      'invalid_schema',
+    ],
+    [
+      'more cpus than a node may offer',
+      { ...heartbeat, node: { ...node, capacity: { cpus: MEMBERSHIP_LIMITS.maxCpus + 1, memoryMb: 1 } } },
+      'invalid_schema',
+    ],
+    [
+      'more memory than a node may offer',
+      { ...heartbeat, node: { ...node, capacity: { cpus: 1, memoryMb: MEMBERSHIP_LIMITS.maxMemoryMb + 1 } } },
+      'invalid_schema',
+    ],
+    [
+      'allocations of 1e300',
+      { ...heartbeat, node: { ...node, allocated: { cpus: 1, memoryMb: 1e300 } } },
+      'invalid_schema',
+    ],
+    ['a load of 1e300', { ...heartbeat, node: { ...node, load: 1e300 } }, 'invalid_schema'],
+    ['a running count of 1e300', { ...heartbeat, node: { ...node, running: 1e300 } }, 'invalid_schema'],
+    [
+      'a leave at incarnation 1e300',
+      { v: 1, type: 'leave', nodeId: 'a', incarnation: 1e300, seq: 1 },
+      'invalid_schema',
+    ],
   ]
   for (const [what, input, reason] of rejects) {
     it(`rejects ${what} as ${reason}`, () => {
@@ -71,6 +112,17 @@ describe('membership wire codec', () => {
     if (!result.ok) assert.match(result.detail, /node\.capacity\.cpus/)
   })
 
+  it('accepts the largest values a node may advertise', () => {
+    const biggest: NodeInfo = {
+      ...node,
+      incarnation: MEMBERSHIP_LIMITS.maxCounter,
+      seq: MEMBERSHIP_LIMITS.maxCounter,
+      capacity: { cpus: MEMBERSHIP_LIMITS.maxCpus, memoryMb: MEMBERSHIP_LIMITS.maxMemoryMb },
+      startedAt: 8.64e15,
+    }
+    assert.equal(decodeGossip(encodeGossip({ ...heartbeat, node: biggest })).ok, true)
+  })
+
   it('validates join requests and responses', () => {
     assert.equal(decodeJoinRequest(bytes({ v: 1, node })).ok, true)
     assert.equal(decodeJoinRequest(bytes({ v: 1 })).ok, false)
@@ -80,5 +132,10 @@ describe('membership wire codec', () => {
       decodeJoinResponse(bytes({ ...res, members: [{ node, state: 'zombie', lastSeenAgoMs: 1 }] })).ok,
       false,
     )
+    assert.equal(
+      decodeJoinResponse(bytes({ ...res, members: [{ node, state: 'alive', lastSeenAgoMs: 1e300 }] })).ok,
+      false,
+    )
+    assert.equal(decodeJoinRequest(bytes({ v: 1, node: { ...node, startedAt: 2 ** 53 } })).ok, false)
   })
 })

@@ -4,7 +4,13 @@ import { buildHttpApp } from '../../src/http/app.js'
 import type { NodeApi, NodeView } from '../../src/http/node-api.js'
 import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from '../../src/cluster/errors.js'
 import { CommandRefusedError } from '../../src/tasks/cluster-port.js'
-import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from '../../src/tasks/errors.js'
+import {
+  InvalidTaskError,
+  LogsUnavailableError,
+  TaskConflictError,
+  TaskNotFoundError,
+  TooManyTasksError,
+} from '../../src/tasks/errors.js'
 import type { TaskSubmission } from '../../src/tasks/task-service.js'
 
 const noTask = (): never => {
@@ -17,6 +23,11 @@ const domainErrors: Record<string, [Error, number, string]> = {
   unknown: [new WriteOutcomeUnknownError('outcome unknown'), 503, 'outcome_unknown'],
   'invalid-command': [new InvalidCommandError('leader refused'), 400, 'invalid_command'],
   refused: [new CommandRefusedError('leader refused the command'), 400, 'invalid_command'],
+  'too-many': [
+    new TooManyTasksError('tenant default has 10000 unfinished tasks: the limit is 10000 per tenant'),
+    429,
+    'too_many_tasks',
+  ],
   'invalid-task': [new InvalidTaskError('cpus: too many'), 400, 'invalid_task'],
   missing: [new TaskNotFoundError('no task missing'), 404, 'not_found'],
   conflict: [new TaskConflictError('task conflict already succeeded'), 409, 'conflict'],
@@ -83,6 +94,8 @@ const fakeNode: NodeApi = {
   // Route-level checks only; the task service itself is exercised by the integration tests.
   tasks: {
     submit: async submission => {
+      if (submission.specs[0]?.tenant === 'full')
+        throw new TooManyTasksError('tenant full has 3 unfinished tasks and this adds 1: the limit is 3 per tenant')
       submitted = submission
       const answers = submission.specs.map((_, i) => ({ id: `t${i}`, state: 'pending' as const }))
       return submission.many ? { tasks: answers } : answers[0]!
@@ -242,6 +255,17 @@ describe('HTTP API (in-process)', () => {
         error: { code, message: status === 500 ? 'internal error; see the node log' : err.message },
       })
     }
+  })
+
+  it('a submission past a cap on unfinished tasks is a 429 too_many_tasks naming the limit', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/tasks', payload: { command: 'true', tenant: 'full' } })
+    assert.equal(res.statusCode, 429)
+    assert.deepEqual(res.json(), {
+      error: {
+        code: 'too_many_tasks',
+        message: 'tenant full has 3 unfinished tasks and this adds 1: the limit is 3 per tenant',
+      },
+    })
   })
 
   it('a write without a leader is a 503 no_leader saying what is reachable', async () => {

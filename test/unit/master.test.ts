@@ -11,7 +11,8 @@ import { TaskTable } from '../../src/tasks/task-table.js'
 import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
 import type { MemberTable, Member } from '../../src/gossip/member-table.js'
 import type { NodeInfo } from '../../src/gossip/heartbeat.js'
-import type { TaskCommand } from '../../src/tasks/commands.js'
+import { TASK_COMMAND_LIMITS, type TaskCommand } from '../../src/tasks/commands.js'
+import { parseCommand } from '../../src/cluster/commands.js'
 
 function info(nodeId: string, cpus: number): NodeInfo {
   return {
@@ -126,6 +127,68 @@ describe('master', () => {
     } finally {
       master.stop()
       for (const w of writes) w.commit()
+    }
+  })
+
+  it('splits the tasks of a dead worker over task.lost entries no longer than a command may carry', async () => {
+    const dead: Member = {
+      info: info('n2', 1),
+      state: 'dead',
+      lastSeenAtMs: 0,
+      stateSinceAtMs: 0,
+      confirmations: new Set(),
+    }
+    const members = {
+      selfInfo: info('n1', 0),
+      others: () => [dead],
+      get: (id: string) => (id === 'n2' ? dead : undefined),
+      nameOf: (id: string) => id,
+    } as unknown as MemberTable
+    const table = new TaskTable()
+    const count = TASK_COMMAND_LIMITS.maxItems + 1
+    const ids = Array.from({ length: count }, (_, i) => `t${i}`)
+    for (let i = 0; i < count; i += 1000)
+      table.apply(
+        {
+          type: 'task.submit',
+          term: 2,
+          tasks: ids
+            .slice(i, i + 1000)
+            .map(id => ({ id, spec: spec({ cpus: 0.001 }), submittedAt: 1, assign: { node: 'n2', placement: 'p' } })),
+        },
+        i + 1,
+      )
+    const written: TaskCommand[] = []
+    const cluster: TaskCluster = {
+      table,
+      leader: () => 'n1',
+      term: () => 2,
+      isReadyLeader: () => true,
+      caughtUp: () => true,
+      write: async command => {
+        written.push(command)
+      },
+    }
+    const master = new Master({
+      cluster,
+      members,
+      placer: new Placer({ self: 'n1', cluster, members, policy: 'spread', maxTasksPerRound: 100 }),
+      clock: new FakeClock(),
+      pollMs: 60_000,
+      unknownWorkerGraceMs: 0,
+      logger: pino({ level: 'silent' }),
+    })
+    try {
+      master.poke()
+      for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+      const lost = written.filter(c => c.type === 'task.lost')
+      assert.deepEqual(
+        lost.map(c => (c.type === 'task.lost' ? c.tasks.length : 0)),
+        [TASK_COMMAND_LIMITS.maxItems, 1],
+      )
+      for (const c of lost) assert.ok(parseCommand(c).ok, 'each part is a command the log accepts')
+    } finally {
+      master.stop()
     }
   })
 })

@@ -155,6 +155,37 @@ describe('member table', () => {
     )
   })
 
+  it('never refutes past the incarnation bound, so its own heartbeats stay acceptable to peers', () => {
+    const h = new Harness()
+    const max = MEMBERSHIP_LIMITS.maxCounter
+    // Only a peer inventing an incarnation this node never announced can suspect one this high.
+    const ev = h.heartbeat(info('a'), [{ nodeId: 'self', incarnation: max }])
+    assert.equal(
+      ev.some(e => e.type === 'refuted'),
+      false,
+    )
+    assert.equal(h.table.nextHeartbeat().node.incarnation, 1)
+    const below = h.heartbeat(info('a', { seq: 2 }), [{ nodeId: 'self', incarnation: max - 1 }])
+    assert.deepEqual(
+      below.find(e => e.type === 'refuted'),
+      { type: 'refuted', incarnation: max },
+    )
+    assert.ok(Number.isSafeInteger(h.table.nextHeartbeat().node.incarnation))
+  })
+
+  it('counts alive and suspect members as members, and no one else', () => {
+    const h = new Harness()
+    h.heartbeat(info('a'))
+    h.heartbeat(info('b'))
+    h.table.onDisconnect('b', h.nowMs)
+    h.heartbeat(info('c'))
+    h.table.onLeave({ v: 1, type: 'leave', nodeId: 'c', incarnation: 1, seq: 2 }, h.nowMs)
+    assert.deepEqual(
+      ['a', 'b', 'c', 'unknown', 'self'].map(id => h.table.isLiveMember(id)),
+      [true, true, false, false, false],
+    )
+  })
+
   it('a refuted node is alive again for its peers: the refutation outranks the suspicion', () => {
     const h = new Harness()
     h.heartbeat(info('a', { incarnation: 1, seq: 7 }))

@@ -181,6 +181,35 @@ describe('task table', () => {
     assert.equal(table.get('b')?.state, 'assigned')
   })
 
+  it('counts unfinished tasks per tenant and in all, through retries, cancels, loss and a restore', () => {
+    apply(
+      submit('a', spec({ tenant: 't1', retries: 1 })),
+      submit('b', spec({ tenant: 't1' })),
+      submit('c', spec({ tenant: 't2' })),
+    )
+    const counts = (): number[] => [table.unfinished('t1'), table.unfinished('t2'), table.unfinished()]
+    assert.deepEqual(counts(), [2, 1, 3])
+    // Placed, running, retried: still unfinished.
+    apply(assign('a', 'n1'), started('a', 'n1'), finished('a', 'n1', 1))
+    assert.equal(table.get('a')?.state, 'pending')
+    assert.deepEqual(counts(), [2, 1, 3])
+    apply(assign('a', 'n1', 2, 2), finished('a', 'n1', 0, 'exited', 2))
+    apply({ type: 'task.cancel', ids: ['b', 'b'], at: 9 })
+    apply(assign('c', 'n2'), {
+      type: 'task.lost',
+      node: 'n2',
+      tasks: [{ id: 'c', attempt: 1 }],
+      at: 9,
+      message: 'gone',
+    })
+    assert.deepEqual(counts(), [0, 0, 0])
+    apply(submit('d', spec({ tenant: 't2' })), submit('d', spec({ tenant: 't2' })))
+    assert.deepEqual(counts(), [0, 1, 1])
+    const copy = new TaskTable()
+    copy.restore(JSON.parse(JSON.stringify(table.snapshot())))
+    assert.deepEqual([copy.unfinished('t1'), copy.unfinished('t2'), copy.unfinished()], [0, 1, 1])
+  })
+
   it('round-trips through the cluster snapshot with indexes intact', () => {
     const sm = new ClusterStateMachine()
     let i = 0
@@ -240,6 +269,13 @@ describe('task spec', () => {
       [{ command: '' }, 'command: must not be empty'],
       [{ argv: [] }, 'argv: must have at least the program'],
       [{ command: 'x', deadline: -5 }, 'deadline: must be epoch milliseconds'],
+      [{ command: 'x', deadline: 2 ** 53 - 1 }, 'deadline: must be epoch milliseconds'],
+      [{ command: 'x', cpus: 1e300 }, 'cpus: '],
+      [
+        { command: 'x', env: Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`V${i}`, ''])) },
+        'env: at most 256 variables',
+      ],
+      [{ command: 'x', memoryMb: 16 * 1024 * 1024 + 1 }, 'memoryMb: '],
     ]
     for (const [input, message] of cases) {
       const r = parseTaskSpec(input)

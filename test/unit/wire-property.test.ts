@@ -1,0 +1,215 @@
+// Property tests of the wire decoders a peer can reach outside Raft: membership gossip, join and
+// leave, forwarded writes (/meshos/rpc) and log reads (/meshos/logs). On random bytes, random JSON
+// and near-valid messages each decoder never throws, and whatever it accepts is a value the code
+// behind it can use: numbers exact and in range, times a Date can hold, and the value unchanged by
+// encoding it again.
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import {
+  decodeGossip,
+  decodeJoinRequest,
+  decodeJoinResponse,
+  encodeGossip,
+  encodeJoinRequest,
+  encodeJoinResponse,
+  type GossipMessage,
+  type JoinRequest,
+  type JoinResponse,
+  type NodeInfo,
+} from '../../src/gossip/heartbeat.js'
+import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
+import { decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
+import {
+  LOG_CHUNK_MAX_BYTES,
+  decodeLogRequest,
+  decodeLogResponse,
+  encodeLogRequest,
+  encodeLogResponse,
+  type LogRequest,
+  type LogResponse,
+} from '../../src/tasks/log-rpc.js'
+import type { DecodeResult } from '../../src/wire/json-codec.js'
+import { isoOrNull } from '../../src/util/epoch.js'
+import { hostileValue, jsonBytes, nearly } from '../helpers/near-schema.js'
+import { nodeInfo } from '../helpers/fixtures.js'
+
+const RUNS = 300
+
+function exactCount(n: number, max = Number.MAX_SAFE_INTEGER): boolean {
+  return Number.isSafeInteger(n) && n >= 0 && n <= max
+}
+
+function saneNodeInfo(n: NodeInfo): void {
+  const L = MEMBERSHIP_LIMITS
+  assert.ok(exactCount(n.incarnation, L.maxCounter) && exactCount(n.seq, L.maxCounter), 'counters')
+  assert.ok(exactCount(n.incarnation + 1), 'a refutation of it stays exact')
+  for (const r of [n.capacity, n.allocated]) {
+    assert.ok(Number.isFinite(r.cpus) && r.cpus >= 0 && r.cpus <= L.maxCpus, `cpus ${r.cpus}`)
+    assert.ok(Number.isFinite(r.memoryMb) && r.memoryMb >= 0 && r.memoryMb <= L.maxMemoryMb, `memory ${r.memoryMb}`)
+  }
+  assert.ok(exactCount(n.running, L.maxRunning))
+  assert.ok(Number.isFinite(n.load) && n.load >= 0 && n.load <= L.maxLoad)
+  assert.notEqual(isoOrNull(n.startedAt), null, `startedAt ${n.startedAt}`)
+  assert.ok(n.addrs.length <= L.maxAddrs && Object.keys(n.labels).length <= L.maxLabels)
+  assert.ok(n.nodeId.length > 0 && n.nodeId.length <= 128)
+}
+
+interface Codec<T> {
+  name: string
+  decode: (bytes: Uint8Array) => DecodeResult<T>
+  encode: (value: T) => Uint8Array
+  sane: (value: T) => void
+  examples: T[]
+}
+
+const node = nodeInfo('12D3KooWexample', { labels: { zone: 'a' }, startedAt: 1_700_000_000_000 })
+
+const gossip: Codec<GossipMessage> = {
+  name: 'membership gossip (heartbeat, leave)',
+  decode: decodeGossip,
+  encode: encodeGossip,
+  sane: msg => {
+    if (msg.type === 'heartbeat') {
+      saneNodeInfo(msg.node)
+      for (const s of msg.suspects) assert.ok(exactCount(s.incarnation, MEMBERSHIP_LIMITS.maxCounter))
+    } else {
+      assert.ok(exactCount(msg.incarnation, MEMBERSHIP_LIMITS.maxCounter))
+      assert.ok(exactCount(msg.seq, MEMBERSHIP_LIMITS.maxCounter))
+    }
+  },
+  examples: [
+    { v: 1, type: 'heartbeat', node, suspects: [{ nodeId: 'other', incarnation: 3 }] },
+    { v: 1, type: 'leave', nodeId: node.nodeId, incarnation: 2, seq: 9 },
+  ],
+}
+
+const joinRequest: Codec<JoinRequest> = {
+  name: 'join request',
+  decode: decodeJoinRequest,
+  encode: encodeJoinRequest,
+  sane: req => {
+    saneNodeInfo(req.node)
+  },
+  examples: [{ v: 1, node }],
+}
+
+const joinResponse: Codec<JoinResponse> = {
+  name: 'join response',
+  decode: decodeJoinResponse,
+  encode: encodeJoinResponse,
+  sane: res => {
+    for (const m of res.members) {
+      saneNodeInfo(m.node)
+      assert.ok(exactCount(m.lastSeenAgoMs))
+    }
+  },
+  examples: [
+    {
+      v: 1,
+      members: [
+        { node, state: 'alive', lastSeenAgoMs: 5 },
+        { node: nodeInfo('dead-one'), state: 'dead', lastSeenAgoMs: 60_000 },
+      ],
+    },
+  ],
+}
+
+const rpc: Codec<RpcFrame> = {
+  name: 'rpc frame (propose, result)',
+  decode: decodeRpcFrame,
+  encode: encodeRpcFrame,
+  sane: frame => {
+    assert.ok(frame.id.length >= 1 && frame.id.length <= 64)
+    if (frame.type === 'result' && frame.ok) assert.ok(exactCount(frame.index) && exactCount(frame.term))
+    if (frame.type === 'result' && !frame.ok) assert.ok(frame.message.length <= 1024)
+  },
+  examples: [
+    { v: 3, type: 'propose', id: 'a-1', command: { type: 'kv.put', key: 'k', value: 'v' } },
+    { v: 3, type: 'result', id: 'a-1', ok: true, index: 12, term: 3 },
+    { v: 3, type: 'result', id: 'a-2', ok: false, code: 'invalid', message: 'forbidden: no', leader: null },
+  ],
+}
+
+const logRequest: Codec<LogRequest> = {
+  name: 'log request',
+  decode: decodeLogRequest,
+  encode: encodeLogRequest,
+  sane: req => {
+    assert.ok(exactCount(req.attempt) && req.attempt > 0 && exactCount(req.offset))
+    assert.ok(req.maxBytes > 0 && req.maxBytes <= LOG_CHUNK_MAX_BYTES)
+  },
+  examples: [{ v: 1, taskId: 'abc-123', attempt: 1, stream: 'stdout', offset: 0, maxBytes: 1024 }],
+}
+
+const logResponse: Codec<LogResponse> = {
+  name: 'log response',
+  decode: decodeLogResponse,
+  encode: encodeLogResponse,
+  sane: res => {
+    assert.ok(exactCount(res.nextOffset))
+  },
+  examples: [{ v: 1, found: true, data: 'aGVsbG8=', nextOffset: 5, truncated: false }],
+}
+
+/** Decoding never throws; what is accepted is sane and survives encoding again unchanged. */
+function holds<T>(codec: Codec<T>, bytes: Uint8Array): void {
+  const result = codec.decode(bytes)
+  if (!result.ok) {
+    assert.ok(['oversized', 'not_json', 'invalid_schema'].includes(result.reason), result.reason)
+    return
+  }
+  codec.sane(result.value)
+  assert.deepEqual(codec.decode(codec.encode(result.value)), result)
+}
+
+describe('wire decoders (property tests)', () => {
+  for (const codec of [gossip, joinRequest, joinResponse, rpc, logRequest, logResponse] as Array<Codec<unknown>>) {
+    describe(codec.name, () => {
+      it('accepts its own examples', () => {
+        for (const example of codec.examples) {
+          const result = codec.decode(codec.encode(example))
+          assert.ok(result.ok, result.ok ? '' : result.detail)
+          codec.sane(result.value)
+        }
+      })
+
+      it('never throws on random bytes, and accepts only sane values', () => {
+        fc.assert(
+          fc.property(fc.uint8Array({ maxLength: 4096 }), bytes => {
+            holds(codec, bytes)
+          }),
+          { numRuns: RUNS },
+        )
+      })
+
+      it('never throws on random JSON, and accepts only sane values', () => {
+        fc.assert(
+          fc.property(jsonBytes(fc.oneof(fc.anything(), hostileValue)), bytes => {
+            holds(codec, bytes)
+          }),
+          { numRuns: RUNS },
+        )
+      })
+
+      it('never throws on near-valid messages, and accepts only sane values', () => {
+        fc.assert(
+          fc.property(jsonBytes(fc.constantFrom(...codec.examples).chain(nearly)), bytes => {
+            holds(codec, bytes)
+          }),
+          { numRuns: RUNS * 3 },
+        )
+      })
+    })
+  }
+
+  it('isoOrNull answers for every number, null where no Date can hold it', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.double(), fc.integer(), fc.constantFrom(2 ** 53, 8.64e15, -8.64e15, 8.64e15 + 1)), ms => {
+        const iso = isoOrNull(ms)
+        assert.equal(iso === null, !(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15))
+      }),
+    )
+    assert.equal(isoOrNull(2 ** 53), null)
+    assert.equal(isoOrNull(0), '1970-01-01T00:00:00.000Z')
+  })
+})
