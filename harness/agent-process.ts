@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { MeshosClient, type NodeView } from '../src/client/client.js'
 import { waitFor } from './wait-for.js'
+import { runClusterKeyFile } from './cluster-key.js'
 
 /** The built CLI: this file runs as dist/harness/agent-process.js, the CLI as dist/src/cli/main.js. */
 export const MESHOS_BIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
@@ -14,6 +15,9 @@ export interface AgentOptions {
   bootstrap?: string[]
   p2pPort?: number
   httpPort?: number
+  /** Key file for --cluster-key; null: none (the agent then keeps to loopback peers).
+   * Default: the run's key (harness/cluster-key.ts), so agents of one run form one cluster. */
+  clusterKey?: string | null
   extraArgs?: string[]
   /** The API token the agent's --http-token-file holds (in extraArgs), for its client. */
   token?: string
@@ -54,6 +58,7 @@ export class AgentProcess {
       bootstrap: opts.bootstrap ?? [],
       p2pPort: opts.p2pPort ?? 0,
       httpPort: opts.httpPort ?? 0,
+      clusterKey: opts.clusterKey === undefined ? runClusterKeyFile() : opts.clusterKey,
       extraArgs: opts.extraArgs ?? [],
       token: opts.token,
     }
@@ -71,6 +76,7 @@ export class AgentProcess {
       '--log-level',
       process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
       ...full.bootstrap.flatMap(b => ['--bootstrap', b]),
+      ...(full.clusterKey != null ? ['--cluster-key', full.clusterKey] : []),
       ...full.extraArgs,
     ]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })

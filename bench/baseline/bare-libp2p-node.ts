@@ -10,6 +10,7 @@ const host = await P2PHost.create({
   privateKey: await generateKeyPair('Ed25519'),
   listen: [listen ?? '/ip4/127.0.0.1/tcp/0'],
   logger: pino({ level: 'silent' }),
+  topics: ['bench/1'],
 })
 host.subscribe(
   'bench/1',

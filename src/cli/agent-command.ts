@@ -2,6 +2,7 @@
 // gracefully. Start-up order: p2p (identity, listen), HTTP API, then joining — so a port in use
 // fails before any peer has heard of the node, and a node whose bootstrap peer is unreachable
 // still answers its API while it retries.
+import path from 'node:path'
 import { pino, destination } from 'pino'
 import { MeshosNode } from '../node/meshos-node.js'
 import { StartupError } from '../node/startup-error.js'
@@ -10,6 +11,30 @@ import { parseAgentArgs } from './agent-config.js'
 import { USAGE } from './usage.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
 import { DEFAULT_P2P_PORT } from '../node/config.js'
+import { clusterKeyFileIsShared } from '../p2p/cluster-key.js'
+
+const INSECURE_WARNING =
+  '--insecure: no cluster key, so any host that reaches this node can join the cluster and run commands on it'
+
+/** How another machine joins: with this node's key, or, without one, how to make a key first
+ * (a node without a key accepts no peer beyond loopback unless --insecure). */
+function joinHints(joinAddr: string, loopbackOnly: boolean, keyArg: string, insecure: boolean): string[] {
+  if (keyArg === '')
+    return [
+      insecure
+        ? 'this node has no cluster key. To let other machines join safely:'
+        : 'this node has no cluster key, so only nodes on this machine can join it. To let other machines join:',
+      '  (umask 077; npx meshos keygen > cluster.key)   and copy cluster.key to each machine',
+      `  restart every node with --cluster-key cluster.key (this one also with --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT})`,
+    ]
+  return [
+    'to join this node from another machine (copy the key file there first, readable by its owner only):',
+    `  npx meshos agent${keyArg} --bootstrap ${joinAddr} --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`,
+    ...(loopbackOnly
+      ? ['  (this node listens on loopback only: start it with --listen /ip4/0.0.0.0/tcp/PORT to be reachable)']
+      : []),
+  ]
+}
 
 export async function agentCommand(args: string[], env: Record<string, string | undefined>): Promise<number> {
   const cfg = parseAgentArgs(args, env)
@@ -19,6 +44,12 @@ export async function agentCommand(args: string[], env: Record<string, string | 
   }
   // Logs are JSON lines on stderr; stdout carries only the start-up banner.
   const log = pino({ level: cfg.logLevel, base: { node: cfg.name } }, destination(2))
+  if (cfg.insecure) log.warn({ listen: cfg.listen }, INSECURE_WARNING)
+  if (cfg.clusterKey != null && clusterKeyFileIsShared(cfg.clusterKey))
+    log.warn(
+      { file: cfg.clusterKey.file, mode: cfg.clusterKey.mode.toString(8) },
+      'the cluster key file is readable by group or others: anyone who reads it can join the cluster (chmod 600 it)',
+    )
   const node = await MeshosNode.create(cfg, log, {
     // Fail-stop: a node that can neither run nor report tasks must not look healthy.
     onFatal: reason => {
@@ -52,6 +83,8 @@ export async function agentCommand(args: string[], env: Record<string, string | 
   const addrs = node.host.multiaddrs()
   // Prefer an address another machine can reach; a loopback one only works on this host.
   const joinAddr = addrs.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a)) ?? addrs[0] ?? '<multiaddr>'
+  const loopbackOnly = joinAddr.startsWith('/ip4/127.') || joinAddr.startsWith('/ip6/::1/')
+  const keyArg = cfg.clusterKey != null ? ` --cluster-key ${path.resolve(cfg.clusterKey.file)}` : ''
   process.stdout.write(
     [
       `meshos node "${cfg.name}" started`,
@@ -60,13 +93,12 @@ export async function agentCommand(args: string[], env: Record<string, string | 
       `  http api: ${httpUrl}`,
       ...(cfg.httpToken === null ? [] : [`  api token: required (--http-token-file ${cfg.httpToken.path})`]),
       `  data dir: ${cfg.dataDir}`,
-      'to join this node from another machine:',
-      `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/0.0.0.0/tcp/${DEFAULT_P2P_PORT}`,
-      ...(joinAddr.startsWith('/ip4/127.') || joinAddr.startsWith('/ip6/::1/')
+      ...(cfg.insecure ? [`WARNING: ${INSECURE_WARNING}`] : []),
+      ...joinHints(joinAddr, loopbackOnly, keyArg, cfg.insecure),
+      ...(loopbackOnly
         ? [
-            '  (this node listens on loopback only: start it with --listen /ip4/0.0.0.0/tcp/PORT to be reachable)',
             'a second node on this machine:',
-            `  npx meshos agent --bootstrap ${joinAddr} --listen /ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT + 1} --http 127.0.0.1:${DEFAULT_HTTP_PORT + 1} --data-dir ./.meshos-2`,
+            `  npx meshos agent${keyArg} --bootstrap ${joinAddr} --listen /ip4/127.0.0.1/tcp/${DEFAULT_P2P_PORT + 1} --http 127.0.0.1:${DEFAULT_HTTP_PORT + 1} --data-dir ./.meshos-2`,
           ]
         : []),
       '',

@@ -4,7 +4,9 @@
 import { parseArgs } from 'node:util'
 import { defaultNodeConfig, type NodeConfig } from '../node/config.js'
 import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
-import { AddressError, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
+import { AddressError, isLoopbackMultiaddr, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
+import { ClusterKeyError, readClusterKeyFile } from '../p2p/cluster-key.js'
+import { StartupError } from '../node/startup-error.js'
 import { UsageError } from './usage.js'
 import { SCHEDULER_POLICIES, type SchedulerPolicy } from '../scheduler/types.js'
 import { HTTP_TOKEN_MIN_CHARS } from '../http/config.js'
@@ -28,6 +30,8 @@ export const AGENT_OPTIONS = {
   voters: { type: 'string' },
   scheduler: { type: 'string' },
   spawner: { type: 'string' },
+  'cluster-key': { type: 'string' },
+  insecure: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -46,6 +50,42 @@ function list(flagValues: string[] | undefined, env: Env, flag: string): string[
     ?.split(',')
     .map(s => s.trim())
     .filter(Boolean)
+}
+
+/** MESHOS_INSECURE=1 (or true/yes) for --insecure. */
+function boolFromEnv(env: Env, flag: string): boolean | undefined {
+  const raw = fromEnv(env, flag)
+  if (raw === undefined) return undefined
+  if (/^(1|true|yes)$/i.test(raw)) return true
+  if (/^(0|false|no)$/i.test(raw)) return false
+  throw new UsageError(`MESHOS_${flag.toUpperCase()} "${raw}": expected 1 or 0 (true or false)`)
+}
+
+/** --cluster-key FILE (or MESHOS_CLUSTER_KEY_FILE) and --insecure. Without a key the node would
+ * let anyone who reaches its p2p port join and run commands, so it keeps to loopback unless the
+ * operator says --insecure. */
+function parseNetworkTrust(values: { 'cluster-key'?: string; insecure?: boolean }, env: Env, cfg: NodeConfig): void {
+  const keyFile = values['cluster-key'] ?? fromEnv(env, 'cluster-key-file')
+  if (keyFile != null) {
+    try {
+      cfg.clusterKey = readClusterKeyFile(keyFile)
+    } catch (err) {
+      if (err instanceof ClusterKeyError) throw new StartupError(err.message)
+      throw err
+    }
+  }
+  cfg.insecure = values.insecure ?? boolFromEnv(env, 'insecure') ?? false
+  if (cfg.clusterKey != null && cfg.insecure)
+    throw new UsageError('--insecure contradicts --cluster-key: a node with a cluster key only accepts key holders')
+  if (cfg.clusterKey != null || cfg.insecure) return
+  const exposed = cfg.listen.find(a => !isLoopbackMultiaddr(a)) ?? cfg.bootstrap.find(a => !isLoopbackMultiaddr(a))
+  if (exposed === undefined) return
+  const flag = cfg.listen.includes(exposed) ? '--listen' : '--bootstrap'
+  throw new UsageError(
+    `${flag} ${exposed} is not a loopback address, and without a cluster key any host that reaches this node ` +
+      'could join the cluster and run commands on it: give every node the same --cluster-key FILE ' +
+      '(make one with `meshos keygen > cluster.key`), or --insecure to run without one',
+  )
 }
 
 export function parseHostPort(value: string, flag: string): { host: string; port: number } {
@@ -160,5 +200,7 @@ export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
       throw new UsageError(`--log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`)
     cfg.logLevel = logLevel
   }
+  // Last: it reads the key file, which only makes sense once every flag is known to be right.
+  parseNetworkTrust(values, env, cfg)
   return cfg
 }

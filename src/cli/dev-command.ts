@@ -2,13 +2,15 @@
 // meshos out. The first node starts alone; the others bootstrap from it. Ctrl-C (or SIGTERM)
 // stops them all gracefully and waits for every child to exit.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, mkdir, open } from 'node:fs/promises'
+import { mkdtemp, mkdir, open, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { MeshosClient } from '../client/client.js'
 import { UsageError } from './usage.js'
+import { CLUSTER_KEY_FILE_MODE, ClusterKeyError, generateClusterKey, readClusterKeyFile } from '../p2p/cluster-key.js'
+import { StartupError } from '../node/startup-error.js'
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url))
 /** How long one agent may take to answer its health check before the dev cluster gives up. */
@@ -59,6 +61,25 @@ async function waitHealthy(node: DevNode): Promise<void> {
   }
 }
 
+/** DIR/cluster.key: made on the first run, kept for the next ones (their data dirs belong to
+ * that cluster). */
+async function devClusterKey(dir: string): Promise<string> {
+  const file = path.join(dir, 'cluster.key')
+  try {
+    await writeFile(file, generateClusterKey(), { mode: CLUSTER_KEY_FILE_MODE, flag: 'wx' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new StartupError(`cannot write the cluster key ${file}: ${(err as Error).message}`)
+    try {
+      readClusterKeyFile(file)
+    } catch (bad) {
+      if (bad instanceof ClusterKeyError) throw new StartupError(bad.message)
+      throw bad
+    }
+  }
+  return file
+}
+
 async function stopAll(nodes: DevNode[]): Promise<void> {
   await Promise.all(
     nodes.map(async n => {
@@ -92,6 +113,11 @@ export async function devCommand(args: string[]): Promise<number> {
   const basePort = intOption(values['base-port'], 'base-port', 7000, 1, 65535 - count)
   const httpBasePort = intOption(values['http-base-port'], 'http-base-port', 7070, 1, 65535 - count)
   const dir = values.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'meshos-dev-')))
+  await mkdir(dir, { recursive: true }).catch((err: Error) => {
+    throw new StartupError(`cannot create ${dir}: ${err.message}`)
+  })
+  const keyFile = await devClusterKey(dir)
+  process.stdout.write(`cluster key: ${keyFile}\n`)
 
   const nodes: DevNode[] = []
   let stopping: Promise<void> | undefined
@@ -132,6 +158,8 @@ export async function devCommand(args: string[]): Promise<number> {
         dataDir,
         '--name',
         `dev-${i + 1}`,
+        '--cluster-key',
+        keyFile,
         ...(bootstrap != null ? ['--bootstrap', bootstrap] : []),
       ]
       // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the children

@@ -29,6 +29,8 @@ async function run(argv: string[]): Promise<number> {
       return await (await import('./agent-command.js')).agentCommand(args, env)
     case 'dev':
       return await devCommand(args)
+    case 'keygen':
+      return (await import('./keygen-command.js')).keygenCommand(args)
     case 'nodes':
       process.stdout.write((await nodesCommand(args, env)) + '\n')
       return 0

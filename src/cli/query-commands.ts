@@ -50,6 +50,7 @@ export async function statusCommand(args: string[], env: Record<string, string |
     `role:     ${s.role ?? '-'}`,
     `leader:   ${s.leader ?? '-'}`,
     `term:     ${s.term ?? '-'}`,
+    ...(s.insecure ? ['insecure: yes (no cluster key, reachable beyond loopback)'] : []),
     'addrs:',
     ...s.addrs.map(a => `  ${a}`),
   ].join('\n')

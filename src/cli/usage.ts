@@ -54,11 +54,17 @@ export const HTTP_TOKEN_USAGE = `meshos http-token [FILE]
   to the other commands as --token-file FILE or MESHOS_TOKEN
 `
 
+export const KEYGEN_USAGE = `meshos keygen > FILE
+  writes a new cluster key to stdout (a file it writes to is made readable by its owner only);
+  give every node of the cluster the same key with --cluster-key FILE
+`
+
 export const USAGE = `usage: meshos <command> [options]
 
 commands:
   agent     run a node in the foreground
   dev       run a local cluster of N agent processes (Ctrl-C stops them all)
+  keygen    write a new cluster key to stdout
   nodes     list the cluster's members as the local node sees them
   status    show the local node's identity and role
   cluster   show the leader, term and voters
@@ -86,11 +92,17 @@ meshos agent [options]              (each option also settable as MESHOS_<NAME>,
   --scheduler POLICY       spread, bin-pack, round-robin, edf or fair (default spread)
   --spawner KIND           how tasks are started: launcher (posix_spawn), child_process, or
                            auto: the launcher if it was built (default auto)
+  --cluster-key FILE       the cluster's key (meshos keygen): only nodes holding it can connect
+                           (env MESHOS_CLUSTER_KEY_FILE)
+  --insecure               allow --listen/--bootstrap beyond loopback without a cluster key:
+                           anyone who reaches the node can then join and run commands on it
 
 meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
   starts N agents on 127.0.0.1 with p2p ports P, P+1, ... (default 7000) and HTTP ports
-  7070, 7071, ...; data dirs under DIR (default: a new temp dir)
+  7070, 7071, ...; data dirs and the cluster key (DIR/cluster.key) under DIR (default: a new
+  temp dir)
 
+${KEYGEN_USAGE}
 meshos nodes|status|cluster [--addr URL] [--token-file FILE] [--json]
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
   --token-file FILE        the node's API token, when its agent has one (default: MESHOS_TOKEN)
@@ -108,4 +120,5 @@ export const COMMAND_USAGE: Record<string, string> = {
   logs: TASKS_USAGE,
   cancel: TASKS_USAGE,
   'http-token': HTTP_TOKEN_USAGE,
+  keygen: KEYGEN_USAGE,
 }

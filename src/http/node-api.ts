@@ -16,6 +16,8 @@ export interface StatusView {
   role: RaftRoleView | null
   leader: string | null
   term: number | null
+  /** Started with --insecure: no cluster key, yet reachable beyond loopback. */
+  insecure: boolean
 }
 
 export interface NodeView {

@@ -20,6 +20,14 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
+  /** Connections refused or cut by the p2p layer: no or another cluster key, invalid gossip. */
+  readonly peersRefused = new Counter({
+    name: 'meshos_p2p_peers_refused_total',
+    help: 'Connections refused (peer not in this private network) or cut (peer sent invalid gossip), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+
   readonly members = new Gauge({
     name: 'meshos_members',
     help: 'Members of the cluster as this node sees them, by state (this node included)',

@@ -13,6 +13,7 @@ import { DEFAULT_ELECTION, type ElectionConfig } from '../election/config.js'
 import { DEFAULT_TASKS, type TasksConfig } from '../tasks/config.js'
 import { DEFAULT_EXECUTOR, type ExecutorConfig } from '../executor/config.js'
 import { DEFAULT_HTTP_PORT, type HttpTokenFile } from '../http/config.js'
+import type { ClusterKey } from '../p2p/cluster-key.js'
 
 export interface NodeConfig {
   listen: string[]
@@ -32,6 +33,11 @@ export interface NodeConfig {
   election: ElectionConfig
   tasks: TasksConfig
   executor: ExecutorConfig
+  /** The private network this node is in (--cluster-key); null: none, loopback peers only
+   * unless `insecure`. */
+  clusterKey: ClusterKey | null
+  /** --insecure: no cluster key, yet reachable beyond loopback; reported in status. */
+  insecure: boolean
 }
 
 export const DEFAULT_P2P_PORT = 7000
@@ -56,5 +62,7 @@ export function defaultNodeConfig(): NodeConfig {
     election: { ...DEFAULT_ELECTION },
     tasks: { ...DEFAULT_TASKS },
     executor: { ...DEFAULT_EXECUTOR },
+    clusterKey: null,
+    insecure: false,
   }
 }

@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { P2PHost } from '../p2p/host.js'
 import { loadOrCreatePrivateKey } from '../p2p/identity.js'
-import { Membership } from '../gossip/membership.js'
+import { Membership, MEMBERSHIP_TOPIC } from '../gossip/membership.js'
 import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
 import { decodeGossip, encodeGossip, MEMBERSHIP_WIRE_VERSION, type NodeInfo } from '../gossip/heartbeat.js'
 import type { MemberState } from '../gossip/member-state.js'
@@ -82,9 +82,19 @@ export class MeshosNode implements NodeApi {
     const privateKey = await loadOrCreatePrivateKey(config.dataDir)
     const incarnations = new IncarnationFile(config.dataDir, log)
     const incarnation = await incarnations.next()
+    const metrics = new NodeMetrics()
     let host: P2PHost
     try {
-      host = await P2PHost.create({ privateKey, listen: config.listen, logger: log })
+      host = await P2PHost.create({
+        privateKey,
+        listen: config.listen,
+        logger: log,
+        topics: [MEMBERSHIP_TOPIC],
+        clusterKey: config.clusterKey?.psk,
+        onPeerRefused: reason => {
+          metrics.peersRefused.inc({ reason })
+        },
+      })
     } catch (err) {
       throw new StartupError(`cannot listen on ${config.listen.join(', ')}: ${describeListenError(err)}`)
     }
@@ -114,7 +124,6 @@ export class MeshosNode implements NodeApi {
         `this node's description would be refused by its peers (${check.detail}); check --name and --label`,
       )
     }
-    const metrics = new NodeMetrics()
     const executor = createAgentExecutor({
       ...config.executor,
       dataDir: config.dataDir,
@@ -274,6 +283,7 @@ export class MeshosNode implements NodeApi {
       role: p.replica.role,
       leader: p.replica.leader,
       term: p.replica.term,
+      insecure: p.config.insecure,
     }
   }
 

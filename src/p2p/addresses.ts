@@ -37,3 +37,12 @@ export function peerIdOf(addr: string): string | null {
     return null
   }
 }
+
+/** Whether a (valid) multiaddr is a loopback IP: 127.0.0.0/8 or ::1. Names (even localhost),
+ * wildcards (0.0.0.0, ::) and every other address count as reachable from elsewhere. */
+export function isLoopbackMultiaddr(addr: string): boolean {
+  const first = multiaddr(addr).getComponents()[0]
+  if (first?.name === 'ip4') return /^127\.\d+\.\d+\.\d+$/.test(first.value ?? '')
+  if (first?.name === 'ip6') return first.value === '::1'
+  return false
+}

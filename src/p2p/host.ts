@@ -7,26 +7,58 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { gossipsub } from '@chainsafe/libp2p-gossipsub'
-import { TopicValidatorResult, type PrivateKey, type PubSub, type Message } from '@libp2p/interface'
+import { gossipsub, type GossipSub } from '@chainsafe/libp2p-gossipsub'
+import { TopicValidatorResult, type PeerId, type PrivateKey, type PubSub, type Message } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pipe } from 'it-pipe'
-import { toString as uint8ToString } from 'uint8arrays'
 import * as lp from 'it-length-prefixed'
 import { FrameQueue, encodeFrames } from './frames.js'
+import { GOSSIP_SCORE_THRESHOLDS, gossipsubOptions, invalidDeliveryPenalty } from './gossip-options.js'
+import { connectionProtector } from './private-network.js'
 import type { Logger } from 'pino'
 
-/** Loopback is exempt from the per-host connection rate limit and from gossipsub's
- * IP-colocation penalty: a local cluster or test puts many nodes behind 127.0.0.1, which those
- * defences (right for the internet) would otherwise isolate. Other addresses keep the defaults. */
+/** Loopback is exempt from the per-host connection rate limit: a local cluster or test puts many
+ * nodes behind 127.0.0.1, which that defence (right for the internet) would otherwise isolate.
+ * Other addresses keep the defaults. */
 const LOOPBACK_ALLOW = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
-const LOOPBACK_IPS = ['127.0.0.1', '::1']
+
+/** Why a peer was kept out: it is not in our private network (no or another cluster key), or
+ * it delivered invalid gossip (gossip-options.ts: invalidDeliveryPenalty). */
+export type PeerRefusalReason = 'private_network' | 'gossip_score'
+
+const REFUSAL_LOG_INTERVAL_MS = 60_000
+
+/** Says yes for a key at most once per interval; forgets everything past `maxKeys`. */
+class OncePerInterval {
+  private readonly lastMs = new Map<string, number>()
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxKeys = 1000,
+  ) {}
+
+  shouldLog(remoteAddr: string): boolean {
+    // An inbound address carries the peer's ephemeral port: key by IP.
+    const key = remoteAddr.split('/').slice(0, 3).join('/')
+    const nowMs = Date.now()
+    if (nowMs - (this.lastMs.get(key) ?? -Infinity) < this.intervalMs) return false
+    if (this.lastMs.size >= this.maxKeys) this.lastMs.clear()
+    this.lastMs.set(key, nowMs)
+    return true
+  }
+}
 
 export interface P2PHostInit {
   privateKey: PrivateKey
   listen: string[]
   logger: Logger
+  /** The only gossipsub topics peers may announce or publish on; each is scored (gossip-options.ts). */
+  topics: readonly string[]
+  /** The cluster key (pnet's format, checked by cluster-key.ts): the node joins that private
+   * network and completes connections only with peers holding the same key. */
+  clusterKey?: Uint8Array
+  /** Called for each connection refused or cut, for metrics. */
+  onPeerRefused?: (reason: PeerRefusalReason) => void
 }
 
 /** The request never left this node (no stream could be opened): sending it again is safe. */
@@ -77,9 +109,16 @@ export class P2PHost {
   private readonly channelClosedHandlers: Array<(peerId: string, protocol: string, opened: boolean) => void> = []
   private constructor(
     private readonly node: Libp2p<{ pubsub: PubSub }>,
+    private readonly topics: ReadonlySet<string>,
     logger: Logger,
+    private readonly onPeerRefused: (reason: PeerRefusalReason) => void,
   ) {
     this.log = logger
+    // gossipsub only ignores a graylisted peer; cutting the connection also stops its other
+    // streams (rpc, raft), and the gater refuses it while its penalty stays (see create()).
+    this.gossipsub.addEventListener('gossipsub:heartbeat', () => {
+      this.disconnectInvalidSenders()
+    })
     // A channel whose connection is gone may never notice (a sink waiting for its next frame is
     // not always aborted): end the peer's channels when its last connection closes, so the next
     // frame opens a fresh stream instead of vanishing into a dead one.
@@ -89,36 +128,80 @@ export class P2PHost {
   }
 
   static async create(init: P2PHostInit): Promise<P2PHost> {
+    const onPeerRefused = init.onPeerRefused ?? (() => {})
+    const refusalLog = new OncePerInterval(REFUSAL_LOG_INTERVAL_MS)
+    // The gater runs before the host exists; it reads the penalty through this reference.
+    let banned = (_peer: PeerId): boolean => false
     const node = await createLibp2p({
       privateKey: init.privateKey,
       addresses: { listen: init.listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      connectionProtector: connectionProtector(init.clusterKey, (remoteAddr, why) => {
+        // A node with another key (or none), or a scanner: said once a minute per address at
+        // info (a reconnecting node would fill the log), never a crash.
+        const level = refusalLog.shouldLog(remoteAddr) ? 'info' : 'debug'
+        init.logger[level]({ remoteAddr, why }, 'connection refused: peer not in the same private network')
+        onPeerRefused('private_network')
+      }),
       connectionManager: { allow: LOOPBACK_ALLOW },
+      connectionGater: {
+        denyDialPeer: async peer => banned(peer),
+        denyInboundEncryptedConnection: async peer => banned(peer),
+      },
       services: {
         identify: identify(),
         ping: ping(),
-        pubsub: gossipsub({
-          // Heartbeats are published from the first second, before any peer has subscribed.
-          allowPublishToZeroTopicPeers: true,
-          fallbackToFloodsub: false,
-          // Every node gets each heartbeat from several mesh peers. Without a fast id gossipsub
-          // verifies each copy's signature before noticing it is a duplicate (measured: ~3x
-          // the CPU of a 10-node cluster). from+seqno is what identifies a signed message anyway,
-          // and an id is cached only after its signature verified, so forgeries cannot poison it.
-          fastMsgIdFn: msg =>
-            msg.from != null && msg.seqno != null
-              ? uint8ToString(msg.from, 'base64') + uint8ToString(msg.seqno, 'base64')
-              : uint8ToString(msg.data ?? new Uint8Array(0), 'base64'),
-          // IDONTWANT (gossipsub 1.2) pays off for large messages; for sub-kilobyte heartbeats the
-          // control messages cost more than the duplicates they prevent.
-          idontwantMinDataSize: 16384,
-          scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_IPS) },
-        }) as unknown as () => PubSub,
+        pubsub: gossipsub(gossipsubOptions(init.topics)) as unknown as () => PubSub,
       },
     })
-    return new P2PHost(node, init.logger)
+    const host = new P2PHost(node, new Set(init.topics), init.logger, onPeerRefused)
+    banned = peer => {
+      if (host.invalidGossipPenalty(peer.toString()) >= GOSSIP_SCORE_THRESHOLDS.graylistThreshold) return false
+      onPeerRefused('gossip_score')
+      return true
+    }
+    return host
+  }
+
+  /** gossipsub is typed as generic PubSub; its scores and tables need the concrete class. */
+  private get gossipsub(): GossipSub {
+    return this.node.services.pubsub as unknown as GossipSub
+  }
+
+  /** This node's gossipsub score of a peer (0 for one it knows nothing about). */
+  gossipScore(peerId: string): number {
+    return this.gossipsub.getScore(peerId)
+  }
+
+  /** How many topics gossipsub tracks remote subscribers for (read-only, for checking that
+   * peers announcing other topics cannot grow it). */
+  gossipTopicCount(): number {
+    return (this.gossipsub as unknown as { topics: Map<string, Set<string>> }).topics.size
+  }
+
+  /** Peers in our mesh for `topic` (those we forward full messages to). */
+  meshPeers(topic: string): string[] {
+    return this.gossipsub.getMeshPeers(topic)
+  }
+
+  /** What the invalid messages `peerId` delivered cost its gossip score (0 or negative). */
+  invalidGossipPenalty(peerId: string): number {
+    return invalidDeliveryPenalty(this.gossipsub.dumpPeerScoreStats()[peerId])
+  }
+
+  private disconnectInvalidSenders(): void {
+    const stats = this.gossipsub.dumpPeerScoreStats()
+    for (const peer of this.node.getPeers()) {
+      const penalty = invalidDeliveryPenalty(stats[peer.toString()])
+      if (penalty >= GOSSIP_SCORE_THRESHOLDS.graylistThreshold) continue
+      this.log.warn({ peer: peer.toString(), penalty }, 'disconnecting a peer that sent invalid gossip')
+      this.onPeerRefused('gossip_score')
+      this.node.hangUp(peer).catch((err: unknown) => {
+        this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'hang up failed')
+      })
+    }
   }
 
   get peerId(): string {
@@ -150,6 +233,8 @@ export class P2PHost {
   }
 
   subscribe(topic: string, validate: GossipValidator, handler: GossipHandler): void {
+    // gossipsub would subscribe, but drop every message on a topic outside allowedTopics.
+    if (!this.topics.has(topic)) throw new Error(`gossip topic ${topic} is not among this host's topics`)
     const pubsub = this.node.services.pubsub
     // The validator's first argument is the peer that *forwarded* the message; the author is the
     // signer. Judging by the forwarder would reject every relayed message and get honest relays

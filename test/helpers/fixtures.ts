@@ -1,8 +1,10 @@
 // Small builders shared by tests: a node's self-description and an in-process libp2p host.
 import { pino } from 'pino'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { P2PHost } from '../../src/p2p/host.js'
+import { P2PHost, type PeerRefusalReason } from '../../src/p2p/host.js'
 import type { NodeInfo } from '../../src/gossip/heartbeat.js'
+import { MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
+import { runClusterKey } from '../../harness/cluster-key.js'
 
 export function nodeInfo(nodeId: string, over: Partial<NodeInfo> = {}): NodeInfo {
   return {
@@ -22,11 +24,24 @@ export function nodeInfo(nodeId: string, over: Partial<NodeInfo> = {}): NodeInfo
   }
 }
 
+export interface LoopbackHostOptions {
+  /** Default: the run's key, which agents started by the harness share; null: no key. */
+  clusterKey?: Uint8Array | null
+  /** Default: the membership topic. */
+  topics?: string[]
+  logLevel?: string
+  onPeerRefused?: (reason: PeerRefusalReason) => void
+}
+
 /** A libp2p host with a fresh identity on an OS-assigned loopback port. */
-export async function loopbackHost(logLevel = process.env.DBG ?? 'silent'): Promise<P2PHost> {
+export async function loopbackHost(opts: LoopbackHostOptions = {}): Promise<P2PHost> {
+  const clusterKey = opts.clusterKey === undefined ? runClusterKey() : opts.clusterKey
   return await P2PHost.create({
     privateKey: await generateKeyPair('Ed25519'),
     listen: ['/ip4/127.0.0.1/tcp/0'],
-    logger: pino({ level: logLevel }),
+    logger: pino({ level: opts.logLevel ?? process.env.DBG ?? 'silent' }),
+    topics: opts.topics ?? [MEMBERSHIP_TOPIC],
+    ...(clusterKey != null ? { clusterKey } : {}),
+    ...(opts.onPeerRefused != null ? { onPeerRefused: opts.onPeerRefused } : {}),
   })
 }

@@ -20,6 +20,7 @@ import { promisify } from 'node:util'
 import { MeshosClient } from '../../src/client/client.js'
 import { MESHOS_BIN } from '../../harness/agent-process.js'
 import { waitFor } from '../../harness/wait-for.js'
+import { runClusterKeyFile } from '../../harness/cluster-key.js'
 
 const execFileP = promisify(execFile)
 
@@ -266,6 +267,9 @@ export class NetnsAgent {
       '--log-level',
       process.env.MESHOS_TEST_LOG_LEVEL ?? 'info',
       ...(o.bootstrap ?? []).flatMap(b => ['--bootstrap', b]),
+      // Not loopback: an agent without a key would refuse this address.
+      '--cluster-key',
+      runClusterKeyFile(),
       ...(o.extraArgs ?? []),
     ]
     // `ip netns exec` execs the command, so this pid is the node process itself.

@@ -3,7 +3,7 @@
 // print what the API says.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, fchmodSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import net from 'node:net'
 import { MESHOS_BIN } from '../../harness/agent-process.js'
@@ -11,6 +11,7 @@ import { freePort } from '../../harness/free-port.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { MeshosClient } from '../../src/client/client.js'
+import { readClusterKeyFile } from '../../src/p2p/cluster-key.js'
 
 const PEER = '12D3KooWMcvHjP32AuC3nbEFpW1QSJos3MiRiAMCenPDn2zpyfjZ'
 
@@ -55,6 +56,8 @@ describe('meshos CLI', function () {
     ],
     [['nodes', '--addr', 'ftp:x'], /expected a URL/],
     [['dev', '--nodes', '0'], /--nodes "0": expected an integer 1-64/],
+    [['agent', '--listen', '/ip4/0.0.0.0/tcp/0'], /is not a loopback address.*--cluster-key FILE.*meshos keygen/],
+    [['keygen', 'now'], /keygen takes no arguments/],
   ]
   for (const [args, message] of usageMistakes) {
     it(`\`meshos ${args.join(' ')}\` prints the problem and usage, exits 2`, () => {
@@ -124,6 +127,36 @@ describe('meshos CLI', function () {
     assert.equal(readFileSync(file, 'utf8'), token)
   })
 
+  it('a missing or malformed cluster key file is one clear line and exit 2', async () => {
+    const dir = await dirs.make()
+    writeFileSync(path.join(dir, 'bad.key'), 'not a key\n', { mode: 0o600 })
+    for (const [file, message] of [
+      ['missing.key', /cluster key .*missing\.key cannot be read: no such file/],
+      ['bad.key', /cluster key .*bad\.key: expected the three lines/],
+    ] as const) {
+      const r = meshos(['agent', '--data-dir', dir, '--cluster-key', path.join(dir, file)])
+      assert.equal(r.status, 2, r.stderr)
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      assert.match(r.stderr, message)
+    }
+  })
+
+  it('`meshos keygen` writes a new key in the pnet format, owner-only when stdout is a file', async () => {
+    const [first, second] = [meshos(['keygen']), meshos(['keygen'])]
+    assert.equal(first.status, 0, first.stderr)
+    assert.match(first.stdout, /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\n$/)
+    assert.notEqual(second.stdout, first.stdout)
+    // `meshos keygen > cluster.key` under a umask of 022.
+    const file = path.join(await dirs.make(), 'cluster.key')
+    const fd = openSync(file, 'w', 0o644)
+    fchmodSync(fd, 0o644)
+    const r = spawnSync(process.execPath, [MESHOS_BIN, 'keygen'], { stdio: ['ignore', fd, 'pipe'] })
+    closeSync(fd)
+    assert.equal(r.status, 0, String(r.stderr))
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    assert.equal(readClusterKeyFile(file).psk.length, 95)
+  })
+
   it('`meshos nodes` against no node says it cannot reach it and exits 1', async () => {
     const r = meshos(['nodes', '--addr', `http://127.0.0.1:${await freePort()}`])
     assert.equal(r.status, 1)
@@ -133,6 +166,7 @@ describe('meshos CLI', function () {
   it('`meshos dev --nodes 3` comes up, serves nodes/status, and Ctrl-C leaves no process behind', async () => {
     // Three consecutive free ports are likely but not certain; use a random high base per run.
     const base = 20_000 + Math.floor(Math.random() * 20_000)
+    const devDir = await dirs.make()
     const dev = spawn(
       process.execPath,
       [
@@ -141,7 +175,7 @@ describe('meshos CLI', function () {
         '--nodes',
         '3',
         '--dir',
-        await dirs.make(),
+        devDir,
         '--base-port',
         String(base),
         '--http-base-port',
@@ -165,6 +199,18 @@ describe('meshos CLI', function () {
       await waitFor('the dev cluster to report running', async () => /cluster of 3 running/.test(out), 45_000, 100)
       const pids = [...out.matchAll(/pid (\d+)/g)].map(m => Number(m[1]))
       assert.equal(pids.length, 3, out)
+      // One key for the cluster, owner-only, given to every agent (each banner's join command
+      // names it; the banner follows the health check that dev waits for).
+      const keyFile = path.join(devDir, 'cluster.key')
+      assert.match(out, new RegExp(`cluster key: ${keyFile}`))
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600)
+      for (const n of [1, 2, 3])
+        await waitFor(
+          `node ${n} to print a join command with the key`,
+          async () =>
+            readFileSync(path.join(devDir, `node-${n}`, 'agent.log'), 'utf8').includes(`--cluster-key ${keyFile}`),
+          10_000,
+        )
       const addr = `http://127.0.0.1:${base + 100}`
       await waitFor(
         '3 alive members',

@@ -7,7 +7,7 @@ import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 
 const TOPIC = 'test/relay/1'
-const newHost = loopbackHost
+const newHost = async (): Promise<P2PHost> => await loopbackHost({ topics: [TOPIC] })
 
 describe('p2p host', function () {
   this.timeout(30_000)

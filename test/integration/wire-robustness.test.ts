@@ -14,19 +14,36 @@ import { waitFor } from '../../harness/wait-for.js'
 import { loopbackHost } from '../helpers/fixtures.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
 
-async function rejectedCount(agent: AgentProcess, protocol: string, reason?: string): Promise<number> {
+async function metricSum(agent: AgentProcess, name: string, label: string): Promise<number> {
   const res = await fetch(`${agent.client.baseUrl}/metrics`)
   const text = await res.text()
   let total = 0
   for (const line of text.split('\n')) {
-    if (
-      line.startsWith('meshos_wire_messages_rejected_total{') &&
-      line.includes(`protocol="${protocol}"`) &&
-      (reason === undefined || line.includes(`reason="${reason}"`))
-    )
-      total += Number(line.split(' ').pop())
+    if (line.startsWith(`${name}{`) && line.includes(label)) total += Number(line.split(' ').pop())
   }
   return total
+}
+
+async function rejectedCount(agent: AgentProcess, protocol: string, reason?: string): Promise<number> {
+  const label = reason === undefined ? `protocol="${protocol}"` : `protocol="${protocol}",reason="${reason}"`
+  return await metricSum(agent, 'meshos_wire_messages_rejected_total', label)
+}
+
+/** A peer holding the cluster key, subscribed to membership gossip and connected to `agent`. */
+async function gossipPeer(agent: AgentProcess): Promise<P2PHost> {
+  const peer = await loopbackHost()
+  peer.subscribe(
+    MEMBERSHIP_TOPIC,
+    () => 'accept',
+    () => {},
+  )
+  await peer.dial([agent.addr], 5000)
+  await waitFor(
+    'the victim to be subscribed as seen by the peer',
+    async () => peer.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId),
+    10_000,
+  )
+  return peer
 }
 
 /** The rogue's own description, as its heartbeats carry it. */
@@ -58,31 +75,24 @@ describe('wire robustness against a misbehaving peer', function () {
   /** The rogue's heartbeat sequence, and the timer that keeps it a member once it is one. */
   let rogueSeq = 3
   let heartbeats: NodeJS.Timeout | undefined
+  /** Sends invalid gossip, for which the victim disconnects it: the other tests use `rogue`. */
+  let gossiper: P2PHost | undefined
 
   before(async () => {
     agent = await AgentProcess.start({ name: 'victim', dataDir: await dirs.make() })
-    rogue = await loopbackHost()
-    rogue.subscribe(
-      MEMBERSHIP_TOPIC,
-      () => 'accept',
-      () => {},
-    )
-    await rogue.dial([agent.addr], 5000)
-    await waitFor(
-      'the victim to be subscribed as seen by the rogue',
-      async () => rogue.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId),
-      10_000,
-    )
+    rogue = await gossipPeer(agent)
   })
 
   after(async () => {
     clearInterval(heartbeats)
+    await gossiper?.stop()
     await rogue?.stop()
     await agent?.kill()
     await dirs.cleanup()
   })
 
-  it('drops and counts bad gossip, and never believes a heartbeat sent on behalf of another node', async () => {
+  it('drops and counts bad gossip, never believes a heartbeat sent on behalf of another node, and cuts the sender', async () => {
+    gossiper = await gossipPeer(agent)
     const forged: NodeInfo = {
       nodeId: agent.peerId.replace(/.$/, c => (c === 'a' ? 'b' : 'a')),
       name: 'forged',
@@ -104,7 +114,7 @@ describe('wire robustness against a misbehaving peer', function () {
       encodeGossip({ v: 1, type: 'heartbeat', node: forged, suspects: [] }),
     ]
     const before = await rejectedCount(agent, MEMBERSHIP_TOPIC)
-    for (const msg of bad) await rogue.publish(MEMBERSHIP_TOPIC, msg)
+    for (const msg of bad) await gossiper.publish(MEMBERSHIP_TOPIC, msg)
     await waitFor(
       'all 4 bad gossip messages to be counted',
       async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC)) - before >= bad.length,
@@ -113,6 +123,13 @@ describe('wire robustness against a misbehaving peer', function () {
     assert.equal((await agent.client.health()).status, 'ok')
     const names = (await agent.nodes()).map(n => n.name)
     assert.ok(!names.includes('forged'), `forged node was believed: ${names.join(',')}`)
+    // Three were invalid (the other wire version is only ignored): enough to be disconnected.
+    await waitFor(
+      'the victim to cut the sender of invalid gossip',
+      async () => (await metricSum(agent, 'meshos_p2p_peers_refused_total', 'reason="gossip_score"')) >= 1,
+      5000,
+    )
+    await waitFor('the sender to lose its connection', async () => gossiper!.connectedPeers().length === 0, 5000)
   })
 
   it('refuses malformed and oversized join requests without answering them, and stays up', async () => {

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict'
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { preSharedKey } from '@libp2p/pnet'
+import { defaultLogger } from '@libp2p/logger'
 import { parseAgentArgs, parseHostPort } from '../../src/cli/agent-config.js'
 import { UsageError } from '../../src/cli/usage.js'
+import { StartupError } from '../../src/node/startup-error.js'
+import {
+  clusterKeyFileIsShared,
+  generateClusterKey,
+  parseClusterKey,
+  readClusterKeyFile,
+} from '../../src/p2p/cluster-key.js'
 import type { NodeConfig } from '../../src/node/config.js'
 import { DEFAULT_HTTP_PORT } from '../../src/http/config.js'
 
@@ -177,5 +186,122 @@ describe('meshos agent flags', () => {
       '/ip4/127.0.0.1/tcp/1',
       '/ip6/::1/tcp/2',
     ])
+  })
+})
+
+describe('meshos agent: cluster key and exposure', () => {
+  let dir: string
+  let keyFile: string
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'meshos-agent-config-'))
+    keyFile = path.join(dir, 'cluster.key')
+    writeFileSync(keyFile, generateClusterKey(), { mode: 0o600 })
+  })
+  after(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const file = (name: string, text: string, mode = 0o600): string => {
+    const f = path.join(dir, name)
+    writeFileSync(f, text, { mode })
+    chmodSync(f, mode)
+    return f
+  }
+  const startupError = (args: string[], message: RegExp, env: Record<string, string> = {}): void => {
+    assert.throws(
+      () => parseAgentArgs(args, env),
+      (err: unknown) => err instanceof StartupError && message.test(err.message),
+    )
+  }
+  const usageError = (args: string[], message: RegExp, env: Record<string, string> = {}): void => {
+    assert.throws(
+      () => parseAgentArgs(args, env),
+      (err: unknown) => err instanceof UsageError && message.test(err.message),
+    )
+  }
+
+  it('has no key and is not insecure by default', () => {
+    const cfg = parse([])
+    assert.equal(cfg.clusterKey, null)
+    assert.equal(cfg.insecure, false)
+  })
+
+  it('reads --cluster-key FILE, or MESHOS_CLUSTER_KEY_FILE, into the canonical form pnet takes', () => {
+    const fromFlag = parse(['--cluster-key', keyFile])
+    assert.equal(fromFlag.clusterKey?.file, keyFile)
+    assert.equal(new TextDecoder().decode(fromFlag.clusterKey?.psk), readFileSync(keyFile, 'utf8').trimEnd())
+    assert.equal(fromFlag.clusterKey?.mode, 0o600)
+    assert.deepEqual(parse([], { MESHOS_CLUSTER_KEY_FILE: keyFile }).clusterKey, fromFlag.clusterKey)
+  })
+
+  it('refuses a missing, unreadable or malformed key file with a StartupError naming it', () => {
+    startupError(['--cluster-key', path.join(dir, 'nope.key')], /nope\.key cannot be read: no such file.*meshos keygen/)
+    startupError(['--cluster-key', dir], /is not a file/)
+    startupError(['--cluster-key', file('empty.key', '')], /expected the three lines/)
+    startupError(['--cluster-key', file('junk.key', 'junk\n')], /junk\.key: expected the three lines/)
+    const [header, encoding, hex] = generateClusterKey().trimEnd().split('\n') as [string, string, string]
+    startupError(['--cluster-key', file('header.key', `/key/swarm/psk/2.0.0/\n${encoding}\n${hex}`)], /first line/)
+    startupError(['--cluster-key', file('encoding.key', `${header}\n/base64/\n${hex}`)], /second line/)
+    startupError(['--cluster-key', file('short.key', `${header}\n${encoding}\n${hex.slice(2)}`)], /third line/)
+    startupError(['--cluster-key', file('nothex.key', `${header}\n${encoding}\n${hex.slice(1)}g`)], /third line/)
+    startupError(['--cluster-key', file('big.key', 'x'.repeat(5000))], /5000 bytes/)
+  })
+
+  it('accepts the key file with CRLF line ends, without the final newline, or with upper-case hex', () => {
+    const key = generateClusterKey()
+    const canonical = new TextDecoder().decode(parseClusterKey(key, 'k'))
+    assert.equal(new TextDecoder().decode(parseClusterKey(key.replace(/\n/g, '\r\n'), 'k')), canonical)
+    assert.equal(new TextDecoder().decode(parseClusterKey(key.trimEnd(), 'k')), canonical)
+    const [header, encoding, hex] = key.trimEnd().split('\n') as [string, string, string]
+    const upper = `${header}\n${encoding}\n${hex.toUpperCase()}\n`
+    assert.equal(new TextDecoder().decode(parseClusterKey(upper, 'k')), canonical)
+  })
+
+  it('says whether a key file is readable by group or others', () => {
+    assert.equal(clusterKeyFileIsShared(readClusterKeyFile(keyFile)), false)
+    const shared = file('shared.key', generateClusterKey(), 0o644)
+    assert.equal(clusterKeyFileIsShared(readClusterKeyFile(shared)), true)
+  })
+
+  const exposed: Array<[string[], RegExp]> = [
+    [['--listen', '/ip4/0.0.0.0/tcp/7000'], /--listen \/ip4\/0\.0\.0\.0\/tcp\/7000 is not a loopback address/],
+    [['--listen', '/ip6/::/tcp/7000'], /--listen \/ip6\/::\/tcp\/7000 is not a loopback address/],
+    [['--listen', '/ip4/192.168.1.5/tcp/7000'], /192\.168\.1\.5/],
+    [['--listen', '/ip4/127.0.0.1/tcp/7000', '--listen', '/ip4/10.0.0.1/tcp/7000'], /10\.0\.0\.1/],
+    [['--listen', '/dns4/localhost/tcp/7000'], /\/dns4\/localhost/],
+    [['--bootstrap', `/ip4/10.0.0.2/tcp/7000/p2p/${PEER}`], /--bootstrap \/ip4\/10\.0\.0\.2/],
+  ]
+  for (const [args, message] of exposed) {
+    it(`refuses ${args.join(' ')} without a key, pointing to --cluster-key and meshos keygen`, () => {
+      usageError(args, message)
+      usageError(args, /--cluster-key FILE.*meshos keygen.*--insecure/)
+    })
+  }
+
+  it('allows loopback without a key, and any address with a key or --insecure', () => {
+    assert.deepEqual(parse(['--listen', '/ip4/127.0.0.2/tcp/1', '--listen', '/ip6/::1/tcp/2']).listen, [
+      '/ip4/127.0.0.2/tcp/1',
+      '/ip6/::1/tcp/2',
+    ])
+    const keyed = parse(['--listen', '/ip4/0.0.0.0/tcp/7000', '--cluster-key', keyFile])
+    assert.equal(keyed.insecure, false)
+    assert.notEqual(keyed.clusterKey, null)
+    const insecure = parse(['--listen', '/ip4/0.0.0.0/tcp/7000', '--insecure'])
+    assert.deepEqual([insecure.insecure, insecure.clusterKey], [true, null])
+    assert.equal(parse(['--listen', '/ip6/::/tcp/7000'], { MESHOS_INSECURE: '1' }).insecure, true)
+  })
+
+  it('refuses --insecure with a key, and a MESHOS_INSECURE that is not a yes or no', () => {
+    usageError(['--insecure', '--cluster-key', keyFile], /--insecure contradicts --cluster-key/)
+    usageError([], /MESHOS_INSECURE "maybe"/, { MESHOS_INSECURE: 'maybe' })
+    assert.equal(parse(['--listen', '/ip4/127.0.0.1/tcp/7000'], { MESHOS_INSECURE: 'false' }).insecure, false)
+  })
+
+  it('generates keys pnet accepts, a new one each time', () => {
+    const a = generateClusterKey()
+    assert.match(a, /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\n$/)
+    assert.notEqual(generateClusterKey(), a)
+    // pnet decodes the key when the protector is made: a key it refuses throws here.
+    assert.doesNotThrow(() => preSharedKey({ psk: parseClusterKey(a, 'k') })({ logger: defaultLogger() }))
+    assert.throws(() => preSharedKey({ psk: new TextEncoder().encode('junk') })({ logger: defaultLogger() }))
   })
 })

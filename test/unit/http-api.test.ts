@@ -68,6 +68,7 @@ const fakeNode: NodeApi = {
     role: null,
     leader: null,
     term: null,
+    insecure: false,
   }),
   nodes: () => [member],
   node: id => (id === member.id ? member : undefined),
