@@ -9,6 +9,7 @@ import type { RaftRole } from '../election/core/types.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
 import { RaftNode } from '../election/driver/raft-node.js'
 import { P2PRaftTransport } from '../election/transport/raft-transport-p2p.js'
+import { peerIdOf } from '../p2p/addresses.js'
 import type { ClusterStateMachine } from './state-machine.js'
 import { NoLeaderError } from './errors.js'
 
@@ -23,6 +24,9 @@ export interface ReplicaInit {
   dataDir: string
   /** The first node of a cluster (started without --bootstrap) starts as a one-voter cluster. */
   bootstrap: boolean
+  /** The --bootstrap addresses: with the voters this node knows, they vouch for a leader it does
+   * not know yet (election/core/raft-gate.ts). */
+  bootstrapPeers: string[]
   metrics: NodeMetrics
   logger: Logger
 }
@@ -31,6 +35,7 @@ export class Replica {
   readonly state: ClusterStateMachine
   /** Undefined until start(): the HTTP API answers (with nulls) before the cluster is up. */
   private raft: RaftNode | undefined
+  private transport: P2PRaftTransport | undefined
   private readonly log: Logger
   readonly self: string
 
@@ -42,8 +47,10 @@ export class Replica {
 
   async start(): Promise<void> {
     const transport = new P2PRaftTransport(this.init.host, this.init.metrics, this.log)
+    this.transport = transport
     await transport.start()
     const cfg = this.init.config
+    const metrics = this.init.metrics
     this.raft = await RaftNode.open({
       id: this.self,
       dataDir: path.join(this.init.dataDir, 'raft'),
@@ -54,6 +61,10 @@ export class Replica {
       heartbeatTicks: cfg.heartbeatTicks,
       bootstrap: this.init.bootstrap,
       compactEvery: cfg.compactEvery,
+      vouchers: this.init.bootstrapPeers.filter(addr => peerIdOf(addr) !== this.self),
+      onRejected: (type, reason) => {
+        metrics.raftRejected.inc({ type, reason })
+      },
       logger: this.log,
     })
   }
@@ -63,6 +74,7 @@ export class Replica {
   async stop(graceful: boolean): Promise<void> {
     if (graceful) await this.raft?.handOver(this.init.config.tickMs * this.init.config.heartbeatTicks)
     await this.raft?.stop()
+    this.transport?.stop()
   }
 
   /** The Raft node, once started; NoLeaderError before. */

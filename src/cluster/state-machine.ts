@@ -132,11 +132,17 @@ export class ClusterStateMachine implements RaftStateMachine {
       return
     }
     const result = snapshotSchema.safeParse(data)
-    if (!result.success)
-      throw new Error(`invalid cluster snapshot: ${result.error.issues[0]?.message ?? 'unknown shape'}`)
+    if (!result.success) throw new Error(`invalid cluster snapshot: ${describeIssue(result.error)}`)
     this.kv = new Map(result.data.kv)
     const tasks = result.data.tasks
     this.tasks.restore(tasks === undefined ? null : { ...tasks, tasks: tasks.tasks as unknown as TaskRecord[] })
+  }
+
+  /** Why restore(data) would throw, or null: the same schema, checked without touching the state. */
+  validateSnapshot(data: unknown): string | null {
+    if (data === null) return null
+    const result = snapshotSchema.safeParse(data)
+    return result.success ? null : `invalid cluster snapshot: ${describeIssue(result.error)}`
   }
 
   get stats(): ClusterStateMachineStats {
@@ -145,4 +151,10 @@ export class ClusterStateMachine implements RaftStateMachine {
       lastMalformed: this.counters.lastMalformed === null ? null : { ...this.counters.lastMalformed },
     }
   }
+}
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0]
+  if (issue === undefined) return 'unknown shape'
+  return issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message
 }

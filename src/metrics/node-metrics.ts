@@ -28,6 +28,16 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
+  /** Raft messages that passed the wire schema but were dropped before or by the core: the sender
+   * may not send them (not_voter, not_leader, not_member, from_self), or they cannot be true
+   * (invalid_message, commit_beyond_log, index_beyond_log, invalid_snapshot). */
+  readonly raftRejected = new Counter({
+    name: 'meshos_raft_messages_rejected_total',
+    help: 'Raft messages dropped by the authorization gate or by semantic checks, by message type and reason',
+    labelNames: ['type', 'reason'] as const,
+    registers: [this.registry],
+  })
+
   readonly members = new Gauge({
     name: 'meshos_members',
     help: 'Members of the cluster as this node sees them, by state (this node included)',

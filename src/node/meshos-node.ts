@@ -156,6 +156,7 @@ export class MeshosNode implements NodeApi {
       config: config.election,
       dataDir: config.dataDir,
       bootstrap: config.bootstrap.length === 0,
+      bootstrapPeers: config.bootstrap,
       metrics,
       logger: log,
     })
@@ -250,7 +251,12 @@ export class MeshosNode implements NodeApi {
     if (orphans.length > 0)
       p.log.warn({ orphans: orphans.length }, 'killed task processes left by an earlier run of this node')
     await p.membership.start()
-    await p.replica.start()
+    try {
+      await p.replica.start()
+    } catch (err) {
+      // Damaged or foreign data under the data dir: one line naming the file, not a stack trace.
+      throw new StartupError(`cannot open the Raft state in ${p.config.dataDir}: ${(err as Error).message}`)
+    }
     await p.writes.start()
     p.autopilot.start()
     await p.tasks.start()

@@ -18,7 +18,7 @@ import { loopbackHost } from '../helpers/fixtures.js'
 
 const silent = pino({ level: process.env.DBG ?? 'silent' })
 
-/** One message of every type (commit in both forms), typed as RaftMessage so the compiler checks them against types.ts. */
+/** One message of every type, typed as RaftMessage so the compiler checks them against types.ts. */
 function everyMessage(from: string, to: string): RaftMessage[] {
   const b = { from, to, term: 3 }
   return [
@@ -45,7 +45,6 @@ function everyMessage(from: string, to: string): RaftMessage[] {
     },
     { ...b, type: 'heartbeat', commit: 9 },
     { ...b, type: 'heartbeatResp' },
-    { ...b, type: 'commit', commit: 9 },
     { ...b, type: 'commit', commit: 9, logTerm: 3 },
     { ...b, type: 'timeoutNow' },
   ]
@@ -112,31 +111,69 @@ describe('raft transport over libp2p', function () {
     assert.deepEqual(atA, toA)
   })
 
-  it("carries a snapshot above 4 MiB (it-length-prefixed's default limit), and refuses one above the frame limit without throwing", async () => {
-    const { a, b, ta, atB } = await connectedPair()
-    const snapshot = (bytes: number): RaftMessage => ({
-      from: a.peerId,
-      to: b.peerId,
+  const snapshotOf = (from: string, to: string, bytes: number): RaftMessage => ({
+    from,
+    to,
+    term: 2,
+    type: 'snapshot',
+    snapshot: {
+      index: 10,
       term: 2,
-      type: 'snapshot',
-      snapshot: {
-        index: 10,
-        term: 2,
-        config: { voters: [a.peerId, b.peerId], learners: [] },
-        data: { kv: { big: 'x'.repeat(bytes) } },
-      },
-    })
-    const big = snapshot(6 * 1024 * 1024)
+      config: { voters: [from, to], learners: [] },
+      data: { kv: { big: 'x'.repeat(bytes) } },
+    },
+  })
+
+  it('carries a snapshot six times the frame limit as chunks, in order with what follows it', async () => {
+    const { a, b, ta, atB } = await connectedPair()
+    const big = snapshotOf(a.peerId, b.peerId, 6 * RAFT_FRAME_MAX_BYTES)
     ta.send(big)
-    await waitFor('the 6 MiB snapshot to arrive', async () => atB.length === 1, 20_000)
-    assert.deepEqual(atB[0], big)
-    assert.doesNotThrow(() => {
-      ta.send(snapshot(RAFT_FRAME_MAX_BYTES))
-    })
     const after: RaftMessage = { from: a.peerId, to: b.peerId, term: 2, type: 'heartbeat', commit: 10 }
     ta.send(after)
-    await waitFor('the heartbeat sent after the oversized snapshot', async () => atB.length === 2, 10_000)
-    assert.deepEqual(atB[1], after, 'the oversized snapshot was not sent, and the stream still works')
+    await waitFor('the snapshot and the heartbeat after it', async () => atB.length === 2, 20_000)
+    assert.deepEqual(atB[0], big)
+    assert.deepEqual(atB[1], after)
+  })
+
+  it('asks the gate about every chunk, and never buffers those of a sender it refuses', async () => {
+    const [a, b] = (hosts = [await loopbackHost(), await loopbackHost()])
+    const ta = new P2PRaftTransport(a!, new NodeMetrics(false), silent)
+    const tb = new P2PRaftTransport(b!, new NodeMetrics(false), silent)
+    await ta.start()
+    await tb.start()
+    const atB: RaftMessage[] = []
+    const asked: string[] = []
+    let allow = false
+    tb.onMessage(
+      m => atB.push(m),
+      envelope => {
+        asked.push(`${envelope.type}@${envelope.term}`)
+        return allow
+      },
+    )
+    await a!.dial(b!.multiaddrs(), 5000)
+    const big = snapshotOf(a!.peerId, b!.peerId, 3 * RAFT_FRAME_MAX_BYTES)
+    ta.send(big)
+    await waitFor('every chunk to be judged', async () => asked.length === 4, 10_000)
+    assert.deepEqual(asked, ['snapshot@2', 'snapshot@2', 'snapshot@2', 'snapshot@2'])
+    assert.deepEqual(atB, [])
+    allow = true
+    ta.send(big)
+    await waitFor('the snapshot, once admitted', async () => atB.length === 1, 10_000)
+    assert.deepEqual(atB[0], big)
+  })
+
+  it('answers the trust anchor question by peer id and by address', async () => {
+    const { a, b, ta, tb } = await connectedPair()
+    const seen: string[] = []
+    tb.onConfigQuery(from => {
+      seen.push(from)
+      return { status: 'ok', term: 4, leader: b.peerId, voters: [b.peerId] }
+    })
+    assert.deepEqual(await ta.askConfig(b.peerId), { status: 'ok', term: 4, leader: b.peerId, voters: [b.peerId] })
+    const viaAddress = await ta.askConfig(b.multiaddrs()[0]!)
+    assert.equal(viaAddress.status, 'ok')
+    assert.deepEqual(seen, [a.peerId, a.peerId], 'the answerer sees the authenticated asker')
   })
 
   it('drops and counts a frame that claims another sender, and one that is not a raft message', async () => {

@@ -6,8 +6,14 @@
 // JSON (like the real wire) and can be dropped, delayed, duplicated and
 // reordered, and partitions cut links in both directions. All randomness comes
 // from one seeded Prng, so a run is replayable from its seed.
+//
+// Every delivery passes the node's RaftGate first, as in RaftNode, and a refused
+// leader or candidate makes the node ask its vouchers (its known voters and the
+// ids it was given at addNode) over the same faulty links. Honest traffic must
+// never trip the core's own checks: a rejection by step() throws.
 
 import { RaftCore, type RaftOptions } from '../../src/election/core/raft.js'
+import { RaftGate } from '../../src/election/core/raft-gate.js'
 import type { Entry, NodeId, PersistedState, RaftMessage, Snapshot } from '../../src/election/core/types.js'
 import { Prng } from '../../harness/sim/prng.js'
 
@@ -15,6 +21,10 @@ export interface SimNode {
   readonly id: NodeId
   /** null while crashed. */
   core: RaftCore | null
+  /** The gate in front of `core` (volatile: a restart starts with no vouches). */
+  gate: RaftGate | null
+  /** Peers this node was told to join through (the agent's --bootstrap). */
+  readonly vouchers: NodeId[]
   /** Durable state: only what ready() handed out and the harness persisted. */
   disk: PersistedState
   /** The state machine: data of applied normal entries, in log order. */
@@ -67,6 +77,8 @@ export class RaftNetwork {
   /** Simulated time in steps; messages are due at a step. */
   now = 0
   delivered = 0
+  /** Deliveries the receiver's gate refused, by reason. */
+  readonly refused = new Map<string, number>()
   private inflight: InFlight[] = []
   private readonly cut = new Set<string>()
   private readonly raftOptions: Omit<Partial<RaftOptions>, 'id' | 'random'>
@@ -86,9 +98,17 @@ export class RaftNetwork {
     return net
   }
 
-  addNode(id: NodeId, state: PersistedState): SimNode {
+  addNode(id: NodeId, state: PersistedState, vouchers: NodeId[] = []): SimNode {
     if (this.nodes.has(id)) throw new Error(`duplicate node ${id}`)
-    const node: SimNode = { id, core: null, disk: clone(state), stateMachine: [], appliedIndex: 0 }
+    const node: SimNode = {
+      id,
+      core: null,
+      gate: null,
+      vouchers,
+      disk: clone(state),
+      stateMachine: [],
+      appliedIndex: 0,
+    }
     this.nodes.set(id, node)
     this.start(node)
     return node
@@ -122,6 +142,7 @@ export class RaftNetwork {
 
   crash(id: NodeId): void {
     this.node(id).core = null
+    this.node(id).gate = null
   }
 
   restart(id: NodeId): void {
@@ -280,10 +301,13 @@ export class RaftNetwork {
 
   private start(node: SimNode): void {
     const nodeRng = this.rng.fork()
-    node.core = new RaftCore(
-      { ...SIM_TIMING, ...this.raftOptions, id: node.id, random: () => nodeRng.next() },
-      clone(node.disk),
-    )
+    const timing = { ...SIM_TIMING, ...this.raftOptions }
+    node.core = new RaftCore({ ...timing, id: node.id, random: () => nodeRng.next() }, clone(node.disk))
+    node.gate = new RaftGate(node.core, {
+      vouchers: node.vouchers,
+      askEveryTicks: timing.electionTicks,
+      vouchTicks: 10 * timing.electionTicks,
+    })
     node.stateMachine = clone((node.disk.snapshot?.data as unknown[] | null) ?? [])
     node.appliedIndex = node.disk.snapshot?.index ?? 0
     this.observer.afterEvent?.(node)
@@ -304,10 +328,29 @@ export class RaftNetwork {
     // Partitions are checked on arrival, so a new partition also cuts messages already in flight.
     if (!this.canReach(m.from, m.to)) return
     const node = this.nodes.get(m.to)
-    if (!node?.core) return
+    if (!node?.core || !node.gate) return
     this.delivered++
-    node.core.step(JSON.parse(m.message) as RaftMessage)
+    const message = JSON.parse(m.message) as RaftMessage
+    const verdict = node.gate.check(message)
+    if (verdict !== 'ok') {
+      this.refused.set(verdict, (this.refused.get(verdict) ?? 0) + 1)
+      if (verdict === 'not_voter') this.askVouchers(node)
+      return
+    }
+    const rejection = node.core.step(message)
+    if (rejection !== null)
+      throw new Error(`${node.id} rejected honest ${message.type} from ${message.from}: ${rejection}`)
     this.observer.afterEvent?.(node)
+  }
+
+  /** The question and its answer cross the same links as messages, and are lost as often. */
+  private askVouchers(node: SimNode): void {
+    for (const target of node.gate!.targetsToAsk()) {
+      const voucher = this.nodes.get(target)
+      if (!voucher?.gate || !this.canReach(node.id, target) || !this.canReach(target, node.id)) continue
+      if (this.faults.dropRate > 0 && this.rng.chance(this.faults.dropRate)) continue
+      node.gate!.vouch(voucher.gate.answer(node.id))
+    }
   }
 }
 

@@ -95,7 +95,7 @@ function runUnchecked(options: ScenarioOptions): ScenarioResult {
     },
   })
   const { chaos } = options
-  if (options.configChange) net.addNode(spare, RaftCore.emptyState())
+  if (options.configChange) net.addNode(spare, RaftCore.emptyState(), voters)
   const rng = new Prng(seed * 7919 + 1)
   const ids = [...net.nodes.keys()]
   let proposalCount = 0

@@ -14,8 +14,9 @@ function entries(fromIndex: number, toIndex: number, term = 1): StoredEntry[] {
     result.push({
       term,
       index,
-      type: index % 5 === 0 ? 'config' : 'normal',
-      data: { op: 'set', key: `k${index}`, term },
+      ...(index % 5 === 0
+        ? { type: 'config', data: { voters: [`v${index}`], learners: [] } }
+        : { type: 'normal', data: { op: 'set', key: `k${index}`, term } }),
     })
   }
   return result

@@ -44,6 +44,8 @@ class Cluster {
       heartbeatTicks: HEARTBEAT_TICKS,
       bootstrap,
       compactEvery: this.compactEvery,
+      // The peers a joining node is told about, as --bootstrap tells an agent.
+      vouchers: IDS.filter(other => other !== id),
     })
     this.members.set(id, { node, sm })
     return node

@@ -13,6 +13,7 @@
 // leading (without counting itself) until the change commits, then steps down
 // and asks the most up-to-date remaining voter to campaign (timeoutNow).
 
+import { messageProblem } from './message-checks.js'
 import { committedIndex, quorumActive, voteResult } from './quorum.js'
 import { checkConfigChange, cloneConfig, normalizeConfig } from './raft-config.js'
 import { NotLeaderError } from './raft-errors.js'
@@ -93,6 +94,16 @@ function entryBytes(entry: Entry): number {
 }
 
 type State = 'leader' | 'follower' | 'candidate' | 'precandidate'
+
+/** Why step() dropped a message without acting on it (the node's state is unchanged). */
+export type StepRejection =
+  /** Breaks a rule any message must satisfy (message-checks.ts). */
+  | 'invalid_message'
+  /** A heartbeat whose commit index is past this node's log: committing there would be a lie,
+   * and capping it at our last index could commit entries that differ from the leader's. */
+  | 'commit_beyond_log'
+  /** An acknowledgement of entries past the leader's own log. */
+  | 'index_beyond_log'
 
 /** Message fields the core fills in itself when sending. */
 type Outgoing<M> = M extends RaftMessage ? Omit<M, 'from' | 'term'> & { term?: number } : never
@@ -230,8 +241,23 @@ export class RaftCore {
     else this.tickElection()
   }
 
-  step(m: RaftMessage): void {
-    if (m.to !== this.id) return
+  /**
+   * Feeds one message to the core. Returns null when it was acted on (or ignored as stale, as Raft
+   * ignores old terms), or why it was dropped: a message that no correct node sends changes
+   * nothing, neither term nor leader nor log. It never throws for any message.
+   */
+  step(m: RaftMessage): StepRejection | null {
+    if (m.to !== this.id) return null
+    if (messageProblem(m) !== null) return 'invalid_message'
+    if (m.term >= this.currentTerm) {
+      if (m.type === 'heartbeat' && m.commit > this.log.lastIndex()) return 'commit_beyond_log'
+      if (m.type === 'appendResp' && !m.reject && m.index > this.log.lastIndex()) return 'index_beyond_log'
+    }
+    this.stepChecked(m)
+    return null
+  }
+
+  private stepChecked(m: RaftMessage): void {
     if (m.term > this.currentTerm) {
       if (m.type === 'preVote' || m.type === 'vote') {
         const forced = m.type === 'vote' && m.transfer
@@ -611,8 +637,7 @@ export class RaftCore {
   }
 
   private handleCommit(m: CommitMessage): void {
-    if (m.logTerm === undefined) this.log.commitTo(Math.min(m.commit, this.log.lastIndex()))
-    else if (this.log.matchTerm(m.commit, m.logTerm)) this.log.commitTo(m.commit)
+    if (this.log.matchTerm(m.commit, m.logTerm)) this.log.commitTo(m.commit)
   }
 
   private handleSnapshot(m: SnapshotMessage): void {

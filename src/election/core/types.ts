@@ -125,15 +125,12 @@ export interface HeartbeatResponse extends MessageBase {
  * the leader's up to there), so the leader need not wait for the follower's acknowledgement, and
  * a commit message that overtook its append, or followed a rejected one, is simply ignored. Not
  * answered: it changes nothing the leader tracks, and the empty append it replaces cost an
- * acknowledgement per follower per commit. Without `logTerm` (an older sender), `commit` is
- * capped at what the follower is known to hold, like a heartbeat's. An older peer refuses a
- * commit message with `logTerm` (its schema does not know the field) and learns the commit index
- * from the next append, or from a heartbeat within two heartbeat intervals.
+ * acknowledgement per follower per commit.
  */
 export interface CommitMessage extends MessageBase {
   type: 'commit'
   commit: number
-  logTerm?: number
+  logTerm: number
 }
 
 /** Leader to its chosen successor: campaign now (used when the leader removes itself). */

@@ -3,7 +3,14 @@
 // state machine can implement RaftStateMachine without importing the driver.
 
 import type { RaftTransport } from '../transport/transport.js'
-import type { Entry } from '../core/types.js'
+import type { Entry, RaftMessageType } from '../core/types.js'
+import type { AuthorizationFailure } from '../core/authorize.js'
+import type { StepRejection } from '../core/raft.js'
+
+/** Why the driver dropped a message before or in RaftCore.step: the sender may not send it
+ * (authorize.ts), it cannot be true (RaftCore.step), or its snapshot is not one the state machine
+ * could restore. */
+export type RaftRejectionReason = AuthorizationFailure | StepRejection | 'invalid_snapshot'
 
 /**
  * What committed entries are applied to. apply() receives every committed
@@ -19,6 +26,12 @@ export interface RaftStateMachine {
   snapshot(): unknown
   /** Replace the whole state with a snapshot() result (or null: the empty state). */
   restore(data: unknown): void
+  /**
+   * Why restore(data) would fail, or null if it would succeed. Asked before a snapshot from a
+   * peer reaches the core or the disk, and before the stored one is restored at start: a snapshot
+   * that cannot be restored must never be persisted, or the node could not start again.
+   */
+  validateSnapshot(data: unknown): string | null
 }
 
 /** The subset of pino's Logger the driver uses, so tests can pass nothing. */
@@ -52,6 +65,14 @@ export interface RaftNodeOptions {
   bootstrap: boolean
   /** Applied entries between snapshots (log compactions). */
   compactEvery: number
+  /**
+   * Peers (ids, or addresses naming the peer) this node was told to join through. With the voters
+   * of its own config, they vouch for a leader this node does not know as a voter yet: a new node
+   * knows no voter at all, and one that was away may know only replaced ones (core/raft-gate.ts).
+   */
+  vouchers?: string[]
+  /** Called for every message dropped by the gate or the core, for metrics. */
+  onRejected?: (type: RaftMessageType, reason: RaftRejectionReason) => void
   logger?: RaftNodeLogger
 }
 
@@ -64,4 +85,6 @@ export interface RaftNodeStats {
   snapshotsInstalled: number
   /** Ready cycles processed. */
   readyCycles: number
+  /** Messages dropped by the gate or the core (onRejected tells which and why). */
+  messagesRejected: number
 }

@@ -19,9 +19,17 @@
 
 import { LogStore } from '../storage/log-store.js'
 import { RaftCore } from '../core/raft.js'
+import { RaftGate } from '../core/raft-gate.js'
+import type { MessageEnvelope } from '../core/authorize.js'
 import { ProposalDroppedError } from './raft-node-errors.js'
 import { ProposalTracker, type ProposalResult } from './raft-node-proposals.js'
-import type { RaftNodeLogger, RaftNodeOptions, RaftNodeStats, RaftStateMachine } from './raft-node-types.js'
+import type {
+  RaftNodeLogger,
+  RaftNodeOptions,
+  RaftNodeStats,
+  RaftRejectionReason,
+  RaftStateMachine,
+} from './raft-node-types.js'
 import type { RaftTransport } from '../transport/transport.js'
 import type {
   ClusterConfig,
@@ -31,6 +39,7 @@ import type {
   PeerProgress,
   PersistedState,
   RaftMessage,
+  RaftMessageType,
   RaftRole,
   Ready,
   Snapshot,
@@ -40,6 +49,9 @@ import type {
 export type { ProposalResult } from './raft-node-proposals.js'
 
 const SILENT: RaftNodeLogger = { debug() {}, info() {}, warn() {}, error() {} }
+/** A vouch lasts this many election timeouts: the leader retries its append every heartbeat and
+ * its snapshot every election timeout, so this leaves room for several tries. */
+const VOUCH_ELECTION_TIMEOUTS = 10
 
 export class RaftNode {
   private readonly proposals = new ProposalTracker()
@@ -57,6 +69,8 @@ export class RaftNode {
    * snapshot from the leader is restored in the core but not yet on disk and in the machine, and
    * behind it while committed entries, applied, wait for the write of newer ones (advance()). */
   private stateMachineIndex: number
+  private readonly gate: RaftGate
+  private readonly onRejected: NonNullable<RaftNodeOptions['onRejected']>
 
   private constructor(
     readonly id: NodeId,
@@ -67,12 +81,25 @@ export class RaftNode {
     private readonly compactEvery: number,
     loadedSnapshotIndex: number,
     logger: RaftNodeLogger,
+    options: RaftNodeOptions,
   ) {
     this.logger = logger
     this.lastSoft = { role: core.role, leader: core.leader, term: core.term }
-    this.counters = { loadedSnapshotIndex, compactions: 0, snapshotsInstalled: 0, readyCycles: 0 }
+    this.counters = {
+      loadedSnapshotIndex,
+      compactions: 0,
+      snapshotsInstalled: 0,
+      readyCycles: 0,
+      messagesRejected: 0,
+    }
     this.durableHardState = store.loaded().hardState
     this.stateMachineIndex = core.appliedIndex
+    this.gate = new RaftGate(core, {
+      vouchers: (options.vouchers ?? []).filter(v => v !== id),
+      askEveryTicks: options.electionTicks,
+      vouchTicks: VOUCH_ELECTION_TIMEOUTS * options.electionTicks,
+    })
+    this.onRejected = options.onRejected ?? (() => {})
   }
 
   /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
@@ -90,7 +117,17 @@ export class RaftNode {
         },
         persisted,
       )
-      if (persisted.snapshot) options.stateMachine.restore(persisted.snapshot.data)
+      if (persisted.snapshot) {
+        // Checked first, so a snapshot stored before it was checked on arrival fails the start
+        // with the file to look at, not with whatever restore() trips over.
+        const problem = options.stateMachine.validateSnapshot(persisted.snapshot.data)
+        if (problem !== null) {
+          throw new Error(
+            `${store.snapshotPath}: the stored snapshot (index ${persisted.snapshot.index}) cannot be restored: ${problem}`,
+          )
+        }
+        options.stateMachine.restore(persisted.snapshot.data)
+      }
       const node = new RaftNode(
         options.id,
         core,
@@ -100,6 +137,7 @@ export class RaftNode {
         options.compactEvery,
         persisted.snapshot?.index ?? 0,
         options.logger ?? SILENT,
+        options,
       )
       node.start(options.tickMs)
       return node
@@ -255,7 +293,13 @@ export class RaftNode {
   // -------------------------------------------------------------- internals
 
   private start(tickMs: number): void {
-    this.transport.onMessage(msg => this.receive(msg))
+    this.transport.onMessage(
+      msg => {
+        this.receive(msg)
+      },
+      envelope => this.admit(envelope),
+    )
+    this.transport.onConfigQuery(from => this.gate.answer(from))
     this.timer = setInterval(() => this.onTick(), tickMs)
     // The restored core may already have committed entries to replay.
     this.schedule()
@@ -268,15 +312,55 @@ export class RaftNode {
   }
 
   private receive(msg: RaftMessage): void {
-    if (this.stopping || msg.to !== this.id) return
+    if (this.stopping || msg.to !== this.id || !this.admit(msg)) return
+    if (msg.type === 'snapshot') {
+      const problem = this.stateMachine.validateSnapshot(msg.snapshot.data)
+      if (problem !== null) {
+        this.reject(msg.type, msg.from, 'invalid_snapshot', problem)
+        return
+      }
+    }
+    let rejection
     try {
-      this.core.step(msg)
+      rejection = this.core.step(msg)
     } catch (err) {
-      // The core only throws on a broken invariant (e.g. a committed entry contradicted).
+      // The core throws only on a broken invariant of its own, never for what a message holds.
       this.fail(err, 'raft core rejected a message')
       return
     }
+    if (rejection !== null) this.reject(msg.type, msg.from, rejection)
     this.schedule()
+  }
+
+  /** The gate: false (and counted) for a message this node must not take from its sender. */
+  private admit(envelope: MessageEnvelope | RaftMessage): boolean {
+    if (this.stopping) return false
+    const verdict = this.gate.check(envelope)
+    if (verdict === 'ok') return true
+    this.reject(envelope.type, envelope.from, verdict)
+    if (verdict === 'not_voter') this.askVouchers()
+    return false
+  }
+
+  private reject(type: RaftMessageType, from: NodeId, reason: RaftRejectionReason, detail?: string): void {
+    this.counters.messagesRejected++
+    this.onRejected(type, reason)
+    this.logger.debug({ raft: this.id, type, from, reason, detail }, 'dropped raft message')
+  }
+
+  /** A sender this node does not know as a voter may lead a config it has not seen yet: ask the
+   * vouchers (at most one round per election timeout) which voters they know. */
+  private askVouchers(): void {
+    for (const target of this.gate.targetsToAsk()) {
+      this.transport.askConfig(target).then(
+        answer => {
+          if (!this.stopping) this.gate.vouch(answer)
+        },
+        (err: unknown) => {
+          this.logger.debug({ raft: this.id, target, err: String(err) }, 'voucher did not answer')
+        },
+      )
+    }
   }
 
   private track(result: ProposalResult): Promise<ProposalResult> {

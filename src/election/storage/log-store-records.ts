@@ -2,6 +2,7 @@
 // to save() and what is read back from disk (a valid checksum proves the bytes are the ones we
 // wrote, not that a buggy writer wrote the right shape).
 import { encodeRecord } from './record-file.js'
+import { configProblem } from '../core/raft-config.js'
 import type { StoredEntry, StoredHardState, StoredSnapshot } from './log-store.js'
 
 export type LogRecord =
@@ -40,6 +41,11 @@ export function checkEntry(value: unknown, where: string): StoredEntry {
   const term = checkNonNegative(entry.term, `${where}: entry ${index} term`)
   if (entry.type !== 'normal' && entry.type !== 'config')
     throw new Error(`${where}: entry ${index} has type ${JSON.stringify(entry.type)}`)
+  if (entry.type === 'config') {
+    // The core reads a config entry as soon as the log is loaded: refuse it here, with the place.
+    const problem = configProblem(entry.data)
+    if (problem !== null) throw new Error(`${where}: config entry ${index} is not a valid config: ${problem}`)
+  }
   return { term, index, type: entry.type, data: entry.data }
 }
 
@@ -57,7 +63,7 @@ export function checkHardState(value: unknown, where: string): StoredHardState {
 export function checkSnapshot(value: unknown, where: string): StoredSnapshot {
   const snapshot = asObject(value, `${where}: snapshot`)
   const config = asObject(snapshot.config, `${where}: snapshot.config`)
-  return {
+  const checked = {
     index: checkIndex(snapshot.index, `${where}: snapshot.index`),
     term: checkNonNegative(snapshot.term, `${where}: snapshot.term`),
     config: {
@@ -66,6 +72,9 @@ export function checkSnapshot(value: unknown, where: string): StoredSnapshot {
     },
     data: snapshot.data,
   }
+  const problem = configProblem(checked.config)
+  if (problem !== null) throw new Error(`${where}: snapshot.config is not a valid config: ${problem}`)
+  return checked
 }
 
 function asObject(value: unknown, what: string): Record<string, unknown> {

@@ -173,6 +173,11 @@ export class LogStore {
     }
   }
 
+  /** The file holding the latest snapshot, for messages that must name it. */
+  get snapshotPath(): string {
+    return join(this.dir, SNAPSHOT_FILE)
+  }
+
   /** The state read from disk by open(); not updated by later saves. */
   loaded(): LoadedState {
     return this.initial

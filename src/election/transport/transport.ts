@@ -1,16 +1,30 @@
-// How a RaftNode reaches its peers, kept to the two calls the driver needs so
-// the libp2p adapter (/meshos/raft/1.0.0) and the in-memory test network are
-// interchangeable. Delivery is best effort, like the network: Raft retries
+// How a RaftNode reaches its peers, kept to the calls the driver needs so
+// the libp2p adapter (/meshos/raft/2.0.0, /meshos/raft-config/1.0.0) and the
+// in-memory test network are interchangeable. Delivery is best effort, like the network: Raft retries
 // everything that matters (heartbeats, probes, snapshot resends), so a
 // transport may drop, delay or reorder, but must never alter a message.
 
 import type { NodeId, RaftMessage } from '../core/types.js'
+import type { MessageEnvelope } from '../core/authorize.js'
+import type { ConfigAnswer } from '../core/raft-gate.js'
+
+/** Would the node take a message of this type, from this sender, at this term? */
+export type MessageAdmission = (envelope: MessageEnvelope) => boolean
 
 export interface RaftTransport {
   /** Fire and forget; `msg.to` names the peer. Must not throw for an unreachable peer. */
   send(msg: RaftMessage): void
-  /** Registers the one handler for messages addressed to this node (a later call replaces it). */
-  onMessage(handler: (msg: RaftMessage) => void): void
+  /**
+   * Registers the one handler for messages addressed to this node (a later call replaces it).
+   * `admit`, when given, is asked before the transport buffers the parts of a message that
+   * arrives in chunks, so a sender the node would refuse cannot make it hold megabytes.
+   */
+  onMessage(handler: (msg: RaftMessage) => void, admit?: MessageAdmission): void
+  /** Asks `target` (a node id, or an address naming one) which voters it knows (RaftGate).
+   * Rejects when it cannot be reached in time or answers something invalid. */
+  askConfig(target: string): Promise<ConfigAnswer>
+  /** Registers how this node answers askConfig; `from` is the asker's authenticated id. */
+  onConfigQuery(answer: (from: NodeId) => ConfigAnswer): void
 }
 
 export interface MemoryNetworkStats {
@@ -20,6 +34,7 @@ export interface MemoryNetworkStats {
 
 interface Endpoint {
   handler: ((msg: RaftMessage) => void) | null
+  configAnswer: ((from: NodeId) => ConfigAnswer) | null
 }
 
 /**
@@ -38,7 +53,7 @@ export class MemoryNetwork {
 
   /** The transport of node `id`. Joining again (a restart) replaces the old endpoint and un-crashes the node. */
   join(id: NodeId): RaftTransport {
-    const endpoint: Endpoint = { handler: null }
+    const endpoint: Endpoint = { handler: null, configAnswer: null }
     this.endpoints.set(id, endpoint)
     this.crashed.delete(id)
     return {
@@ -48,6 +63,10 @@ export class MemoryNetwork {
       },
       onMessage: handler => {
         endpoint.handler = handler
+      },
+      askConfig: async target => await this.askConfig(id, target),
+      onConfigQuery: answer => {
+        endpoint.configAnswer = answer
       },
     }
   }
@@ -81,6 +100,15 @@ export class MemoryNetwork {
     if (this.crashed.has(to)) return false
     if (this.groups === null) return true
     return (this.groups.get(from) ?? 0) === (this.groups.get(to) ?? 0)
+  }
+
+  private async askConfig(from: NodeId, target: NodeId): Promise<ConfigAnswer> {
+    await new Promise(resolve => setImmediate(resolve))
+    const answer = this.endpoints.get(target)?.configAnswer
+    if (!answer || !this.reachable(from, target) || !this.reachable(target, from)) {
+      throw new Error(`${target} cannot be reached from ${from}`)
+    }
+    return JSON.parse(JSON.stringify(answer(from))) as ConfigAnswer
   }
 
   private deliverLater(msg: RaftMessage): void {
