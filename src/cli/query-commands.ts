@@ -50,6 +50,7 @@ export async function statusCommand(args: string[], env: Record<string, string |
     `role:     ${s.role ?? '-'}`,
     `leader:   ${s.leader ?? '-'}`,
     `term:     ${s.term ?? '-'}`,
+    `tasks:    as ${s.isolation.taskUser ?? "the agent's user"} (uid ${s.isolation.taskUid}), cgroups ${s.isolation.cgroups ?? 'none'}, memory limit by ${s.isolation.memoryLimit}`,
     'addrs:',
     ...s.addrs.map(a => `  ${a}`),
   ].join('\n')

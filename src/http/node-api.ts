@@ -4,8 +4,9 @@ import type { ClusterView } from '../cluster/cluster-view.js'
 import type { RaftRoleView } from '../cluster/replica.js'
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
+import type { IsolationView } from '../executor/sandbox.js'
 
-export type { ClusterView }
+export type { ClusterView, IsolationView }
 
 export interface StatusView {
   nodeId: string
@@ -16,6 +17,8 @@ export interface StatusView {
   role: RaftRoleView | null
   leader: string | null
   term: number | null
+  /** What keeps tasks away from the agent: their user, their cgroups, who enforces memory limits. */
+  isolation: IsolationView
 }
 
 export interface NodeView {

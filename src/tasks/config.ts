@@ -31,6 +31,10 @@ export interface TasksConfig {
   taskDirRetentionMs: number
   /** How often a node removes expired task dirs. */
   taskDirGcIntervalMs: number
+  /** What all the task dirs a node keeps may hold together; past it, the oldest finished
+   * attempts' dirs go first (checked with the expiry, every taskDirGcIntervalMs). Ten of the
+   * executor's per-attempt bound (maxWorkDirBytes): a disk of a few tens of GiB keeps room. */
+  taskDirsMaxBytes: number
 }
 
 export const DEFAULT_TASKS: TasksConfig = {
@@ -44,4 +48,5 @@ export const DEFAULT_TASKS: TasksConfig = {
   logRequestTimeoutMs: 5000,
   taskDirRetentionMs: 24 * 3600_000,
   taskDirGcIntervalMs: 10 * 60_000,
+  taskDirsMaxBytes: 10 * 1024 ** 3,
 }

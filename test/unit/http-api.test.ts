@@ -57,6 +57,7 @@ const fakeNode: NodeApi = {
     role: null,
     leader: null,
     term: null,
+    isolation: { taskUser: 'nobody', taskUid: 65534, cgroups: 'v1', memoryLimit: 'kernel' },
   }),
   nodes: () => [member],
   node: id => (id === member.id ? member : undefined),
