@@ -1,5 +1,5 @@
 // Temporary directories (data dirs, logs) made under os.tmpdir() and removed together.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -8,6 +8,8 @@ export class TempDirs {
   async make(prefix = 'meshos-test-'): Promise<string> {
     const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
     this.dirs.push(dir)
+    // mkdtemp makes it 0700; a data dir in it must let a root agent's task user pass through.
+    await chmod(dir, 0o711)
     return dir
   }
 

@@ -32,6 +32,9 @@ export const AGENT_OPTIONS = {
   spawner: { type: 'string' },
   'cluster-key': { type: 'string' },
   insecure: { type: 'boolean' },
+  'task-user': { type: 'string' },
+  'task-pids-max': { type: 'string' },
+  'task-disk-mb': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -194,6 +197,16 @@ export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
       )
     cfg.executor.spawner = spawner as SpawnerChoice
   }
+  const taskUser = values['task-user'] ?? fromEnv(env, 'task-user')
+  if (taskUser != null) {
+    if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}$/.test(taskUser))
+      throw new UsageError(`--task-user "${taskUser}": expected a user name or a numeric uid`)
+    cfg.executor.taskUser = taskUser
+  }
+  const pidsMax = values['task-pids-max'] ?? fromEnv(env, 'task-pids-max')
+  if (pidsMax != null) cfg.executor.pidsMax = positiveNumber(pidsMax, 'task-pids-max', true)
+  const diskMb = values['task-disk-mb'] ?? fromEnv(env, 'task-disk-mb')
+  if (diskMb != null) cfg.executor.maxWorkDirBytes = positiveNumber(diskMb, 'task-disk-mb', true) * 1024 * 1024
   const logLevel = values['log-level'] ?? fromEnv(env, 'log-level')
   if (logLevel != null) {
     if (!LOG_LEVELS.includes(logLevel))

@@ -2,7 +2,7 @@
 // meshos out. The first node starts alone; the others bootstrap from it. Ctrl-C (or SIGTERM)
 // stops them all gracefully and waits for every child to exit.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, mkdir, open, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, mkdir, open, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -112,7 +112,12 @@ export async function devCommand(args: string[]): Promise<number> {
   const count = intOption(values.nodes, 'nodes', 3, 1, 64)
   const basePort = intOption(values['base-port'], 'base-port', 7000, 1, 65535 - count)
   const httpBasePort = intOption(values['http-base-port'], 'http-base-port', 7070, 1, 65535 - count)
-  const dir = values.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'meshos-dev-')))
+  let dir = values.dir
+  if (dir === undefined) {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'meshos-dev-'))
+    // mkdtemp makes it 0700: a root agent's task user must pass through to its work dirs.
+    await chmod(dir, 0o711)
+  }
   await mkdir(dir, { recursive: true }).catch((err: Error) => {
     throw new StartupError(`cannot create ${dir}: ${err.message}`)
   })

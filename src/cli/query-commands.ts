@@ -51,6 +51,7 @@ export async function statusCommand(args: string[], env: Record<string, string |
     `leader:   ${s.leader ?? '-'}`,
     `term:     ${s.term ?? '-'}`,
     ...(s.insecure ? ['insecure: yes (no cluster key, reachable beyond loopback)'] : []),
+    `tasks:    as ${s.isolation.taskUser ?? "the agent's user"} (uid ${s.isolation.taskUid}), cgroups ${s.isolation.cgroups ?? 'none'}, memory limit by ${s.isolation.memoryLimit}`,
     'addrs:',
     ...s.addrs.map(a => `  ${a}`),
   ].join('\n')

@@ -96,6 +96,10 @@ meshos agent [options]              (each option also settable as MESHOS_<NAME>,
                            (env MESHOS_CLUSTER_KEY_FILE)
   --insecure               allow --listen/--bootstrap beyond loopback without a cluster key:
                            anyone who reaches the node can then join and run commands on it
+  --task-user NAME         who tasks run as when the agent is root (default nobody)
+  --task-pids-max N        processes one task may have at once, with cgroups (default 1024)
+  --task-disk-mb MB        what one task may keep in its work dir; also its largest file
+                           (default 1024)
 
 meshos dev [--nodes N] [--dir DIR] [--base-port P] [--http-base-port P]
   starts N agents on 127.0.0.1 with p2p ports P, P+1, ... (default 7000) and HTTP ports

@@ -1,6 +1,8 @@
 // The node's executor: admits launch requests against the node's advertised capacity, runs each
-// admitted attempt as a child process group (task-run.ts), enforces memory limits (memory-watch.ts)
-// and reports one outcome per attempt.
+// admitted attempt as a child process group (task-run.ts), in a cgroup of its own where the node
+// has them, as the task user where the agent is root (sandbox.ts), enforces memory limits (the
+// kernel's, or memory-watch.ts) and work-dir bounds (disk-watch.ts) and reports one outcome per
+// attempt.
 //
 // Lifetime rules:
 // - A launched attempt counts as running, and its cpus/memoryMb as allocated, from launch() until
@@ -15,6 +17,10 @@
 import { killOrphans, type KilledOrphan } from './proc/orphans.js'
 import { admissionProblem, sumResources } from './admission.js'
 import { MemoryWatch, type MemoryTarget } from './proc/memory-watch.js'
+import { DiskWatch, type DiskTarget } from './files/disk-watch.js'
+import { nodeCgroupDirs, openCgroups } from './cgroups/setup.js'
+import { removeLeftovers, type CgroupDriver } from './cgroups/cgroups.js'
+import { NO_SANDBOX, type TaskSandbox } from './sandbox.js'
 import { readTaskLog } from './files/read-log.js'
 import { taskPaths } from './files/task-dir.js'
 import { TaskRun } from './task-run.js'
@@ -37,6 +43,8 @@ export interface ExecutorOptions extends ExecutorConfig {
   dataDir: string
   /** What the node advertises; the sum over running tasks never exceeds it. */
   capacity: Resources
+  /** Who tasks run as and the node's cgroups (made at agent start); absent: NO_SANDBOX. */
+  sandbox?: TaskSandbox
   /**
    * The launcher (or, for the isolated executor, the executor process) died: running tasks can no
    * longer be watched or reported. Default: log it. The agent stops (fail-stop; agent-executor.ts).
@@ -70,6 +78,9 @@ export class Executor {
   private readonly maxLogBytes: number
   private readonly killGraceMs: number
   private readonly memory: MemoryWatch
+  private readonly disk: DiskWatch
+  private readonly sandbox: TaskSandbox
+  private readonly cgroups: CgroupDriver | null
   private readonly spawner: Spawner
   private stopped = false
   private stopping: Promise<void> | null = null
@@ -80,10 +91,23 @@ export class Executor {
     this.maxLogBytes = opts.maxLogBytes
     this.killGraceMs = opts.killGraceMs
     this.memory = new MemoryWatch(opts.memoryPollMs, () => this.memoryTargets(), this.logger)
-    this.spawner = createSpawner(opts.spawner, this.logger, reason => {
-      this.logger.error({ reason }, 'task launcher died')
-      opts.onSpawnerDied?.(reason)
-    })
+    this.disk = new DiskWatch(
+      opts.diskPollMs,
+      { maxBytes: opts.maxWorkDirBytes, maxEntries: opts.maxWorkDirEntries },
+      () => this.diskTargets(),
+      this.logger,
+    )
+    this.sandbox = opts.sandbox ?? NO_SANDBOX
+    this.cgroups = this.sandbox.cgroups === null ? null : openCgroups(this.sandbox.cgroups)
+    this.spawner = createSpawner(
+      opts.spawner,
+      this.logger,
+      reason => {
+        this.logger.error({ reason }, 'task launcher died')
+        opts.onSpawnerDied?.(reason)
+      },
+      this.sandbox.cgroups === null ? [] : nodeCgroupDirs(this.sandbox.cgroups),
+    )
   }
 
   /** Registers the one listener (a later call replaces it). */
@@ -118,6 +142,10 @@ export class Executor {
       killGraceMs: this.killGraceMs,
       logger: this.logger,
       spawner: this.spawner,
+      user: this.sandbox.user,
+      cgroups: this.cgroups,
+      pidsMax: this.opts.pidsMax,
+      maxFileBytes: this.opts.maxWorkDirBytes,
       onStarted: () => this.started(run),
       onFinished: outcome => this.finish(key, outcome),
     })
@@ -171,10 +199,13 @@ export class Executor {
   }
 
   /**
-   * SIGKILLs the process groups a previous agent on this dataDir left running (see orphans.ts).
-   * Meant for agent start-up, before the first launch; safe at any time.
+   * SIGKILLs the process groups a previous agent on this dataDir left running (see orphans.ts),
+   * and removes the attempt cgroups it left (with whatever still runs in them). Meant for agent
+   * start-up, before the first launch.
    */
   async killOrphans(): Promise<KilledOrphan[]> {
+    const leftovers = this.cgroups === null ? [] : await removeLeftovers(this.cgroups)
+    if (leftovers.length > 0) this.logger.warn({ cgroups: leftovers }, 'removed task cgroups left by an earlier run')
     return await killOrphans(
       this.opts.dataDir,
       record => {
@@ -199,6 +230,7 @@ export class Executor {
   private async stopRuns(): Promise<void> {
     this.stopped = true
     this.memory.stop()
+    this.disk.stop()
     const runs = [...this.runs.values()]
     for (const run of runs) run.abandon()
     if (runs.length === 0) {
@@ -220,7 +252,8 @@ export class Executor {
   }
 
   private started(run: TaskRun): void {
-    this.memory.wake()
+    if (this.cgroups === null) this.memory.wake()
+    this.disk.wake()
     const task = runningTask(run)
     if (task === null) return
     this.logger.debug({ taskId: task.taskId, attempt: task.attempt, pid: task.pid }, 'task started')
@@ -244,8 +277,19 @@ export class Executor {
     }
   }
 
+  private diskTargets(): DiskTarget[] {
+    const targets: DiskTarget[] = []
+    for (const run of this.runs.values()) {
+      if (run.pid === null || run.exited) continue
+      targets.push({ dir: run.workDir, onOver: message => run.terminate('disk', message, false) })
+    }
+    return targets
+  }
+
+  /** Where the kernel enforces memory limits (cgroups), nothing is polled. */
   private memoryTargets(): MemoryTarget[] {
     const targets: MemoryTarget[] = []
+    if (this.cgroups !== null) return targets
     for (const run of this.runs.values()) {
       const pgid = run.pid
       if (pgid === null || run.exited) continue

@@ -1,21 +1,28 @@
 // One attempt of one task, from spawn to its single outcome. The task is a process group: the
 // spawner (spawner.ts) starts it in its own session and group (pgid = pid) so that every signal
-// goes to the whole group and a shell's children die with it.
+// goes to the whole group and a shell's children die with it. Where the node has cgroups, it is
+// also a cgroup of its own (cgroups/), made before the spawn and removed after the outcome: a
+// SIGKILL then goes to every process in the cgroup, so a process that left the group (setsid)
+// dies with the task too, and the kernel enforces its memory limit (reported as 'memory').
 //
 // The outcome is reported only after the main process exited AND both output pipes closed and the
 // log files were flushed, so whoever reads the logs on hearing the outcome sees all of them.
 // When the main process exits, whatever is left in its group is SIGKILLed: the task is over, and
 // a leftover background process would hold resources the node no longer accounts for and keep the
 // pipes (and so the outcome) open.
-import { mkdir, rm } from 'node:fs/promises'
+import { lchown, mkdir, rm } from 'node:fs/promises'
+import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { execTarget } from './launch-request.js'
 import { buildTaskEnv } from './task-env.js'
 import { removePidFile, writePidFile, type TaskPaths } from './files/task-dir.js'
+import { sizeText } from './files/disk-watch.js'
+import { attemptCgroupName, type AttemptCgroup, type CgroupDriver } from './cgroups/cgroups.js'
 import type { SpawnedProcess, Spawner } from './spawn/spawner.js'
+import type { TaskUser } from './sandbox.js'
 import type { ExecutorLogger, ExitReason, LaunchRequest, TaskOutcome } from './types.js'
 
-export type KillReason = Extract<ExitReason, 'timeout' | 'memory' | 'cancelled'>
+export type KillReason = Extract<ExitReason, 'timeout' | 'memory' | 'cancelled' | 'disk'>
 
 export interface TaskRunOptions {
   paths: TaskPaths
@@ -23,6 +30,13 @@ export interface TaskRunOptions {
   killGraceMs: number
   logger: ExecutorLogger
   spawner: Spawner
+  /** Who it runs as; null: the executor's own user. */
+  user: TaskUser | null
+  /** Makes its cgroup; null: the node has none. */
+  cgroups: CgroupDriver | null
+  pidsMax: number
+  /** No file it writes grows past this (RLIMIT_FSIZE); null: inherited. */
+  maxFileBytes: number | null
   onStarted: (run: TaskRun) => void
   /** Called exactly once, asynchronously, unless abandon() was called first. */
   onFinished: (outcome: TaskOutcome) => void
@@ -30,6 +44,11 @@ export interface TaskRunOptions {
 
 /** setTimeout fires at once for longer delays; longer timeouts are re-armed in steps of this. */
 const MAX_TIMER_MS = 2 ** 31 - 1
+const MIB = 1024 * 1024
+/** A cgroup that still holds (killed, exiting) processes when the run ends is removed again this
+ * often, this many times; after that the agent's next start removes it. */
+const CGROUP_REMOVE_RETRY_MS = 100
+const CGROUP_REMOVE_TRIES = 50
 
 /** Wall-clock milliseconds with sub-millisecond resolution (Date.now() has 1 ms). */
 export function nowMs(): number {
@@ -63,6 +82,9 @@ export class TaskRun {
   private exitSignal: string | null = null
   private exitedAtMs: number | null = null
   private spawnError: string | null = null
+  private cgroup: AttemptCgroup | null = null
+  /** Kernel OOM kills in its cgroup, read once its main process exited. */
+  private oomKills = 0
   private killedFor: { reason: KillReason; message: string } | null = null
   /** terminate() came before the process existed: carried out as soon as it does. */
   private killOnSpawn: 'graceful' | 'now' | null = null
@@ -82,6 +104,10 @@ export class TaskRun {
     this.done = new Promise(resolve => {
       this.resolveDone = resolve
     })
+  }
+
+  get workDir(): string {
+    return this.opts.paths.workDir
   }
 
   private get context(): object {
@@ -107,6 +133,19 @@ export class TaskRun {
       this.finalize()
       return
     }
+    const { cgroups } = this.opts
+    if (cgroups !== null) {
+      try {
+        this.cgroup = cgroups.create(attemptCgroupName(this.req.taskId, this.req.attempt), {
+          memoryBytes: this.req.memoryMb * MIB,
+          pidsMax: this.opts.pidsMax,
+          cpus: this.req.cpus,
+        })
+      } catch (err) {
+        this.failSpawn(`cannot make the task's cgroup: ${(err as Error).message}`)
+        return
+      }
+    }
     const { file, args } = execTarget(this.req)
     this.process = this.opts.spawner.spawn(
       {
@@ -117,6 +156,9 @@ export class TaskRun {
         log: paths.log,
         truncatedMarker: paths.truncatedMarker,
         maxLogBytes: this.opts.maxLogBytes,
+        user: this.opts.user,
+        cgroupProcs: this.cgroup?.procsFiles ?? [],
+        maxFileBytes: this.opts.maxFileBytes,
       },
       {
         onSpawned: (pid, startTime) => this.onSpawned(pid, startTime),
@@ -137,11 +179,22 @@ export class TaskRun {
    * (ext4 inode allocation): off the event loop, so one task's mkdir does not hold up the launches
    * and exits of all the others. */
   private async prepareWorkDir(): Promise<boolean> {
-    const { paths } = this.opts
+    const { paths, user } = this.opts
     try {
-      // mkdir answers undefined when the directory was already there: the same attempt
-      // relaunched after an agent restart, which starts its logs afresh.
-      if ((await mkdir(paths.workDir, { recursive: true })) === undefined) {
+      // As the launcher makes it (native/launcher.c): the task's own directory (0700, its user's),
+      // in directories of the agent's that others may pass through but not list (0711).
+      await mkdir(path.dirname(paths.workDir), { recursive: true, mode: 0o711 })
+      let made = true
+      try {
+        await mkdir(paths.workDir, { mode: 0o700 })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        made = false
+      }
+      if (user !== null) await lchown(paths.workDir, user.uid, user.gid)
+      // Already there: the same attempt relaunched after an agent restart, which starts its logs
+      // afresh.
+      if (!made) {
         await Promise.all([
           rm(paths.truncatedMarker.stdout, { force: true }),
           rm(paths.truncatedMarker.stderr, { force: true }),
@@ -212,7 +265,9 @@ export class TaskRun {
   /** Graceful: SIGTERM now, SIGKILL after the grace period; otherwise SIGKILL now. */
   private signal(graceful: boolean): void {
     if (graceful && this.pid !== null) {
-      killGroup(this.pid, 'SIGTERM', this.opts.logger)
+      // The cgroup holds the group and whatever left it.
+      if (this.cgroup !== null) this.cgroup.terminate()
+      else killGroup(this.pid, 'SIGTERM', this.opts.logger)
       this.graceTimer = setTimeout(() => this.sigkill(), this.opts.killGraceMs)
     } else {
       this.sigkill()
@@ -232,7 +287,8 @@ export class TaskRun {
   private sigkill(): void {
     if (this.pid === null || this.sigkillSent) return
     this.sigkillSent = true
-    killGroup(this.pid, 'SIGKILL', this.opts.logger)
+    if (this.cgroup !== null) this.cgroup.kill()
+    else killGroup(this.pid, 'SIGKILL', this.opts.logger)
   }
 
   private armTimeout(remainingMs: number): void {
@@ -253,10 +309,15 @@ export class TaskRun {
     this.exitCode = code
     this.exitSignal = signal
     this.clearTimers()
+    if (this.cgroup !== null) {
+      // Leftovers of a finished task, wherever they moved; then what the kernel did to it.
+      this.cgroup.kill()
+      this.oomKills = this.cgroup.oomKills()
+    }
     if (this.pid !== null) {
       // Leftovers of a finished task; ESRCH (nothing left) is the usual answer. A spawner that
       // did this already did it safely; doing it again now could reach a recycled pid's group.
-      if (!this.opts.spawner.killsGroupOnExit) killGroup(this.pid, 'SIGKILL', this.opts.logger)
+      if (!this.opts.spawner.killsGroupOnExit && this.cgroup === null) killGroup(this.pid, 'SIGKILL', this.opts.logger)
       if (this.pidFileWritten) {
         try {
           removePidFile(this.opts.paths.pidFile)
@@ -292,12 +353,27 @@ export class TaskRun {
     this.finalizing = true
     this.clearTimers()
     const outcome = this.outcome()
+    this.removeCgroup(CGROUP_REMOVE_TRIES)
     // onExit removed the pid file (or logged why it could not): whoever hears of the outcome may
     // rely on that. Reported a microtask later, never from inside the launch or kill call that failed.
     queueMicrotask(() => {
       if (!this.abandoned) this.opts.onFinished(outcome)
       this.resolveDone()
     })
+  }
+
+  private removeCgroup(triesLeft: number): void {
+    const { cgroup } = this
+    if (cgroup === null) return
+    // Only processes that outlived their kill keep it busy (a moment while they exit); another
+    // kill costs nothing when it is empty.
+    cgroup.kill()
+    if (cgroup.remove()) return
+    if (triesLeft <= 1) {
+      this.opts.logger.warn(this.context, "task cgroup still busy; the agent's next start removes it")
+      return
+    }
+    setTimeout(() => this.removeCgroup(triesLeft - 1), CGROUP_REMOVE_RETRY_MS).unref()
   }
 
   private outcome(): TaskOutcome {
@@ -316,6 +392,20 @@ export class TaskRun {
     const killLostTheRace = this.killedFor?.reason === 'memory' && this.exitSignal === null && this.exitCode !== null
     if (this.killedFor !== null && !killLostTheRace)
       return { ...base, reason: this.killedFor.reason, message: this.killedFor.message }
+    // The kernel's OOM killer took a process of a task that then did not succeed: most likely why.
+    const succeeded = this.exitSignal === null && this.exitCode === 0
+    if (this.oomKills > 0 && !succeeded)
+      return {
+        ...base,
+        reason: 'memory',
+        message: `the kernel killed ${this.oomKills === 1 ? 'a process' : `${this.oomKills} processes`} of it at its ${this.req.memoryMb} MiB memory limit`,
+      }
+    if (this.exitSignal === 'SIGXFSZ' && this.opts.maxFileBytes !== null)
+      return {
+        ...base,
+        reason: 'disk',
+        message: `killed by SIGXFSZ: a file reached the ${sizeText(this.opts.maxFileBytes)} file-size limit`,
+      }
     if (this.exitSignal !== null) return { ...base, reason: 'signal', message: `killed by ${this.exitSignal}` }
     return { ...base, reason: 'exited', message: `exit code ${this.exitCode ?? 'unknown'}` }
   }

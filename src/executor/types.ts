@@ -20,7 +20,8 @@ export type ExitReason =
   | 'exited' // the process exited by itself (exitCode set; success if 0)
   | 'signal' // killed by a signal nobody here sent (signal set)
   | 'timeout' // timeoutMs passed: SIGTERM, then SIGKILL after the grace period
-  | 'memory' // the process tree's RSS exceeded memoryMb
+  | 'memory' // the process tree's RSS exceeded memoryMb, or the kernel's OOM killer acted in its cgroup
+  | 'disk' // its work dir grew past its bound, or a file past the file-size limit
   | 'cancelled' // cancel() was called
   | 'spawn_error' // the process could not be started (message says why)
 

@@ -4,8 +4,9 @@ import type { ClusterView } from '../cluster/cluster-view.js'
 import type { RaftRoleView } from '../cluster/replica.js'
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
+import type { IsolationView } from '../executor/sandbox.js'
 
-export type { ClusterView }
+export type { ClusterView, IsolationView }
 
 export interface StatusView {
   nodeId: string
@@ -18,6 +19,8 @@ export interface StatusView {
   term: number | null
   /** Started with --insecure: no cluster key, yet reachable beyond loopback. */
   insecure: boolean
+  /** What keeps tasks away from the agent: their user, their cgroups, who enforces memory limits. */
+  isolation: IsolationView
 }
 
 export interface NodeView {

@@ -72,6 +72,14 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
+  /** 1 for what keeps this node's tasks from the agent (GET /v1/status, isolation). */
+  readonly executorIsolation = new Gauge({
+    name: 'meshos_executor_isolation',
+    help: 'What isolates tasks: task_user (a user name, or agent when they run as the agent), cgroups (v1, v2, none), memory_limit (kernel or polling)',
+    labelNames: ['task_user', 'cgroups', 'memory_limit'] as const,
+    registers: [this.registry],
+  })
+
   /** 1 for the way this node starts tasks; a node on the child_process fallback stands out. */
   readonly executorSpawner = new Gauge({
     name: 'meshos_executor_spawner',

@@ -5,7 +5,7 @@ import os from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import { P2PHost } from '../p2p/host.js'
-import { loadOrCreatePrivateKey } from '../p2p/identity.js'
+import { loadOrCreatePrivateKey, peerIdOfKey } from '../p2p/identity.js'
 import { Membership, MEMBERSHIP_TOPIC } from '../gossip/membership.js'
 import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
 import { decodeGossip, encodeGossip, MEMBERSHIP_WIRE_VERSION, type NodeInfo } from '../gossip/heartbeat.js'
@@ -22,6 +22,7 @@ import { clusterView, type ClusterView } from '../cluster/cluster-view.js'
 import { taskCluster, taskClusterView } from '../cluster/task-cluster.js'
 import { createAgentExecutor } from '../executor/agent-executor.js'
 import type { TaskExecutor } from '../executor/executor.js'
+import { isolationView, type IsolationView, type TaskSandbox } from '../executor/sandbox.js'
 import { Placer } from '../tasks/placer.js'
 import { Master } from '../tasks/master.js'
 import { Worker } from '../tasks/worker.js'
@@ -32,6 +33,8 @@ import type { NodeConfig } from './config.js'
 import { IncarnationFile } from './incarnation-file.js'
 import { MESHOS_VERSION } from './version.js'
 import { StartupError } from './startup-error.js'
+import { secureDataDir } from './data-dir.js'
+import { prepareTaskSandbox, releaseTaskSandbox, releaseTaskSandboxNow } from './task-sandbox.js'
 
 export interface MeshosNodeHooks {
   /** The node can no longer run or report tasks (its launcher or executor process died): the
@@ -48,6 +51,8 @@ interface Parts {
   incarnations: IncarnationFile
   host: P2PHost
   metrics: NodeMetrics
+  sandbox: TaskSandbox
+  isolation: IsolationView
   executor: TaskExecutor
   membership: Membership
   replica: Replica
@@ -79,7 +84,18 @@ export class MeshosNode implements NodeApi {
     } catch (err) {
       throw new StartupError(`data dir ${config.dataDir} cannot be created: ${(err as Error).message}`)
     }
+    await secureDataDir(config.dataDir, log)
     const privateKey = await loadOrCreatePrivateKey(config.dataDir)
+    const agentUid = process.geteuid?.() ?? -1
+    const sandbox = prepareTaskSandbox(
+      {
+        dataDir: config.dataDir,
+        taskUser: config.executor.taskUser,
+        peerId: peerIdOfKey(privateKey),
+        agentUid,
+      },
+      log,
+    )
     const incarnations = new IncarnationFile(config.dataDir, log)
     const incarnation = await incarnations.next()
     const metrics = new NodeMetrics()
@@ -96,6 +112,7 @@ export class MeshosNode implements NodeApi {
         },
       })
     } catch (err) {
+      await releaseTaskSandbox(sandbox)
       throw new StartupError(`cannot listen on ${config.listen.join(', ')}: ${describeListenError(err)}`)
     }
     const startedAtMs = clock.nowMs()
@@ -120,6 +137,7 @@ export class MeshosNode implements NodeApi {
     )
     if (!check.ok) {
       await host.stop()
+      await releaseTaskSandbox(sandbox)
       throw new StartupError(
         `this node's description would be refused by its peers (${check.detail}); check --name and --label`,
       )
@@ -128,7 +146,11 @@ export class MeshosNode implements NodeApi {
       ...config.executor,
       dataDir: config.dataDir,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
-      onFatal: hooks.onFatal,
+      sandbox,
+      onFatal: reason => {
+        releaseTaskSandboxNow(sandbox)
+        hooks.onFatal(reason)
+      },
       logger: log.child({ component: 'executor' }),
     })
     const membership = new Membership({
@@ -207,6 +229,7 @@ export class MeshosNode implements NodeApi {
       reconcileMs: t.reconcileMs,
       taskDirRetentionMs: t.taskDirRetentionMs,
       taskDirGcIntervalMs: t.taskDirGcIntervalMs,
+      taskDirsMaxBytes: t.taskDirsMaxBytes,
       logger: log,
     })
     const tasks = new TaskService({
@@ -230,6 +253,8 @@ export class MeshosNode implements NodeApi {
       incarnations,
       host,
       metrics,
+      sandbox,
+      isolation: isolationView(sandbox, agentUid),
       executor,
       membership,
       replica,
@@ -272,6 +297,7 @@ export class MeshosNode implements NodeApi {
     p.master.stop()
     p.autopilot.stop()
     await p.executor.stop()
+    await releaseTaskSandbox(p.sandbox)
     await p.replica.stop(graceful)
     await p.membership.stop(graceful)
     await p.host.stop()
@@ -290,6 +316,7 @@ export class MeshosNode implements NodeApi {
       leader: p.replica.leader,
       term: p.replica.term,
       insecure: p.config.insecure,
+      isolation: p.isolation,
     }
   }
 
@@ -335,6 +362,15 @@ export class MeshosNode implements NodeApi {
     metrics.taskReportsQueued.set(worker.queuedReports)
     metrics.tasksRunningHere.set(executor.running().length)
     if (executor.spawnerKind !== null) metrics.executorSpawner.set({ kind: executor.spawnerKind }, 1)
+    const { isolation } = this.parts
+    metrics.executorIsolation.set(
+      {
+        task_user: isolation.taskUser ?? 'agent',
+        cgroups: isolation.cgroups ?? 'none',
+        memory_limit: isolation.memoryLimit,
+      },
+      1,
+    )
     return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
   }
 }

@@ -4,6 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { writeFileAtomic } from '../util/atomic-file.js'
 
 const KEY_FILE = 'peer-key'
@@ -27,4 +28,9 @@ export async function loadOrCreatePrivateKey(dataDir: string): Promise<PrivateKe
   const key = await generateKeyPair('Ed25519')
   await writeFileAtomic(file, privateKeyToProtobuf(key), 0o600)
   return key
+}
+
+/** The peer id this key gives a node (known before its host starts). */
+export function peerIdOfKey(privateKey: PrivateKey): string {
+  return peerIdFromPrivateKey(privateKey).toString()
 }

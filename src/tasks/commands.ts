@@ -66,6 +66,8 @@ export const outcomeReasonSchema = z.enum([
   'signal',
   'timeout',
   'memory',
+  // Newer than the rest: a node of an older version skips the whole report entry that carries it.
+  'disk',
   'cancelled',
   'spawn_error',
   'lost',

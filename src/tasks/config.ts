@@ -37,6 +37,10 @@ export interface TasksConfig {
   maxUnfinishedTasksPerTenant: number
   /** The same for all tenants together. */
   maxUnfinishedTasks: number
+  /** What all the task dirs a node keeps may hold together; past it, the oldest finished
+   * attempts' dirs go first (checked with the expiry, every taskDirGcIntervalMs). Ten of the
+   * executor's per-attempt bound (maxWorkDirBytes): a disk of a few tens of GiB keeps room. */
+  taskDirsMaxBytes: number
 }
 
 export const DEFAULT_TASKS: TasksConfig = {
@@ -55,4 +59,5 @@ export const DEFAULT_TASKS: TasksConfig = {
   maxUnfinishedTasksPerTenant: 10_000,
   /** A task record is ~1 KiB with a typical spec: ~100 MiB of table and snapshot at the cap. */
   maxUnfinishedTasks: 100_000,
+  taskDirsMaxBytes: 10 * 1024 ** 3,
 }

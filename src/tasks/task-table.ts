@@ -20,9 +20,9 @@ import type { TaskSpec } from './spec.js'
 export type TaskState = 'pending' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled'
 export const TASK_STATES: readonly TaskState[] = ['pending', 'assigned', 'running', 'succeeded', 'failed', 'cancelled']
 
-/** Why a task failed: exit_code, signal, timeout, memory, spawn_error, lost, deadline_missed. */
+/** Why a task failed: exit_code, signal, timeout, memory, disk, spawn_error, lost, deadline_missed. */
 export type FailureReason =
-  'exit_code' | 'signal' | 'timeout' | 'memory' | 'spawn_error' | 'lost' | 'deadline_missed' | 'refused'
+  'exit_code' | 'signal' | 'timeout' | 'memory' | 'disk' | 'spawn_error' | 'lost' | 'deadline_missed' | 'refused'
 
 export interface AttemptRecord {
   attempt: number

@@ -34,6 +34,8 @@ export interface WorkerInit {
   reconcileMs: number
   taskDirRetentionMs: number
   taskDirGcIntervalMs: number
+  /** What this node's task dirs may hold together (task-dir-gc.ts). */
+  taskDirsMaxBytes: number
   logger: Logger
 }
 
@@ -97,13 +99,19 @@ export class Worker implements ExecutorListener {
     // Only once caught up: a lagging replica could take a task it has not applied yet for forgotten.
     if (this.stopped || !this.init.cluster.caughtUp()) return
     try {
-      const removed = await collectTaskDirs(
+      const { expired, overCap } = await collectTaskDirs(
         this.init.dataDir,
         this.init.cluster.table,
         this.init.clock.nowMs(),
         this.init.taskDirRetentionMs,
+        this.init.taskDirsMaxBytes,
       )
-      if (removed > 0) this.log.info({ removed }, 'removed expired task directories')
+      if (expired > 0) this.log.info({ removed: expired }, 'removed expired task directories')
+      if (overCap > 0)
+        this.log.warn(
+          { removed: overCap, maxBytes: this.init.taskDirsMaxBytes },
+          "removed the oldest finished attempts' directories: task output over the node's bound",
+        )
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not remove expired task directories')
     }

@@ -54,7 +54,7 @@ describe("the agent's executor", function () {
     const a = await startAgent()
     const id = await submit(a, { command: 'sleep 60' })
     await waitState(a, id, ['running'], TASK_BOUND_MS)
-    const pidFile = path.join(a.opts.dataDir, 'tasks', id, '1', 'pid')
+    const pidFile = path.join(a.opts.dataDir, 'tasks', id, '1.pid')
     const taskPid = await waitFor(
       "the task's pid file",
       async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid,

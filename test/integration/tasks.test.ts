@@ -213,7 +213,7 @@ describe('tasks with real processes', function () {
       if (t.node === worker.peerId) id = candidate
     }
     assert.notEqual(id, '', 'no task landed on the chosen worker in 10 tries')
-    const pidFile = path.join(worker.opts.dataDir, 'tasks', id, '1', 'pid')
+    const pidFile = path.join(worker.opts.dataDir, 'tasks', id, '1.pid')
     // The worker writes it off its event loop right after the spawn; it may trail the report.
     const pid = await waitFor(
       "the task's pid file",

@@ -87,6 +87,14 @@ describe('meshos agent flags', () => {
     assert.equal(parse([], { MESHOS_SPAWNER: 'child_process' }).executor.spawner, 'child_process')
   })
 
+  it('takes the task user, its pids limit and its work-dir bound', () => {
+    const defaults = parse([]).executor
+    assert.deepEqual([defaults.taskUser, defaults.pidsMax, defaults.maxWorkDirBytes], ['nobody', 1024, 1024 ** 3])
+    const cfg = parse(['--task-user', 'meshos-tasks', '--task-pids-max', '64', '--task-disk-mb', '10']).executor
+    assert.deepEqual([cfg.taskUser, cfg.pidsMax, cfg.maxWorkDirBytes], ['meshos-tasks', 64, 10 * 1024 * 1024])
+    assert.equal(parse([], { MESHOS_TASK_USER: '1001' }).executor.taskUser, '1001')
+  })
+
   it('reads MESHOS_* env vars, and flags win over them', () => {
     const env = {
       MESHOS_DATA_DIR: '/env/dir',
@@ -118,6 +126,9 @@ describe('meshos agent flags', () => {
     [['--label', 'novalue'], /--label "novalue": expected KEY=VALUE/],
     [['--log-level', 'loud'], /--log-level "loud"/],
     [['--spawner', 'fork'], /--spawner "fork": expected one of auto, launcher, child_process/],
+    [['--task-user', 'a b'], /--task-user "a b": expected a user name or a numeric uid/],
+    [['--task-pids-max', '0'], /--task-pids-max "0": expected a positive integer/],
+    [['--task-disk-mb', '1.5'], /--task-disk-mb "1.5": expected a positive integer/],
     [['--label', `k=${'v'.repeat(256)}`], /value is longer than 255 characters/, 'a 256-character label value'],
     [Array.from({ length: 65 }, (_, i) => `--label=k${i}=v`), /at most 64 labels/, '65 labels'],
     [['stray'], /stray/],

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -136,6 +136,11 @@ class Harness {
     return join(this.dataDir, 'tasks', taskId, String(attempt))
   }
 
+  /** Beside the work dir, where the task cannot write (task-dir.ts). */
+  pidFile(taskId: string, attempt = 1): string {
+    return `${this.workDir(taskId, attempt)}.pid`
+  }
+
   log(taskId: string, stream: 'stdout' | 'stderr' = 'stdout', attempt = 1): string {
     return readFileSync(join(this.workDir(taskId, attempt), `${stream}.log`), 'utf8')
   }
@@ -190,7 +195,7 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[])
         assert.equal(h.log('echo', 'stderr'), 'err\n')
         assert.equal(h.startCounts.get('echo/1'), 1)
         assert.equal(h.executor.isRunning('echo', 1), false)
-        assert.equal(existsSync(join(h.workDir('echo'), 'pid')), false, 'no pid file is left once the task exited')
+        assert.equal(existsSync(h.pidFile('echo')), false, 'no pid file is left once the task exited')
       })
 
       it("keeps a pid file with the process's /proc start time while the task runs", async function () {
@@ -199,7 +204,7 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[])
         const task = await h.started('long')
         const stat = readFileSync(`/proc/${task.pid}/stat`, 'latin1')
         const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-        const pidFile = join(h.workDir('long'), 'pid')
+        const pidFile = h.pidFile('long')
         // The launcher learns the start time a few ms after the spawn (native/launcher.c says why),
         // and the file is written then: a read may catch it half written (readPidFile: null).
         await eventually(() => readPidFile(pidFile)?.startTime === startTime, 'the pid file to carry the start time')
@@ -389,6 +394,28 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[])
         assert.equal(existsSync(join(h.workDir('early'), 'ran.txt')), false, 'the command never ran')
       })
 
+      it('ends a task whose work dir outgrows its bound, or that writes a file past it, with reason disk', async function () {
+        const h = await harness({ maxWorkDirBytes: 1024 * 1024, diskPollMs: 50 })
+        const many = await h.run(
+          request('many', {
+            command: 'head -c 700000 /dev/zero > a; head -c 700000 /dev/zero > b; sleep 30',
+            timeoutMs: 15_000,
+          }),
+        )
+        assert.equal(many.reason, 'disk', many.message)
+        assert.match(many.message, /work dir holds 1\.\d MiB, over its 1 MiB bound/)
+        const one = await h.run(request('one', { command: 'exec head -c 5000000 /dev/zero > big' }))
+        assert.deepEqual(
+          [one.reason, one.signal, one.message],
+          ['disk', 'SIGXFSZ', 'killed by SIGXFSZ: a file reached the 1 MiB file-size limit'],
+        )
+        const few = await harness({ maxWorkDirEntries: 100, diskPollMs: 50 })
+        const files = await few.run(
+          request('files', { command: 'mkdir d; cd d; touch $(seq 1 300); sleep 30', timeoutMs: 15_000 }),
+        )
+        assert.deepEqual([files.reason, files.message], ['disk', 'work dir holds more than 100 files'])
+      })
+
       it('kills a task whose process tree exceeds its memory limit', async function () {
         const h = await harness()
         const allocate = 'const a=[];for(let i=0;i<20;i++)a.push(Buffer.alloc(1e7,1));setInterval(()=>{},1000)'
@@ -516,6 +543,32 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[])
         assert.equal(readFileSync(target, 'utf8'), 'keep me')
       })
 
+      it('refuses to empty a file a hard link planted where a log goes points to', async function () {
+        const h = await harness()
+        const target = join(h.dataDir, 'linked')
+        writeFileSync(target, 'keep me')
+        await mkdir(h.workDir('linked'), { recursive: true })
+        linkSync(target, join(h.workDir('linked'), 'stdout.log'))
+        const outcome = await h.run(request('linked', { command: 'echo overwritten' }))
+        assert.equal(outcome.reason, 'spawn_error')
+        assert.equal(readFileSync(target, 'utf8'), 'keep me')
+      })
+
+      it('serves nothing through a symlink the task swapped in for its log', async function () {
+        const h = await harness()
+        const secret = join(h.dataDir, 'secret')
+        writeFileSync(secret, 'the agent only')
+        const outcome = await h.run(
+          request('swap', { command: `echo mine; rm stdout.log; ln -s ${secret} stdout.log` }),
+        )
+        assert.equal(outcome.reason, 'exited', outcome.message)
+        const log = await h.executor.readLog('swap', 1, 'stdout', 0, 100)
+        assert.deepEqual(log && { text: Buffer.from(log.data).toString(), nextOffset: log.nextOffset }, {
+          text: '',
+          nextOffset: 0,
+        })
+      })
+
       it('reads from offsets, and after a restart', async function () {
         const h = await harness()
         await h.run(request('read', { command: 'printf "hello world"' }))
@@ -555,7 +608,7 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[])
         previous.launch(request('orphan', { command: 'sleep 30 & sleep 30; wait' }))
         await previous.started('orphan')
         // Written a few ms after the start with the launcher (task-run.ts says why).
-        await eventually(() => readPidFile(join(previous.workDir('orphan'), 'pid')) !== null, "the orphan's pid file")
+        await eventually(() => readPidFile(previous.pidFile('orphan')) !== null, "the orphan's pid file")
         assert.deepEqual(await previous.executor.killOrphans(), [], 'its own task is not an orphan')
 
         const current = await harness({}, previous.dataDir)
@@ -586,10 +639,10 @@ for (const spawner of ['launcher', 'child_process'] as SpawnerKind[])
         try {
           const dir = h.workDir('recycled')
           await mkdir(dir, { recursive: true })
-          writeFileSync(join(dir, 'pid'), JSON.stringify({ taskId: 'recycled', attempt: 1, pid, startTime: '1' }))
+          writeFileSync(h.pidFile('recycled'), JSON.stringify({ taskId: 'recycled', attempt: 1, pid, startTime: '1' }))
           assert.deepEqual(await h.executor.killOrphans(), [])
           assert.equal(processDead(pid), false)
-          assert.equal(existsSync(join(dir, 'pid')), false, 'the stale pid file is cleaned up')
+          assert.equal(existsSync(h.pidFile('recycled')), false, 'the stale pid file is cleaned up')
         } finally {
           stranger.kill('SIGKILL')
         }

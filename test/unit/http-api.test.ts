@@ -69,6 +69,7 @@ const fakeNode: NodeApi = {
     leader: null,
     term: null,
     insecure: false,
+    isolation: { taskUser: 'nobody', taskUid: 65534, cgroups: 'v1', memoryLimit: 'kernel' },
   }),
   nodes: () => [member],
   node: id => (id === member.id ? member : undefined),

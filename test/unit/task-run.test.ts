@@ -49,6 +49,10 @@ describe('task run outcome rules', function () {
         killGraceMs: 50,
         logger: SILENT,
         spawner,
+        user: null,
+        cgroups: null,
+        pidsMax: 1024,
+        maxFileBytes: null,
         onStarted: () => {},
         onFinished: o => {
           outcome = o

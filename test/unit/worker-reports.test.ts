@@ -63,6 +63,7 @@ describe('worker reports', () => {
       maxEventsPerReport,
       startReportDelayMs,
       reconcileMs: 60_000,
+      taskDirsMaxBytes: Infinity,
       taskDirRetentionMs: 60_000,
       taskDirGcIntervalMs: 60_000,
       logger: pino({ level: 'silent' }),

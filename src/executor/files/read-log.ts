@@ -1,6 +1,7 @@
 // Reading a task's logs back from its directory: straight from the files, so it works while the
 // task runs, after it ended and after an agent restart, with no executor state involved.
-import { open, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, open } from 'node:fs/promises'
 import { attemptProblem, taskIdProblem, taskPaths } from './task-dir.js'
 import type { LogChunk, LogStream } from '../types.js'
 
@@ -9,7 +10,7 @@ export const MAX_LOG_READ_BYTES = 4 * 1024 * 1024
 
 async function exists(file: string): Promise<boolean> {
   try {
-    await stat(file)
+    await lstat(file)
     return true
   } catch {
     return false
@@ -41,17 +42,21 @@ export async function readTaskLog(
   if (!(await exists(paths.workDir))) return null
   const truncated = await exists(paths.truncatedMarker[stream])
 
+  const nothing = { data: new Uint8Array(0), nextOffset: offset, truncated }
   let handle
   try {
-    handle = await open(paths.log[stream], 'r')
+    // Never through a link or into a FIFO the task put there (see safe-open.ts): the agent may be
+    // root, and what it reads it serves.
+    handle = await open(paths.log[stream], constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
   } catch (err) {
-    // The directory exists but the log does not (yet): nothing written.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return { data: new Uint8Array(0), nextOffset: offset, truncated }
+    // The directory exists but the log does not (yet): nothing written. A link: nothing either.
+    if (['ENOENT', 'ELOOP'].includes((err as NodeJS.ErrnoException).code ?? '')) return nothing
     throw err
   }
   try {
-    const size = (await handle.stat()).size
+    const st = await handle.stat()
+    if (!st.isFile()) return nothing
+    const size = st.size
     const length = Math.max(0, Math.min(maxBytes, MAX_LOG_READ_BYTES, size - offset))
     const data = new Uint8Array(length)
     let filled = 0

@@ -1,13 +1,16 @@
 // The on-disk layout of one attempt: <dataDir>/tasks/<taskId>/<attempt>/ is the task's working
-// directory and holds its logs and a pid file. Logs outlive the process (readLog works after the
-// task ended and after an agent restart); the pid file lets a restarted agent find what the old
-// one left running.
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+// directory (mode 0700, owned by the task's user) and holds its logs. Logs outlive the process
+// (readLog works after the task ended and after an agent restart). Beside it, in the agent's
+// directory of the task (0711: the task cannot write there), <attempt>.pid lets a restarted agent
+// find what the old one left running: a pid file the task could write would let it name any
+// process for the agent to kill.
+import { closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import path from 'node:path'
+import { openRegularForWrite } from './safe-open.js'
 import type { LogStream } from '../types.js'
 
 export const TASKS_DIR = 'tasks'
-export const PID_FILE = 'pid'
+export const PID_FILE_SUFFIX = '.pid'
 
 /** Longer ids are surely a bug upstream, and would get near the file-name length limit. */
 const TASK_ID_MAX_CHARS = 200
@@ -43,7 +46,7 @@ export function taskPaths(dataDir: string, taskId: string, attempt: number): Tas
     workDir,
     log: { stdout: path.join(workDir, 'stdout.log'), stderr: path.join(workDir, 'stderr.log') },
     truncatedMarker: { stdout: path.join(workDir, 'stdout.truncated'), stderr: path.join(workDir, 'stderr.truncated') },
-    pidFile: path.join(workDir, PID_FILE),
+    pidFile: `${workDir}${PID_FILE_SUFFIX}`,
   }
 }
 
@@ -66,7 +69,12 @@ export interface PidRecord {
  * it runs once per task that lives past 5 ms.
  */
 export function writePidFile(file: string, record: PidRecord): void {
-  writeFileSync(file, JSON.stringify(record) + '\n')
+  const fd = openRegularForWrite(file)
+  try {
+    writeSync(fd, JSON.stringify(record) + '\n')
+  } finally {
+    closeSync(fd)
+  }
 }
 
 export function readPidFile(file: string): PidRecord | null {

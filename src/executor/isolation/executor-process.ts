@@ -9,6 +9,8 @@
 import { Executor } from '../executor.js'
 import type { ExecutorLogger } from '../types.js'
 import type { FromExecutor, ToExecutor } from './executor-protocol.js'
+import { removeNodeCgroups } from '../cgroups/setup.js'
+import type { CgroupSetup } from '../cgroups/cgroups.js'
 
 if (process.send === undefined) throw new Error('executor-process.js must be started by the agent with an IPC channel')
 const post = (msg: FromExecutor): void => {
@@ -41,11 +43,13 @@ const logger: ExecutorLogger = {
 }
 
 let executor: Executor | null = null
+let cgroups: CgroupSetup | null = null
 
 process.on('message', (msg: ToExecutor) => {
   switch (msg.op) {
     case 'configure':
       debugLogs = msg.debugLogs
+      cgroups = msg.config.sandbox?.cgroups ?? null
       executor ??= new Executor({
         ...msg.config,
         logger,
@@ -87,7 +91,12 @@ process.on('message', (msg: ToExecutor) => {
 // going away is what ends it (below).
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {})
 
-// The agent is gone: nobody can be told about these tasks, and nobody accounts for them.
+// The agent is gone: nobody can be told about these tasks, and nobody accounts for them (nor for
+// the node's cgroups, which the agent would have removed).
 process.on('disconnect', () => {
-  void (executor?.stop() ?? Promise.resolve()).finally(() => process.exit(0))
+  void (executor?.stop() ?? Promise.resolve())
+    .then(async () => {
+      if (cgroups !== null) await removeNodeCgroups(cgroups)
+    })
+    .finally(() => process.exit(0))
 })

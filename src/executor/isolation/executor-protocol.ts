@@ -5,10 +5,7 @@ import type { SpawnerKind } from '../spawn/spawner.js'
 import type { LaunchRequest, RunningTask, TaskOutcome } from '../types.js'
 
 /** The options that cross the process boundary (callbacks and the logger stay on each side). */
-export type ExecutorProcessConfig = Pick<
-  ExecutorOptions,
-  'dataDir' | 'capacity' | 'maxLogBytes' | 'killGraceMs' | 'memoryPollMs' | 'spawner'
->
+export type ExecutorProcessConfig = Omit<ExecutorOptions, 'onSpawnerDied' | 'logger'>
 
 export type ToExecutor =
   /** debugLogs: the agent keeps debug lines (three per task: not worth an IPC message each otherwise). */

@@ -13,7 +13,7 @@ import { admissionProblem, sumResources } from '../admission.js'
 import { attemptKey, type ExecutorListener, type ExecutorOptions, type LaunchResult } from '../executor.js'
 import { killOrphans, type KilledOrphan } from '../proc/orphans.js'
 import { readTaskLog } from '../files/read-log.js'
-import type { FromExecutor, ToExecutor } from './executor-protocol.js'
+import type { ExecutorProcessConfig, FromExecutor, ToExecutor } from './executor-protocol.js'
 import type { SpawnerKind } from '../spawn/spawner.js'
 import type {
   ExecutorLogger,
@@ -24,6 +24,11 @@ import type {
   RunningTask,
   TaskOutcome,
 } from '../types.js'
+
+/** The options without the callbacks and the logger, which cannot cross to the executor process. */
+function configOf({ onSpawnerDied: _died, logger: _logger, ...config }: ExecutorOptions): ExecutorProcessConfig {
+  return config
+}
 
 const SILENT: ExecutorLogger = { isLevelEnabled: () => false, debug() {}, info() {}, warn() {}, error() {} }
 
@@ -62,14 +67,7 @@ export class IsolatedExecutor {
     this.send({
       op: 'configure',
       debugLogs: this.logger.isLevelEnabled?.('debug') ?? true,
-      config: {
-        dataDir: opts.dataDir,
-        capacity: opts.capacity,
-        maxLogBytes: opts.maxLogBytes,
-        killGraceMs: opts.killGraceMs,
-        memoryPollMs: opts.memoryPollMs,
-        spawner: opts.spawner,
-      },
+      config: configOf(opts),
     })
   }
 

@@ -1,6 +1,8 @@
 // Finding and killing what a previous agent on this data directory left running. Every launched
-// task has a pid file in its directory until its main process exits; a pid file of a task this
-// executor does not run is a leftover of an agent that crashed (or was killed) without cleaning up.
+// task has a pid file beside its directory (task-dir.ts: where the task cannot write) until its
+// main process exits; a pid file of a task this executor does not run is a leftover of an agent
+// that crashed (or was killed) without cleaning up. (With cgroups, the attempt cgroups such an
+// agent left are emptied and removed too: Executor.killOrphans.)
 //
 // Pids are recycled, so a pid file alone is not proof: the group is killed only if its leader is
 // the very process that was spawned (same /proc start time), or, when the leader is gone but some
@@ -8,12 +10,12 @@
 // rewrote its children's environment and lost its leader is left alone: wrongly killing an
 // unrelated process is the worse mistake.
 import { rmSync } from 'node:fs'
-import { access, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { readEnviron, readProcessTable, type ProcEntry } from './proc.js'
 import { killGroup } from '../task-run.js'
 import { taskIdentityEnv } from '../task-env.js'
-import { PID_FILE, readPidFile, TASKS_DIR, type PidRecord } from '../files/task-dir.js'
+import { PID_FILE_SUFFIX, readPidFile, TASKS_DIR, type PidRecord } from '../files/task-dir.js'
 import type { ExecutorLogger } from '../types.js'
 
 export interface KilledOrphan {
@@ -35,12 +37,8 @@ async function pidFiles(dataDir: string): Promise<string[]> {
   const tasksDir = path.join(dataDir, TASKS_DIR)
   const files: string[] = []
   for (const taskId of await listDir(tasksDir)) {
-    for (const attempt of await listDir(path.join(tasksDir, taskId))) {
-      const file = path.join(tasksDir, taskId, attempt, PID_FILE)
-      try {
-        await access(file)
-        files.push(file)
-      } catch {}
+    for (const name of await listDir(path.join(tasksDir, taskId))) {
+      if (name.endsWith(PID_FILE_SUFFIX)) files.push(path.join(tasksDir, taskId, name))
     }
   }
   return files

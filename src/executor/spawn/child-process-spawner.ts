@@ -1,8 +1,14 @@
 // Spawning with Node's child_process: the fallback when the launcher was not built. The task runs
 // detached (its own session and group, pgid = pid); its output comes through pipes that LogSinks
-// copy into the log files up to the cap.
+// copy into the log files up to the cap. Node's spawn sets the user and group (and clears the
+// supplementary groups) itself; it cannot join a cgroup or set a resource limit between fork and
+// exec, so a task that needs either starts as a small /bin/sh that sets the limit, waits until the
+// executor has moved it into its cgroups (one line on its stdin), and then execs the task: nothing
+// of the task runs outside them. The program is looked up first (as execvp would, on the task's
+// PATH), so that one that does not exist is still a spawn_error, not sh's exit 127.
 import { spawn } from 'node:child_process'
-import { closeSync } from 'node:fs'
+import { closeSync, statSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { LogSink } from '../files/log-sink.js'
 import { readStartTimeSync } from '../proc/proc.js'
 import { openRegularForWrite } from '../files/safe-open.js'
@@ -36,19 +42,38 @@ export class ChildProcessSpawner implements Spawner {
       return fail(`cannot open log ${(err as NodeJS.ErrnoException).path ?? ''}: ${errorCode(err)}`)
     }
 
+    const cgroupProcs = spec.cgroupProcs ?? []
+    const wrapped = wrapper(spec)
+    if (wrapped !== null) {
+      const missing = programProblem(spec.file, spec.env.PATH)
+      if (missing !== null) return fail(`spawn ${spec.file}: ${missing}`)
+    }
     let child
     try {
-      child = spawn(spec.file, spec.args, {
+      child = spawn(wrapped?.file ?? spec.file, wrapped?.args ?? spec.args, {
         cwd: spec.cwd,
         env: spec.env,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [cgroupProcs.length > 0 ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        ...(spec.user == null ? {} : { uid: spec.user.uid, gid: spec.user.gid }),
       })
     } catch (err) {
       // Synchronous failures: invalid arguments (a NUL byte in argv or env), some kernel errors.
       return fail(`spawn ${spec.file}: ${errorCode(err)}`)
     }
     if (child.stdout === null || child.stderr === null) throw new Error('unreachable: stdio is piped')
+    // Into its cgroups before it may go on (it waits for the line): as the agent, which may move it.
+    let joinFailure: string | null = null
+    if (cgroupProcs.length > 0 && child.pid !== undefined) {
+      try {
+        for (const procs of cgroupProcs) writeFileSync(procs, String(child.pid))
+        child.stdin?.end('go\n')
+      } catch (err) {
+        joinFailure = `cannot join the task's cgroup: ${errorCode(err)}`
+        child.kill('SIGKILL')
+      }
+    }
+    child.stdin?.on('error', () => {})
     // Undefined after a runtime spawn failure, which the 'error' event then reports. Read now:
     // the child cannot have been reaped before this tick ends.
     const pid = child.pid
@@ -65,7 +90,7 @@ export class ChildProcessSpawner implements Spawner {
     ]
     let exited = false
     child.once('spawn', () => {
-      if (pid !== undefined) events.onSpawned(pid, startTime)
+      if (pid !== undefined && joinFailure === null) events.onSpawned(pid, startTime)
     })
     child.on('error', err => {
       if (pid !== undefined) return // a later error of a running child: its exit still comes
@@ -77,7 +102,7 @@ export class ChildProcessSpawner implements Spawner {
       )
     })
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-      if (exited) return
+      if (exited || joinFailure !== null) return
       exited = true
       events.onExited(code, signal)
     }
@@ -85,7 +110,10 @@ export class ChildProcessSpawner implements Spawner {
     child.once('close', (code, signal) => {
       if (pid === undefined) return
       onExit(code, signal)
-      void Promise.all(sinks.map(async sink => await sink.closed)).then(() => events.onOutputClosed())
+      void Promise.all(sinks.map(async sink => await sink.closed)).then(() => {
+        if (joinFailure === null) events.onOutputClosed()
+        else events.onSpawnFailed(joinFailure)
+      })
     })
     return {
       closeOutput() {
@@ -96,4 +124,35 @@ export class ChildProcessSpawner implements Spawner {
   }
 
   close(): void {}
+}
+
+/** As execvp: ENOENT if no such file is found (a bare name on `searchPath`, as the task's PATH
+ * says), EACCES if what is found cannot be executed; null if it can. */
+function programProblem(file: string, searchPath: string | undefined): string | null {
+  const candidates = file.includes('/')
+    ? [file]
+    : (searchPath ?? '/usr/local/bin:/usr/bin:/bin').split(':').map(dir => path.join(dir === '' ? '.' : dir, file))
+  let problem = 'ENOENT'
+  for (const candidate of candidates) {
+    try {
+      const st = statSync(candidate)
+      if (st.isFile() && (st.mode & 0o111) !== 0) return null
+      problem = 'EACCES'
+    } catch {}
+  }
+  return problem
+}
+
+/** 512-byte blocks, the unit of sh's ulimit -f (POSIX). */
+const ULIMIT_BLOCK_BYTES = 512
+
+/** The /bin/sh that sets the file-size limit and waits to be moved into the cgroups, or null when
+ * the task needs neither. The task's file and arguments are its $0 and $@. */
+function wrapper(spec: SpawnSpec): { file: string; args: string[] } | null {
+  const steps: string[] = []
+  if (spec.maxFileBytes != null) steps.push(`ulimit -f ${Math.floor(spec.maxFileBytes / ULIMIT_BLOCK_BYTES)}`)
+  if ((spec.cgroupProcs ?? []).length > 0) steps.push('read go')
+  if (steps.length === 0) return null
+  steps.push('exec "$0" "$@" </dev/null')
+  return { file: '/bin/sh', args: ['-c', steps.join(' && '), spec.file, ...spec.args] }
 }

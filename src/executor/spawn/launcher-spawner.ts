@@ -20,6 +20,12 @@ const STAGE_STDOUT_LOG = 1
 const STAGE_STDERR_LOG = 2
 const STAGE_PIPE = 3
 const STAGE_WORK_DIR = 5
+const STAGE_CGROUP = 6
+const STAGE_USER = 7
+const STAGE_ENTER_WORK_DIR = 8
+const STAGE_FILE_LIMIT = 9
+/** uid and gid for "the launcher's own user". */
+const SAME_USER = 0xffffffff
 /** The first name of each number, as Node reports it (SIGABRT, not its alias SIGIOT). */
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>()
 for (const [name, value] of Object.entries(constants.signals))
@@ -69,6 +75,14 @@ function failureMessage(spec: SpawnSpec, stage: number, errno: string): string {
       return `cannot create output pipe: ${errno}`
     case STAGE_WORK_DIR:
       return `cannot prepare ${spec.cwd}: ${errno}`
+    case STAGE_CGROUP:
+      return `cannot join the task's cgroup: ${errno}`
+    case STAGE_USER:
+      return `cannot become uid ${spec.user?.uid} gid ${spec.user?.gid}: ${errno}`
+    case STAGE_ENTER_WORK_DIR:
+      return `the task's user cannot enter ${spec.cwd}: ${errno}`
+    case STAGE_FILE_LIMIT:
+      return `cannot set the file-size limit: ${errno}`
     default:
       return `spawn ${spec.file}: ${errno}`
   }
@@ -85,12 +99,16 @@ export class LauncherSpawner implements Spawner {
   private partial = Buffer.alloc(0)
   private closing = false
 
+  /** `nodeCgroups`: the node's cgroup directories, which the launcher empties and removes when
+   * its executor goes away (native/launcher.c). */
   constructor(
     path: string,
     private readonly logger: ExecutorLogger,
     onDied: (reason: string) => void,
+    nodeCgroups: string[] = [],
   ) {
-    this.child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] })
+    const args = nodeCgroups.flatMap(dir => ['--cgroup', dir])
+    this.child = spawn(path, args, { stdio: ['pipe', 'pipe', 'inherit'] })
     this.child.stdout?.on('data', (chunk: Buffer) => this.receive(chunk))
     // EPIPE after the launcher died: its exit is reported below.
     this.child.stdin?.on('error', err => this.logger.debug({ err }, 'launcher stdin error'))
@@ -124,7 +142,8 @@ export class LauncherSpawner implements Spawner {
       spec.truncatedMarker.stdout,
       spec.truncatedMarker.stderr,
     ]
-    if ([...head, ...argv, ...env].some(text => text.includes('\0'))) {
+    const cgroupProcs = spec.cgroupProcs ?? []
+    if ([...head, ...argv, ...env, ...cgroupProcs].some(text => text.includes('\0'))) {
       queueMicrotask(() =>
         events.onSpawnFailed(`spawn ${spec.file}: ERR_INVALID_ARG_VALUE (a NUL byte in argv, env or a path)`),
       )
@@ -136,6 +155,8 @@ export class LauncherSpawner implements Spawner {
     }
     const maxLogBytes = Buffer.alloc(8)
     maxLogBytes.writeBigUInt64LE(BigInt(spec.maxLogBytes))
+    const maxFileBytes = Buffer.alloc(8)
+    maxFileBytes.writeBigUInt64LE(BigInt(spec.maxFileBytes ?? 0))
     this.inFlight.set(id, { spec, events, exited: false, closed: false })
     this.child.stdin?.write(
       frame(REQ_SPAWN, id, [
@@ -145,6 +166,11 @@ export class LauncherSpawner implements Spawner {
         ...strings(argv),
         u32(env.length),
         ...strings(env),
+        u32(spec.user?.uid ?? SAME_USER),
+        u32(spec.user?.gid ?? SAME_USER),
+        maxFileBytes,
+        u32(cgroupProcs.length),
+        ...strings(cgroupProcs),
       ]),
     )
     return {

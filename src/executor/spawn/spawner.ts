@@ -1,6 +1,7 @@
 // How a task's process is created and its output captured. Two ways, one contract:
-// - 'launcher' (launcher-spawner.ts): the small C program in native/launcher.c, which uses
-//   posix_spawn() and copies output in C. The default wherever it was built.
+// - 'launcher' (launcher-spawner.ts): the small C program in native/launcher.c, which starts tasks
+//   with clone(CLONE_VM | CLONE_VFORK) as posix_spawn() does and copies output in C. The default
+//   wherever it was built.
 // - 'child_process' (child-process-spawner.ts): Node's own spawn(), which forks the executor
 //   process. The fallback for machines without a C compiler at install time; the same tests run
 //   against both.
@@ -23,6 +24,18 @@ export interface SpawnSpec {
   /** Created when the stream went past maxLogBytes. */
   truncatedMarker: Record<LogStream, string>
   maxLogBytes: number
+  /** Who the task runs as (its work dir is made theirs); absent or null: the spawner's own user. */
+  user?: TaskIds | null
+  /** cgroup.procs files the process joins before it runs anything of its own (cgroups/). */
+  cgroupProcs?: string[]
+  /** RLIMIT_FSIZE, soft and hard: no file it writes grows past this. Absent or null: inherited. */
+  maxFileBytes?: number | null
+}
+
+/** A user and group to run a task as: numbers, resolved once at start (task-user.ts). */
+export interface TaskIds {
+  uid: number
+  gid: number
 }
 
 /**
@@ -81,11 +94,13 @@ export type SpawnerChoice = (typeof SPAWNER_CHOICES)[number]
 /**
  * 'auto' takes the launcher when it was built. `onDied` is told if the launcher process dies: its
  * tasks can then neither be watched nor reported, which the caller must treat as its own death.
+ * `nodeCgroups`: see LauncherSpawner.
  */
 export function createSpawner(
   choice: SpawnerChoice,
   logger: ExecutorLogger,
   onDied: (reason: string) => void,
+  nodeCgroups: string[] = [],
 ): Spawner {
   const kind = choice === 'auto' ? (launcherAvailable() ? 'launcher' : 'child_process') : choice
   if (kind === 'child_process') {
@@ -98,5 +113,5 @@ export function createSpawner(
   }
   if (!launcherAvailable())
     throw new Error(`meshos-launcher is not built at ${LAUNCHER_PATH} (run npm run build with a C compiler)`)
-  return new LauncherSpawner(LAUNCHER_PATH, logger, onDied)
+  return new LauncherSpawner(LAUNCHER_PATH, logger, onDied, nodeCgroups)
 }
