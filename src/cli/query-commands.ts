@@ -30,7 +30,7 @@ export async function nodesCommand(args: string[], env: Record<string, string | 
       `${n.allocated.cpus}/${n.capacity.cpus}`,
       `${n.allocated.memoryMb}/${n.capacity.memoryMb}`,
       String(n.running),
-      n.load.toFixed(2),
+      n.load === null ? '-' : n.load.toFixed(2),
       n.lastSeenMs === 0 ? '-' : `${(n.lastSeenMs / 1000).toFixed(1)}s ago`,
       Object.entries(n.labels)
         .map(([k, v]) => `${k}=${v}`)

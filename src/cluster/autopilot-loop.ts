@@ -1,7 +1,7 @@
 // On the leader: reconsiders the voter set every autopilotIntervalMs and proposes the one change
 // the pure planner (election/autopilot.ts) asks for, if any.
 import type { Logger } from 'pino'
-import type { MemberTable } from '../gossip/member-table.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { ElectionConfig } from '../election/config.js'
 import { planAutopilot, type AutopilotMember } from '../election/autopilot.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
@@ -9,7 +9,7 @@ import type { Replica } from './replica.js'
 
 export interface AutopilotLoopInit {
   replica: Replica
-  members: MemberTable
+  members: MemberDirectory
   config: ElectionConfig
   clock: Clock
   logger: Logger
@@ -42,9 +42,9 @@ export class AutopilotLoop {
     try {
       const nowMs = this.init.clock.nowMs()
       const members: AutopilotMember[] = this.init.members.others().map(m => ({
-        id: m.info.nodeId,
+        id: m.record.info.nodeId,
         state: m.state,
-        stateForMs: Math.max(0, nowMs - m.stateSinceAtMs),
+        stateForMs: Math.max(0, nowMs - m.stateSinceMs),
       }))
       members.push({ id: raft.id, state: 'alive', stateForMs: 0 })
       const cfg = this.init.config

@@ -1,6 +1,6 @@
 // What GET /v1/cluster shows: the leader, the term, and every voter and learner with its
 // replication state (contact and match are known on the leader only).
-import type { MemberTable } from '../gossip/member-table.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Replica } from './replica.js'
 
 export interface PeerView {
@@ -18,7 +18,7 @@ export interface ClusterView {
   learners: PeerView[]
 }
 
-export function clusterView(replica: Replica, members: MemberTable, tickMs: number): ClusterView {
+export function clusterView(replica: Replica, members: MemberDirectory, tickMs: number): ClusterView {
   const raft = replica.started()
   const progress = new Map((raft.progress() ?? []).map(p => [p.id, p]))
   const peer = (id: string): PeerView => {

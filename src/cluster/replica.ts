@@ -3,7 +3,7 @@
 import path from 'node:path'
 import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
-import type { MemberTable } from '../gossip/member-table.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { ElectionConfig } from '../election/config.js'
 import type { RaftRole } from '../election/core/types.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
@@ -19,7 +19,7 @@ export type RaftRoleView = Exclude<RaftRole, 'precandidate'>
 export interface ReplicaInit {
   host: P2PHost
   state: ClusterStateMachine
-  members: MemberTable
+  members: MemberDirectory
   config: ElectionConfig
   dataDir: string
   /** The first node of a cluster (started without --bootstrap) starts as a one-voter cluster. */
@@ -115,6 +115,14 @@ export class Replica {
   caughtUp(): boolean {
     const raft = this.raft
     return raft != null && !raft.stopped && raft.leader != null && raft.appliedIndex >= raft.commitIndex
+  }
+
+  /** The peers Raft talks to from here: the configuration's members and the leader. */
+  peers(): string[] {
+    const raft = this.raft
+    if (raft == null) return []
+    const config = raft.config
+    return [...config.voters, ...config.learners, ...(raft.leader === null ? [] : [raft.leader])]
   }
 
   /** "2 of 5 voters reachable", from the membership view (this node included). */

@@ -30,9 +30,10 @@ export interface NodeView {
   state: MemberState
   capacity: { cpus: number; memoryMb: number }
   allocated: { cpus: number; memoryMb: number }
+  /** Tasks assigned to or running on it, as this node's replica of the log says. */
   running: number
-  /** One-minute load average the node reported. */
-  load: number
+  /** One-minute load average: known for the node answering only (load is not gossiped). */
+  load: number | null
   labels: Record<string, string>
   version: string
   incarnation: number

@@ -2,13 +2,7 @@
 // MESHOS_* env vars. Each layer owns its defaults (gossip/config.ts, election/config.ts,
 // tasks/config.ts, executor/config.ts, http/config.ts); this file only assembles them.
 import os from 'node:os'
-import {
-  DEFAULT_JOIN,
-  DEFAULT_MEMBERSHIP,
-  MEMBERSHIP_LIMITS,
-  type JoinConfig,
-  type MembershipConfig,
-} from '../gossip/config.js'
+import { DEFAULT_MEMBERSHIP, MEMBERSHIP_LIMITS, type MembershipConfig } from '../gossip/config.js'
 import { DEFAULT_ELECTION, type ElectionConfig } from '../election/config.js'
 import { DEFAULT_TASKS, type TasksConfig } from '../tasks/config.js'
 import { DEFAULT_EXECUTOR, type ExecutorConfig } from '../executor/config.js'
@@ -29,7 +23,6 @@ export interface NodeConfig {
   labels: Record<string, string>
   logLevel: string
   membership: MembershipConfig
-  join: JoinConfig
   election: ElectionConfig
   tasks: TasksConfig
   executor: ExecutorConfig
@@ -58,7 +51,6 @@ export function defaultNodeConfig(): NodeConfig {
     labels: {},
     logLevel: 'info',
     membership: { ...DEFAULT_MEMBERSHIP },
-    join: { ...DEFAULT_JOIN },
     election: { ...DEFAULT_ELECTION },
     tasks: { ...DEFAULT_TASKS },
     executor: { ...DEFAULT_EXECUTOR },

@@ -8,7 +8,11 @@ import { P2PHost } from '../p2p/host.js'
 import { loadOrCreatePrivateKey, peerIdOfKey } from '../p2p/identity.js'
 import { Membership, MEMBERSHIP_TOPIC } from '../gossip/membership.js'
 import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
-import { decodeGossip, encodeGossip, MEMBERSHIP_WIRE_VERSION, type NodeInfo } from '../gossip/heartbeat.js'
+import { memberInfoProblem } from '../gossip/wire.js'
+import type { MemberInfo } from '../gossip/core/types.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
+import { PeersInUse } from '../gossip/peers-in-use.js'
+import { RecordSigner } from '../p2p/record-signer.js'
 import type { MemberState } from '../gossip/member-state.js'
 import { NodeMetrics } from '../metrics/node-metrics.js'
 import { systemClock, type Clock } from '../util/clock.js'
@@ -116,30 +120,23 @@ export class MeshosNode implements NodeApi {
       throw new StartupError(`cannot listen on ${config.listen.join(', ')}: ${describeListenError(err)}`)
     }
     const startedAtMs = clock.nowMs()
-    const self: NodeInfo = {
+    const info: MemberInfo = {
       nodeId: host.peerId,
       name: config.name,
       // A host listening on 0.0.0.0 with many interfaces could list more than peers accept.
       addrs: host.multiaddrs().slice(0, MEMBERSHIP_LIMITS.maxAddrs),
-      incarnation,
-      seq: 0,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
-      allocated: { cpus: 0, memoryMb: 0 },
-      running: 0,
-      load: os.loadavg()[0] ?? 0,
       labels: config.labels,
       version: MESHOS_VERSION,
       startedAt: startedAtMs,
     }
     // What peers would refuse, we refuse to start with: otherwise the node would be invisible.
-    const check = decodeGossip(
-      encodeGossip({ v: MEMBERSHIP_WIRE_VERSION, type: 'heartbeat', node: self, suspects: [] }),
-    )
-    if (!check.ok) {
+    const problem = memberInfoProblem(info)
+    if (problem !== null) {
       await host.stop()
       await releaseTaskSandbox(sandbox)
       throw new StartupError(
-        `this node's description would be refused by its peers (${check.detail}); check --name and --label`,
+        `this node's description would be refused by its peers (${problem}); check --name and --label`,
       )
     }
     const executor = createAgentExecutor({
@@ -153,24 +150,25 @@ export class MeshosNode implements NodeApi {
       },
       logger: log.child({ component: 'executor' }),
     })
+    const peersInUse = new PeersInUse()
     const membership = new Membership({
       host,
-      self,
-      membership: config.membership,
-      join: config.join,
+      signer: new RecordSigner(privateKey),
+      info,
+      incarnation,
+      dataDir: config.dataDir,
+      config: config.membership,
       bootstrap: config.bootstrap,
+      clock,
+      random: Math.random,
       logger: log,
       metrics,
-      sampleSelf: () => ({
-        load: os.loadavg()[0] ?? 0,
-        allocated: executor.allocated(),
-        running: executor.running().length,
-      }),
       onIncarnation: n => {
         incarnations.save(n)
       },
+      inUse: peer => peersInUse.has(peer),
     })
-    const members = membership.table
+    const members: MemberDirectory = membership
     const replica = new Replica({
       host,
       state: new ClusterStateMachine(),
@@ -182,6 +180,7 @@ export class MeshosNode implements NodeApi {
       metrics,
       logger: log,
     })
+    peersInUse.add(() => replica.peers())
     const view = taskClusterView(replica)
     const t = config.tasks
     const placer = new Placer({
@@ -320,12 +319,40 @@ export class MeshosNode implements NodeApi {
     }
   }
 
+  /** Members from this node's membership view; allocations and running tasks from its replica of
+   * the log (what the scheduler counts); load only for this node (it is not gossiped). */
   nodes(): NodeView[] {
-    const nowMs = this.parts.clock.nowMs()
-    const table = this.parts.membership.table
-    const views: NodeView[] = [toView(table.selfInfo, 'alive', 0)]
-    for (const m of table.others()) {
-      views.push(toView(m.info, m.state, Math.max(0, nowMs - m.lastSeenAtMs)))
+    const { clock, membership, placer } = this.parts
+    const nowMs = clock.nowMs()
+    const held = new Map(placer.schedulerNodes().map(n => [n.id, n]))
+    const view = (
+      info: MemberInfo,
+      state: MemberState,
+      incarnation: number,
+      lastSeenMs: number,
+      load: number | null,
+    ): NodeView => {
+      const h = held.get(info.nodeId)
+      return {
+        id: info.nodeId,
+        name: info.name,
+        addrs: info.addrs,
+        state,
+        capacity: info.capacity,
+        allocated: h?.allocated ?? { cpus: 0, memoryMb: 0 },
+        running: h?.taskCount ?? 0,
+        load,
+        labels: info.labels,
+        version: info.version,
+        incarnation,
+        startedAt: isoOrNull(info.startedAt),
+        lastSeenMs,
+      }
+    }
+    const self = membership.selfRecord
+    const views = [view(self.info, 'alive', self.incarnation, 0, os.loadavg()[0] ?? 0)]
+    for (const m of membership.others()) {
+      views.push(view(m.record.info, m.state, m.record.incarnation, Math.max(0, nowMs - m.lastSeenMs), null))
     }
     return views.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
   }
@@ -335,7 +362,7 @@ export class MeshosNode implements NodeApi {
   }
 
   clusterView(): ClusterView {
-    return clusterView(this.parts.replica, this.parts.membership.table, this.parts.config.election.tickMs)
+    return clusterView(this.parts.replica, this.parts.membership, this.parts.config.election.tickMs)
   }
 
   async kvPut(key: string, value: string): Promise<{ key: string; value: string; index: number; term: number }> {
@@ -372,24 +399,6 @@ export class MeshosNode implements NodeApi {
       1,
     )
     return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
-  }
-}
-
-function toView(info: NodeInfo, state: MemberState, lastSeenMs: number): NodeView {
-  return {
-    id: info.nodeId,
-    name: info.name,
-    addrs: info.addrs,
-    state,
-    capacity: info.capacity,
-    allocated: info.allocated,
-    running: info.running,
-    load: info.load,
-    labels: info.labels,
-    version: info.version,
-    incarnation: info.incarnation,
-    startedAt: isoOrNull(info.startedAt),
-    lastSeenMs,
   }
 }
 

@@ -223,6 +223,31 @@ export class P2PHost {
     })
   }
 
+  /** Records where `peerId` listens, so frames and requests addressed to it by id can dial it. */
+  async rememberAddrs(peerId: string, addrs: string[]): Promise<void> {
+    const multiaddrs = addrs.flatMap(a => {
+      try {
+        return [multiaddr(a)]
+      } catch {
+        return []
+      }
+    })
+    if (multiaddrs.length === 0) return
+    await this.node.peerStore.merge(peerIdFromString(peerId), { multiaddrs })
+  }
+
+  /** When the oldest open connection to `peerId` was opened (epoch ms), or null if none is open. */
+  connectedSinceMs(peerId: string): number | null {
+    const conns = this.node.getConnections(peerIdFromString(peerId))
+    if (conns.length === 0) return null
+    return Math.min(...conns.map(c => c.timeline.open))
+  }
+
+  /** Closes every connection to `peerId` (it may dial again). */
+  async hangUp(peerId: string): Promise<void> {
+    await this.node.hangUp(peerIdFromString(peerId))
+  }
+
   /** Dials a peer by its multiaddrs (each with /p2p/<id>); resolves to its peer id. */
   async dial(addrs: string[], timeoutMs: number): Promise<string> {
     const conn = await this.node.dial(

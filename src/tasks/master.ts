@@ -4,7 +4,7 @@
 // is never planned twice from a stale view. Also marks the tasks of dead workers lost and fails
 // pending tasks whose deadline passed.
 import type { Logger } from 'pino'
-import type { MemberTable } from '../gossip/member-table.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { TaskCluster } from './cluster-port.js'
 import { TASK_COMMAND_LIMITS } from './commands.js'
@@ -12,7 +12,7 @@ import type { Placer } from './placer.js'
 
 export interface MasterInit {
   cluster: TaskCluster
-  members: MemberTable
+  members: MemberDirectory
   placer: Placer
   clock: Clock
   /** How often the master looks even when nothing changed: deadlines and dead workers. */

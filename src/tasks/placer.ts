@@ -5,8 +5,8 @@
 //
 // When the queue is empty, a submission is placed as it is proposed (the placements ride in the
 // submission's own log entry), so a task on an idle cluster starts after one commit instead of two.
-import type { MemberTable } from '../gossip/member-table.js'
-import type { NodeInfo } from '../gossip/heartbeat.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
+import type { MemberInfo } from '../gossip/core/types.js'
 import { usableCapacity } from '../gossip/capacity.js'
 import { plan } from '../scheduler/scheduler.js'
 import type {
@@ -25,7 +25,7 @@ export interface PlacerInit {
   /** This node's id: it wins placement ties (see SchedulerInput.preferredNodeId). */
   self: string
   cluster: TaskClusterView
-  members: MemberTable
+  members: MemberDirectory
   policy: SchedulerPolicy
   /** Pending tasks considered per round: bounds the cost of one plan. */
   maxTasksPerRound: number
@@ -115,7 +115,7 @@ export class Placer {
       a.taskCount++
       allocated.set(t.node, a)
     }
-    const toNode = (info: NodeInfo, alive: boolean, draining: boolean): SchedulerNode => {
+    const toNode = (info: MemberInfo, alive: boolean, draining: boolean): SchedulerNode => {
       const a = allocated.get(info.nodeId)
       return {
         id: info.nodeId,
@@ -130,7 +130,7 @@ export class Placer {
     }
     const members = this.init.members
     const nodes = [toNode(members.selfInfo, true, false)]
-    for (const m of members.others()) nodes.push(toNode(m.info, m.state === 'alive', m.state === 'left'))
+    for (const m of members.others()) nodes.push(toNode(m.record.info, m.state === 'alive', m.state === 'left'))
     return nodes
   }
 

@@ -4,7 +4,7 @@
 import { randomFillSync } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
-import type { MemberTable } from '../gossip/member-table.js'
+import type { MemberDirectory } from '../gossip/member-directory.js'
 import { usableCapacity } from '../gossip/capacity.js'
 import type { TaskExecutor } from '../executor/executor.js'
 import type { LogStream } from '../executor/types.js'
@@ -82,7 +82,7 @@ export interface LogRead {
 export interface TaskServiceInit {
   host: P2PHost
   cluster: TaskCluster
-  members: MemberTable
+  members: MemberDirectory
   executor: TaskExecutor
   /** The scheduler's view of the nodes, to explain why a task waits. */
   placer: Placer
@@ -318,7 +318,7 @@ export class TaskService {
       ...members
         .others()
         .filter(m => m.state === 'alive')
-        .map(m => m.info),
+        .map(m => m.record.info),
     ].map(info => usableCapacity(info.capacity))
     return {
       cpus: Math.max(...alive.map(c => c.cpus)),

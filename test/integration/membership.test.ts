@@ -7,12 +7,14 @@ import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { waitConverged, waitForState } from '../helpers/membership.js'
 import { DEFAULT_MEMBERSHIP as M } from '../../src/gossip/config.js'
-import { suspicionTimeoutMs } from '../../src/gossip/suspicion.js'
 
-/** Scheduling slack on a loaded 2-core machine: the tick period, one heartbeat, and a second. */
-const SLACK_MS = M.tickIntervalMs + M.heartbeatIntervalMs + 1000
-/** Worst case from the last heartbeat to `dead` in a 3-node cluster (no confirmations). */
-const DEAD_BOUND_MS = M.suspectAfterMs + suspicionTimeoutMs(M, 3) + SLACK_MS
+/** Scheduling slack on a loaded 2-core machine: the tick period, one probe period, and a second. */
+const SLACK_MS = M.tickIntervalMs + M.probeIntervalMs + 1000
+/** Worst case from a crash to `suspect` at its observers: the probe phase, the missed rounds
+ * (each a probe period), the last round's direct and indirect timeouts. */
+const SUSPECT_BOUND_MS = (M.missedRoundsBeforeSuspect + 1) * M.probeIntervalMs + 2 * M.probeTimeoutMs
+/** Then the full suspicion timeout of a small cluster (no confirmations counted). */
+const DEAD_BOUND_MS = SUSPECT_BOUND_MS + M.suspicionMult * M.suspicionBaseMs + SLACK_MS
 /** libp2p's own connection monitor would notice a frozen peer only after about this long. */
 const LIBP2P_MONITOR_MS = 10_000
 
@@ -96,14 +98,14 @@ describe('membership with real processes', function () {
     assert.equal(await b!.stateOf(a!.peerId), 'alive')
   })
 
-  it('SIGSTOP one → suspect, then dead, by heartbeats (before libp2p notices); SIGCONT → alive', async () => {
+  it('SIGSTOP one → suspect, then dead, by probes (before libp2p notices); SIGCONT → alive', async () => {
     const [a, b, c] = await startCluster(3)
     const suspectsBefore = await Promise.all([a!, b!].map(async o => await transitions(o, 'suspect')))
     c!.signal('SIGSTOP')
     const toDead = await waitForState([a!, b!], c!.peerId, 'dead', DEAD_BOUND_MS)
     assert.ok(
       toDead < LIBP2P_MONITOR_MS,
-      `dead after ${toDead} ms: must come from heartbeats, not the ${LIBP2P_MONITOR_MS} ms connection monitor`,
+      `dead after ${toDead} ms: must come from probes, not the ${LIBP2P_MONITOR_MS} ms connection monitor`,
     )
     // Suspicion came first on both observers (the suspect window itself is too short to poll).
     const suspectsAfter = await Promise.all([a!, b!].map(async o => await transitions(o, 'suspect')))
@@ -128,7 +130,7 @@ describe('membership with real processes', function () {
     c!.signal('SIGTERM')
     // `left` is only ever set by the leave announcement, so reaching it proves the announcement
     // arrived; reaching it before a suspicion could even start proves it was prompt.
-    await waitForState([a!, b!], c!.peerId, 'left', M.suspectAfterMs)
+    await waitForState([a!, b!], c!.peerId, 'left', M.probeIntervalMs)
     assert.equal(await c!.waitExit(), 0)
   })
 
@@ -163,13 +165,13 @@ describe('membership with real processes', function () {
   it('the first node (no bootstrap address of its own) restarted → the others find it again', async () => {
     const [a, b, c] = await startCluster(3)
     a!.signal('SIGTERM')
-    await waitForState([b!, c!], a!.peerId, 'left', M.suspectAfterMs)
+    await waitForState([b!, c!], a!.peerId, 'left', M.probeIntervalMs)
     await a!.waitExit()
     const back = await AgentProcess.start(a!.opts)
     agents[0] = back
     assert.equal(back.peerId, a!.peerId)
-    // Only the others can restore contact: they redial departed members.
-    await waitConverged([back, b!, c!], M.reconnectDeadIntervalMs + 10_000)
+    // It has no bootstrap address: it joins through the live members it remembered in its data dir.
+    await waitConverged([back, b!, c!], 10_000)
   })
 
   it('an unreachable bootstrap peer is retried while the API keeps serving; it joins once the peer is up', async () => {

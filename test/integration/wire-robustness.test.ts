@@ -1,17 +1,17 @@
 // A node fed malformed, oversized and forged wire messages by a real libp2p peer drops and
-// counts them, stays healthy, and believes none of them.
+// counts them, stays healthy, and believes none of them. Each peer that sends invalid gossip is a
+// fresh identity: gossipsub scoring cuts such a peer off, which one test checks on purpose.
 import assert from 'node:assert/strict'
 import { fromString } from 'uint8arrays'
-import type { P2PHost } from '../../src/p2p/host.js'
-import { JOIN_PROTOCOL, LEAVE_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
-import { encodeGossip, type NodeInfo } from '../../src/gossip/heartbeat.js'
+import { MEMBERSHIP_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/membership.js'
+import { encodeDirect, encodeEvent } from '../../src/gossip/wire.js'
 import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
 import { LOGS_PROTOCOL, decodeLogResponse, encodeLogRequest } from '../../src/tasks/log-rpc.js'
 import { AgentProcess } from '../../harness/agent-process.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
-import { loopbackHost } from '../helpers/fixtures.js'
+import { RogueMember } from '../helpers/rogue-member.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
 
 async function metricSum(agent: AgentProcess, name: string, label: string): Promise<number> {
@@ -29,161 +29,122 @@ async function rejectedCount(agent: AgentProcess, protocol: string, reason?: str
   return await metricSum(agent, 'meshos_wire_messages_rejected_total', label)
 }
 
-/** A peer holding the cluster key, subscribed to membership gossip and connected to `agent`. */
-async function gossipPeer(agent: AgentProcess): Promise<P2PHost> {
-  const peer = await loopbackHost()
-  peer.subscribe(
+/** A rogue subscribed to membership gossip and in the victim's gossip mesh view. */
+async function gossiping(agent: AgentProcess): Promise<RogueMember> {
+  const peer = await RogueMember.create()
+  peer.host.subscribe(
     MEMBERSHIP_TOPIC,
     () => 'accept',
     () => {},
   )
-  await peer.dial([agent.addr], 5000)
+  await peer.host.dial([agent.addr], 5000)
   await waitFor(
     'the victim to be subscribed as seen by the peer',
-    async () => peer.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId),
+    async () => peer.host.topicPeers(MEMBERSHIP_TOPIC).includes(agent.peerId),
     10_000,
   )
   return peer
-}
-
-/** The rogue's own description, as its heartbeats carry it. */
-function rogueInfo(rogue: P2PHost, seq: number, over: Partial<NodeInfo> = {}): NodeInfo {
-  return {
-    nodeId: rogue.peerId,
-    name: 'rogue',
-    addrs: [],
-    incarnation: 1,
-    seq,
-    capacity: { cpus: 1, memoryMb: 64 },
-    allocated: { cpus: 0, memoryMb: 0 },
-    running: 0,
-    load: 0,
-    labels: {},
-    version: 'x',
-    startedAt: 0,
-    ...over,
-  }
 }
 
 describe('wire robustness against a misbehaving peer', function () {
   this.timeout(60_000)
   const dirs = new TempDirs()
   let agent: AgentProcess
-  let rogue: P2PHost
+  /** The key holder the rpc and log tests use: it joins and leaves as a member would. */
+  let rogue: RogueMember
   /** Sends a forwarded write on the rogue's rpc channel and waits for its answer (set by the rpc test). */
   let rpcAsk: ((id: string, command: unknown) => Promise<RpcFrame>) | undefined
-  /** The rogue's heartbeat sequence, and the timer that keeps it a member once it is one. */
-  let rogueSeq = 3
-  let heartbeats: NodeJS.Timeout | undefined
-  /** Sends invalid gossip, for which the victim disconnects it: the other tests use `rogue`. */
-  let gossiper: P2PHost | undefined
+  /** Every other peer a test made, stopped at the end. */
+  const extras: RogueMember[] = []
 
   before(async () => {
     agent = await AgentProcess.start({ name: 'victim', dataDir: await dirs.make() })
-    rogue = await gossipPeer(agent)
+    rogue = await RogueMember.create()
   })
 
   after(async () => {
-    clearInterval(heartbeats)
-    await gossiper?.stop()
+    for (const p of extras) await p.stop()
     await rogue?.stop()
     await agent?.kill()
     await dirs.cleanup()
   })
 
-  it('drops and counts bad gossip, never believes a heartbeat sent on behalf of another node, and cuts the sender', async () => {
-    gossiper = await gossipPeer(agent)
-    const forged: NodeInfo = {
-      nodeId: agent.peerId.replace(/.$/, c => (c === 'a' ? 'b' : 'a')),
-      name: 'forged',
-      addrs: [],
-      incarnation: 1,
-      seq: 1,
-      capacity: { cpus: 64, memoryMb: 1 },
-      allocated: { cpus: 0, memoryMb: 0 },
-      running: 0,
-      load: 0,
-      labels: {},
-      version: 'x',
-      startedAt: 0,
-    }
+  it('drops and counts bad gossip, never believes a record or an accusation on behalf of another node, and cuts the sender', async () => {
+    const gossiper = await gossiping(agent)
+    extras.push(gossiper)
+    const other = await RogueMember.create()
+    extras.push(other)
+    // A record of another node, signed by the gossiper: the signature does not match its subject.
+    const forged = other.record({ name: 'forged' })
+    const stolen = { ...forged, signature: gossiper.record().signature }
     const bad = [
       fromString('not json at all'),
-      fromString(JSON.stringify({ v: 99, type: 'heartbeat' })),
-      new Uint8Array(MEMBERSHIP_LIMITS.heartbeatBytes + 1).fill(0x7b),
-      encodeGossip({ v: 1, type: 'heartbeat', node: forged, suspects: [] }),
+      fromString(JSON.stringify({ v: 99, kind: 'alive' })),
+      new Uint8Array(MEMBERSHIP_LIMITS.eventBytes + 1).fill(0x7b),
+      encodeEvent({ kind: 'alive', record: stolen }),
+      encodeEvent({ kind: 'dead', nodeId: agent.peerId, incarnation: 1, by: other.peerId }),
     ]
     const before = await rejectedCount(agent, MEMBERSHIP_TOPIC)
-    for (const msg of bad) await gossiper.publish(MEMBERSHIP_TOPIC, msg)
+    const incarnation = (await agent.client.node(agent.peerId)).incarnation
+    for (const msg of bad) await gossiper.host.publish(MEMBERSHIP_TOPIC, msg)
     await waitFor(
-      'all 4 bad gossip messages to be counted',
+      'all 5 bad gossip messages to be counted',
       async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC)) - before >= bad.length,
       10_000,
     )
     assert.equal((await agent.client.health()).status, 'ok')
     const names = (await agent.nodes()).map(n => n.name)
-    assert.ok(!names.includes('forged'), `forged node was believed: ${names.join(',')}`)
-    // Three were invalid (the other wire version is only ignored): enough to be disconnected.
+    assert.ok(!names.includes('forged'), `forged record was believed: ${names.join(',')}`)
+    assert.equal(
+      (await agent.client.node(agent.peerId)).incarnation,
+      incarnation,
+      'no refutation of a forged accusation',
+    )
+    // Four were invalid (the other wire version is only ignored): enough to be disconnected.
     await waitFor(
       'the victim to cut the sender of invalid gossip',
       async () => (await metricSum(agent, 'meshos_p2p_peers_refused_total', 'reason="gossip_score"')) >= 1,
       5000,
     )
-    await waitFor('the sender to lose its connection', async () => gossiper!.connectedPeers().length === 0, 5000)
+    await waitFor('the sender to lose its connection', async () => gossiper.host.connectedPeers().length === 0, 5000)
   })
 
-  it('refuses malformed and oversized join requests without answering them, and stays up', async () => {
-    const before = await rejectedCount(agent, JOIN_PROTOCOL)
-    for (const junk of [fromString('{'), fromString('{"v":1,"node":{}}')]) {
-      await assert.rejects(rogue.request(agent.addr, JOIN_PROTOCOL, junk, { timeoutMs: 3000, maxResponseBytes: 1024 }))
-    }
-    // Larger than the frame limit: the stream is cut before the body is read.
-    await assert.rejects(
-      rogue.request(agent.addr, JOIN_PROTOCOL, new Uint8Array(MEMBERSHIP_LIMITS.joinRequestBytes + 10), {
-        timeoutMs: 3000,
-        maxResponseBytes: 1024,
-      }),
-    )
+  it('refuses malformed, oversized and forged direct membership frames, and stays up', async () => {
+    const sender = await RogueMember.create()
+    extras.push(sender)
+    const other = await RogueMember.create()
+    extras.push(other)
+    await sender.host.dial([agent.addr], 5000)
+    const before = await rejectedCount(agent, MEMBERSHIP_PROTOCOL)
+    sender.sendRaw(agent, fromString('{'))
+    sender.sendJson(agent, { type: 'probe', seq: -1 })
+    // A join that speaks for another node: dropped, whatever its signature.
+    sender.sendRaw(agent, encodeDirect({ type: 'syncHello', root: [0, 0], joining: other.snapshot() }))
     await waitFor(
-      'the 2 parseable-size bad join requests to be counted',
-      async () => (await rejectedCount(agent, JOIN_PROTOCOL)) - before >= 2,
+      'the 2 undecodable frames to be counted',
+      async () => (await rejectedCount(agent, MEMBERSHIP_PROTOCOL)) - before >= 2,
       5000,
     )
+    // Larger than the frame limit: the stream is cut before the body is read.
+    sender.sendRaw(agent, new Uint8Array(MEMBERSHIP_LIMITS.frameBytes + 10).fill(0x7b))
     assert.equal((await agent.client.health()).status, 'ok')
     assert.equal(agent.child.exitCode, null)
+    assert.equal(await agent.stateOf(other.peerId), undefined, 'a join on behalf of another node is not believed')
   })
 
-  it('refuses a direct leave that is malformed or speaks for another node, and believes one from the node itself', async () => {
-    const before = await rejectedCount(agent, LEAVE_PROTOCOL)
-    const otherId = agent.peerId.replace(/.$/, c => (c === 'a' ? 'b' : 'a'))
-    for (const junk of [
-      fromString('{'),
-      encodeGossip({ v: 1, type: 'leave', nodeId: otherId, incarnation: 1, seq: 2 }),
-    ]) {
-      await assert.rejects(rogue.request(agent.addr, LEAVE_PROTOCOL, junk, { timeoutMs: 3000, maxResponseBytes: 16 }))
-    }
+  it('takes a join and a direct leave from the node itself, and counts a leave published for another', async () => {
+    await rogue.join(agent)
+    const before = await rejectedCount(agent, MEMBERSHIP_TOPIC, 'wrong_sender')
+    const liar = await gossiping(agent)
+    extras.push(liar)
+    await liar.host.publish(MEMBERSHIP_TOPIC, encodeEvent({ kind: 'left', nodeId: rogue.peerId, incarnation: 1 }))
     await waitFor(
-      'the 2 bad leave messages to be counted',
-      async () => (await rejectedCount(agent, LEAVE_PROTOCOL)) - before >= 2,
+      'the leave published for another to be counted',
+      async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC, 'wrong_sender')) > before,
       5000,
     )
-    // The rogue becomes a member (a heartbeat about itself), then leaves by telling the victim directly.
-    await rogue.publish(
-      MEMBERSHIP_TOPIC,
-      encodeGossip({ v: 1, type: 'heartbeat', node: rogueInfo(rogue, 1), suspects: [] }),
-    )
-    await waitFor(
-      'the victim to list the rogue alive',
-      async () => (await agent.stateOf(rogue.peerId)) === 'alive',
-      5000,
-    )
-    await rogue.request(
-      agent.addr,
-      LEAVE_PROTOCOL,
-      encodeGossip({ v: 1, type: 'leave', nodeId: rogue.peerId, incarnation: 1, seq: 2 }),
-      { timeoutMs: 3000, maxResponseBytes: 16 },
-    )
-    assert.equal(await agent.stateOf(rogue.peerId), 'left', 'answered only after applying it')
+    assert.equal(await agent.stateOf(rogue.peerId), 'alive')
+    await rogue.leave(agent)
   })
 
   it('drops unparseable forwarded-write frames, answers invalid commands with code invalid, and writes nothing', async () => {
@@ -193,7 +154,7 @@ describe('wire robustness against a misbehaving peer', function () {
       10_000,
     )
     const results = new Map<string, RpcFrame>()
-    await rogue.handleFrames(RPC_PROTOCOL, 1024 * 1024, (_from, bytes) => {
+    await rogue.host.handleFrames(RPC_PROTOCOL, 1024 * 1024, (_from, bytes) => {
       const frame = decodeRpcFrame(bytes)
       assert.ok(frame.ok, 'the answer itself is well-formed')
       if (frame.value.type === 'result') results.set(frame.value.id, frame.value)
@@ -206,13 +167,18 @@ describe('wire robustness against a misbehaving peer', function () {
     }
     const ask = async (id: string, command: unknown): Promise<RpcFrame> => {
       assert.ok(
-        rogue.sendFrame(agent.peerId, RPC_PROTOCOL, encodeRpcFrame({ v: 3, type: 'propose', id, command }), limits),
+        rogue.host.sendFrame(
+          agent.peerId,
+          RPC_PROTOCOL,
+          encodeRpcFrame({ v: 3, type: 'propose', id, command }),
+          limits,
+        ),
       )
       return await waitFor(`the answer to ${id}`, async () => results.get(id), 10_000)
     }
     const before = await rejectedCount(agent, RPC_PROTOCOL)
     // No id to answer: dropped and counted (the sender's write would time out).
-    rogue.sendFrame(agent.peerId, RPC_PROTOCOL, fromString('{"v":2,"type":"nonsense"}'), limits)
+    rogue.host.sendFrame(agent.peerId, RPC_PROTOCOL, fromString('{"v":2,"type":"nonsense"}'), limits)
     const badCommand = await ask('bad', { type: 'kv.put', key: 'sneaky' })
     assert.ok(
       badCommand.type === 'result' && !badCommand.ok && badCommand.code === 'invalid',
@@ -231,22 +197,8 @@ describe('wire robustness against a misbehaving peer', function () {
     assert.ok(early.type === 'result' && !early.ok && early.code === 'retry', JSON.stringify(early))
     assert.equal(await rejectedCount(agent, RPC_PROTOCOL, 'not_member'), 1)
     assert.deepEqual(await agent.client.kvList(), {})
-    // Once it is a member again (and stays one, heartbeating like a node), the same write commits.
-    const beat = async (): Promise<void> => {
-      await rogue.publish(
-        MEMBERSHIP_TOPIC,
-        encodeGossip({ v: 1, type: 'heartbeat', node: rogueInfo(rogue, ++rogueSeq), suspects: [] }),
-      )
-    }
-    await beat()
-    heartbeats = setInterval(() => {
-      void beat()
-    }, 500)
-    await waitFor(
-      'the victim to list the rogue alive',
-      async () => (await agent.stateOf(rogue.peerId)) === 'alive',
-      5000,
-    )
+    // Once it is a member again (and stays one, answering probes like a node), the same write commits.
+    await rogue.join(agent)
     const good = await ask('good', { type: 'kv.put', key: 'fine', value: 'yes' })
     assert.ok(good.type === 'result' && good.ok, JSON.stringify(good))
     assert.equal(await agent.client.kvGet('fine'), 'yes')
@@ -338,53 +290,46 @@ describe('wire robustness against a misbehaving peer', function () {
     assert.equal((await agent.client.status()).role, 'leader')
   })
 
-  it('drops heartbeats with numbers no node could send, counts them, and /v1/nodes keeps answering', async () => {
+  it('drops records with numbers no node could send, counts them, and /v1/nodes keeps answering', async () => {
     const weekMs = 7 * 24 * 3600_000
-    const bad: Array<[string, NodeInfo | null, unknown, string]> = [
-      ['startedAt 2^53', rogueInfo(rogue, ++rogueSeq, { startedAt: 2 ** 53 }), undefined, 'invalid_schema'],
-      ['incarnation 1e300', rogueInfo(rogue, ++rogueSeq, { incarnation: 1e300 }), undefined, 'invalid_schema'],
-      [
-        'capacity 1e300',
-        rogueInfo(rogue, ++rogueSeq, { capacity: { cpus: 1e300, memoryMb: 1e300 } }),
-        undefined,
-        'invalid_schema',
-      ],
-      [
-        '2,000 cpus',
-        rogueInfo(rogue, ++rogueSeq, { capacity: { cpus: 2000, memoryMb: 64 } }),
-        undefined,
-        'invalid_schema',
-      ],
-      [
-        'a start a week ahead',
-        rogueInfo(rogue, ++rogueSeq, { startedAt: Date.now() + weekMs }),
-        undefined,
-        'time_in_future',
-      ],
-      [
-        'a suspicion of the victim at incarnation 1e300',
-        rogueInfo(rogue, ++rogueSeq),
-        [{ nodeId: agent.peerId, incarnation: 1e300 }],
-        'invalid_schema',
-      ],
-    ]
     const incarnation = (await agent.client.node(agent.peerId)).incarnation
-    for (const [what, node, suspects, reason] of bad) {
-      const before = await rejectedCount(agent, MEMBERSHIP_TOPIC, reason)
-      await rogue.publish(
-        MEMBERSHIP_TOPIC,
-        fromString(JSON.stringify({ v: 1, type: 'heartbeat', node, suspects: suspects ?? [] })),
-      )
+    // Each comes from its own new peer, in a join (the victim applies what passes at once).
+    const bad: Array<[string, (p: RogueMember) => object, string]> = [
+      ['startedAt 2^53', p => p.snapshot(p.record({ startedAt: 2 ** 53 })), 'invalid_schema'],
+      [
+        'incarnation 1e300',
+        p => ({ ...p.snapshot(), stateIncarnation: 1e300, record: { ...p.record(), incarnation: 1e300 } }),
+        'invalid_schema',
+      ],
+      ['capacity 1e300', p => p.snapshot(p.record({ capacity: { cpus: 1e300, memoryMb: 1e300 } })), 'invalid_schema'],
+      ['2,000 cpus', p => p.snapshot(p.record({ capacity: { cpus: 2000, memoryMb: 64 } })), 'invalid_schema'],
+      ['a start a week ahead', p => p.snapshot(p.record({ startedAt: Date.now() + weekMs })), 'time_in_future'],
+    ]
+    for (const [what, joining, reason] of bad) {
+      const peer = await RogueMember.create()
+      extras.push(peer)
+      await peer.host.dial([agent.addr], 5000)
+      const before = await rejectedCount(agent, MEMBERSHIP_PROTOCOL, reason)
+      peer.sendJson(agent, { type: 'syncHello', root: [0, 0], joining: joining(peer) })
       await waitFor(
-        `the heartbeat with ${what} to be counted as ${reason}`,
-        async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC, reason)) > before,
+        `the join with ${what} to be counted as ${reason}`,
+        async () => (await rejectedCount(agent, MEMBERSHIP_PROTOCOL, reason)) > before,
         5000,
       )
       const res = await fetch(`${agent.client.baseUrl}/v1/nodes`)
       assert.equal(res.status, 200, what)
+      assert.equal(await agent.stateOf(peer.peerId), undefined, `${what}: not listed`)
     }
-    const seen = (await agent.nodes()).find(n => n.id === rogue.peerId)
-    assert.deepEqual([seen?.capacity, seen?.startedAt], [{ cpus: 1, memoryMb: 64 }, new Date(0).toISOString()])
+    // A suspicion of the victim at incarnation 1e300, by gossip: refused, no refutation to 1e300+1.
+    const accuser = await gossiping(agent)
+    extras.push(accuser)
+    const before = await rejectedCount(agent, MEMBERSHIP_TOPIC, 'invalid_schema')
+    await accuser.publishJson({ kind: 'suspect', nodeId: agent.peerId, incarnation: 1e300, by: accuser.peerId })
+    await waitFor(
+      'the suspicion at 1e300 to be counted',
+      async () => (await rejectedCount(agent, MEMBERSHIP_TOPIC, 'invalid_schema')) > before,
+      5000,
+    )
     assert.equal((await agent.client.node(agent.peerId)).incarnation, incarnation, 'no refutation to 1e300+1')
   })
 
@@ -392,7 +337,7 @@ describe('wire robustness against a misbehaving peer', function () {
     const before = await rejectedCount(agent, LOGS_PROTOCOL)
     const ask = async (bytes: Uint8Array) => {
       const res = decodeLogResponse(
-        await rogue.request(agent.addr, LOGS_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 512 * 1024 }),
+        await rogue.host.request(agent.addr, LOGS_PROTOCOL, bytes, { timeoutMs: 5000, maxResponseBytes: 512 * 1024 }),
       )
       assert.ok(res.ok, 'the answer itself is well-formed')
       return res.value
@@ -415,7 +360,7 @@ describe('wire robustness against a misbehaving peer', function () {
     const { id } = await agent.client.submitTask({ command: 'echo secret-output' })
     await waitFor('the task to succeed', async () => (await agent.client.task(id)).state === 'succeeded', 10_000)
     const read = async () => {
-      const bytes = await rogue.request(
+      const bytes = await rogue.host.request(
         agent.addr,
         LOGS_PROTOCOL,
         encodeLogRequest({ v: 1, taskId: id, attempt: 1, stream: 'stdout', offset: 0, maxBytes: 1024 }),
@@ -429,13 +374,7 @@ describe('wire robustness against a misbehaving peer', function () {
     const asMember = await read()
     assert.equal(Buffer.from(asMember.data, 'base64').toString(), 'secret-output\n')
     // Having left, the rogue is no member: it gets nothing, and the refusal is counted.
-    clearInterval(heartbeats)
-    await rogue.request(
-      agent.addr,
-      LEAVE_PROTOCOL,
-      encodeGossip({ v: 1, type: 'leave', nodeId: rogue.peerId, incarnation: 1, seq: ++rogueSeq }),
-      { timeoutMs: 3000, maxResponseBytes: 16 },
-    )
+    await rogue.leave(agent)
     const before = await rejectedCount(agent, LOGS_PROTOCOL, 'not_member')
     const asStranger = await read()
     assert.deepEqual([asStranger.found, asStranger.data], [false, ''])

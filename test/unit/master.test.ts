@@ -9,26 +9,13 @@ import type { TaskCluster } from '../../src/tasks/cluster-port.js'
 import { FakeClock } from '../helpers/fake-clock.js'
 import { TaskTable } from '../../src/tasks/task-table.js'
 import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
-import type { MemberTable, Member } from '../../src/gossip/member-table.js'
-import type { NodeInfo } from '../../src/gossip/heartbeat.js'
+import type { MemberInfo } from '../../src/gossip/core/types.js'
+import { memberInfo, memberView, staticMembers } from '../helpers/fixtures.js'
 import { TASK_COMMAND_LIMITS, type TaskCommand } from '../../src/tasks/commands.js'
 import { parseCommand } from '../../src/cluster/commands.js'
 
-function info(nodeId: string, cpus: number): NodeInfo {
-  return {
-    nodeId,
-    name: nodeId,
-    addrs: [],
-    incarnation: 1,
-    seq: 1,
-    capacity: { cpus, memoryMb: 4096 },
-    allocated: { cpus: 0, memoryMb: 0 },
-    running: 0,
-    load: 0,
-    labels: {},
-    version: 'test',
-    startedAt: 0,
-  }
+function info(nodeId: string, cpus: number): MemberInfo {
+  return memberInfo(nodeId, { addrs: [], capacity: { cpus, memoryMb: 4096 }, startedAt: 0 })
 }
 
 function spec(extra: Record<string, unknown> = {}): TaskSpec {
@@ -40,19 +27,7 @@ function spec(extra: Record<string, unknown> = {}): TaskSpec {
 describe('master', () => {
   it('counts a submission placed while a round waits for its writes before planning that round', async () => {
     const self = info('n1', 1)
-    const dead: Member = {
-      info: info('n2', 1),
-      state: 'dead',
-      lastSeenAtMs: 0,
-      stateSinceAtMs: 0,
-      confirmations: new Set(),
-    }
-    const members = {
-      selfInfo: self,
-      others: () => [dead],
-      get: (id: string) => (id === 'n2' ? dead : undefined),
-      nameOf: (id: string) => id,
-    } as unknown as MemberTable
+    const members = staticMembers(self, [memberView(info('n2', 1), 'dead')])
     const table = new TaskTable()
     let index = 0
     const apply = (command: TaskCommand): void => {
@@ -131,19 +106,7 @@ describe('master', () => {
   })
 
   it('splits the tasks of a dead worker over task.lost entries no longer than a command may carry', async () => {
-    const dead: Member = {
-      info: info('n2', 1),
-      state: 'dead',
-      lastSeenAtMs: 0,
-      stateSinceAtMs: 0,
-      confirmations: new Set(),
-    }
-    const members = {
-      selfInfo: info('n1', 0),
-      others: () => [dead],
-      get: (id: string) => (id === 'n2' ? dead : undefined),
-      nameOf: (id: string) => id,
-    } as unknown as MemberTable
+    const members = staticMembers(info('n1', 0), [memberView(info('n2', 1), 'dead')])
     const table = new TaskTable()
     const count = TASK_COMMAND_LIMITS.maxItems + 1
     const ids = Array.from({ length: count }, (_, i) => `t${i}`)

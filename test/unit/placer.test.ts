@@ -3,12 +3,11 @@
 import assert from 'node:assert/strict'
 import { Placer } from '../../src/tasks/placer.js'
 import { TaskTable } from '../../src/tasks/task-table.js'
-import { MemberTable } from '../../src/gossip/member-table.js'
-import { DEFAULT_MEMBERSHIP, MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
+import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
 import type { TaskClusterView } from '../../src/tasks/cluster-port.js'
 import type { SchedulerPolicy } from '../../src/scheduler/types.js'
-import { nodeInfo } from '../helpers/fixtures.js'
+import { memberInfo, memberView, staticMembers } from '../helpers/fixtures.js'
 
 const claims: Array<[string, { cpus: number; memoryMb: number }]> = [
   ['1e300 of everything', { cpus: 1e300, memoryMb: 1e300 }],
@@ -21,14 +20,11 @@ describe('placer: capacity claims', () => {
   for (const policy of ['spread', 'bin-pack', 'round-robin'] as SchedulerPolicy[]) {
     for (const [what, capacity] of claims) {
       it(`${policy}: a member claiming ${what} draws no task; honest nodes still get theirs`, () => {
-        // Reached the table without the wire schema (which drops such heartbeats first).
-        const members = new MemberTable(
-          nodeInfo('self', { capacity: { cpus: 2, memoryMb: 4096 } }),
-          DEFAULT_MEMBERSHIP,
-          0,
-        )
-        members.onHeartbeat({ node: nodeInfo('rogue', { capacity }) }, 0)
-        members.onHeartbeat({ node: nodeInfo('honest', { capacity: { cpus: 2, memoryMb: 4096 } }) }, 0)
+        // Reached the table without the wire schema (which drops such records first).
+        const members = staticMembers(memberInfo('self', { capacity: { cpus: 2, memoryMb: 4096 } }), [
+          memberView(memberInfo('rogue', { capacity })),
+          memberView(memberInfo('honest', { capacity: { cpus: 2, memoryMb: 4096 } })),
+        ])
         const table = new TaskTable()
         const spec = parseTaskSpec({ command: 'true', cpus: 1, memoryMb: 64 })
         assert.ok(spec.ok)

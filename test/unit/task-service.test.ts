@@ -11,14 +11,12 @@ import type { TaskCluster } from '../../src/tasks/cluster-port.js'
 import type { TaskCommand } from '../../src/tasks/commands.js'
 import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
 import { LOGS_PROTOCOL, decodeLogResponse, encodeLogRequest } from '../../src/tasks/log-rpc.js'
-import { MemberTable } from '../../src/gossip/member-table.js'
-import { DEFAULT_MEMBERSHIP } from '../../src/gossip/config.js'
 import { NodeMetrics } from '../../src/metrics/node-metrics.js'
 import type { P2PHost } from '../../src/p2p/host.js'
 import type { TaskExecutor } from '../../src/executor/executor.js'
 import type { Placer } from '../../src/tasks/placer.js'
 import { FakeClock } from '../helpers/fake-clock.js'
-import { nodeInfo } from '../helpers/fixtures.js'
+import { memberInfo, memberView, staticMembers } from '../helpers/fixtures.js'
 
 const SELF = 'self'
 
@@ -48,8 +46,7 @@ async function setUp(caps = { maxUnfinishedTasksPerTenant: 3, maxUnfinishedTasks
       apply(command)
     },
   } as unknown as TaskCluster
-  const members = new MemberTable(nodeInfo(SELF), DEFAULT_MEMBERSHIP, 0)
-  members.onHeartbeat({ node: nodeInfo('member') }, 0)
+  const members = staticMembers(memberInfo(SELF), [memberView(memberInfo('member'))])
   let logHandler: LogHandler | undefined
   const host = {
     peerId: SELF,

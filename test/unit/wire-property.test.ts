@@ -1,22 +1,18 @@
-// Property tests of the wire decoders a peer can reach outside Raft: membership gossip, join and
-// leave, forwarded writes (/meshos/rpc) and log reads (/meshos/logs). On random bytes, random JSON
+// Property tests of the wire decoders a peer can reach outside Raft: membership events and direct
+// membership messages (probes, anti-entropy, joins), forwarded writes (/meshos/rpc) and log reads (/meshos/logs). On random bytes, random JSON
 // and near-valid messages each decoder never throws, and whatever it accepts is a value the code
 // behind it can use: numbers exact and in range, times a Date can hold, and the value unchanged by
 // encoding it again.
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import {
-  decodeGossip,
-  decodeJoinRequest,
-  decodeJoinResponse,
-  encodeGossip,
-  encodeJoinRequest,
-  encodeJoinResponse,
-  type GossipMessage,
-  type JoinRequest,
-  type JoinResponse,
-  type NodeInfo,
-} from '../../src/gossip/heartbeat.js'
+import { decodeDirect, decodeEvent, encodeDirect, encodeEvent } from '../../src/gossip/wire.js'
+import type {
+  DirectMessage,
+  MemberInfo,
+  MemberRecord,
+  MemberSnapshot,
+  MembershipEvent,
+} from '../../src/gossip/core/types.js'
 import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 import { decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
 import {
@@ -31,7 +27,7 @@ import {
 import type { DecodeResult } from '../../src/wire/json-codec.js'
 import { isoOrNull } from '../../src/util/epoch.js'
 import { hostileValue, jsonBytes, nearly } from '../helpers/near-schema.js'
-import { nodeInfo } from '../helpers/fixtures.js'
+import { memberInfo } from '../helpers/fixtures.js'
 
 const RUNS = 300
 
@@ -39,19 +35,28 @@ function exactCount(n: number, max = Number.MAX_SAFE_INTEGER): boolean {
   return Number.isSafeInteger(n) && n >= 0 && n <= max
 }
 
-function saneNodeInfo(n: NodeInfo): void {
+function saneInfo(n: MemberInfo): void {
   const L = MEMBERSHIP_LIMITS
-  assert.ok(exactCount(n.incarnation, L.maxCounter) && exactCount(n.seq, L.maxCounter), 'counters')
-  assert.ok(exactCount(n.incarnation + 1), 'a refutation of it stays exact')
-  for (const r of [n.capacity, n.allocated]) {
-    assert.ok(Number.isFinite(r.cpus) && r.cpus >= 0 && r.cpus <= L.maxCpus, `cpus ${r.cpus}`)
-    assert.ok(Number.isFinite(r.memoryMb) && r.memoryMb >= 0 && r.memoryMb <= L.maxMemoryMb, `memory ${r.memoryMb}`)
-  }
-  assert.ok(exactCount(n.running, L.maxRunning))
-  assert.ok(Number.isFinite(n.load) && n.load >= 0 && n.load <= L.maxLoad)
+  assert.ok(
+    Number.isFinite(n.capacity.cpus) && n.capacity.cpus >= 0 && n.capacity.cpus <= L.maxCpus,
+    `cpus ${n.capacity.cpus}`,
+  )
+  assert.ok(Number.isFinite(n.capacity.memoryMb) && n.capacity.memoryMb >= 0 && n.capacity.memoryMb <= L.maxMemoryMb)
   assert.notEqual(isoOrNull(n.startedAt), null, `startedAt ${n.startedAt}`)
   assert.ok(n.addrs.length <= L.maxAddrs && Object.keys(n.labels).length <= L.maxLabels)
   assert.ok(n.nodeId.length > 0 && n.nodeId.length <= 128)
+}
+
+function saneRecord(r: MemberRecord): void {
+  const L = MEMBERSHIP_LIMITS
+  saneInfo(r.info)
+  assert.ok(exactCount(r.incarnation, L.maxCounter) && exactCount(r.seq, L.maxCounter), 'counters')
+  assert.ok(exactCount(r.incarnation + 1), 'a refutation of it stays exact')
+}
+
+function saneSnapshot(m: MemberSnapshot): void {
+  saneRecord(m.record)
+  assert.ok(exactCount(m.stateIncarnation, MEMBERSHIP_LIMITS.maxCounter) && exactCount(m.stateAgeMs))
 }
 
 interface Codec<T> {
@@ -62,55 +67,55 @@ interface Codec<T> {
   examples: T[]
 }
 
-const node = nodeInfo('12D3KooWexample', { labels: { zone: 'a' }, startedAt: 1_700_000_000_000 })
+const info = memberInfo('12D3KooWexample', { labels: { zone: 'a' }, startedAt: 1_700_000_000_000 })
+const record: MemberRecord = { info, incarnation: 2, seq: 1, signature: 'c2ln' }
+const snapshot: MemberSnapshot = { record, state: 'suspect', stateIncarnation: 2, stateAgeMs: 1500 }
 
-const gossip: Codec<GossipMessage> = {
-  name: 'membership gossip (heartbeat, leave)',
-  decode: decodeGossip,
-  encode: encodeGossip,
-  sane: msg => {
-    if (msg.type === 'heartbeat') {
-      saneNodeInfo(msg.node)
-      for (const s of msg.suspects) assert.ok(exactCount(s.incarnation, MEMBERSHIP_LIMITS.maxCounter))
-    } else {
-      assert.ok(exactCount(msg.incarnation, MEMBERSHIP_LIMITS.maxCounter))
-      assert.ok(exactCount(msg.seq, MEMBERSHIP_LIMITS.maxCounter))
-    }
+const events: Codec<MembershipEvent> = {
+  name: 'membership events (alive, suspect, dead, left)',
+  decode: decodeEvent,
+  encode: encodeEvent,
+  sane: e => {
+    if (e.kind === 'alive') saneRecord(e.record)
+    else assert.ok(exactCount(e.incarnation, MEMBERSHIP_LIMITS.maxCounter))
   },
   examples: [
-    { v: 1, type: 'heartbeat', node, suspects: [{ nodeId: 'other', incarnation: 3 }] },
-    { v: 1, type: 'leave', nodeId: node.nodeId, incarnation: 2, seq: 9 },
+    { kind: 'alive', record },
+    { kind: 'suspect', nodeId: 'other', incarnation: 3, by: info.nodeId },
+    { kind: 'dead', nodeId: 'other', incarnation: 3, by: info.nodeId },
+    { kind: 'left', nodeId: info.nodeId, incarnation: 2 },
   ],
 }
 
-const joinRequest: Codec<JoinRequest> = {
-  name: 'join request',
-  decode: decodeJoinRequest,
-  encode: encodeJoinRequest,
-  sane: req => {
-    saneNodeInfo(req.node)
-  },
-  examples: [{ v: 1, node }],
-}
-
-const joinResponse: Codec<JoinResponse> = {
-  name: 'join response',
-  decode: decodeJoinResponse,
-  encode: encodeJoinResponse,
-  sane: res => {
-    for (const m of res.members) {
-      saneNodeInfo(m.node)
-      assert.ok(exactCount(m.lastSeenAgoMs))
+const direct: Codec<DirectMessage> = {
+  name: 'direct membership messages (probes, anti-entropy)',
+  decode: decodeDirect,
+  encode: encodeDirect,
+  sane: m => {
+    if (m.type === 'syncHello' && m.joining !== undefined) saneSnapshot(m.joining)
+    if (m.type === 'syncPull' || m.type === 'syncPush') {
+      assert.ok(m.members.length <= MEMBERSHIP_LIMITS.maxMembersPerMessage)
+      for (const x of m.members) saneSnapshot(x)
     }
+    if (m.type === 'syncPull') for (const b of m.buckets) assert.ok(exactCount(b, MEMBERSHIP_LIMITS.maxSyncBuckets))
   },
   examples: [
+    { type: 'probe', seq: 1 },
+    { type: 'probe', seq: 2, suspectedAt: 3 },
+    { type: 'ack', seq: 2 },
+    { type: 'probeReq', seq: 4, target: 'other' },
+    { type: 'probeReqAck', seq: 4, target: 'other' },
+    { type: 'syncHello', root: [1, 2], joining: { ...snapshot, state: 'alive' } },
     {
-      v: 1,
-      members: [
-        { node, state: 'alive', lastSeenAgoMs: 5 },
-        { node: nodeInfo('dead-one'), state: 'dead', lastSeenAgoMs: 60_000 },
+      type: 'syncBuckets',
+      buckets: [
+        [1, 2],
+        [3, 4],
       ],
     },
+    { type: 'syncPull', buckets: [0, 5], members: [snapshot] },
+    { type: 'syncPush', members: [snapshot], last: true },
+    { type: 'left', incarnation: 2 },
   ],
 }
 
@@ -163,7 +168,7 @@ function holds<T>(codec: Codec<T>, bytes: Uint8Array): void {
 }
 
 describe('wire decoders (property tests)', () => {
-  for (const codec of [gossip, joinRequest, joinResponse, rpc, logRequest, logResponse] as Array<Codec<unknown>>) {
+  for (const codec of [events, direct, rpc, logRequest, logResponse] as Array<Codec<unknown>>) {
     describe(codec.name, () => {
       it('accepts its own examples', () => {
         for (const example of codec.examples) {

@@ -33,6 +33,10 @@ export interface MembershipCoreConfig {
   syncBuckets: number
   /** Members per sync message: bounds every message whatever the cluster size. */
   maxMembersPerMessage: number
+  /** Every this long a node offers anti-entropy to one member it holds dead: a node that was only
+   * cut off (a partition, a long pause) learns it was declared dead and refutes, so the two sides
+   * of a healed partition find each other again. */
+  reviveIntervalMs: number
   /** Backoff of an unanswered join, doubled per attempt up to the max. */
   joinRetryInitialMs: number
   joinRetryMaxMs: number
@@ -62,6 +66,7 @@ export const DEFAULT_MEMBERSHIP_CORE: MembershipCoreConfig = {
   antiEntropyIntervalMs: 10_000,
   syncBuckets: 64,
   maxMembersPerMessage: 100,
+  reviveIntervalMs: 10_000,
   joinRetryInitialMs: 250,
   joinRetryMaxMs: 15_000,
   forgetAfterMs: 10 * 60_000,

@@ -90,6 +90,7 @@ export class MembershipCore {
   private lastTickMs: number
   private nextAntiEntropyMs: number
   private nextForgetScanMs: number
+  private nextReviveMs: number
   private join: { targets: string[]; attempt: number; nextAttemptMs: number } | null = null
   private out: CoreOutput = emptyOutput()
   private readonly cfg: MembershipCoreConfig
@@ -104,6 +105,7 @@ export class MembershipCore {
     this.lastTickMs = init.nowMs
     this.nextAntiEntropyMs = init.nowMs + this.jitter(this.cfg.antiEntropyIntervalMs)
     this.nextForgetScanMs = init.nowMs + this.cfg.forgetAfterMs / 10
+    this.nextReviveMs = init.nowMs + this.jitter(this.cfg.reviveIntervalMs)
   }
 
   // ------------------------------------------------------------------ reads
@@ -185,6 +187,7 @@ export class MembershipCore {
   /** A graceful stop: tells everyone this node leaves (before its connections close). */
   leave(): CoreOutput {
     this.out.publishes.push({ kind: 'left', nodeId: this.selfId, incarnation: this.self.incarnation })
+    for (const peer of this.activeView) this.send(peer, { type: 'left', incarnation: this.self.incarnation })
     return this.flush()
   }
 
@@ -207,6 +210,7 @@ export class MembershipCore {
     if (this.join !== null && nowMs >= this.join.nextAttemptMs) this.tryJoin(nowMs)
     if (nowMs >= this.nextAntiEntropyMs) this.startAntiEntropy(nowMs)
     if (nowMs >= this.nextForgetScanMs) this.forgetOld(nowMs)
+    if (nowMs >= this.nextReviveMs) this.offerRevival(nowMs)
     return this.flush()
   }
 
@@ -245,6 +249,9 @@ export class MembershipCore {
         break
       case 'syncPull':
         this.onSyncPull(from, message.buckets, message.members, nowMs)
+        break
+      case 'left':
+        this.onLeft(from, message.incarnation, nowMs)
         break
       case 'syncPush':
         for (const m of message.members) this.applySnapshot(m, nowMs, 'anti-entropy')
@@ -672,6 +679,20 @@ export class MembershipCore {
   private seen(nodeId: string, nowMs: number): void {
     const m = this.members.get(nodeId)
     if (m !== undefined) m.lastSeenMs = Math.max(m.lastSeenMs, nowMs)
+  }
+
+  /** One dead member, chosen at random, is offered our table: if it is only cut off, not dead, it
+   * answers, learns it was declared dead, and refutes. */
+  private offerRevival(nowMs: number): void {
+    this.nextReviveMs = nowMs + this.cfg.reviveIntervalMs / 2 + this.jitter(this.cfg.reviveIntervalMs)
+    let chosen: Member | undefined
+    let seen = 0
+    for (const m of this.members.values()) {
+      if (m.state !== 'dead') continue
+      seen++
+      if (this.init.random() * seen < 1) chosen = m // reservoir sampling: one pass, uniform
+    }
+    if (chosen !== undefined) this.send(chosen.record.info.nodeId, { type: 'syncHello', root: this.digest.root })
   }
 
   private forgetOld(nowMs: number): void {

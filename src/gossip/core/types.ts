@@ -63,6 +63,8 @@ export type DirectMessage =
   | { type: 'syncPull'; buckets: number[]; members: MemberSnapshot[] }
   /** Step 3 continued, and step 4 (the answer): members, a page at a time. */
   | { type: 'syncPush'; members: MemberSnapshot[]; last: boolean }
+  /** A graceful leave, told directly to the active view (gossip may not reach a new neighbour). */
+  | { type: 'left'; incarnation: number }
 
 export interface Transition {
   nodeId: string
