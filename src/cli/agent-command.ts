@@ -62,7 +62,14 @@ export async function agentCommand(args: string[], env: Record<string, string | 
       { file: cfg.httpToken.path, mode: `0${cfg.httpToken.mode.toString(8)}` },
       `other users can read the API token file: chmod 600 ${cfg.httpToken.path}`,
     )
-  const app = buildHttpApp(node, log, { host: cfg.httpHost, port: cfg.httpPort, token: cfg.httpToken?.token ?? null })
+  const { taskUid } = node.status().isolation
+  const app = buildHttpApp(node, log, {
+    host: cfg.httpHost,
+    port: cfg.httpPort,
+    token: cfg.httpToken?.token ?? null,
+    // Tasks running as another user must not drive the node through its API.
+    refusedUids: taskUid !== (process.geteuid?.() ?? -1) ? [taskUid] : [],
+  })
   try {
     await app.listen({ host: cfg.httpHost, port: cfg.httpPort })
   } catch (err) {

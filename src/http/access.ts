@@ -8,7 +8,9 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { HTTP_LIMITS, type HttpAccessConfig } from './config.js'
+import { socketOwnerUid } from './socket-owner.js'
 import {
+  ForbiddenClientError,
   ForbiddenOriginError,
   MisdirectedRequestError,
   PayloadTooLargeError,
@@ -55,7 +57,12 @@ export function accessRules(access: HttpAccessConfig, boundPort: () => number, l
   const tokenDigest = access.token === null ? null : digest(access.token)
   const warn = throttledWarn(log)
 
+  const refused = new Set(access.refusedUids)
+  /** The owner of each connection is looked up once, on its first request. */
+  const owners = new WeakMap<object, number | null>()
+
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (refused.size > 0) checkClient(req, refused, owners, warn)
     const authority = checkHost(req, { host, port: boundPort() }, warn)
     checkOrigin(req, authority, warn)
     if (tokenDigest !== null && !(req.routeOptions.url === OPEN_ROUTE && SAFE_METHODS.has(req.method)))
@@ -63,6 +70,29 @@ export function accessRules(access: HttpAccessConfig, boundPort: () => number, l
     checkBody(req)
     sendContinue(req.raw, reply.raw)
   }
+}
+
+function checkClient(
+  req: FastifyRequest,
+  refused: ReadonlySet<number>,
+  owners: WeakMap<object, number | null>,
+  warn: Warn,
+): void {
+  const socket = req.raw.socket
+  let uid = owners.get(socket)
+  if (uid === undefined) {
+    const { remoteAddress, remotePort, localPort } = socket
+    uid =
+      remoteAddress === undefined || remotePort === undefined || localPort === undefined
+        ? null
+        : socketOwnerUid(remoteAddress, remotePort, localPort)
+    owners.set(socket, uid)
+  }
+  if (uid === null || !refused.has(uid)) return
+  warn({ uid, method: req.method, url: req.url }, 'refused a request from the user tasks run as')
+  throw new ForbiddenClientError(
+    `connections from uid ${uid} (the user tasks run as) are refused: a task cannot use its node's API`,
+  )
 }
 
 function checkHost(req: FastifyRequest, on: { host: string; port: number }, warn: Warn): Authority {

@@ -24,6 +24,9 @@ export interface HttpAccessConfig {
   port: number
   /** When set, every request but GET /v1/health must carry `Authorization: Bearer <token>`. */
   token: string | null
+  /** Local users whose connections are refused: the user tasks run as, when it is not the agent's
+   * own (a task must not drive its node through the loopback API). */
+  refusedUids: readonly number[]
 }
 
 /** The API's bearer token as read from --http-token-file, with what the agent warns about. */

@@ -39,6 +39,11 @@ export class ForbiddenOriginError extends RequestRefusedError {
   override readonly name = 'ForbiddenOriginError'
 }
 
+/** A connection from a local user the node refuses, such as the one its tasks run as. */
+export class ForbiddenClientError extends RequestRefusedError {
+  override readonly name = 'ForbiddenClientError'
+}
+
 /** No bearer token, or not this node's. */
 export class UnauthorizedError extends RequestRefusedError {
   override readonly name = 'UnauthorizedError'
@@ -64,6 +69,7 @@ const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, string]> = [
   [CommandRefusedError, 400, 'invalid_command'],
   [UnauthorizedError, 401, 'unauthorized'],
   [ForbiddenOriginError, 403, 'forbidden_origin'],
+  [ForbiddenClientError, 403, 'forbidden_client'],
   [NotFoundError, 404, 'not_found'],
   [TaskNotFoundError, 404, 'not_found'],
   [TaskConflictError, 409, 'conflict'],

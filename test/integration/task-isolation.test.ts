@@ -95,6 +95,17 @@ describe("a root agent's tasks cannot touch the agent", function () {
     assert.match(await logsOf(a, raft, 'stderr'), /Permission denied/)
   })
 
+  it("cannot drive its node through the node's loopback HTTP API", async function () {
+    const a = agent!
+    // The same request the test makes itself (and gets 200 for), made from inside a task.
+    const url = `${a.client.baseUrl}/v1/tasks`
+    const probe = `fetch(${JSON.stringify(url)}).then(async r => console.log(r.status, (await r.json()).error?.code))`
+    const id = await submit(a, { argv: [process.execPath, '-e', probe] })
+    assert.equal((await waitTerminal(a, id, TASK_BOUND_MS)).state, 'succeeded')
+    assert.equal(await logsOf(a, id), '403 forbidden_client\n')
+    assert.equal((await fetch(url)).status, 200, 'the operator still gets in')
+  })
+
   it('a task cannot outlive its cancel by setsid', async function () {
     const a = agent!
     const seconds = `${1000 + Math.floor(Math.random() * 1000)}.${process.pid}`

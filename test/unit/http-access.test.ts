@@ -8,6 +8,7 @@ import os from 'node:os'
 import { pino } from 'pino'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildHttpApp } from '../../src/http/app.js'
+import { ownerIn } from '../../src/http/socket-owner.js'
 import { HTTP_LIMITS, type HttpAccessConfig } from '../../src/http/config.js'
 import type { NodeApi } from '../../src/http/node-api.js'
 import type { TaskSubmission } from '../../src/tasks/task-service.js'
@@ -43,7 +44,7 @@ const silent = pino({ level: 'silent' })
 const spec = { command: 'true' }
 
 function appWith(access: Partial<HttpAccessConfig> = {}): FastifyInstance {
-  return buildHttpApp(fakeNode, silent, { host: '127.0.0.1', port: 7070, token: null, ...access })
+  return buildHttpApp(fakeNode, silent, { host: '127.0.0.1', port: 7070, token: null, refusedUids: [], ...access })
 }
 
 function assertRefused(
@@ -353,6 +354,42 @@ describe('HTTP API access rules', () => {
       assert.equal(res.headers.connection, 'close')
       assert.equal(submissions.length, before)
       await stillServes(app)
+    })
+  })
+
+  describe('the user tasks run as', () => {
+    it('finds the owner of the client end of a connection in a /proc/net/tcp listing', () => {
+      const listing = [
+        '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+        // The server's end (127.0.0.1:7070 ← :51000), owned by the agent (root).
+        '   0: 0100007F:1B9E 0100007F:C738 01 00000000:00000000 00:00000000 00000000     0        0 811 1 0 20 4 30 10 -1',
+        // The client's end (127.0.0.1:51000 → :7070), owned by nobody.
+        '   1: 0100007F:C738 0100007F:1B9E 01 00000000:00000000 00:00000000 00000000 65534        0 812 1 0 20 4 30 10 -1',
+      ].join('\n')
+      assert.equal(ownerIn(listing, '127.0.0.1', 51000, 7070), 65534)
+      assert.equal(ownerIn(listing, '127.0.0.1', 51001, 7070), null)
+      assert.equal(ownerIn(listing, '10.0.0.5', 51000, 7070), null, 'another client address')
+    })
+
+    it("refuses connections owned by a refused local uid (found in /proc/net/tcp), not others'", async function () {
+      const uid = process.getuid?.()
+      if (uid === undefined) this.skip()
+      for (const [refusedUids, status] of [
+        [[uid!], 403],
+        [[uid! + 1], 200],
+      ] as const) {
+        const app = appWith({ port: 0, refusedUids })
+        await app.listen({ host: '127.0.0.1', port: 0 })
+        try {
+          const port = (app.server.address() as net.AddressInfo).port
+          const res = await fetch(`http://127.0.0.1:${port}/v1/status`)
+          assert.equal(res.status, status, `refused ${refusedUids.join(',')}`)
+          if (status === 403)
+            assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'forbidden_client')
+        } finally {
+          await app.close()
+        }
+      }
     })
   })
 
