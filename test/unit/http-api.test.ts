@@ -124,7 +124,12 @@ const fakeNode: NodeApi = {
 
 describe('HTTP API (in-process)', () => {
   // inject() sends `Host: localhost:80`; the access rules have their own tests (http-access.test.ts).
-  const app = buildHttpApp(fakeNode, pino({ level: 'silent' }), { host: '127.0.0.1', port: 80, token: null, refusedUids: [] })
+  const app = buildHttpApp(fakeNode, pino({ level: 'silent' }), {
+    host: '127.0.0.1',
+    port: 80,
+    token: null,
+    refusedUids: [],
+  })
   after(async () => {
     await app.close()
   })
