@@ -63,6 +63,9 @@ const eventSchema = z.discriminatedUnion('kind', [
 
 const digest = z.tuple([z.number().int().nonnegative().max(0xffffffff), z.number().int().nonnegative().max(0xffffffff)])
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+/** There are at most maxSyncBuckets buckets, numbered from 0. */
+const lastBucket = L.maxSyncBuckets - 1
+const bucketNumber = z.number().int().nonnegative().max(lastBucket)
 const members = z.array(snapshotSchema).max(L.maxMembersPerMessage)
 
 const directSchema = z.discriminatedUnion('type', [
@@ -76,7 +79,7 @@ const directSchema = z.discriminatedUnion('type', [
     .object({
       v,
       type: z.literal('syncPull'),
-      buckets: z.array(z.number().int().nonnegative().max(L.maxSyncBuckets)).max(L.maxSyncBuckets),
+      buckets: z.array(bucketNumber).max(L.maxSyncBuckets),
       members,
     })
     .strict(),
@@ -123,5 +126,5 @@ export function memberInfoProblem(info: MemberInfo): string | null {
   const result = memberInfoSchema.safeParse(info)
   if (result.success) return null
   const issue = result.error.issues[0]
-  return `${issue?.path.join('.') ?? '(info)'}: ${issue?.message ?? 'invalid'}`
+  return `${issue?.path.length ? issue.path.join('.') : '(info)'}: ${issue?.message ?? 'invalid'}`
 }

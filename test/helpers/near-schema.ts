@@ -63,19 +63,22 @@ const isContainer = (v: unknown): v is Record<string | number, unknown> => v !==
 
 /** `root` with `m` applied; unchanged where an earlier mutation already removed the place. */
 function applyMutation(root: unknown, m: Mutation): unknown {
-  if (m.path.length === 0) return m.kind === 'set' ? m.value : root
+  if (m.path.length === 0) return m.kind === 'set' ? structuredClone(m.value) : root
   let parent: unknown = root
   for (const p of m.path.slice(0, -1)) parent = isContainer(parent) ? parent[p] : undefined
   if (!isContainer(parent)) return root
   const last = m.path[m.path.length - 1]!
   const target = parent[last]
-  if (m.kind === 'set') parent[last] = m.value
+  // A copy: hostile constants are shared between runs, and a later mutation must not change (or
+  // close a cycle through) the constant itself.
+  const value = structuredClone(m.value)
+  if (m.kind === 'set') parent[last] = value
   else if (m.kind === 'delete') {
     if (Array.isArray(parent)) parent.splice(Number(last), 1)
     else delete parent[last]
   } else if (target !== null && typeof target === 'object' && !Array.isArray(target))
-    (target as Record<string, unknown>)[m.key] = m.value
-  else if (Array.isArray(target)) target.push(m.value)
+    (target as Record<string, unknown>)[m.key] = value
+  else if (Array.isArray(target)) target.push(value)
   return root
 }
 

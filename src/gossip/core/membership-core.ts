@@ -162,6 +162,7 @@ export class MembershipCore {
   /** Fills an empty table at once (a simulation starting from a converged cluster, or a table
    * restored from disk): one sort per ring instead of an insertion per member. */
   load(members: MemberSnapshot[], nowMs: number): CoreOutput {
+    const suspects: Member[] = []
     for (const s of members) {
       const id = s.record.info.nodeId
       if (id === this.selfId || this.members.has(id)) continue
@@ -178,9 +179,13 @@ export class MembershipCore {
       this.members.set(id, m)
       this.digest.add(id, this.hashOf(m))
       if (isLive(m.state)) this.goLive(m, false)
+      if (m.state === 'suspect') suspects.push(m)
     }
     this.rings.addAll(this.live.map(m => m.record.info.nodeId))
     this.refreshActiveView()
+    // A suspicion runs out here too (timed from when the sender began it), once n is known.
+    for (const m of suspects)
+      this.suspicions.push({ dueMs: this.dueMs(m), nodeId: m.record.info.nodeId, incarnation: m.stateIncarnation })
     return this.flush()
   }
 
