@@ -70,28 +70,39 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-run(process.argv.slice(2)).then(
-  code => {
-    process.exit(code)
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`meshos: ${err.message}\n\n${err.section === undefined ? USAGE : `usage: ${err.section}`}`)
-      process.exit(2)
-    }
-    if (err instanceof StartupError) {
-      process.stderr.write(`meshos: ${err.message}\n`)
-      process.exit(2)
-    }
-    if (err instanceof MeshosApiError) {
-      process.stderr.write(`meshos: ${describeApiError(err)}\n`)
-      process.exit(1)
-    }
-    if (err instanceof MeshosUnreachableError) {
-      process.stderr.write(`meshos: ${err.message}\n`)
-      process.exit(1)
-    }
-    process.stderr.write(`meshos: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
-    process.exit(1)
-  },
-)
+/** Exits once what was written has left: on a pipe, process.exit() right after a large write would
+ * cut the output short (at 64 KiB here). */
+function exitAfterFlush(code: number): void {
+  let pending = 2
+  const done = (): void => {
+    if (--pending === 0) process.exit(code)
+  }
+  process.stdout.write('', done)
+  process.stderr.write('', done)
+}
+
+/** What the command ended with: its exit status, or the error and the status it means. */
+function failure(err: unknown): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`meshos: ${err.message}\n\n${err.section === undefined ? USAGE : `usage: ${err.section}`}`)
+    return 2
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`meshos: ${err.message}\n`)
+    return 2
+  }
+  if (err instanceof MeshosApiError) {
+    process.stderr.write(`meshos: ${describeApiError(err)}\n`)
+    return 1
+  }
+  if (err instanceof MeshosUnreachableError) {
+    process.stderr.write(`meshos: ${err.message}\n`)
+    return 1
+  }
+  process.stderr.write(`meshos: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
+  return 1
+}
+
+run(process.argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
+  exitAfterFlush(failure(err))
+})
