@@ -56,6 +56,7 @@ export class AutopilotLoop {
         progress: raft.progress() ?? [],
         members,
         maxVoters: cfg.maxVoters,
+        maxStandbys: cfg.maxStandbys,
         replaceDeadVoterAfterMs: cfg.replaceDeadVoterAfterMs,
         removeDeadLearnerAfterMs: cfg.removeDeadLearnerAfterMs,
         learnerCatchUpLag: cfg.learnerCatchUpLag,

@@ -13,8 +13,9 @@ import { peerIdOf } from '../p2p/addresses.js'
 import type { ClusterStateMachine } from './state-machine.js'
 import { NoLeaderError } from './errors.js'
 
-/** The role as users see it: a pre-candidate is campaigning, so it shows as a candidate. */
-export type RaftRoleView = Exclude<RaftRole, 'precandidate'>
+/** The role as users see it: a pre-candidate is campaigning, so it shows as a candidate; a node
+ * outside the Raft configuration is a worker (it holds no log). */
+export type RaftRoleView = Exclude<RaftRole, 'precandidate'> | 'worker'
 
 export interface ReplicaInit {
   host: P2PHost
@@ -92,7 +93,7 @@ export class Replica {
     if (this.raft == null) return null
     const role = this.raft.role
     if (role === 'precandidate') return 'candidate'
-    // A node the leader has not added yet is a non-voting member-to-be.
+    if (!this.holdsLog()) return 'worker'
     if (role === 'follower' && !this.raft.config.voters.includes(this.self)) return 'learner'
     return role
   }
@@ -115,6 +116,13 @@ export class Replica {
   caughtUp(): boolean {
     const raft = this.raft
     return raft != null && !raft.stopped && raft.leader != null && raft.appliedIndex >= raft.commitIndex
+  }
+
+  /** In the Raft configuration (a voter or a standby learner): this node holds the log. A node
+   * outside it is a worker: it hears no Raft message and learns its work from the leader. */
+  holdsLog(): boolean {
+    const config = this.raft?.config
+    return config !== undefined && (config.voters.includes(this.self) || config.learners.includes(this.self))
   }
 
   /** The peers Raft talks to from here: the configuration's members and the leader. */

@@ -4,12 +4,14 @@ import { CommandRefusedError, TOO_MANY_TASKS, type TaskCluster, type TaskCluster
 import { TooManyTasksError } from '../tasks/errors.js'
 import { InvalidCommandError } from './errors.js'
 import type { Replica } from './replica.js'
+import type { LeaderLocator } from './leader-locator.js'
 import type { WritePath } from './write-path.js'
 
-export function taskClusterView(replica: Replica): TaskClusterView {
+export function taskClusterView(replica: Replica, leaders: LeaderLocator): TaskClusterView {
   return {
     table: replica.state.tasks,
-    leader: () => replica.leader,
+    leader: () => leaders.leader(),
+    holdsLog: () => replica.holdsLog(),
     term: () => replica.term ?? 0,
     isReadyLeader: () => replica.isReadyLeader(),
     caughtUp: () => replica.caughtUp(),

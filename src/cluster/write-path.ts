@@ -53,6 +53,10 @@ export interface WritePathInit {
   /** Whether this node's membership counts `peerId` as alive or suspect: only such a peer may
    * forward writes to this node. */
   isMember: (peerId: string) => boolean
+  /** Who leads: Raft's answer on a node that holds the log, the locator's on a worker. */
+  leader: () => string | null
+  /** A forward to `leader` found it gone: ask again who leads. */
+  leaderLost: (leader: string) => void
   config: Pick<ElectionConfig, 'writeTimeoutMs' | 'tickMs'>
   clock: Clock
   logger: Logger
@@ -97,7 +101,9 @@ export class WritePath implements RpcConsumers {
       problem = message
     }
     while (clock.nowMs() < deadline) {
-      const leader = raft.leader
+      const leader = this.init.leader()
+      // A worker holds no log to wait in: the leader answers once the entry is applied there.
+      const untilApplied = !replica.holdsLog()
       if (leader === replica.self && raft.role === 'leader') {
         const outcome = await this.proposeLocally(command, deadline)
         if (outcome.ok) return { index: outcome.index, term: outcome.term }
@@ -107,15 +113,18 @@ export class WritePath implements RpcConsumers {
       } else if (leader != null) {
         let res: ProposeResponse | undefined
         try {
-          res = await this.forward(leader, command, deadline)
+          res = await this.forward(leader, command, deadline, untilApplied)
         } catch (err) {
           // Once the request may have reached the leader, it may commit: never claim it failed.
-          if (err instanceof RequestNotSentError) problem = `leader ${leader} unreachable (${(err as Error).message})`
-          else
+          if (err instanceof RequestNotSentError) {
+            problem = `leader ${leader} unreachable (${(err as Error).message})`
+            this.init.leaderLost(leader)
+          } else
             unknown(
               `forwarded to leader ${leader} but no answer (${(err as Error).message}); the write may still commit`,
             )
         }
+        if (res?.ok === true && untilApplied) return { index: res.index, term: res.term }
         if (res?.ok === true) {
           const applied = await this.awaitAppliedHere(raft, res.index, res.term, deadline)
           if (applied.ok) return { index: res.index, term: res.term }
@@ -124,6 +133,7 @@ export class WritePath implements RpcConsumers {
         }
         if (res?.ok === false) {
           problem = res.message
+          if (res.code === 'not_leader') this.init.leaderLost(leader)
           if (res.code === 'unknown') unknown(res.message)
           if (res.code === 'invalid') throw refused('the leader refused the write', res.message)
         }
@@ -208,7 +218,12 @@ export class WritePath implements RpcConsumers {
 
   /** Sends `command` to the leader and waits for its result. RequestNotSentError when it could
    * not even be queued (the channel to the leader is down): then it certainly did not commit. */
-  private async forward(leader: string, command: unknown, deadline: number): Promise<ProposeResponse> {
+  private async forward(
+    leader: string,
+    command: unknown,
+    deadline: number,
+    untilApplied: boolean,
+  ): Promise<ProposeResponse> {
     const { clock } = this.init
     const id = `${this.forwardPrefix}-${++this.forwardSeq}`
     const timeoutMs = Math.max(1, deadline - clock.nowMs())
@@ -230,7 +245,10 @@ export class WritePath implements RpcConsumers {
           reject(err)
         },
       })
-      if (!this.init.rpc.send(leader, { v: RPC_WIRE_VERSION, type: 'propose', id, command })) {
+      const request = untilApplied
+        ? { v: RPC_WIRE_VERSION, type: 'propose' as const, id, command, untilApplied }
+        : { v: RPC_WIRE_VERSION, type: 'propose' as const, id, command }
+      if (!this.init.rpc.send(leader, request)) {
         clock.clear(timer)
         this.forwards.delete(id)
         reject(new RequestNotSentError(`no channel to the leader ${leader}`))
@@ -263,12 +281,12 @@ export class WritePath implements RpcConsumers {
   }
 
   onPropose(from: string, msg: ProposeRequest): void {
-    void this.answerForwardedWrite(from, msg.id, msg.command)
+    void this.answerForwardedWrite(from, msg.id, msg.command, msg.untilApplied === true)
   }
 
   /** Answers once: where the write was appended, as soon as it is (the asker waits for the entry
    * itself), or why it was not. What happens to the entry later is not reported. */
-  private async answerForwardedWrite(from: string, id: string, data: unknown): Promise<void> {
+  private async answerForwardedWrite(from: string, id: string, data: unknown, untilApplied: boolean): Promise<void> {
     const answer = (res: ProposeResponse): void => {
       this.init.rpc.send(from, { v: RPC_WIRE_VERSION, type: 'result', id, ...res })
     }
@@ -301,6 +319,7 @@ export class WritePath implements RpcConsumers {
       command.command,
       this.init.clock.nowMs() + this.init.config.writeTimeoutMs,
       (index, term) => {
+        if (untilApplied) return
         answered = true
         answer({ ok: true, index, term })
       },

@@ -1,4 +1,4 @@
-// /meshos/rpc/3.0.0: writes forwarded from any node to the leader. Frames on the long-lived
+// /meshos/rpc/4.0.0: writes forwarded from any node to the leader. Frames on the long-lived
 // per-peer channels (P2PHost.sendFrame), each request carrying an id its result echoes: a stream
 // per write cost the forwarding node more CPU than the write itself (stream setup, protocol
 // selection, teardown), and at ~100 writes/s that saturated it.
@@ -8,13 +8,15 @@
 // which proves the commit and is when its own reads see the write. (Version 2 answered after the
 // commit, and the forwarding node then still waited for its own apply: one more message on the
 // critical path, ~0.6 ms of every forwarded write here.) The meaning changed, hence the new
-// protocol id: a node of version 2 cannot mistake an early answer for a commit.
+// protocol id: a node of version 2 cannot mistake an early answer for a commit. Version 4 adds
+// `untilApplied`: a worker holds no log to wait in, so it asks the leader to answer only once the
+// entry is applied there (committed).
 import { z } from 'zod'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
 import { TOO_MANY_TASKS } from '../tasks/cluster-port.js'
 
-export const RPC_PROTOCOL = '/meshos/rpc/3.0.0'
-export const RPC_WIRE_VERSION = 3
+export const RPC_PROTOCOL = '/meshos/rpc/4.0.0'
+export const RPC_WIRE_VERSION = 4 as const
 /** A forwarded write: one command, up to 1,000 task specs. Above the HTTP body limit (16 MiB): the
  * command carries each spec with its defaults filled in, plus ids and times. */
 export const RPC_FRAME_MAX_BYTES = 20 * 1024 * 1024
@@ -27,6 +29,8 @@ const proposeRequestSchema = z
     type: z.literal('propose'),
     id: requestId,
     command: z.unknown(),
+    /** Answer once the entry is applied on the leader (committed), not as soon as it is appended. */
+    untilApplied: z.boolean().optional(),
   })
   .strict()
 export type ProposeRequest = z.infer<typeof proposeRequestSchema>

@@ -54,6 +54,9 @@ export interface AutopilotInput {
   members: AutopilotMember[]
   /** --voters, default 5. */
   maxVoters: number
+  /** Learners kept beyond the voters, caught up and ready to replace one (Consul's non-voting
+   * standbys). Every other member is a worker that holds no log. */
+  maxStandbys: number
   /** A voter dead at least this long is replaced. */
   replaceDeadVoterAfterMs: number
   /** A learner dead at least this long is removed. */
@@ -232,14 +235,36 @@ function planGrowth(view: View): AutopilotAction | null {
   return promote(view, candidate)
 }
 
+/** How many learners the config should hold: the voters still missing, plus the standbys. */
+function wantedLearners(view: View): number {
+  return Math.max(0, view.input.maxVoters - view.voters.length) + view.input.maxStandbys
+}
+
 /**
  * Rule 3 for learners: one that left is gone; one dead this long is not worth
  * replicating to (the leader keeps progress and sends heartbeats for every
  * learner). A learner costs no quorum, so there is no replacement condition.
- * If it returns it is simply added again as a learner.
+ * If it returns it is simply added again as a learner. Learners beyond the
+ * wanted count (more than the standbys once the voters are complete) go back
+ * to being workers, highest id first: every learner costs the leader a copy of
+ * every entry.
  */
 function planLearnerRemoval(view: View): AutopilotAction | null {
   const { input } = view
+  const removeLearner = (id: NodeId, reason: string): AutopilotAction => ({
+    kind: 'removeLearner',
+    id,
+    config: normalizeConfig({ voters: view.voters, learners: withoutId(view.learners, id) }),
+    reason,
+  })
+  const excess = view.learners.length - wantedLearners(view)
+  if (excess > 0) {
+    const id = view.learners[view.learners.length - 1]!
+    return removeLearner(
+      id,
+      `${view.learners.length} learners, ${wantedLearners(view)} wanted: ${id} goes back to being a worker`,
+    )
+  }
   for (const id of view.learners) {
     const member = view.memberOf(id)
     let reason: string | null = null
@@ -248,22 +273,19 @@ function planLearnerRemoval(view: View): AutopilotAction | null {
       reason = `learner ${id} dead for ${member.stateForMs} ms (limit ${input.removeDeadLearnerAfterMs} ms)`
     }
     if (reason === null) continue
-    return {
-      kind: 'removeLearner',
-      id,
-      config: normalizeConfig({ voters: view.voters, learners: withoutId(view.learners, id) }),
-      reason,
-    }
+    return removeLearner(id, reason)
   }
   return null
 }
 
 /**
- * Rule 4: every alive member that is not in the config becomes a learner, so
- * it receives the cluster state and can later be promoted. Only `alive`: a
- * suspect member would just be removed again. Lowest id first.
+ * Rule 4: alive members that are not in the config become learners while the
+ * config holds fewer than it wants (the voters still missing plus the
+ * standbys), so they receive the cluster state and can later be promoted. Only
+ * `alive`: a suspect member would just be removed again. Lowest id first.
  */
 function planLearnerAddition(view: View): AutopilotAction | null {
+  if (view.learners.length >= wantedLearners(view)) return null
   const inConfig = new Set([...view.voters, ...view.learners])
   const candidates = view.input.members
     .map(member => member.id)

@@ -14,6 +14,13 @@ export interface ElectionConfig {
   compactEvery: number
   /** The voter target (--voters): 5 survives two failures; more voters slow every commit. */
   maxVoters: number
+  /** Learners kept beyond the voters, caught up to replace a failed voter at once (Consul's
+   * standbys); every other member is a worker that holds no Raft log, so the leader's cost does
+   * not grow with the cluster. Two cover a second failure during a replacement. */
+  maxStandbys: number
+  /** How often a worker (a node outside the Raft configuration) asks a voter who leads while
+   * nothing tells it the leader changed; a forward that finds the leader gone asks at once. */
+  workerLeaderQueryMs: number
   /** How often the leader reconsiders the voter set. */
   autopilotIntervalMs: number
   /** A voter dead this long is replaced by a healthy member, so a cluster whose machines come
@@ -32,6 +39,8 @@ export const DEFAULT_ELECTION: ElectionConfig = {
   heartbeatTicks: 1,
   compactEvery: 1000,
   maxVoters: 5,
+  maxStandbys: 2,
+  workerLeaderQueryMs: 5000,
   autopilotIntervalMs: 500,
   replaceDeadVoterAfterMs: 15_000,
   removeDeadLearnerAfterMs: 60_000,

@@ -8,6 +8,7 @@ import { CommandRefusedError } from '../tasks/cluster-port.js'
 import {
   InvalidTaskError,
   LogsUnavailableError,
+  LeaderUnreachableError,
   TaskConflictError,
   TaskNotFoundError,
   TooManyTasksError,
@@ -79,7 +80,14 @@ const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, string]> = [
   [NoLeaderError, 503, 'no_leader'],
   [WriteOutcomeUnknownError, 503, 'outcome_unknown'],
   [LogsUnavailableError, 503, 'logs_unavailable'],
+  [LeaderUnreachableError, 503, 'no_leader'],
 ]
+
+/** The API's status and code for `err`, or null for an error it does not expect (a 500). */
+export function apiErrorOf(err: unknown): { status: number; code: string } | null {
+  const row = ERROR_TABLE.find(([errorClass]) => err instanceof errorClass)
+  return row === undefined ? null : { status: row[1], code: row[2] }
+}
 
 /** Client errors the framework raises before a handler runs (bad JSON is told apart by its code). */
 const FRAMEWORK_CODES: Readonly<Record<number, string>> = { 413: 'payload_too_large', 415: 'unsupported_media_type' }

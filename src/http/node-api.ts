@@ -45,15 +45,15 @@ export interface NodeView {
 
 export interface NodeApi {
   status: () => StatusView
-  nodes: () => NodeView[]
-  node: (id: string) => NodeView | undefined
+  nodes: () => Promise<NodeView[]>
+  node: (id: string) => Promise<NodeView | undefined>
   metricsText: () => Promise<{ contentType: string; body: string }>
-  clusterView: () => ClusterView
+  clusterView: () => Promise<ClusterView>
   /** Resolve once committed; reject with NoLeaderError / WriteOutcomeUnknownError. */
   kvPut: (key: string, value: string) => Promise<{ key: string; value: string; index: number; term: number }>
   kvDelete: (key: string) => Promise<{ key: string; index: number; term: number }>
-  kvGet: (key: string) => string | undefined
-  kvList: () => Record<string, string>
+  kvGet: (key: string) => Promise<string | undefined>
+  kvList: () => Promise<Record<string, string>>
   tasks: TaskApi
 }
 

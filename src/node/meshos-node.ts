@@ -22,6 +22,13 @@ import { Replica } from '../cluster/replica.js'
 import { RpcEndpoint } from '../cluster/rpc-endpoint.js'
 import { WritePath, type ProposalAmender } from '../cluster/write-path.js'
 import { AutopilotLoop } from '../cluster/autopilot-loop.js'
+import { LeaderLocator } from '../cluster/leader-locator.js'
+import { ReadClient, ReadServer, type ReadQuestion } from '../cluster/read-rpc.js'
+import { RemoteReadError } from '../tasks/cluster-port.js'
+import { LeaderUnreachableError } from '../tasks/errors.js'
+import { NotFoundError } from '../http/errors.js'
+import type { Resources } from '../util/resources.js'
+import { answerRead } from './read-answers.js'
 import { clusterView, type ClusterView } from '../cluster/cluster-view.js'
 import { taskCluster, taskClusterView } from '../cluster/task-cluster.js'
 import { createAgentExecutor } from '../executor/agent-executor.js'
@@ -30,6 +37,10 @@ import { isolationView, type IsolationView, type TaskSandbox } from '../executor
 import { Placer } from '../tasks/placer.js'
 import { Master } from '../tasks/master.js'
 import { Worker } from '../tasks/worker.js'
+import { AssignmentFeed } from '../tasks/assignment-feed.js'
+import { AssignmentStream } from '../tasks/assignment-stream.js'
+import { startAssignEndpoint } from '../tasks/assign-endpoint.js'
+import { roleAwareAssignments, tableAssignments } from '../tasks/assignments.js'
 import { TaskService } from '../tasks/task-service.js'
 import { checkTaskCaps } from '../tasks/task-caps.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
@@ -60,6 +71,11 @@ interface Parts {
   executor: TaskExecutor
   membership: Membership
   replica: Replica
+  leaders: LeaderLocator
+  reads: ReadClient
+  readServer: ReadServer
+  feed: AssignmentFeed
+  stream: AssignmentStream
   placer: Placer
   writes: WritePath
   autopilot: AutopilotLoop
@@ -181,7 +197,18 @@ export class MeshosNode implements NodeApi {
       logger: log,
     })
     peersInUse.add(() => replica.peers())
-    const view = taskClusterView(replica)
+    const leaders = new LeaderLocator({
+      host,
+      replica,
+      members,
+      bootstrap: config.bootstrap,
+      queryIntervalMs: config.election.workerLeaderQueryMs,
+      requestTimeoutMs: config.membership.dialTimeoutMs,
+      clock,
+      metrics,
+      logger: log,
+    })
+    const view = taskClusterView(replica, leaders)
     const t = config.tasks
     const placer = new Placer({
       self: host.peerId,
@@ -202,6 +229,10 @@ export class MeshosNode implements NodeApi {
       rpc: new RpcEndpoint(host, metrics, log),
       amend,
       isMember: peerId => members.isLiveMember(peerId),
+      leader: () => leaders.leader(),
+      leaderLost: () => {
+        leaders.leaderLost()
+      },
       config: config.election,
       clock,
       logger: log,
@@ -217,10 +248,34 @@ export class MeshosNode implements NodeApi {
       unknownWorkerGraceMs: t.unknownWorkerGraceMs,
       logger: log,
     })
+    // Workers outside the Raft configuration learn their assignments from the leader's feed.
+    const feed = new AssignmentFeed({
+      host,
+      cluster,
+      isMember: peerId => members.isLiveMember(peerId),
+      resendMs: t.assignmentResendMs,
+      clock,
+      metrics,
+      logger: log,
+    })
+    const stream = new AssignmentStream({
+      host,
+      cluster: view,
+      checkMs: t.assignmentCheckMs,
+      clock,
+      metrics,
+      logger: log,
+    })
+    const assignments = roleAwareAssignments(
+      () => replica.holdsLog(),
+      tableAssignments(view.table, host.peerId, () => replica.caughtUp()),
+      stream,
+    )
     const worker = new Worker({
       self: host.peerId,
       dataDir: config.dataDir,
       cluster,
+      assignments,
       executor,
       clock,
       maxEventsPerReport: t.maxEventsPerReport,
@@ -231,9 +286,12 @@ export class MeshosNode implements NodeApi {
       taskDirsMaxBytes: t.taskDirsMaxBytes,
       logger: log,
     })
+    const reads = new ReadClient({ host, leaders, requestTimeoutMs: t.logRequestTimeoutMs, metrics })
     const tasks = new TaskService({
       host,
       cluster,
+      remote: reads,
+      dataDir: config.dataDir,
       members,
       executor,
       placer,
@@ -243,6 +301,16 @@ export class MeshosNode implements NodeApi {
       logRequestTimeoutMs: t.logRequestTimeoutMs,
       caps: t,
       clock,
+    })
+    const readServer = new ReadServer({
+      host,
+      replica,
+      members,
+      answer: async question =>
+        await answerRead(question, { tasks, replica, members, placer, tickMs: config.election.tickMs }),
+      requestTimeoutMs: t.logRequestTimeoutMs,
+      metrics,
+      logger: log,
     })
     return new MeshosNode({
       config,
@@ -257,6 +325,11 @@ export class MeshosNode implements NodeApi {
       executor,
       membership,
       replica,
+      leaders,
+      reads,
+      readServer,
+      feed,
+      stream,
       placer,
       writes,
       autopilot,
@@ -282,8 +355,13 @@ export class MeshosNode implements NodeApi {
       throw new StartupError(`cannot open the Raft state in ${p.config.dataDir}: ${(err as Error).message}`)
     }
     await p.writes.start()
+    await p.leaders.start()
+    await p.readServer.start()
     p.autopilot.start()
     await p.tasks.start()
+    await startAssignEndpoint(p.host, p.metrics, p.feed, p.stream)
+    p.feed.start()
+    p.stream.start()
     p.master.start()
     p.worker.start()
   }
@@ -295,6 +373,9 @@ export class MeshosNode implements NodeApi {
     p.worker.stop()
     p.master.stop()
     p.autopilot.stop()
+    p.leaders.stop()
+    p.feed.stop()
+    p.stream.stop()
     await p.executor.stop()
     await releaseTaskSandbox(p.sandbox)
     await p.replica.stop(graceful)
@@ -312,8 +393,8 @@ export class MeshosNode implements NodeApi {
       addrs: p.host.multiaddrs(),
       uptimeMs: p.clock.nowMs() - p.startedAtMs,
       role: p.replica.role,
-      leader: p.replica.leader,
-      term: p.replica.term,
+      leader: p.leaders.leader(),
+      term: p.leaders.term(),
       insecure: p.config.insecure,
       isolation: p.isolation,
     }
@@ -321,10 +402,10 @@ export class MeshosNode implements NodeApi {
 
   /** Members from this node's membership view; allocations and running tasks from its replica of
    * the log (what the scheduler counts); load only for this node (it is not gossiped). */
-  nodes(): NodeView[] {
-    const { clock, membership, placer } = this.parts
+  async nodes(): Promise<NodeView[]> {
+    const { clock, membership } = this.parts
     const nowMs = clock.nowMs()
-    const held = new Map(placer.schedulerNodes().map(n => [n.id, n]))
+    const held = new Map((await this.held()).map(n => [n.id, n]))
     const view = (
       info: MemberInfo,
       state: MemberState,
@@ -357,12 +438,37 @@ export class MeshosNode implements NodeApi {
     return views.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
   }
 
-  node(id: string): NodeView | undefined {
-    return this.nodes().find(n => n.id === id)
+  async node(id: string): Promise<NodeView | undefined> {
+    return (await this.nodes()).find(n => n.id === id)
   }
 
-  clusterView(): ClusterView {
+  async clusterView(): Promise<ClusterView> {
+    if (!this.parts.replica.holdsLog()) return (await this.fromLeader({ op: 'cluster' })) as ClusterView
     return clusterView(this.parts.replica, this.parts.membership, this.parts.config.election.tickMs)
+  }
+
+  /** What each node holds, as the log says (the leader's log on a worker; nothing if unreachable). */
+  private async held(): Promise<Array<{ id: string; allocated: Resources; taskCount: number }>> {
+    if (this.parts.replica.holdsLog()) return this.parts.placer.schedulerNodes()
+    return (
+      ((await this.fromLeader({ op: 'held' }).catch(() => [])) as Array<{
+        id: string
+        allocated: Resources
+        taskCount: number
+      }>) ?? []
+    )
+  }
+
+  /** A read this node cannot answer itself (it holds no log), asked of the leader. */
+  private async fromLeader(question: ReadQuestion): Promise<unknown> {
+    try {
+      return await this.parts.reads.ask(question)
+    } catch (err) {
+      if (err instanceof RemoteReadError && err.code === 'not_found') throw new NotFoundError(err.message)
+      throw new LeaderUnreachableError(
+        `this node holds no log and could not read from the leader: ${(err as Error).message}`,
+      )
+    }
   }
 
   async kvPut(key: string, value: string): Promise<{ key: string; value: string; index: number; term: number }> {
@@ -375,11 +481,13 @@ export class MeshosNode implements NodeApi {
     return { key, index, term }
   }
 
-  kvGet(key: string): string | undefined {
+  async kvGet(key: string): Promise<string | undefined> {
+    if (!this.parts.replica.holdsLog()) return ((await this.fromLeader({ op: 'kv', key })) as { value?: string }).value
     return this.parts.replica.state.get(key)
   }
 
-  kvList(): Record<string, string> {
+  async kvList(): Promise<Record<string, string>> {
+    if (!this.parts.replica.holdsLog()) return (await this.fromLeader({ op: 'kvList' })) as Record<string, string>
     return Object.fromEntries(this.parts.replica.state.list().map(({ key, value }) => [key, value]))
   }
 

@@ -16,6 +16,9 @@ export interface TaskClusterView {
   readonly table: TaskTable
   /** The leader this node knows of, or null. */
   leader: () => string | null
+  /** This node holds the Raft log (a voter or a standby). A worker does not: its table stays empty,
+   * it learns its assignments from the leader, and its reads are answered by the leader. */
+  holdsLog: () => boolean
   /** This node's current Raft term (0 before it has one). */
   term: () => number
   /** Leads, and has applied an entry of its own term: its view of the state is complete. */
@@ -32,6 +35,25 @@ export interface TaskCluster extends TaskClusterView {
 
 /** Why the leader refused a submission that is well-formed: too many unfinished tasks. */
 export const TOO_MANY_TASKS = 'too_many_tasks'
+
+/** Reads a worker cannot answer from its own (empty) table: answered by the leader, whose view is
+ * as fresh as a commit (a write answered to this worker was applied there first). */
+export interface RemoteReads {
+  task: (id: string) => Promise<unknown>
+  tasks: (query: object) => Promise<unknown>
+  logTarget: (id: string, attempt: number | undefined) => Promise<unknown>
+}
+
+/** The leader answered a read with an error of the API's kind (`code` as in the error table). */
+export class RemoteReadError extends Error {
+  override readonly name = 'RemoteReadError'
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
 
 /** The leader refused the command itself (a peer of another version, a bug, or a cap): sending it
  * again unchanged does not help now. `reason` names a refusal the leader gave on purpose. */

@@ -25,6 +25,10 @@ export interface TasksConfig {
    * messages across three nodes); for 1,000 short tasks at 50/s this cut Raft messages 13.0k ->
    * 12.1k and the agents' CPU by ~8%. The price: `running` shows up to this late. */
   startReportDelayMs: number
+  /** The leader sends a worker again what it has not acknowledged after this long. */
+  assignmentResendMs: number
+  /** How often a worker checks it is subscribed to the current leader's assignments. */
+  assignmentCheckMs: number
   /** A log read from another node that takes longer is abandoned (its worker is likely gone). */
   logRequestTimeoutMs: number
   /** A finished task's work dir and output stay on its node this long (then removed). */
@@ -51,6 +55,8 @@ export const DEFAULT_TASKS: TasksConfig = {
   reconcileMs: 2000,
   maxEventsPerReport: 1000,
   startReportDelayMs: 100,
+  assignmentResendMs: 1000,
+  assignmentCheckMs: 1000,
   logRequestTimeoutMs: 5000,
   taskDirRetentionMs: 24 * 3600_000,
   taskDirGcIntervalMs: 10 * 60_000,

@@ -28,3 +28,8 @@ export class TooManyTasksError extends CommandRefusedError {
     super(message, TOO_MANY_TASKS)
   }
 }
+
+/** This node holds no log and could not read from the leader (none known, or it did not answer). */
+export class LeaderUnreachableError extends Error {
+  override readonly name = 'LeaderUnreachableError'
+}

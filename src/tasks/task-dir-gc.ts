@@ -1,17 +1,18 @@
 // Attempt directories (work dir and captured output) outlive their tasks, so output can be read
 // after the fact; without collection they would fill the disk of a long-running node. A task's
-// directory goes once the task finished more than retentionMs ago, or once the replicated table
-// has forgotten it (it keeps the newest 50,000 finished tasks). Directories of tasks that may
-// still run are never touched, so "this attempt's directory exists" still means "it ran here".
+// directory goes once its attempts here finished more than retentionMs ago, as this node's
+// assignment source knows it (the replicated table, which forgets the oldest of its 50,000
+// finished tasks; or, on a worker, its own record of what it finished, and the directory's age).
+// Directories of tasks that may still run are never touched, so "this attempt's directory exists"
+// still means "it ran here".
 //
 // The output a node keeps is bounded too: when what is left after that exceeds maxTotalBytes,
 // the directories of finished attempts go, oldest finish first, until it fits (what running
 // attempts hold counts, but they are never touched; each is bounded by the executor).
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { dirUsage } from '../executor/files/dir-usage.js'
 import { TASKS_DIR } from '../executor/files/task-dir.js'
-import { isTerminal, type TaskRecord, type TaskTable } from './task-table.js'
 
 export interface TaskDirGcResult {
   /** Task directories removed for age or because the table forgot the task. */
@@ -32,28 +33,50 @@ async function list(dir: string): Promise<string[]> {
   }
 }
 
-/** When the attempt finished, or null if it may still run. */
-function finishedAt(task: TaskRecord | undefined, attempt: number): number | null {
-  if (task === undefined) return 0
-  if (attempt === task.attempt) return isTerminal(task.state) ? (task.finishedAt ?? 0) : null
-  if (attempt > task.attempt) return null // assigned here after this replica's view: leave it
-  return task.history.find(h => h.attempt === attempt)?.finishedAt ?? 0
+/** When this node's attempts of a task finished, as its assignment source knows. */
+export interface TaskDirView {
+  /** Epoch ms; null while the attempt may still run; undefined when unknown (then the attempt
+   * directory's last change stands for it). */
+  finishedAt: (taskId: string, attempt: number) => number | null | undefined
+}
+
+async function attemptDirs(root: string, id: string): Promise<string[]> {
+  // <attempt>.pid files sit beside the directories.
+  return (await list(path.join(root, id))).filter(name => /^[1-9][0-9]*$/.test(name))
+}
+
+async function changedAt(dir: string): Promise<number> {
+  try {
+    return (await stat(dir)).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
+async function finishedAt(view: TaskDirView, root: string, id: string, attempt: string): Promise<number | null> {
+  const at = view.finishedAt(id, Number(attempt))
+  return at !== undefined ? at : await changedAt(path.join(root, id, attempt))
 }
 
 export async function collectTaskDirs(
   dataDir: string,
-  table: TaskTable,
+  view: TaskDirView,
   nowMs: number,
   retentionMs: number,
   maxTotalBytes = Infinity,
 ): Promise<TaskDirGcResult> {
   const root = path.join(dataDir, TASKS_DIR)
   const result: TaskDirGcResult = { expired: 0, overCap: 0 }
-  const names = await list(root)
   const kept: string[] = []
-  for (const id of names) {
-    const task = table.get(id)
-    const expired = task === undefined || (isTerminal(task.state) && (task.finishedAt ?? nowMs) < nowMs - retentionMs)
+  for (const id of await list(root)) {
+    // A task's directory goes once every attempt in it finished before the retention cutoff.
+    // One emptied by the output bound below ages by its own last change.
+    const attempts = await attemptDirs(root, id)
+    const finishes =
+      attempts.length > 0
+        ? await Promise.all(attempts.map(async attempt => await finishedAt(view, root, id, attempt)))
+        : [await changedAt(path.join(root, id))]
+    const expired = finishes.every(at => at !== null && at < nowMs - retentionMs)
     if (!expired) {
       kept.push(id)
       continue
@@ -66,12 +89,11 @@ export async function collectTaskDirs(
   let totalBytes = 0
   const finished: Array<{ dir: string; bytes: number; finishedAt: number }> = []
   for (const id of kept) {
-    for (const name of await list(path.join(root, id))) {
-      if (!/^[1-9][0-9]*$/.test(name)) continue // <attempt>.pid files beside the directories
+    for (const name of await attemptDirs(root, id)) {
       const dir = path.join(root, id, name)
       const { bytes } = await dirUsage(dir, MAX_ENTRIES_PER_ATTEMPT)
       totalBytes += bytes
-      const at = finishedAt(table.get(id), Number(name))
+      const at = await finishedAt(view, root, id, name)
       if (at !== null) finished.push({ dir, bytes, finishedAt: at })
     }
   }

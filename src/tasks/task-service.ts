@@ -1,6 +1,7 @@
 // The tasks of one node: what the HTTP API, the CLI and the client call. Submissions and
 // cancellations are written to the replicated log (through the leader, answered after commit);
-// reads come from this node's replica; logs are read from the node that ran the attempt.
+// reads come from this node's replica where it holds the log, and from the leader's on a worker
+// (which holds none); logs are read from the node that ran the attempt.
 import { randomFillSync } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
@@ -13,9 +14,18 @@ import { plan } from '../scheduler/scheduler.js'
 import type { SchedulerPolicy } from '../scheduler/types.js'
 import type { TaskSpec } from './spec.js'
 import { isTerminal, type AttemptRecord, type TaskRecord, type TaskState, type TaskTable } from './task-table.js'
-import { InvalidTaskError, LogsUnavailableError, TaskConflictError, TaskNotFoundError } from './errors.js'
+import {
+  InvalidTaskError,
+  LeaderUnreachableError,
+  LogsUnavailableError,
+  TaskConflictError,
+  TaskNotFoundError,
+} from './errors.js'
 import { toSchedulerTask, type Placer } from './placer.js'
-import type { TaskCluster } from './cluster-port.js'
+import { RemoteReadError, type RemoteReads, type TaskCluster } from './cluster-port.js'
+import { logTargetSchema, taskListSchema, taskViewSchema } from './read-schemas.js'
+import { existsSync } from 'node:fs'
+import { taskPaths } from '../executor/files/task-dir.js'
 import type { Clock } from '../util/clock.js'
 import { SubmitBatcher } from './submit-batcher.js'
 import { checkTaskCaps, type TaskCaps } from './task-caps.js'
@@ -72,6 +82,14 @@ export interface TaskList {
   next: string | null
   total: number
 }
+/** The attempt whose output to read, and the node that holds it. */
+export interface LogTarget {
+  id: string
+  state: TaskState
+  attempt: number
+  node: string | null
+}
+
 export interface LogRead {
   data: Uint8Array
   nextOffset: number
@@ -93,6 +111,10 @@ export interface TaskServiceInit {
   /** Unfinished tasks a submission may not take a tenant, or the cluster, past. */
   caps: TaskCaps
   clock: Clock
+  /** Reads answered by the leader, for when this node holds no log. */
+  remote: RemoteReads
+  /** Where this node keeps task directories (a worker's proof that an attempt ran here). */
+  dataDir: string
 }
 
 export class TaskService {
@@ -140,18 +162,23 @@ export class TaskService {
     })
     checkTaskCaps(this.table, tasks, this.init.caps)
     await this.submissions.submit(tasks)
+    // A worker's table is empty: its tasks were committed, which is all it can say.
     const answers = tasks.map(t => ({ id: t.id, state: this.table.get(t.id)?.state ?? 'pending' }))
     return many ? { tasks: answers } : answers[0]!
   }
 
-  get(id: string): TaskView {
+  async get(id: string): Promise<TaskView> {
+    if (!this.init.cluster.holdsLog())
+      return await this.fromLeader(taskViewSchema, async () => await this.init.remote.task(id))
     const task = this.table.get(id)
     if (task === undefined)
       throw new TaskNotFoundError(`no task ${id} (reads are local: a node that lags the leader may not have it yet)`)
     return this.view(task, true)
   }
 
-  list(q: TaskListQuery): TaskList {
+  async list(q: TaskListQuery): Promise<TaskList> {
+    if (!this.init.cluster.holdsLog())
+      return await this.fromLeader(taskListSchema, async () => await this.init.remote.tasks(q))
     if (q.after !== undefined && this.table.get(q.after) === undefined)
       throw new InvalidTaskError(`after: no task ${q.after}`)
     const tasks: TaskView[] = []
@@ -175,26 +202,51 @@ export class TaskService {
   }
 
   async cancel(id: string): Promise<TaskView> {
-    const task = this.table.get(id)
+    const task = this.init.cluster.holdsLog() ? this.table.get(id) : await this.get(id)
     if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
     if (isTerminal(task.state)) throw new TaskConflictError(`task ${id} already ${task.state}`)
     await this.init.cluster.write({ type: 'task.cancel', ids: [id], at: this.init.clock.nowMs() }, { idempotent: true })
-    return this.get(id)
+    return await this.get(id)
   }
 
   /** The attempt whose output to read: the given one, else the current or last one that ran. */
-  logTarget(id: string, attempt?: number): { task: TaskRecord; attempt: number; node: string | null } {
+  async logTarget(id: string, attempt?: number): Promise<LogTarget> {
+    if (!this.init.cluster.holdsLog())
+      return await this.fromLeader(logTargetSchema, async () => await this.init.remote.logTarget(id, attempt))
     const task = this.table.get(id)
     if (task === undefined) throw new TaskNotFoundError(`no task ${id}`)
+    const target = (a: number, node: string | null): LogTarget => ({ id, state: task.state, attempt: a, node })
     if (attempt !== undefined) {
-      if (attempt === task.attempt) return { task, attempt, node: task.node }
+      if (attempt === task.attempt) return target(attempt, task.node)
       const past = task.history.find(h => h.attempt === attempt)
       if (past === undefined) throw new TaskNotFoundError(`task ${id} has no attempt ${attempt} on record`)
-      return { task, attempt, node: past.node }
+      return target(attempt, past.node)
     }
-    if (task.node !== null) return { task, attempt: task.attempt, node: task.node }
+    if (task.node !== null) return target(task.attempt, task.node)
     const last = task.history[task.history.length - 1]
-    return { task, attempt: last?.attempt ?? task.attempt, node: last?.node ?? null }
+    return target(last?.attempt ?? task.attempt, last?.node ?? null)
+  }
+
+  /** A read answered by the leader, checked like any peer's input; its errors become ours. */
+  private async fromLeader<T>(
+    schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false } },
+    read: () => Promise<unknown>,
+  ): Promise<T> {
+    let value: unknown
+    try {
+      value = await read()
+    } catch (err) {
+      if (err instanceof RemoteReadError) {
+        if (err.code === 'not_found') throw new TaskNotFoundError(err.message)
+        if (err.code === 'invalid_task' || err.code === 'invalid_request') throw new InvalidTaskError(err.message)
+      }
+      throw new LeaderUnreachableError(
+        `this node holds no log and could not read from the leader: ${(err as Error).message}`,
+      )
+    }
+    const parsed = schema.safeParse(value)
+    if (!parsed.success) throw new LeaderUnreachableError('the leader answered a read with something that is not one')
+    return parsed.data
   }
 
   /** One chunk of an attempt's output, from whichever node ran it. */
@@ -258,8 +310,10 @@ export class TaskService {
     })
   }
 
-  /** The replicated table gave this attempt of the task to this node. */
+  /** The replicated table gave this attempt of the task to this node (a worker, which holds no
+   * table, goes by the attempt's directory: it exists only where the attempt ran). */
   private ranHere(taskId: string, attempt: number): boolean {
+    if (!this.init.cluster.holdsLog()) return existsSync(taskPaths(this.init.dataDir, taskId, attempt).workDir)
     const task = this.table.get(taskId)
     if (task === undefined) return false
     const self = this.init.host.peerId

@@ -16,14 +16,17 @@ import type { TaskOutcome, RunningTask } from '../executor/types.js'
 import { taskPaths } from '../executor/files/task-dir.js'
 import { CommandRefusedError, type TaskCluster } from './cluster-port.js'
 import type { TaskReportEvent } from './commands.js'
-import type { TaskRecord } from './task-table.js'
+import type { Assignment, AssignmentSource } from './assignments.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import { collectTaskDirs } from './task-dir-gc.js'
 
 export interface WorkerInit {
   self: string
   dataDir: string
+  /** Where reports are written. */
   cluster: TaskCluster
+  /** What this node is assigned: its replica of the log, or the leader's stream. */
+  assignments: AssignmentSource
   executor: TaskExecutor
   clock: Clock
   /** Events per report command: one log entry. */
@@ -46,7 +49,7 @@ export class Worker implements ExecutorListener {
   /** Attempts handled in this process: launched, refused or reported lost. */
   private readonly handled = new Set<string>()
   /** Assignments waiting to be launched, one per event-loop turn (see drainLaunches). */
-  private readonly launches: TaskRecord[] = []
+  private readonly launches: Assignment[] = []
   private draining = false
   private queue: TaskReportEvent[] = []
   /** 'started' events still waiting in the queue, by attempt. */
@@ -74,10 +77,9 @@ export class Worker implements ExecutorListener {
 
   start(): void {
     this.init.executor.listen(this)
-    this.init.cluster.table.onEvent(ev => {
-      if ((ev.type === 'assigned' && ev.task.node === this.init.self) || (ev.type === 'changed' && this.syncDeferred))
-        this.syncSoon()
-      if (ev.type === 'cancel_requested' && ev.task.node === this.init.self) this.init.executor.cancel(ev.task.id)
+    this.init.assignments.onEvent(ev => {
+      if (ev.type === 'assigned' || (ev.type === 'changed' && this.syncDeferred)) this.syncSoon()
+      else if (ev.type === 'cancel') this.init.executor.cancel(ev.id)
     })
     this.timer = this.init.clock.setInterval(() => {
       this.syncSoon()
@@ -96,12 +98,12 @@ export class Worker implements ExecutorListener {
   }
 
   private async collectDirs(): Promise<void> {
-    // Only once caught up: a lagging replica could take a task it has not applied yet for forgotten.
-    if (this.stopped || !this.init.cluster.caughtUp()) return
+    // Only once complete: a lagging source could take a task it does not know yet for forgotten.
+    if (this.stopped || !this.init.assignments.ready()) return
     try {
       const { expired, overCap } = await collectTaskDirs(
         this.init.dataDir,
-        this.init.cluster.table,
+        this.init.assignments,
         this.init.clock.nowMs(),
         this.init.taskDirRetentionMs,
         this.init.taskDirsMaxBytes,
@@ -123,6 +125,7 @@ export class Worker implements ExecutorListener {
   }
 
   onFinished(o: TaskOutcome): void {
+    this.init.assignments.finishedHere?.(o.taskId, o.attempt)
     this.report({
       kind: 'finished',
       id: o.taskId,
@@ -160,17 +163,29 @@ export class Worker implements ExecutorListener {
     // Under load the commit index often moves ahead again between an apply and this turn:
     // waiting for the next assignment here (or the reconcile timer) held launches back by tens
     // of milliseconds.
-    this.syncDeferred = !this.init.cluster.caughtUp()
+    this.syncDeferred = !this.init.assignments.ready()
     if (this.syncDeferred) return
     if (this.handled.size > 4096) this.forgetFinishedAttempts()
-    for (const task of this.init.cluster.table.activeTasks()) {
-      if (task.node !== this.init.self) continue
+    const assigned = new Set<string>()
+    for (const task of this.init.assignments.active()) {
       const k = key(task.id, task.attempt)
+      assigned.add(k)
       if (this.handled.has(k) || this.init.executor.isRunning(task.id, task.attempt)) continue
       this.handled.add(k)
       this.launches.push(task)
     }
+    this.stopUnassigned(assigned)
     this.drainLaunches()
+  }
+
+  /** An attempt running here that the source no longer assigns here was given up (its node was
+   * thought dead, and the task re-queued elsewhere): it must not run twice. */
+  private stopUnassigned(assigned: ReadonlySet<string>): void {
+    for (const t of this.init.executor.running()) {
+      if (assigned.has(key(t.taskId, t.attempt))) continue
+      this.log.warn({ taskId: t.taskId, attempt: t.attempt }, 'stopping an attempt no longer assigned to this node')
+      this.init.executor.cancel(t.taskId)
+    }
   }
 
   /** Launches go out in slices, with the network, timers and Raft served in between: a burst of
@@ -180,11 +195,11 @@ export class Worker implements ExecutorListener {
     if (this.draining) return
     for (const task of this.launches.splice(0, LAUNCHES_PER_TURN)) {
       if (this.stopped) break
-      const current = this.init.cluster.table.get(task.id)
-      // Still ours: it may have been re-queued while it waited. A 'running' one that this
-      // process never launched ran in an earlier life of the node; launch() reports it lost.
-      const active = current?.state === 'assigned' || current?.state === 'running'
-      if (active && current?.node === this.init.self && current.attempt === task.attempt) this.launch(current)
+      const current = this.init.assignments.current(task.id)
+      // Still ours: it may have been re-queued while it waited. One that this process never
+      // launched but whose directory exists ran in an earlier life of the node; launch() reports
+      // it lost.
+      if (current?.attempt === task.attempt) this.launch(current)
     }
     if (this.launches.length === 0 || this.stopped) return
     this.draining = true
@@ -198,18 +213,11 @@ export class Worker implements ExecutorListener {
   private forgetFinishedAttempts(): void {
     for (const k of this.handled) {
       const [id, attempt] = k.split('/')
-      const task = this.init.cluster.table.get(id ?? '')
-      if (
-        task === undefined ||
-        task.node !== this.init.self ||
-        String(task.attempt) !== attempt ||
-        !(task.state === 'assigned' || task.state === 'running')
-      )
-        this.handled.delete(k)
+      if (String(this.init.assignments.current(id ?? '')?.attempt) !== attempt) this.handled.delete(k)
     }
   }
 
-  private launch(task: TaskRecord): void {
+  private launch(task: Assignment): void {
     const base = { id: task.id, attempt: task.attempt, startedAt: null, exitCode: null, signal: null }
     if (task.cancelRequested) {
       this.report({

@@ -89,8 +89,10 @@ describe('cluster key with real processes', function () {
     }
     assert.equal(new Set(done.map(t => t.node)).size, 2, 'spread used both keyed nodes')
     for (const outsider of [stranger, keyless]) {
-      const listed = await (await fetch(`${outsider.client.baseUrl}/v1/tasks`)).json()
-      assert.deepEqual((listed as { tasks: unknown[] }).tasks, [], `${outsider.opts.name} knows no task`)
+      // An outsider holds no log and knows no leader, so it cannot answer for the cluster's tasks.
+      const listed = await fetch(`${outsider.client.baseUrl}/v1/tasks`)
+      assert.equal(listed.status, 503, `${outsider.opts.name} answers for no task`)
+      assert.equal(((await listed.json()) as { error: { code: string } }).error.code, 'no_leader')
     }
     await assertOnlyKeyedMembers()
   })

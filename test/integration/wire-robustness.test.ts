@@ -170,7 +170,7 @@ describe('wire robustness against a misbehaving peer', function () {
         rogue.host.sendFrame(
           agent.peerId,
           RPC_PROTOCOL,
-          encodeRpcFrame({ v: 3, type: 'propose', id, command }),
+          encodeRpcFrame({ v: 4, type: 'propose', id, command }),
           limits,
         ),
       )

@@ -59,6 +59,9 @@ function input(partial: Partial<AutopilotInput> & Pick<AutopilotInput, 'config'>
     progress: [],
     members: [],
     maxVoters: 5,
+    // Unbounded unless a test says otherwise: the rules below were written for "every member
+    // becomes a learner"; the standby tests set their own.
+    maxStandbys: Number.POSITIVE_INFINITY,
     replaceDeadVoterAfterMs: REPLACE_VOTER_MS,
     removeDeadLearnerAfterMs: REMOVE_LEARNER_MS,
     learnerCatchUpLag: LAG,
@@ -247,6 +250,61 @@ describe('autopilot', () => {
     }
     assert.deepEqual(config, cfg(['A', 'B', 'C', 'D', 'L'], ['E', 'F']))
     assert.deepEqual(kinds, [...ids.map(() => 'addLearner'), 'promote', 'promote', 'promote', 'promote'])
+  })
+
+  it('10 members with maxVoters 5 and 2 standbys: 5 voters, 2 learners, 3 workers outside the log', () => {
+    const ids = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I']
+    let config = cfg(['L'])
+    for (let step = 0; step < 30; step++) {
+      const action = planAutopilot(
+        input({ config, maxStandbys: 2, members: alive('L', ...ids), progress: caughtUp(...ids) }),
+      )
+      if (action === null) break
+      assert.ok(voterChanges(config, action.config) <= 1)
+      config = action.config
+    }
+    assert.deepEqual(config, cfg(['A', 'B', 'C', 'D', 'L'], ['E', 'F']))
+  })
+
+  it('learners beyond the standbys go back to being workers, highest id first, one at a time', () => {
+    runTable([
+      {
+        name: 'voters complete, 4 learners, 2 standbys wanted',
+        input: input({
+          config: cfg(['A', 'B', 'C', 'D', 'L'], ['E', 'F', 'G', 'H']),
+          maxStandbys: 2,
+          members: alive('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'),
+          progress: caughtUp('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H'),
+        }),
+        expected: { kind: 'removeLearner', id: 'H', config: cfg(['A', 'B', 'C', 'D', 'L'], ['E', 'F', 'G']) },
+      },
+      {
+        name: 'voters missing: learners up to the missing voters plus the standbys stay',
+        input: input({
+          config: cfg(['A', 'B', 'L'], ['E', 'F', 'G', 'H']),
+          maxStandbys: 2,
+          members: alive('A', 'B', 'E', 'F', 'G', 'H'),
+          progress: [],
+        }),
+        expected: null,
+      },
+    ])
+  })
+
+  it('a dead voter is replaced by a standby, and a new standby is taken from the workers', () => {
+    let config = cfg(['A', 'B', 'C', 'D', 'L'], ['E', 'F'])
+    const members = [...alive('A', 'B', 'C', 'L', 'E', 'F', 'G'), member('D', 'dead', REPLACE_VOTER_MS)]
+    const kinds: string[] = []
+    for (let step = 0; step < 10; step++) {
+      const action = planAutopilot(
+        input({ config, maxStandbys: 2, members, progress: caughtUp('A', 'B', 'C', 'E', 'F', 'G') }),
+      )
+      if (action === null) break
+      kinds.push(`${action.kind} ${action.id}`)
+      config = action.config
+    }
+    assert.deepEqual(kinds, ['removeVoter D', 'promote E', 'addLearner G'])
+    assert.deepEqual(config, cfg(['A', 'B', 'C', 'E', 'L'], ['F', 'G']))
   })
 
   it('rule 3: a voter that left is removed at once', () => {

@@ -71,10 +71,10 @@ const fakeNode: NodeApi = {
     insecure: false,
     isolation: { taskUser: 'nobody', taskUid: 65534, cgroups: 'v1', memoryLimit: 'kernel' },
   }),
-  nodes: () => [member],
-  node: id => (id === member.id ? member : undefined),
+  nodes: async () => [member],
+  node: async id => (id === member.id ? member : undefined),
   metricsText: async () => ({ contentType: 'text/plain', body: 'meshos_members 1\n' }),
-  clusterView: () => ({
+  clusterView: async () => ({
     leader: 'peer-a',
     term: 2,
     commitIndex: 5,
@@ -91,8 +91,8 @@ const fakeNode: NodeApi = {
     kv.delete(key)
     return { key, index: 7, term: 2 }
   },
-  kvGet: key => kv.get(key),
-  kvList: () => Object.fromEntries(kv),
+  kvGet: async key => kv.get(key),
+  kvList: async () => Object.fromEntries(kv),
   // Route-level checks only; the task service itself is exercised by the integration tests.
   tasks: {
     submit: async submission => {
@@ -102,18 +102,14 @@ const fakeNode: NodeApi = {
       const answers = submission.specs.map((_, i) => ({ id: `t${i}`, state: 'pending' as const }))
       return submission.many ? { tasks: answers } : answers[0]!
     },
-    get: id => {
+    get: async id => {
       throw domainErrors[id]?.[0] ?? new TaskNotFoundError(`no task ${id}`)
     },
-    list: q => ({ tasks: [], next: q.after ?? null, total: q.limit }),
+    list: async q => ({ tasks: [], next: q.after ?? null, total: q.limit }),
     cancel: noTask,
-    logTarget: (id, attempt) => {
+    logTarget: async (id, attempt) => {
       if (id !== 'done') return noTask()
-      return {
-        task: { id, state: 'succeeded' } as ReturnType<NodeApi['tasks']['logTarget']>['task'],
-        attempt: attempt ?? 1,
-        node: null,
-      }
+      return { id, state: 'succeeded', attempt: attempt ?? 1, node: null }
     },
     readLog: async (_id, attempt, _node, stream, offset) => {
       logReads.push({ attempt, stream })

@@ -45,6 +45,7 @@ describe('master', () => {
       table,
       leader: () => 'n1',
       term: () => 2,
+      holdsLog: () => true,
       isReadyLeader: () => true,
       caughtUp: () => true,
       write: async command => {
@@ -126,6 +127,7 @@ describe('master', () => {
       table,
       leader: () => 'n1',
       term: () => 2,
+      holdsLog: () => true,
       isReadyLeader: () => true,
       caughtUp: () => true,
       write: async command => {

@@ -6,6 +6,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { collectTaskDirs } from '../../src/tasks/task-dir-gc.js'
+import { tableAssignments } from '../../src/tasks/assignments.js'
+
+/** The GC's view of a replicated table (the node a task ran on does not matter to it). */
+const view = (table: TaskTable) => tableAssignments(table, 'self', () => true)
 import { TaskTable } from '../../src/tasks/task-table.js'
 import { parseTaskSpec } from '../../src/tasks/spec.js'
 
@@ -59,13 +63,16 @@ describe('task directory collection', () => {
     for (const id of ['running', 'old', 'recent', 'forgotten'])
       await mkdir(join(dir, 'tasks', id, '1'), { recursive: true })
 
-    const removed = await collectTaskDirs(dir, table, 10_000, 5_000)
+    const removed = await collectTaskDirs(dir, view(table), 10_000, 5_000)
     assert.deepEqual(removed, { expired: 2, overCap: 0 })
     assert.ok(existsSync(join(dir, 'tasks', 'running')))
     assert.ok(existsSync(join(dir, 'tasks', 'recent')))
     assert.ok(!existsSync(join(dir, 'tasks', 'old')))
     assert.ok(!existsSync(join(dir, 'tasks', 'forgotten')))
-    assert.deepEqual(await collectTaskDirs(join(dir, 'nothing-here'), table, 10_000, 5_000), { expired: 0, overCap: 0 })
+    assert.deepEqual(await collectTaskDirs(join(dir, 'nothing-here'), view(table), 10_000, 5_000), {
+      expired: 0,
+      overCap: 0,
+    })
   })
 })
 
@@ -120,7 +127,7 @@ describe('task output bound per node', () => {
     writeFileSync(join(dir, 'tasks', 'running', '1.pid'), '{}')
 
     // 6 MiB (and the directories' own blocks) against a bound of 4.5: a/1 (100) and b/1 (200) go.
-    const result = await collectTaskDirs(dir, table, 1000, 3_600_000, 4.5 * MIB)
+    const result = await collectTaskDirs(dir, view(table), 1000, 3_600_000, 4.5 * MIB)
     assert.deepEqual(result, { expired: 0, overCap: 2 })
     assert.ok(!existsSync(join(dir, 'tasks', 'a', '1')))
     assert.ok(!existsSync(join(dir, 'tasks', 'b', '1')))
@@ -128,7 +135,7 @@ describe('task output bound per node', () => {
       assert.ok(existsSync(join(dir, 'tasks', kept)), kept)
 
     // Even a bound nothing fits under never touches a running attempt.
-    assert.deepEqual(await collectTaskDirs(dir, table, 1000, 3_600_000, 1), { expired: 0, overCap: 2 })
+    assert.deepEqual(await collectTaskDirs(dir, view(table), 1000, 3_600_000, 1), { expired: 0, overCap: 2 })
     assert.ok(existsSync(join(dir, 'tasks', 'running', '1')))
   })
 })

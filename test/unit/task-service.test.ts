@@ -7,7 +7,7 @@ import pino from 'pino'
 import { TaskService } from '../../src/tasks/task-service.js'
 import { TaskTable } from '../../src/tasks/task-table.js'
 import { TooManyTasksError } from '../../src/tasks/errors.js'
-import type { TaskCluster } from '../../src/tasks/cluster-port.js'
+import type { RemoteReads, TaskCluster } from '../../src/tasks/cluster-port.js'
 import type { TaskCommand } from '../../src/tasks/commands.js'
 import { parseTaskSpec, type TaskSpec } from '../../src/tasks/spec.js'
 import { LOGS_PROTOCOL, decodeLogResponse, encodeLogRequest } from '../../src/tasks/log-rpc.js'
@@ -39,6 +39,7 @@ async function setUp(caps = { maxUnfinishedTasksPerTenant: 3, maxUnfinishedTasks
     table,
     leader: () => SELF,
     term: () => 1,
+    holdsLog: () => true,
     isReadyLeader: () => true,
     caughtUp: () => true,
     write: async (command: TaskCommand) => {
@@ -65,6 +66,8 @@ async function setUp(caps = { maxUnfinishedTasksPerTenant: 3, maxUnfinishedTasks
   const service = new TaskService({
     host,
     cluster,
+    remote: {} as RemoteReads,
+    dataDir: '/nonexistent',
     members,
     executor,
     placer: {} as Placer,

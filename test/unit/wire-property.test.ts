@@ -129,9 +129,9 @@ const rpc: Codec<RpcFrame> = {
     if (frame.type === 'result' && !frame.ok) assert.ok(frame.message.length <= 1024)
   },
   examples: [
-    { v: 3, type: 'propose', id: 'a-1', command: { type: 'kv.put', key: 'k', value: 'v' } },
-    { v: 3, type: 'result', id: 'a-1', ok: true, index: 12, term: 3 },
-    { v: 3, type: 'result', id: 'a-2', ok: false, code: 'invalid', message: 'forbidden: no', leader: null },
+    { v: 4, type: 'propose', id: 'a-1', command: { type: 'kv.put', key: 'k', value: 'v' } },
+    { v: 4, type: 'result', id: 'a-1', ok: true, index: 12, term: 3 },
+    { v: 4, type: 'result', id: 'a-2', ok: false, code: 'invalid', message: 'forbidden: no', leader: null },
   ],
 }
 

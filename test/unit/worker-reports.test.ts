@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
 import { Worker } from '../../src/tasks/worker.js'
+import { tableAssignments } from '../../src/tasks/assignments.js'
 import { TaskTable } from '../../src/tasks/task-table.js'
 import type { TaskExecutor } from '../../src/executor/executor.js'
 import type { TaskCommand, TaskReportEvent } from '../../src/tasks/commands.js'
@@ -41,7 +42,7 @@ describe('worker reports', () => {
   /** Replaces the worker made by beforeEach (stopped, so its timers cannot fire). */
   function makeWorker(startReportDelayMs: number, maxEventsPerReport = 100): Worker {
     worker?.stop()
-    const executor = { isRunning: () => false, cancel: () => false } as unknown as TaskExecutor
+    const executor = { isRunning: () => false, cancel: () => false, running: () => [] } as unknown as TaskExecutor
     return new Worker({
       self: SELF,
       dataDir,
@@ -49,6 +50,7 @@ describe('worker reports', () => {
         table,
         leader: () => SELF,
         term: () => 1,
+        holdsLog: () => true,
         isReadyLeader: () => true,
         caughtUp: () => true,
         write: async (command: TaskCommand) => {
@@ -58,6 +60,7 @@ describe('worker reports', () => {
           })
         },
       },
+      assignments: tableAssignments(table, SELF, () => true),
       executor,
       clock,
       maxEventsPerReport,

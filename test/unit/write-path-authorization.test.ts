@@ -66,6 +66,7 @@ function harness(opts: { role: 'leader' | 'follower'; term?: number; amend?: Pro
     self,
     leader: LEADER,
     started: () => raft,
+    holdsLog: () => true,
     reachableVoters: () => '1 of 1 voters reachable',
   } as unknown as Replica
   const waiting = new Map<string, (frame: RpcFrame) => void>()
@@ -84,6 +85,8 @@ function harness(opts: { role: 'leader' | 'follower'; term?: number; amend?: Pro
     rpc,
     amend: opts.amend ?? (command => ({ command, done: () => {} })),
     isMember: peerId => peerId === MEMBER,
+    leader: () => replica.leader,
+    leaderLost: () => {},
     config: { writeTimeoutMs: 5000, tickMs: 50 },
     clock: new FakeClock(),
     logger: pino({ level: 'silent' }),
@@ -92,7 +95,7 @@ function harness(opts: { role: 'leader' | 'follower'; term?: number; amend?: Pro
   const ask = async (from: string, command: unknown): Promise<RpcFrame> => {
     const id = `q${++seq}`
     const answered = new Promise<RpcFrame>(resolve => waiting.set(id, resolve))
-    writes.onPropose(from, { v: 3, type: 'propose', id, command })
+    writes.onPropose(from, { v: 4, type: 'propose', id, command })
     return await answered
   }
   return { writes, appended, sent, rejected, ask }

@@ -5,11 +5,11 @@ import { NotFoundError } from '../errors.js'
 import { kvKeyParams, kvPutBody, type HttpApp } from '../schemas.js'
 
 export function clusterRoutes(app: HttpApp, node: NodeApi): void {
-  app.get('/v1/cluster', async () => node.clusterView())
+  app.get('/v1/cluster', async () => await node.clusterView())
 
-  app.get('/v1/kv', async () => ({ items: node.kvList() }))
+  app.get('/v1/kv', async () => ({ items: await node.kvList() }))
   app.get('/v1/kv/:key', { schema: { params: kvKeyParams } }, async req => {
-    const value = node.kvGet(req.params.key)
+    const value = await node.kvGet(req.params.key)
     if (value === undefined)
       throw new NotFoundError(`no key ${req.params.key} (reads are local: a follower may lag the leader)`)
     return { key: req.params.key, value }

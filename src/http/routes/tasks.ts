@@ -14,9 +14,9 @@ export function taskRoutes(app: HttpApp, tasks: TaskApi): void {
     return await reply.status(201).send(result)
   })
 
-  app.get('/v1/tasks', { schema: { querystring: listTasksQuery } }, async req => tasks.list(req.query))
+  app.get('/v1/tasks', { schema: { querystring: listTasksQuery } }, async req => await tasks.list(req.query))
 
-  app.get('/v1/tasks/:id', { schema: { params: taskIdParams } }, async req => tasks.get(req.params.id))
+  app.get('/v1/tasks/:id', { schema: { params: taskIdParams } }, async req => await tasks.get(req.params.id))
 
   app.delete('/v1/tasks/:id', { schema: { params: taskIdParams } }, async req => await tasks.cancel(req.params.id))
 
@@ -25,9 +25,9 @@ export function taskRoutes(app: HttpApp, tasks: TaskApi): void {
     { schema: { params: taskIdParams, querystring: taskLogsQuery } },
     async (req, reply) => {
       const { stream, follow, attempt } = req.query
-      const target = tasks.logTarget(req.params.id, attempt)
+      const target = await tasks.logTarget(req.params.id, attempt)
       // The first chunk is read before answering, so an unreachable worker is a clean 503.
-      const first = await tasks.readLog(target.task.id, target.attempt, target.node, stream, 0)
+      const first = await tasks.readLog(target.id, target.attempt, target.node, stream, 0)
       async function* chunks(): AsyncGenerator<Uint8Array> {
         let chunk = first
         for (;;) {
@@ -35,10 +35,10 @@ export function taskRoutes(app: HttpApp, tasks: TaskApi): void {
           if (chunk.data.byteLength === 0) {
             if (!follow) return
             // Done once the attempt has ended and everything it wrote was read.
-            const now = tasks.get(target.task.id)
+            const now = await tasks.get(target.id)
             if (isTerminal(now.state) || now.attempt !== target.attempt) {
               const last = await tasks.readLog(
-                target.task.id,
+                target.id,
                 target.attempt,
                 target.node ?? now.node,
                 stream,
@@ -51,13 +51,13 @@ export function taskRoutes(app: HttpApp, tasks: TaskApi): void {
               return
             }
             await new Promise(resolve => setTimeout(resolve, FOLLOW_POLL_MS))
-            const node = target.node ?? tasks.get(target.task.id).node
+            const node = target.node ?? (await tasks.get(target.id)).node
             target.node = node
           }
-          chunk = await tasks.readLog(target.task.id, target.attempt, target.node, stream, chunk.nextOffset)
+          chunk = await tasks.readLog(target.id, target.attempt, target.node, stream, chunk.nextOffset)
         }
       }
-      void reply.header('x-meshos-task-state', target.task.state)
+      void reply.header('x-meshos-task-state', target.state)
       if (first.truncated) void reply.header('x-meshos-log-truncated', 'true')
       return await reply.type('text/plain; charset=utf-8').send(Readable.from(chunks()))
     },
