@@ -106,10 +106,11 @@ function buildView(input: AutopilotInput): View {
     learners: [...input.config.learners].sort(),
     memberOf,
     isAlive,
-    // A peer without progress has never been replicated to: not caught up.
+    // A peer without progress, or that has acknowledged no entry, has never been replicated to:
+    // not caught up, however short the log (a member that does not speak Raft must not vote).
     isCaughtUp: id => {
       const match = matchIndexes.get(id)
-      return match !== undefined && match >= input.leaderLastIndex - input.learnerCatchUpLag
+      return match !== undefined && match > 0 && match >= input.leaderLastIndex - input.learnerCatchUpLag
     },
   }
 }

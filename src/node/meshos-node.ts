@@ -4,7 +4,7 @@
 import os from 'node:os'
 import { mkdir } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import { P2PHost } from '../p2p/host.js'
+import { FOREIGN_TOPIC_REJECTION, P2PHost } from '../p2p/host.js'
 import { loadOrCreatePrivateKey, peerIdOfKey } from '../p2p/identity.js'
 import { Membership, MEMBERSHIP_TOPIC } from '../gossip/membership.js'
 import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
@@ -129,6 +129,9 @@ export class MeshosNode implements NodeApi {
         clusterKey: config.clusterKey?.psk,
         onPeerRefused: reason => {
           metrics.peersRefused.inc({ reason })
+        },
+        onForeignTopics: count => {
+          metrics.wireRejected.inc(FOREIGN_TOPIC_REJECTION, count)
         },
       })
     } catch (err) {

@@ -27,6 +27,10 @@ const LOOPBACK_ALLOW = ['/ip4/127.0.0.0/ipcidr/8', '/ip6/::1/ipcidr/128']
  * it delivered invalid gossip (gossip-options.ts: invalidDeliveryPenalty). */
 export type PeerRefusalReason = 'private_network' | 'gossip_score'
 
+/** The labels of meshos_wire_messages_rejected_total under which gossip for a topic outside the
+ * host's topics is counted (topic announcements and messages alike). */
+export const FOREIGN_TOPIC_REJECTION = { protocol: 'gossipsub', reason: 'topic_not_allowed' } as const
+
 const REFUSAL_LOG_INTERVAL_MS = 60_000
 
 /** Says yes for a key at most once per interval; forgets everything past `maxKeys`. */
@@ -59,6 +63,9 @@ export interface P2PHostInit {
   clusterKey?: Uint8Array
   /** Called for each connection refused or cut, for metrics. */
   onPeerRefused?: (reason: PeerRefusalReason) => void
+  /** Called with how many topic announcements and messages one gossip RPC carried for topics
+   * outside `topics`, for metrics: gossipsub drops them without a trace. */
+  onForeignTopics?: (count: number) => void
 }
 
 /** The request never left this node (no stream could be opened): sending it again is safe. */
@@ -112,8 +119,10 @@ export class P2PHost {
     private readonly topics: ReadonlySet<string>,
     logger: Logger,
     private readonly onPeerRefused: (reason: PeerRefusalReason) => void,
+    onForeignTopics: (count: number) => void,
   ) {
     this.log = logger
+    this.countForeignTopics(onForeignTopics)
     // gossipsub only ignores a graylisted peer; cutting the connection also stops its other
     // streams (rpc, raft), and the gater refuses it while its penalty stays (see create()).
     this.gossipsub.addEventListener('gossipsub:heartbeat', () => {
@@ -156,7 +165,7 @@ export class P2PHost {
         pubsub: gossipsub(gossipsubOptions(init.topics)) as unknown as () => PubSub,
       },
     })
-    const host = new P2PHost(node, new Set(init.topics), init.logger, onPeerRefused)
+    const host = new P2PHost(node, new Set(init.topics), init.logger, onPeerRefused, init.onForeignTopics ?? (() => {}))
     banned = peer => {
       if (host.invalidGossipPenalty(peer.toString()) >= GOSSIP_SCORE_THRESHOLDS.graylistThreshold) return false
       onPeerRefused('gossip_score')
@@ -189,6 +198,20 @@ export class P2PHost {
   /** What the invalid messages `peerId` delivered cost its gossip score (0 or negative). */
   invalidGossipPenalty(peerId: string): number {
     return invalidDeliveryPenalty(this.gossipsub.dumpPeerScoreStats()[peerId])
+  }
+
+  /** Counts what each gossip RPC carries for topics outside ours before gossipsub drops it, so a
+   * peer announcing endless topics shows in the rejection counters. */
+  private countForeignTopics(onForeignTopics: (count: number) => void): void {
+    const gossipsub = this.gossipsub
+    const handle = gossipsub.handleReceivedRpc.bind(gossipsub)
+    gossipsub.handleReceivedRpc = async (from, rpc) => {
+      let foreign = 0
+      for (const sub of rpc.subscriptions) if (sub.topic != null && !this.topics.has(sub.topic)) foreign++
+      for (const msg of rpc.messages) if (!this.topics.has(msg.topic)) foreign++
+      if (foreign > 0) onForeignTopics(foreign)
+      await handle(from, rpc)
+    }
   }
 
   private disconnectInvalidSenders(): void {

@@ -53,6 +53,7 @@ export interface LoopbackHostOptions {
   topics?: string[]
   logLevel?: string
   onPeerRefused?: (reason: PeerRefusalReason) => void
+  onForeignTopics?: (count: number) => void
   /** Default: a fresh Ed25519 identity. */
   privateKey?: PrivateKey
 }
@@ -67,5 +68,6 @@ export async function loopbackHost(opts: LoopbackHostOptions = {}): Promise<P2PH
     topics: opts.topics ?? [MEMBERSHIP_TOPIC],
     ...(clusterKey != null ? { clusterKey } : {}),
     ...(opts.onPeerRefused != null ? { onPeerRefused: opts.onPeerRefused } : {}),
+    ...(opts.onForeignTopics != null ? { onForeignTopics: opts.onForeignTopics } : {}),
   })
 }

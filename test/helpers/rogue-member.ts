@@ -59,6 +59,11 @@ export class RogueMember {
     return { ...unsigned, signature: Buffer.from(this.signer.sign(signedBytes(unsigned))).toString('base64') }
   }
 
+  /** The incarnation of its latest join (0 before it joined). */
+  get joinedIncarnation(): number {
+    return this.incarnation
+  }
+
   snapshot(record: MemberRecord = this.record()): MemberSnapshot {
     return { record, state: 'alive', stateIncarnation: record.incarnation, stateAgeMs: 0 }
   }
@@ -77,8 +82,9 @@ export class RogueMember {
     await this.host.publish(MEMBERSHIP_TOPIC, fromString(JSON.stringify({ v: 2, ...value })))
   }
 
-  /** Joins through `agent` as a member and keeps answering its probes, as a node would. */
-  async join(agent: AgentProcess): Promise<void> {
+  /** Joins through `agent` as a member and keeps answering its probes, as a node would; `over`
+   * goes into the record it joins with. */
+  async join(agent: AgentProcess, over: Partial<MemberInfo> = {}): Promise<void> {
     await this.host.dial([agent.addr], 5000)
     this.answering = true
     if (!this.listening) {
@@ -93,7 +99,7 @@ export class RogueMember {
     this.incarnation++
     this.sendRaw(
       agent,
-      encodeDirect({ type: 'syncHello', root: [0, 0], joining: this.snapshot(this.record({}, this.incarnation)) }),
+      encodeDirect({ type: 'syncHello', root: [0, 0], joining: this.snapshot(this.record(over, this.incarnation)) }),
     )
     await waitFor(
       'the victim to list the rogue alive',

@@ -19,12 +19,20 @@ describe('gossipsub hardening', function () {
     hosts = []
   })
 
-  /** A victim subscribed to TOPIC, delivering what `validate` accepts to `received`. */
+  /** A victim subscribed to TOPIC, delivering what `validate` accepts to `received`, and counting
+   * in `foreign` the gossip it got for topics outside `topics`. */
   async function victimHost(
     topics = [TOPIC],
     onPeerRefused?: (reason: PeerRefusalReason) => void,
-  ): Promise<{ host: P2PHost; received: string[] }> {
-    const host = await loopbackHost({ topics, ...(onPeerRefused != null ? { onPeerRefused } : {}) })
+  ): Promise<{ host: P2PHost; received: string[]; foreign: { count: number } }> {
+    const foreign = { count: 0 }
+    const host = await loopbackHost({
+      topics,
+      ...(onPeerRefused != null ? { onPeerRefused } : {}),
+      onForeignTopics: count => {
+        foreign.count += count
+      },
+    })
     const received: string[] = []
     host.subscribe(
       TOPIC,
@@ -32,7 +40,7 @@ describe('gossipsub hardening', function () {
       (_author, data) => received.push(toString(data)),
     )
     hosts.push(host)
-    return { host, received }
+    return { host, received, foreign }
   }
 
   /** A peer that announces each of RANDOM_TOPICS to `victim`, one RPC each, then publishes a
@@ -69,14 +77,18 @@ describe('gossipsub hardening', function () {
     return { before, after: victim.host.gossipTopicCount() }
   }
 
-  it('a peer announcing endless topics does not grow the topic table', async () => {
-    const { before, after } = await announceRandomTopics(await victimHost())
+  it('a peer announcing endless topics does not grow the topic table, and each announcement is counted', async () => {
+    const victim = await victimHost()
+    const { before, after } = await announceRandomTopics(victim)
     assert.equal(after, before)
+    assert.equal(victim.foreign.count, RANDOM_TOPICS.length)
   })
 
-  it('(control) the same announcements do grow a host that allows those topics', async () => {
-    const { before, after } = await announceRandomTopics(await victimHost([TOPIC, ...RANDOM_TOPICS]))
+  it('(control) the same announcements do grow a host that allows those topics, and are not counted', async () => {
+    const victim = await victimHost([TOPIC, ...RANDOM_TOPICS])
+    const { before, after } = await announceRandomTopics(victim)
     assert.equal(after, before + RANDOM_TOPICS.length)
+    assert.equal(victim.foreign.count, 0)
   })
 
   it('a peer publishing invalid messages is pruned from the mesh, then disconnected and refused', async () => {

@@ -307,6 +307,7 @@ export class RaftNetwork {
       vouchers: node.vouchers,
       askEveryTicks: timing.electionTicks,
       vouchTicks: 10 * timing.electionTicks,
+      learnerVoteAfterTicks: 20 * timing.electionTicks,
     })
     node.stateMachine = clone((node.disk.snapshot?.data as unknown[] | null) ?? [])
     node.appliedIndex = node.disk.snapshot?.index ?? 0

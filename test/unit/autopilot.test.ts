@@ -495,6 +495,36 @@ describe('autopilot', () => {
         expected: null,
       },
       {
+        name: 'learner that acknowledged nothing is not caught up, even when the log is shorter than the lag',
+        input: input({
+          config: cfg(['A', 'L'], ['B']),
+          members: alive('A', 'B'),
+          leaderLastIndex: LAG - 1,
+          progress: [peer('A', LAG - 1, false), peer('B', 0)],
+        }),
+        expected: null,
+      },
+      {
+        name: 'two silent members do not make a young 3-voter cluster 5',
+        input: input({
+          config: cfg(['A', 'B', 'L'], ['X', 'Y']),
+          members: alive('A', 'B', 'X', 'Y'),
+          leaderLastIndex: LAG - 1,
+          progress: [peer('A', LAG - 1, false), peer('B', LAG - 1, false), peer('X', 0), peer('Y', 0)],
+        }),
+        expected: null,
+      },
+      {
+        name: 'learner that acknowledged the short log is caught up',
+        input: input({
+          config: cfg(['A', 'L'], ['B']),
+          members: alive('A', 'B'),
+          leaderLastIndex: LAG - 1,
+          progress: [peer('A', LAG - 1, false), peer('B', LAG - 1)],
+        }),
+        expected: { kind: 'promote', id: 'B', config: cfg(['A', 'B', 'L']) },
+      },
+      {
         name: 'suspect learner not promoted',
         input: input({
           config: cfg(['A', 'L'], ['B']),
@@ -693,7 +723,12 @@ function aliveVoters(now: AutopilotInput, voters: readonly NodeId[]): number {
 function caughtUpAliveLearners(now: AutopilotInput): NodeId[] {
   return now.config.learners.filter(id => {
     const match = now.progress.find(p => p.id === id)?.matchIndex
-    return stateOf(now, id) === 'alive' && match !== undefined && match >= now.leaderLastIndex - now.learnerCatchUpLag
+    return (
+      stateOf(now, id) === 'alive' &&
+      match !== undefined &&
+      match > 0 &&
+      match >= now.leaderLastIndex - now.learnerCatchUpLag
+    )
   })
 }
 

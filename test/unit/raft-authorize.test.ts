@@ -17,6 +17,8 @@ const VIEW: AuthorizationView = {
   lastLogIndex: 10,
   lastLogTerm: 5,
   vouched: new Set(),
+  leaderlessTicks: 0,
+  learnerVoteAfterTicks: 100,
 }
 
 function env(
@@ -73,8 +75,8 @@ describe('authorize (raft message gate)', () => {
     }
   })
 
-  it('vote requests: from voters and vouched nodes; from a learner only when leaderless and behind it', () => {
-    const leaderless = { leader: null }
+  it('vote requests: from voters and vouched nodes; from a learner only when long leaderless and behind it', () => {
+    const leaderless = { leader: null, leaderlessTicks: 100 }
     const cases: Array<
       [string, string, { index: number; term: number } | undefined, Partial<AuthorizationView>, string]
     > = [
@@ -85,6 +87,14 @@ describe('authorize (raft message gate)', () => {
       ['a learner whose last term is later', 'ln', { index: 3, term: 6 }, leaderless, 'ok'],
       ['a learner whose log is behind', 'ln', { index: 9, term: 5 }, leaderless, 'not_voter'],
       ['a learner ahead, while this node follows a leader', 'ln', { index: 3, term: 6 }, {}, 'not_voter'],
+      [
+        'a learner ahead, before this node has been without a leader for learnerVoteAfterTicks (a routine failover)',
+        'ln',
+        { index: 99, term: 6 },
+        { leader: null, leaderlessTicks: 99 },
+        'not_voter',
+      ],
+      ['a stranger ahead, however long leaderless', 'x', { index: 99, term: 6 }, leaderless, 'not_voter'],
       ['a vouched node', 'x', undefined, { vouched: new Set(['x']) }, 'ok'],
       [
         'a voter the latest config removed',
@@ -127,7 +137,7 @@ describe('RaftGate (trust anchor)', () => {
   const timing = { electionTicks: 10, heartbeatTicks: 1, random: () => 0 }
   const member = (): RaftCore =>
     new RaftCore({ id: 'a', ...timing }, RaftCore.bootstrapState({ voters: ['a', 'b'], learners: ['c'] }))
-  const options = { vouchers: ['boot'], askEveryTicks: 10, vouchTicks: 30 }
+  const options = { vouchers: ['boot'], askEveryTicks: 10, vouchTicks: 30, learnerVoteAfterTicks: 40 }
 
   it('asks the known voters and the bootstrap peers, at most once per period', () => {
     const core = member()
@@ -159,6 +169,27 @@ describe('RaftGate (trust anchor)', () => {
     assert.equal(gate.check({ ...append, from: 'stranger' }), 'not_voter')
     for (let i = 0; i <= 30; i++) fresh.tick()
     assert.equal(gate.check(append), 'not_voter', 'expired')
+  })
+
+  it('counts the ticks without a leader from the start, and from the last leader seen', () => {
+    // A learner ahead of this node asks for its vote on every tick.
+    const learnerVote = { type: 'preVote', from: 'c', term: 9, lastLogIndex: 99, lastLogTerm: 9 } as const
+    const core = member()
+    const gate = new RaftGate(core, options)
+    for (let i = 0; i < 39; i++) {
+      core.tick()
+      assert.equal(gate.check(learnerVote), 'not_voter', `tick ${core.tickCount}: a start counts as having a leader`)
+    }
+    core.tick()
+    assert.equal(gate.view().leaderlessTicks, 40)
+    assert.equal(gate.check(learnerVote), 'ok', 'no leader for learnerVoteAfterTicks: the learner may be the way out')
+
+    // A node that had a leader waits again from the last moment it saw one.
+    const solo = new RaftCore({ id: 'a', ...timing }, RaftCore.bootstrapState({ voters: ['a'], learners: ['c'] }))
+    const soloGate = new RaftGate(solo, options)
+    while (solo.role !== 'leader') solo.tick()
+    assert.equal(soloGate.view().leaderlessTicks, 0)
+    assert.equal(soloGate.check(learnerVote), 'not_voter', 'a node with a leader has no election to vote in')
   })
 
   it('answers members only, at most once per tick each', () => {
@@ -194,7 +225,8 @@ describe('liveness through the gate', () => {
     assert.ok(net.core('a').commitIndex >= net.core('a').lastIndex, 'committed by a and c')
     net.crash('a')
     net.heal()
-    net.run(60)
+    // b hears c's vote request once it has been without a leader for learnerVoteAfterTicks.
+    net.run(300)
     assert.equal(net.core('c').role, 'leader')
     assert.equal(net.core('b').leader, 'c')
     assert.deepEqual(net.core('b').config.voters, ['a', 'b', 'c'])

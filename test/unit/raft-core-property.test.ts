@@ -166,7 +166,7 @@ function run(
   stats: Stats,
 ): void {
   const core = make()
-  const gate = new RaftGate(core, { vouchers: [], askEveryTicks: 10, vouchTicks: 100 })
+  const gate = new RaftGate(core, { vouchers: [], askEveryTicks: 10, vouchTicks: 100, learnerVoteAfterTicks: 5 })
   for (const ev of events) {
     if (ev === 'tick') {
       core.tick()

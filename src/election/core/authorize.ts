@@ -31,6 +31,10 @@ export interface AuthorizationView {
   /** Nodes a voucher (a voter this node knows, or a bootstrap peer) named as voters of a newer
    * configuration than this node has seen; see RaftGate. */
   vouched: ReadonlySet<NodeId>
+  /** Ticks since this node last had a leader (0 while it has one; its start counts as having one). */
+  leaderlessTicks: number
+  /** How long this node must have been without a leader before a learner may have its vote. */
+  learnerVoteAfterTicks: number
 }
 
 /** The part of a message authorize() reads: the type, the sender and the term (plus the
@@ -57,12 +61,17 @@ export function isLeaderMessage(type: RaftMessageType): boolean {
  *   from the leader this node follows, if it follows one (even one a later config removed: it led
  *   this term legitimately); otherwise from a voter, a vouched node, or the candidate this node
  *   voted for in this term (it checked that candidate when it voted);
- * - vote requests (preVote, vote): from a voter or a vouched node; from a learner only while this
- *   node follows no leader and the learner's log is ahead of ours. Such a learner may hold its
- *   own promotion, which this node has not seen: a leader that committed a promotion without this
- *   voter and then died would otherwise leave {dead leader, this node, promoted learner} without
- *   a majority for good. A learner whose log is not ahead is a voter in no config it knows, and a
- *   node that follows a leader has no election to vote in (a transfer vote bypasses the lease);
+ * - vote requests (preVote, vote): from a voter or a vouched node; from a learner only once this
+ *   node has followed no leader for learnerVoteAfterTicks and the learner's log is ahead of ours.
+ *   Such a learner may hold its own promotion, which this node has not seen: a leader that
+ *   committed a promotion without this voter and then died would otherwise leave {dead leader,
+ *   this node, promoted learner} without a majority for good. The wait is what keeps a learner
+ *   that only claims to be ahead (any member the autopilot added, which may lie about its log)
+ *   from taking this node's vote, and then leading it, in the election after every routine
+ *   failover: a cluster that needs the learner is stuck until then anyway, while any failover
+ *   with a majority of voters alive ends long before. A learner whose log is not ahead is a
+ *   voter in no config it knows, and a node that follows a leader has no election to vote in (a
+ *   transfer vote bypasses the lease);
  * - vote responses: from voters; other responses (appendResp, heartbeatResp): from members.
  */
 export function authorize(m: MessageEnvelope | RaftMessage, view: AuthorizationView): 'ok' | AuthorizationFailure {
@@ -82,7 +91,8 @@ export function authorize(m: MessageEnvelope | RaftMessage, view: AuthorizationV
       if (isVoter) return 'ok'
       const ahead =
         m.lastLogTerm > view.lastLogTerm || (m.lastLogTerm === view.lastLogTerm && m.lastLogIndex > view.lastLogIndex)
-      return view.config.learners.includes(m.from) && view.leader === null && ahead ? 'ok' : 'not_voter'
+      const waitedForVoters = view.leader === null && view.leaderlessTicks >= view.learnerVoteAfterTicks
+      return view.config.learners.includes(m.from) && waitedForVoters && ahead ? 'ok' : 'not_voter'
     }
     case 'preVoteResp':
     case 'voteResp':

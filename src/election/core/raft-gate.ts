@@ -34,6 +34,9 @@ export interface RaftGateOptions {
   askEveryTicks: number
   /** Ticks a vouch lasts. */
   vouchTicks: number
+  /** Ticks without a leader after which a learner ahead of this node may have its vote
+   * (authorize.ts says why the wait). */
+  learnerVoteAfterTicks: number
 }
 
 /** A round asks at most this many nodes: a config's voters plus a few bootstrap peers. */
@@ -46,15 +49,21 @@ export class RaftGate {
   private lastRoundTick: number | null = null
   /** Member → tick of the last answer to it. */
   private readonly answeredAt = new Map<NodeId, number>()
+  /** The last tick at which this node was seen to have a leader. Seen on each message: a node
+   * that has a leader hears from it every heartbeat. */
+  private ledAtTick: number
 
   constructor(
     private readonly core: RaftCore,
     private readonly options: RaftGateOptions,
-  ) {}
+  ) {
+    this.ledAtTick = core.tickCount
+  }
 
   /** The node as authorize() sees it now. */
   view(): AuthorizationView {
     const core = this.core
+    if (core.leader !== null) this.ledAtTick = core.tickCount
     return {
       self: core.id,
       term: core.term,
@@ -64,6 +73,8 @@ export class RaftGate {
       lastLogIndex: core.lastIndex,
       lastLogTerm: core.termAt(core.lastIndex) ?? 0,
       vouched: this.currentVouches(),
+      leaderlessTicks: core.tickCount - this.ledAtTick,
+      learnerVoteAfterTicks: this.options.learnerVoteAfterTicks,
     }
   }
 

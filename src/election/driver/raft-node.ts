@@ -52,6 +52,9 @@ const SILENT: RaftNodeLogger = { debug() {}, info() {}, warn() {}, error() {} }
 /** A vouch lasts this many election timeouts: the leader retries its append every heartbeat and
  * its snapshot every election timeout, so this leaves room for several tries. */
 const VOUCH_ELECTION_TIMEOUTS = 10
+/** A learner's vote request is heard after this many election timeouts without a leader (6 s at
+ * the defaults): a failover with a majority of voters alive is over long before (authorize.ts). */
+const LEARNER_VOTE_ELECTION_TIMEOUTS = 20
 
 export class RaftNode {
   private readonly proposals = new ProposalTracker()
@@ -98,6 +101,7 @@ export class RaftNode {
       vouchers: (options.vouchers ?? []).filter(v => v !== id),
       askEveryTicks: options.electionTicks,
       vouchTicks: VOUCH_ELECTION_TIMEOUTS * options.electionTicks,
+      learnerVoteAfterTicks: LEARNER_VOTE_ELECTION_TIMEOUTS * options.electionTicks,
     })
     this.onRejected = options.onRejected ?? (() => {})
   }
