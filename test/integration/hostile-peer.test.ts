@@ -23,7 +23,13 @@ import {
   encodeRaftFrames,
 } from '../../src/election/transport/raft-wire.js'
 import type { RaftMessage } from '../../src/election/core/types.js'
-import { RPC_PROTOCOL, decodeRpcFrame, encodeRpcFrame, type RpcFrame } from '../../src/cluster/write-rpc.js'
+import {
+  RPC_PROTOCOL,
+  RPC_WIRE_VERSION,
+  decodeRpcFrame,
+  encodeRpcFrame,
+  type RpcFrame,
+} from '../../src/cluster/write-rpc.js'
 import { MEMBERSHIP_PROTOCOL, MEMBERSHIP_TOPIC } from '../../src/gossip/wire.js'
 import { MEMBERSHIP_LIMITS } from '../../src/gossip/config.js'
 import type { MemberSnapshot } from '../../src/gossip/core/types.js'
@@ -411,7 +417,7 @@ describe('a hostile peer that holds the cluster key', function () {
         asker.host.sendFrame(
           leader.peerId,
           RPC_PROTOCOL,
-          encodeRpcFrame({ v: 3, type: 'propose', id, command }),
+          encodeRpcFrame({ v: RPC_WIRE_VERSION, type: 'propose', id, command }),
           FRAME_LIMITS,
         ),
       )
