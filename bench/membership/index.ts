@@ -26,7 +26,8 @@ export interface MembershipSizeResult {
 
 interface StateEvent {
   time: number
-  nodeId: string
+  /** The member whose state changed. */
+  peer: string
   to: string
 }
 
@@ -36,7 +37,7 @@ function stateEvents(agent: AgentProcess): StateEvent[] {
     if (!line.includes('member state changed')) continue
     try {
       const e = JSON.parse(line) as StateEvent
-      out.push({ time: e.time, nodeId: e.nodeId, to: e.to })
+      out.push({ time: e.time, peer: e.peer, to: e.to })
     } catch {}
   }
   return out
@@ -48,7 +49,7 @@ function allSaw(observers: AgentProcess[], subject: string, state: string, since
   let latest = 0
   for (const o of observers) {
     const hit = stateEvents(o)
-      .filter(e => e.nodeId === subject && e.to === state && e.time >= sinceMs)
+      .filter(e => e.peer === subject && e.to === state && e.time >= sinceMs)
       .pop()
     if (hit == null) return null
     latest = Math.max(latest, hit.time)

@@ -3,7 +3,6 @@
 // fails before any peer has heard of the node, and a node whose bootstrap peer is unreachable
 // still answers its API while it retries.
 import path from 'node:path'
-import { pino, destination } from 'pino'
 import { MeshosNode } from '../node/meshos-node.js'
 import { StartupError } from '../node/startup-error.js'
 import { buildHttpApp } from '../http/app.js'
@@ -12,6 +11,7 @@ import { USAGE } from './usage.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
 import { DEFAULT_P2P_PORT } from '../node/config.js'
 import { clusterKeyFileIsShared } from '../p2p/cluster-key.js'
+import { agentLogger } from './agent-log.js'
 
 const INSECURE_WARNING =
   '--insecure: no cluster key, so any host that reaches this node can join the cluster and run commands on it'
@@ -42,8 +42,8 @@ export async function agentCommand(args: string[], env: Record<string, string | 
     process.stdout.write(USAGE)
     return 0
   }
-  // Logs are JSON lines on stderr; stdout carries only the start-up banner.
-  const log = pino({ level: cfg.logLevel, base: { node: cfg.name } }, destination(2))
+  // Logs go to stderr (agent-log.ts); stdout carries only the start-up banner.
+  let log = agentLogger({ level: cfg.logLevel, format: cfg.logFormat, name: cfg.name })
   if (cfg.insecure) log.warn({ listen: cfg.listen }, INSECURE_WARNING)
   if (cfg.clusterKey != null && clusterKeyFileIsShared(cfg.clusterKey))
     log.warn(
@@ -57,6 +57,7 @@ export async function agentCommand(args: string[], env: Record<string, string | 
       process.exit(1)
     },
   })
+  log = log.child({ nodeId: node.host.peerId })
   if (cfg.httpToken !== null && (cfg.httpToken.mode & 0o044) !== 0)
     log.warn(
       { file: cfg.httpToken.path, mode: `0${cfg.httpToken.mode.toString(8)}` },

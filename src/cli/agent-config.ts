@@ -2,7 +2,7 @@
 // the environment, the environment over the defaults in node/config.ts. Every mistake becomes a
 // UsageError naming the flag and what is wrong.
 import { parseArgs } from 'node:util'
-import { defaultNodeConfig, type NodeConfig } from '../node/config.js'
+import { defaultNodeConfig, LOG_FORMATS, type LogFormat, type NodeConfig } from '../node/config.js'
 import { MEMBERSHIP_LIMITS } from '../gossip/config.js'
 import { AddressError, isLoopbackMultiaddr, parseBootstrapAddr, parseMultiaddr } from '../p2p/addresses.js'
 import { ClusterKeyError, readClusterKeyFile } from '../p2p/cluster-key.js'
@@ -27,6 +27,7 @@ export const AGENT_OPTIONS = {
   memory: { type: 'string' },
   label: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   voters: { type: 'string' },
   scheduler: { type: 'string' },
   spawner: { type: 'string' },
@@ -212,6 +213,12 @@ export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
     if (!LOG_LEVELS.includes(logLevel))
       throw new UsageError(`--log-level "${logLevel}": expected one of ${LOG_LEVELS.join(', ')}`)
     cfg.logLevel = logLevel
+  }
+  const logFormat = values['log-format'] ?? fromEnv(env, 'log-format')
+  if (logFormat != null) {
+    if (!(LOG_FORMATS as readonly string[]).includes(logFormat))
+      throw new UsageError(`--log-format "${logFormat}": expected one of ${LOG_FORMATS.join(', ')}`)
+    cfg.logFormat = logFormat as LogFormat
   }
   // Last: it reads the key file, which only makes sense once every flag is known to be right.
   parseNetworkTrust(values, env, cfg)

@@ -88,6 +88,7 @@ meshos agent [options]              (each option also settable as MESHOS_<NAME>,
   --memory MB              memory offered to tasks, in MB       (default: all)
   --label KEY=VALUE        node label, repeatable
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
+  --log-format FORMAT      json, pretty, or auto: pretty when stderr is a terminal (default auto)
   --voters N               target number of raft voters, 1-9    (default 5)
   --scheduler POLICY       spread, bin-pack, round-robin, edf or fair (default spread)
   --spawner KIND           how tasks are started: launcher (posix_spawn), child_process, or

@@ -65,7 +65,7 @@ export class AutopilotLoop {
       this.log.info(
         {
           action: action.kind,
-          nodeId: action.id,
+          peer: action.id,
           reason: 'reason' in action ? action.reason : undefined,
           voters: action.config.voters.length,
         },

@@ -44,6 +44,12 @@ export class Replica {
     this.state = init.state
     this.log = init.logger.child({ component: 'cluster' })
     this.self = init.host.peerId
+    const metrics = init.metrics
+    metrics.onScrape(() => {
+      metrics.raftTerm.set(this.raft?.term ?? 0)
+      metrics.raftLogEntries.set(this.raft?.logEntries ?? 0)
+      metrics.raftSnapshotBytes.set(this.raft?.snapshotBytes ?? 0)
+    })
   }
 
   async start(): Promise<void> {
@@ -65,6 +71,12 @@ export class Replica {
       vouchers: this.init.bootstrapPeers.filter(addr => peerIdOf(addr) !== this.self),
       onRejected: (type, reason) => {
         metrics.raftRejected.inc({ type, reason })
+      },
+      onLeaderChange: () => {
+        metrics.leaderChanges.inc()
+      },
+      onCommitted: latencyMs => {
+        metrics.commitDuration.observe(latencyMs / 1000)
       },
       logger: this.log,
     })

@@ -25,6 +25,9 @@ const RPC_CHANNEL_LIMITS: FrameChannelLimits = {
   redialBackoffMs: 250,
 }
 
+/** The one label set of this protocol's counters, made once: sends count without allocating. */
+const LABELS = { protocol: RPC_PROTOCOL } as const
+
 export interface RpcConsumers {
   /** A write another node forwarded to this one (the leader). */
   onPropose: (from: string, request: ProposeRequest) => void
@@ -56,7 +59,9 @@ export class RpcEndpoint {
 
   /** Queues `frame` for `peerId`; false when it could not even be queued (no channel). */
   send(peerId: string, frame: RpcFrame): boolean {
-    return this.host.sendFrame(peerId, RPC_PROTOCOL, encodeRpcFrame(frame), RPC_CHANNEL_LIMITS)
+    const queued = this.host.sendFrame(peerId, RPC_PROTOCOL, encodeRpcFrame(frame), RPC_CHANNEL_LIMITS)
+    ;(queued ? this.metrics.wireSent : this.metrics.wireSendDropped).inc(LABELS)
+    return queued
   }
 
   /** Counts a frame its consumer refused after decoding. */
@@ -65,7 +70,7 @@ export class RpcEndpoint {
   }
 
   accepted(): void {
-    this.metrics.wireAccepted.inc({ protocol: RPC_PROTOCOL })
+    this.metrics.wireAccepted.inc(LABELS)
   }
 
   private receive(from: string, bytes: Uint8Array): void {
@@ -73,7 +78,7 @@ export class RpcEndpoint {
     if (!frame.ok) {
       // Without a parseable id there is nobody to answer; the sender's write times out.
       this.rejected(frame.reason)
-      this.log.debug({ from, detail: frame.detail }, 'dropped invalid rpc frame')
+      this.log.debug({ peer: from, detail: frame.detail }, 'dropped invalid rpc frame')
       return
     }
     const msg = frame.value

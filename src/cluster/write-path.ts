@@ -9,6 +9,7 @@ import type { ElectionConfig } from '../election/config.js'
 import type { RaftNode } from '../election/driver/raft-node.js'
 import { NotLeaderError, ProposalDroppedError } from '../election/driver/raft-node-errors.js'
 import type { Clock } from '../util/clock.js'
+import type { NodeMetrics, WriteOutcome } from '../metrics/node-metrics.js'
 import { CommandRefusedError } from '../tasks/cluster-port.js'
 import { assignTermOf, parseCommand, type ClusterCommand } from './commands.js'
 import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from './errors.js'
@@ -60,6 +61,8 @@ export interface WritePathInit {
   config: Pick<ElectionConfig, 'writeTimeoutMs' | 'tickMs'>
   clock: Clock
   logger: Logger
+  /** Times every write by outcome (meshos_cluster_write_duration_seconds). */
+  metrics?: NodeMetrics
 }
 
 interface PendingForward {
@@ -92,6 +95,21 @@ export class WritePath implements RpcConsumers {
    * when a non-idempotent write may or may not have committed; InvalidCommandError when the leader
    * refuses the command itself. */
   async write(command: ClusterCommand, opts: WriteOptions = {}): Promise<WriteResult> {
+    const startedMs = performance.now()
+    let outcome: WriteOutcome = 'error'
+    try {
+      const result = await this.commit(command, opts)
+      outcome = 'committed'
+      return result
+    } catch (err) {
+      outcome = writeOutcomeOf(err)
+      throw err
+    } finally {
+      this.init.metrics?.writeDuration.observe({ outcome }, (performance.now() - startedMs) / 1000)
+    }
+  }
+
+  private async commit(command: ClusterCommand, opts: WriteOptions): Promise<WriteResult> {
     const { replica, clock, config } = this.init
     const raft = replica.started()
     const deadline = clock.nowMs() + config.writeTimeoutMs
@@ -302,7 +320,7 @@ export class WritePath implements RpcConsumers {
     const verdict = authorizeForward(from, command.command, this.init.isMember)
     if (!verdict.ok) {
       this.init.rpc.rejected(verdict.reason)
-      this.log.debug({ from, id, reason: verdict.reason }, 'refused a forwarded write')
+      this.log.debug({ peer: from, id, reason: verdict.reason }, 'refused a forwarded write')
       // A node not (yet) seen as a member may be one whose heartbeat is still on its way: it may
       // ask again. A command no peer may send is refused for good.
       answer(
@@ -313,7 +331,7 @@ export class WritePath implements RpcConsumers {
       return
     }
     this.init.rpc.accepted()
-    this.log.debug({ from, id }, 'forwarded write')
+    this.log.debug({ peer: from, id }, 'forwarded write')
     let answered = false
     const outcome = await this.proposeLocally(
       command.command,
@@ -345,6 +363,13 @@ export class WritePath implements RpcConsumers {
       clock.clear(timer)
     }
   }
+}
+
+function writeOutcomeOf(err: unknown): WriteOutcome {
+  if (err instanceof NoLeaderError) return 'no_leader'
+  if (err instanceof WriteOutcomeUnknownError) return 'unknown'
+  if (err instanceof InvalidCommandError) return 'refused'
+  return 'error'
 }
 
 /** The error for a write the leader refused, its reason (if it named one) kept for the layers above. */

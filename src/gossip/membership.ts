@@ -49,6 +49,10 @@ const CHANNEL_LIMITS: FrameChannelLimits = {
   redialBackoffMs: 1000,
 }
 
+/** The label sets of the frame and event counters, made once: a message counts without allocating. */
+const FRAME_LABELS = { protocol: MEMBERSHIP_PROTOCOL } as const
+const EVENT_LABELS = { protocol: MEMBERSHIP_TOPIC } as const
+
 /** Live members remembered in the data dir, to find the cluster again after a restart. */
 const PEERS_FILE = 'members.json'
 const PEERS_REMEMBERED = 16
@@ -217,7 +221,7 @@ export class Membership implements MemberDirectory {
     if (decoded === null || this.stopped) return
     const message = this.checkedDirect(from, decoded)
     if (message === null) return
-    this.init.metrics.wireAccepted.inc({ protocol: MEMBERSHIP_PROTOCOL })
+    this.init.metrics.wireAccepted.inc(FRAME_LABELS)
     this.apply(this.core.receive(from, message, this.now()))
   }
 
@@ -276,7 +280,7 @@ export class Membership implements MemberDirectory {
   private onEvent(author: string, data: Uint8Array): void {
     const event = this.decoded.get(data)
     if (event === undefined || this.stopped) return
-    this.init.metrics.wireAccepted.inc({ protocol: MEMBERSHIP_TOPIC })
+    this.init.metrics.wireAccepted.inc(EVENT_LABELS)
     this.apply(this.core.gossip(author, event, this.now()))
   }
 
@@ -306,10 +310,13 @@ export class Membership implements MemberDirectory {
 
   private apply(out: CoreOutput): void {
     for (const { to, message } of out.sends) this.sendTo(to, message)
-    for (const event of out.publishes) void this.host.publish(MEMBERSHIP_TOPIC, encodeEvent(event))
+    for (const event of out.publishes) {
+      void this.host.publish(MEMBERSHIP_TOPIC, encodeEvent(event))
+      this.init.metrics.wireSent.inc(EVENT_LABELS)
+    }
     for (const t of out.transitions) {
       this.init.metrics.memberTransitions.inc({ to: t.to })
-      this.log.info({ nodeId: t.nodeId, from: t.from, to: t.to, reason: t.reason }, 'member state changed')
+      this.log.info({ peer: t.nodeId, from: t.from, to: t.to, reason: t.reason }, 'member state changed')
       for (const listener of this.listeners) listener(t)
     }
     for (const id of out.forgotten) this.addrsKnown.delete(id)
@@ -325,6 +332,7 @@ export class Membership implements MemberDirectory {
     if (this.stopped && message.type !== 'left') return
     this.knowAddrs(peerId)
     const queued = this.host.sendFrame(peerId, MEMBERSHIP_PROTOCOL, encodeDirect(message), CHANNEL_LIMITS)
+    ;(queued ? this.init.metrics.wireSent : this.init.metrics.wireSendDropped).inc(FRAME_LABELS)
     if (!queued && !this.stopped && message.type === 'probe') this.apply(this.core.unreachable(peerId, this.now()))
   }
 
@@ -334,7 +342,7 @@ export class Membership implements MemberDirectory {
     if (record === undefined || this.addrsKnown.get(peerId) === record) return
     this.addrsKnown.set(peerId, record)
     void this.host.rememberAddrs(peerId, record.info.addrs).catch((err: Error) => {
-      this.log.debug({ peerId, err: err.message }, 'could not record the addresses of a member')
+      this.log.debug({ peer: peerId, err: err.message }, 'could not record the addresses of a member')
     })
   }
 
@@ -427,7 +435,7 @@ export class Membership implements MemberDirectory {
 
   private rejected(protocol: string, from: string, reason: string, detail: string): void {
     this.init.metrics.wireRejected.inc({ protocol, reason })
-    this.log.debug({ protocol, from, reason, detail }, 'dropped invalid membership message')
+    this.log.debug({ protocol, peer: from, reason, detail }, 'dropped invalid membership message')
   }
 
   private updateGauges(): void {

@@ -12,6 +12,7 @@ import { statusRoutes } from './routes/status.js'
 import { nodeRoutes } from './routes/nodes.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { taskRoutes } from './routes/tasks.js'
+import { countRequests } from './request-metrics.js'
 
 export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfig): FastifyInstance {
   const app = Fastify({
@@ -45,6 +46,7 @@ export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfi
     const address = app.server.address()
     return address !== null && typeof address === 'object' ? address.port : access.port
   }
+  if (node.metrics !== undefined) countRequests(app, node.metrics)
   app.addHook('onRequest', accessRules(access, boundPort, log))
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`))

@@ -5,6 +5,7 @@ import type { RaftRoleView } from '../cluster/replica.js'
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
 import type { IsolationView } from '../executor/sandbox.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
 
 export type { ClusterView, IsolationView }
 
@@ -48,6 +49,8 @@ export interface NodeApi {
   nodes: () => Promise<NodeView[]>
   node: (id: string) => Promise<NodeView | undefined>
   metricsText: () => Promise<{ contentType: string; body: string }>
+  /** Where the API counts and times its requests; absent: not counted. */
+  metrics?: Pick<NodeMetrics, 'httpRequests' | 'httpDuration'>
   clusterView: () => Promise<ClusterView>
   /** Resolve once committed; reject with NoLeaderError / WriteOutcomeUnknownError. */
   kvPut: (key: string, value: string) => Promise<{ key: string; value: string; index: number; term: number }>

@@ -9,6 +9,11 @@ import { DEFAULT_EXECUTOR, type ExecutorConfig } from '../executor/config.js'
 import { DEFAULT_HTTP_PORT, type HttpTokenFile } from '../http/config.js'
 import type { ClusterKey } from '../p2p/cluster-key.js'
 
+/** How the agent writes its log: JSON lines, human-readable lines, or (auto) human-readable only
+ * when stderr is a terminal. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
 export interface NodeConfig {
   listen: string[]
   bootstrap: string[]
@@ -22,6 +27,7 @@ export interface NodeConfig {
   memoryMb: number
   labels: Record<string, string>
   logLevel: string
+  logFormat: LogFormat
   membership: MembershipConfig
   election: ElectionConfig
   tasks: TasksConfig
@@ -50,6 +56,7 @@ export function defaultNodeConfig(): NodeConfig {
     memoryMb: Math.min(Math.floor(os.totalmem() / (1024 * 1024)), MEMBERSHIP_LIMITS.maxMemoryMb),
     labels: {},
     logLevel: 'info',
+    logFormat: 'auto',
     membership: { ...DEFAULT_MEMBERSHIP },
     election: { ...DEFAULT_ELECTION },
     tasks: { ...DEFAULT_TASKS },

@@ -32,6 +32,7 @@ import { answerRead } from './read-answers.js'
 import { clusterView, type ClusterView } from '../cluster/cluster-view.js'
 import { taskCluster, taskClusterView } from '../cluster/task-cluster.js'
 import { createAgentExecutor } from '../executor/agent-executor.js'
+import { meteredExecutor } from '../executor/metered-executor.js'
 import type { TaskExecutor } from '../executor/executor.js'
 import { isolationView, type IsolationView, type TaskSandbox } from '../executor/sandbox.js'
 import { Placer } from '../tasks/placer.js'
@@ -42,6 +43,7 @@ import { AssignmentStream } from '../tasks/assignment-stream.js'
 import { startAssignEndpoint } from '../tasks/assign-endpoint.js'
 import { roleAwareAssignments, tableAssignments } from '../tasks/assignments.js'
 import { TaskService } from '../tasks/task-service.js'
+import { meterTaskQueue } from '../tasks/queue-metrics.js'
 import { checkTaskCaps } from '../tasks/task-caps.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
 import type { NodeConfig } from './config.js'
@@ -95,6 +97,10 @@ export class MeshosNode implements NodeApi {
     return this.parts.tasks
   }
 
+  get metrics(): NodeMetrics {
+    return this.parts.metrics
+  }
+
   /** Claims the identity and the p2p listen address; the node stays silent until start(), so the
    * caller can bind its HTTP port first and fail cleanly before anyone has heard of this node. */
   static async create(config: NodeConfig, log: Logger, hooks: MeshosNodeHooks): Promise<MeshosNode> {
@@ -106,6 +112,8 @@ export class MeshosNode implements NodeApi {
     }
     await secureDataDir(config.dataDir, log)
     const privateKey = await loadOrCreatePrivateKey(config.dataDir)
+    // Every line this node logs from here names it; a line about another node names it `peer`.
+    log = log.child({ nodeId: peerIdOfKey(privateKey) })
     const agentUid = process.geteuid?.() ?? -1
     const sandbox = prepareTaskSandbox(
       {
@@ -158,7 +166,7 @@ export class MeshosNode implements NodeApi {
         `this node's description would be refused by its peers (${problem}); check --name and --label`,
       )
     }
-    const executor = createAgentExecutor({
+    const agentExecutor = createAgentExecutor({
       ...config.executor,
       dataDir: config.dataDir,
       capacity: { cpus: config.cpus, memoryMb: config.memoryMb },
@@ -169,6 +177,7 @@ export class MeshosNode implements NodeApi {
       },
       logger: log.child({ component: 'executor' }),
     })
+    const executor = meteredExecutor(agentExecutor, metrics)
     const peersInUse = new PeersInUse()
     const membership = new Membership({
       host,
@@ -239,6 +248,7 @@ export class MeshosNode implements NodeApi {
       config: config.election,
       clock,
       logger: log,
+      metrics,
     })
     const autopilot = new AutopilotLoop({ replica, members, config: config.election, clock, logger: log })
     const cluster = taskCluster(view, writes)
@@ -250,6 +260,7 @@ export class MeshosNode implements NodeApi {
       pollMs: t.masterPollMs,
       unknownWorkerGraceMs: t.unknownWorkerGraceMs,
       logger: log,
+      metrics,
     })
     // Workers outside the Raft configuration learn their assignments from the leader's feed.
     const feed = new AssignmentFeed({
@@ -274,6 +285,7 @@ export class MeshosNode implements NodeApi {
       tableAssignments(view.table, host.peerId, () => replica.caughtUp()),
       stream,
     )
+    meterTaskQueue(view, clock, metrics)
     const worker = new Worker({
       self: host.peerId,
       dataDir: config.dataDir,
@@ -509,7 +521,7 @@ export class MeshosNode implements NodeApi {
       },
       1,
     )
-    return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
+    return await metrics.scrape()
   }
 }
 

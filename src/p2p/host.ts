@@ -347,7 +347,7 @@ export class P2PHost {
         stream,
       )
         .catch(err => {
-          this.log.debug({ err, protocol, from }, 'request handling failed')
+          this.log.debug({ err, protocol, peer: from }, 'request handling failed')
           stream.abort(err as Error)
         })
         .finally(() => {
@@ -407,7 +407,7 @@ export class P2PHost {
             for await (const frame of source) onFrame(from, frame.subarray())
           },
         ).catch(err => {
-          this.log.debug({ err: (err as Error).message, protocol, from }, 'frame stream ended with an error')
+          this.log.debug({ err: (err as Error).message, protocol, peer: from }, 'frame stream ended with an error')
           stream.abort(err as Error)
         })
       },
@@ -440,7 +440,7 @@ export class P2PHost {
     if (frame.byteLength > limits.maxFrameBytes) {
       // The peer would refuse it and close the stream, losing the frames queued behind it.
       this.log.warn(
-        { peerId, protocol, bytes: frame.byteLength, limit: limits.maxFrameBytes },
+        { peer: peerId, protocol, bytes: frame.byteLength, limit: limits.maxFrameBytes },
         'frame over the protocol limit; not sent',
       )
       return false
@@ -457,7 +457,7 @@ export class P2PHost {
     }
     const queuedBytes = channel.queue.queuedBytes
     if (queuedBytes > 0 && queuedBytes + frame.byteLength > limits.maxQueuedBytes) {
-      this.log.debug({ peerId, protocol }, 'frame queue full; dropping frame')
+      this.log.debug({ peer: peerId, protocol }, 'frame queue full; dropping frame')
       return false
     }
     channel.queue.push(frame)
@@ -478,7 +478,7 @@ export class P2PHost {
       })
     } catch (err) {
       this.channelBackoffUntilMs.set(key, Date.now() + limits.redialBackoffMs)
-      this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel dial failed; backing off')
+      this.log.debug({ peer: peerId, protocol, err: (err as Error).message }, 'frame channel dial failed; backing off')
       if (this.channels.get(key) === channel) this.channels.delete(key)
       channel.queue.end()
       this.channelClosed(peerId, protocol, false)
@@ -487,7 +487,7 @@ export class P2PHost {
     try {
       await stream.sink(channel.queue)
     } catch (err) {
-      this.log.debug({ peerId, protocol, err: (err as Error).message }, 'frame channel closed')
+      this.log.debug({ peer: peerId, protocol, err: (err as Error).message }, 'frame channel closed')
     } finally {
       // The next frame opens a fresh stream; whatever was queued here is lost, by design.
       if (this.channels.get(key) === channel) this.channels.delete(key)

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
+import type { NodeMetrics } from '../metrics/node-metrics.js'
 import type { TaskCluster } from './cluster-port.js'
 import { TASK_COMMAND_LIMITS } from './commands.js'
 import type { Placer } from './placer.js'
@@ -19,6 +20,8 @@ export interface MasterInit {
   pollMs: number
   unknownWorkerGraceMs: number
   logger: Logger
+  /** Counts the attempts this master declares lost and the tasks whose deadline it expires. */
+  metrics?: NodeMetrics
 }
 
 type LostByWorker = Map<string, Array<{ id: string; attempt: number }>>
@@ -85,13 +88,15 @@ export class Master {
     const { cluster, placer } = this.init
     const nowMs = this.init.clock.nowMs()
     for (const [node, tasks] of this.lostTasks(nowMs)) {
-      this.log.warn({ node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
+      this.log.warn({ peer: node, tasks: tasks.length }, 'worker is gone; marking its tasks lost')
       const name = this.init.members.nameOf(node) ?? node
-      for (const part of chunks(tasks))
+      for (const part of chunks(tasks)) {
         await cluster.write(
           { type: 'task.lost', node, tasks: part, at: nowMs, message: `worker ${name} left or died` },
           { idempotent: true },
         )
+        this.init.metrics?.taskOutcomes.inc({ outcome: 'lost' }, part.length)
+      }
     }
     // From the plan to the reservation nothing awaits: a submission placed meanwhile
     // (Placer.placeSubmission) is either in the table or in the reservations the plan counts.
@@ -105,8 +110,10 @@ export class Master {
     }))
     const release = placer.reserve(assignments.map(a => ({ node: a.node, spec: cluster.table.get(a.id)!.spec })))
     try {
-      for (const ids of chunks(result.expired))
+      for (const ids of chunks(result.expired)) {
         await cluster.write({ type: 'task.expire', ids, at: nowMs }, { idempotent: true })
+        this.init.metrics?.taskOutcomes.inc({ outcome: 'deadline_missed' }, ids.length)
+      }
       // More may fit once these are placed; the commit's 'changed' event pokes us again.
       for (const part of chunks(assignments))
         await cluster.write({ type: 'task.assign', term: cluster.term(), assignments: part }, { idempotent: true })

@@ -59,7 +59,11 @@ export interface TaskRecord {
 }
 
 export type TaskEvent =
-  { type: 'assigned'; task: TaskRecord } | { type: 'cancel_requested'; task: TaskRecord } | { type: 'changed' }
+  | { type: 'assigned'; task: TaskRecord }
+  | { type: 'cancel_requested'; task: TaskRecord }
+  | { type: 'changed' }
+  /** Entered the queue: submitted, or back for another attempt. */
+  | { type: 'queued'; task: TaskRecord }
 
 /** Finished tasks kept for inspection before the oldest are forgotten: bounds memory and snapshots. */
 export const MAX_FINISHED_TASKS = 50_000
@@ -172,6 +176,7 @@ export class TaskTable {
       this.tasks.set(id, task)
       this.pendingTasks.set(id, task)
       this.countUnfinished(spec.tenant, 1)
+      this.emit({ type: 'queued', task })
       if (assign !== undefined) placed.push({ id, attempt: 1, ...assign })
     }
     if (placed.length > 0 && command.term !== undefined)
@@ -238,6 +243,7 @@ export class TaskTable {
     task.placement = null
     task.assignTerm = null
     this.pendingTasks.set(task.id, task)
+    this.emit({ type: 'queued', task })
   }
 
   private finish(task: TaskRecord, state: TaskState, reason: TaskRecord['reason'], at: number): void {

@@ -250,7 +250,7 @@ export class Worker implements ExecutorListener {
       timeoutMs: spec.timeoutMs,
     })
     if (!result.ok) {
-      this.log.warn({ task: task.id, attempt: task.attempt, reason: result.reason }, 'refused an assignment')
+      this.log.warn({ taskId: task.id, attempt: task.attempt, reason: result.reason }, 'refused an assignment')
       this.report({
         kind: 'finished',
         ...base,

@@ -122,6 +122,20 @@ describe('task table', () => {
     assert.equal(table.get('b')?.reason, 'lost')
   })
 
+  it('says when a task enters the queue: once per submission, and again for each new attempt', () => {
+    const queued: string[] = []
+    table.onEvent(e => {
+      if (e.type === 'queued') queued.push(`${e.task.id}/${e.task.attempt}`)
+    })
+    apply(submit('a', spec({ retries: 1 })), submit('a'))
+    assert.deepEqual(queued, ['a/1'])
+    apply(assign('a', 'n1'), finished('a', 'n1', 1))
+    assert.deepEqual(queued, ['a/1', 'a/2'])
+    apply(assign('a', 'n1', 2, 2), finished('a', 'n1', 1, 'exited', 2))
+    assert.equal(table.get('a')?.state, 'failed')
+    assert.deepEqual(queued, ['a/1', 'a/2'])
+  })
+
   it('cancels a pending task at once, a running one once its worker reports, and tells the worker', () => {
     const events: TaskEvent[] = []
     table.onEvent(e => {
@@ -133,7 +147,7 @@ describe('task table', () => {
     assert.equal(table.get('b')?.state, 'running')
     assert.deepEqual(
       events.map(e => e.type),
-      ['assigned', 'cancel_requested'],
+      ['queued', 'queued', 'assigned', 'cancel_requested'],
     )
     apply(finished('b', 'n1', null, 'cancelled'))
     assert.equal(table.get('b')?.state, 'cancelled')

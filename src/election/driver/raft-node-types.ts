@@ -73,6 +73,10 @@ export interface RaftNodeOptions {
   vouchers?: string[]
   /** Called for every message dropped by the gate or the core, for metrics. */
   onRejected?: (type: RaftMessageType, reason: RaftRejectionReason) => void
+  /** Called when this node learns of a leader: a new one, or the same one in a new term. */
+  onLeaderChange?: (leader: string, term: number) => void
+  /** Called on the leader when an entry it appended is applied here, with the time in between. */
+  onCommitted?: (latencyMs: number) => void
   logger?: RaftNodeLogger
 }
 

@@ -74,6 +74,10 @@ export class RaftNode {
   private stateMachineIndex: number
   private readonly gate: RaftGate
   private readonly onRejected: NonNullable<RaftNodeOptions['onRejected']>
+  private readonly onLeaderChange: RaftNodeOptions['onLeaderChange']
+  private readonly onCommitted: RaftNodeOptions['onCommitted']
+  /** The leader last reported to onLeaderChange, and its term. */
+  private knownLeader: { id: NodeId; term: number } | null = null
 
   private constructor(
     readonly id: NodeId,
@@ -104,6 +108,8 @@ export class RaftNode {
       learnerVoteAfterTicks: LEARNER_VOTE_ELECTION_TIMEOUTS * options.electionTicks,
     })
     this.onRejected = options.onRejected ?? (() => {})
+    this.onLeaderChange = options.onLeaderChange
+    this.onCommitted = options.onCommitted
   }
 
   /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
@@ -188,6 +194,14 @@ export class RaftNode {
   progress(): PeerProgress[] | null {
     return this.core.progress()
   }
+  /** Entries in the log after the latest snapshot. */
+  get logEntries(): number {
+    return this.core.lastIndex - (this.core.snapshot?.index ?? 0)
+  }
+  /** Size of the latest snapshot on disk; 0 before the first. */
+  get snapshotBytes(): number {
+    return this.store.snapshotBytes
+  }
   get stats(): RaftNodeStats {
     return { ...this.counters }
   }
@@ -218,7 +232,18 @@ export class RaftNode {
     const data = toJson(command)
     if (data === null) throw new TypeError('a command cannot be null: null is reserved for the leader no-op')
     const proposed = this.core.propose(data)
-    return { ...proposed, applied: this.track(proposed) }
+    const applied = this.track(proposed)
+    const onCommitted = this.onCommitted
+    if (onCommitted !== undefined) {
+      const appendedMs = performance.now()
+      applied.then(
+        () => {
+          onCommitted(performance.now() - appendedMs)
+        },
+        () => {},
+      )
+    }
+    return { ...proposed, applied }
   }
 
   /**
@@ -261,7 +286,7 @@ export class RaftNode {
     if (this.stopping) return null
     const successor = this.core.transferLeadership()
     if (successor === null) return null
-    this.logger.info({ raft: this.id, successor }, 'handing leadership over before stopping')
+    this.logger.info({ peer: successor }, 'handing leadership over before stopping')
     this.schedule()
     const deadline = Date.now() + timeoutMs
     while ((this.loop || this.core.hasReady()) && Date.now() < deadline) {
@@ -349,7 +374,7 @@ export class RaftNode {
   private reject(type: RaftMessageType, from: NodeId, reason: RaftRejectionReason, detail?: string): void {
     this.counters.messagesRejected++
     this.onRejected(type, reason)
-    this.logger.debug({ raft: this.id, type, from, reason, detail }, 'dropped raft message')
+    this.logger.debug({ type, peer: from, reason, detail }, 'dropped raft message')
   }
 
   /** A sender this node does not know as a voter may lead a config it has not seen yet: ask the
@@ -361,7 +386,7 @@ export class RaftNode {
           if (!this.stopping) this.gate.vouch(answer)
         },
         (err: unknown) => {
-          this.logger.debug({ raft: this.id, target, err: String(err) }, 'voucher did not answer')
+          this.logger.debug({ peer: target, err: String(err) }, 'voucher did not answer')
         },
       )
     }
@@ -452,7 +477,7 @@ export class RaftNode {
     this.stateMachineIndex = snapshot.index
     this.proposals.snapshotInstalled(snapshot)
     this.counters.snapshotsInstalled++
-    this.logger.info({ raft: this.id, index: snapshot.index, term: snapshot.term }, 'installed snapshot from leader')
+    this.logger.info({ index: snapshot.index, term: snapshot.term }, 'installed snapshot from leader')
   }
 
   private apply(entry: Entry): void {
@@ -470,19 +495,24 @@ export class RaftNode {
     const snapshot = this.core.compact(applied, this.stateMachine.snapshot())
     await this.store.compact(snapshot)
     this.counters.compactions++
-    this.logger.debug({ raft: this.id, index: snapshot.index }, 'compacted log')
+    this.logger.debug({ index: snapshot.index }, 'compacted log')
   }
 
   private noteSoftState(soft: SoftState): void {
     const last = this.lastSoft
     if (soft.role === last.role && soft.leader === last.leader && soft.term === last.term) return
     this.lastSoft = soft
-    this.logger.info({ raft: this.id, role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed')
+    this.logger.info({ role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed')
+    const known = this.knownLeader
+    if (soft.leader !== null && (soft.leader !== known?.id || soft.term !== known.term)) {
+      this.knownLeader = { id: soft.leader, term: soft.term }
+      this.onLeaderChange?.(soft.leader, soft.term)
+    }
   }
 
   private fail(err: unknown, what: string): void {
     const error = err instanceof Error ? err : new Error(String(err))
-    this.logger.error({ raft: this.id, err: error }, `${what}; stopping the raft node`)
+    this.logger.error({ err: error }, `${what}; stopping the raft node`)
     void this.stop(error)
   }
 }

@@ -115,6 +115,7 @@ export class LogStore {
     private segment: Segment,
     private readonly initial: LoadedState,
     held: HeldEntry[],
+    private snapshotFileBytes: number,
   ) {
     this.held = held
     this.hardState = { ...initial.hardState }
@@ -127,7 +128,8 @@ export class LogStore {
     const root = resolve(dir)
     await makeDirDurably(root)
     await removeTempFiles(root)
-    const snapshot = await readSnapshotFile(join(root, SNAPSHOT_FILE))
+    const stored = await readSnapshotFile(join(root, SNAPSHOT_FILE))
+    const snapshot = stored?.snapshot ?? null
     const snapshotIndex = snapshot?.index ?? 0
     const seq = await pickSegment(root)
     const path = join(root, segmentFileName(seq))
@@ -166,7 +168,7 @@ export class LogStore {
         entries: kept.map(loaded => loaded.entry),
       }
       const held = kept.map(({ index, term, frame }) => ({ index, term, frame }))
-      return new LogStore(root, { seq, handle, sizeBytes }, initial, held)
+      return new LogStore(root, { seq, handle, sizeBytes }, initial, held, stored?.bytes ?? 0)
     } catch (err) {
       await handle.close().catch(() => {})
       throw err
@@ -176,6 +178,11 @@ export class LogStore {
   /** The file holding the latest snapshot, for messages that must name it. */
   get snapshotPath(): string {
     return join(this.dir, SNAPSHOT_FILE)
+  }
+
+  /** Size of the snapshot file; 0 while there is none. */
+  get snapshotBytes(): number {
+    return this.snapshotFileBytes
   }
 
   /** The state read from disk by open(); not updated by later saves. */
@@ -291,6 +298,7 @@ export class LogStore {
     }
     this.held = retained.slice()
     this.snapshotIndex = snapshot.index
+    this.snapshotFileBytes = frame.length
   }
 
   /** Writes the next segment (current hard state + `retained`) atomically and switches to it. */
@@ -447,7 +455,7 @@ function replaySegment(bytes: Buffer, path: string): ReplayedSegment {
   return { entries, hardState, validBytes: scan.validBytes, tornBytes: scan.tornBytes }
 }
 
-async function readSnapshotFile(path: string): Promise<StoredSnapshot | null> {
+async function readSnapshotFile(path: string): Promise<{ snapshot: StoredSnapshot; bytes: number } | null> {
   let bytes: Buffer
   try {
     bytes = await readFile(path)
@@ -465,7 +473,7 @@ async function readSnapshotFile(path: string): Promise<StoredSnapshot | null> {
   const record = decodeLogRecord(only.value, `${path} at byte offset 0`)
   if (record.kind !== 'snapshot')
     throw new CorruptRecordError(path, 0, `expected a snapshot record, found ${record.kind}`)
-  return record.snapshot
+  return { snapshot: record.snapshot, bytes: bytes.length }
 }
 
 /** mkdir -p, then fsync the parent of every directory it created so their names are durable. */

@@ -56,6 +56,10 @@ const REASSEMBLY_LIMITS = {
 
 const CONFIG_QUERY = { timeoutMs: 2000 }
 
+/** The label sets of this transport's counters, made once: a message counts without allocating. */
+const RAFT_LABELS = { protocol: RAFT_PROTOCOL } as const
+const CONFIG_LABELS = { protocol: RAFT_CONFIG_PROTOCOL } as const
+
 export class P2PRaftTransport implements RaftTransport {
   private handler: ((msg: RaftMessage) => void) | null = null
   private admit: MessageAdmission | null = null
@@ -84,15 +88,19 @@ export class P2PRaftTransport implements RaftTransport {
     )
   }
 
+  /** Counts the message (not its chunks) as sent once all of it is queued. */
   send(msg: RaftMessage): void {
     try {
       const [first, ...rest] = encodeRaftFrames(msg, this.nextTransfer++)
-      if (!this.host.sendFrame(msg.to, RAFT_PROTOCOL, first!, CHANNEL_LIMITS)) return
-      for (const frame of rest) if (!this.host.sendFrame(msg.to, RAFT_PROTOCOL, frame, REST_OF_MESSAGE_LIMITS)) return
+      let queued = this.host.sendFrame(msg.to, RAFT_PROTOCOL, first!, CHANNEL_LIMITS)
+      for (let i = 0; queued && i < rest.length; i++)
+        queued = this.host.sendFrame(msg.to, RAFT_PROTOCOL, rest[i]!, REST_OF_MESSAGE_LIMITS)
+      ;(queued ? this.metrics.wireSent : this.metrics.wireSendDropped).inc(RAFT_LABELS)
     } catch (err) {
       // A transport never throws at the core (RaftTransport): a message that cannot go is a
       // dropped message, which Raft retries; throwing would stop this node's Raft.
-      this.log.warn({ to: msg.to, type: msg.type, err }, 'could not send raft message')
+      this.metrics.wireSendDropped.inc(RAFT_LABELS)
+      this.log.warn({ peer: msg.to, type: msg.type, err }, 'could not send raft message')
     }
   }
 
@@ -111,7 +119,7 @@ export class P2PRaftTransport implements RaftTransport {
       this.metrics.wireRejected.inc({ protocol: RAFT_CONFIG_PROTOCOL, reason: result.reason })
       throw new Error(`${target} answered an invalid ${RAFT_CONFIG_PROTOCOL} message: ${result.detail}`)
     }
-    this.metrics.wireAccepted.inc({ protocol: RAFT_CONFIG_PROTOCOL })
+    this.metrics.wireAccepted.inc(CONFIG_LABELS)
     return result.value
   }
 
@@ -130,7 +138,7 @@ export class P2PRaftTransport implements RaftTransport {
       this.metrics.wireRejected.inc({ protocol: RAFT_CONFIG_PROTOCOL, reason: decoded.reason })
       throw new Error(`invalid ${RAFT_CONFIG_PROTOCOL} request from ${from}: ${decoded.detail}`)
     }
-    this.metrics.wireAccepted.inc({ protocol: RAFT_CONFIG_PROTOCOL })
+    this.metrics.wireAccepted.inc(CONFIG_LABELS)
     return encodeConfigAnswer(this.configAnswer?.(from) ?? { status: 'refused', reason: 'not_member' })
   }
 
@@ -150,7 +158,7 @@ export class P2PRaftTransport implements RaftTransport {
       this.refuse(from, 'wrong_sender', `frame from ${from} claims ${msg.from} → ${msg.to}`)
       return
     }
-    this.metrics.wireAccepted.inc({ protocol: RAFT_PROTOCOL })
+    this.metrics.wireAccepted.inc(RAFT_LABELS)
     this.handler?.(msg)
   }
 
@@ -177,12 +185,12 @@ export class P2PRaftTransport implements RaftTransport {
       this.refuse(from, 'wrong_sender', `reassembled message ${header.transfer} differs from its chunk headers`)
       return
     }
-    this.metrics.wireAccepted.inc({ protocol: RAFT_PROTOCOL })
+    this.metrics.wireAccepted.inc(RAFT_LABELS)
     this.handler?.(msg)
   }
 
   private refuse(from: string, reason: string, detail: string): void {
     this.metrics.wireRejected.inc({ protocol: RAFT_PROTOCOL, reason })
-    this.log.debug({ from, reason, detail }, 'dropped invalid raft frame')
+    this.log.debug({ peer: from, reason, detail }, 'dropped invalid raft frame')
   }
 }
