@@ -29,6 +29,7 @@ export const AGENT_OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   voters: { type: 'string' },
+  standbys: { type: 'string' },
   scheduler: { type: 'string' },
   spawner: { type: 'string' },
   'cluster-key': { type: 'string' },
@@ -181,6 +182,13 @@ export function parseAgentArgs(args: string[], env: Env): NodeConfig | 'help' {
     const n = positiveNumber(voters, 'voters', true)
     if (n > 9) throw new UsageError(`--voters "${voters}": at most 9 (every voter slows every commit)`)
     cfg.election.maxVoters = n
+  }
+  const standbys = values.standbys ?? fromEnv(env, 'standbys')
+  if (standbys != null) {
+    const n = Number(standbys)
+    if (standbys.trim() === '' || !Number.isInteger(n) || n < 0 || n > 9)
+      throw new UsageError(`--standbys "${standbys}": expected an integer 0-9`)
+    cfg.election.maxStandbys = n
   }
   const scheduler = values.scheduler ?? fromEnv(env, 'scheduler')
   if (scheduler != null) {

@@ -90,6 +90,8 @@ meshos agent [options]              (each option also settable as MESHOS_<NAME>,
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
   --log-format FORMAT      json, pretty, or auto: pretty when stderr is a terminal (default auto)
   --voters N               target number of raft voters, 1-9    (default 5)
+  --standbys N             raft learners kept ready to replace a voter, 0-9; every
+                           other node is a worker that holds no log (default 2)
   --scheduler POLICY       spread, bin-pack, round-robin, edf or fair (default spread)
   --spawner KIND           how tasks are started: launcher (posix_spawn), child_process, or
                            auto: the launcher if it was built (default auto)

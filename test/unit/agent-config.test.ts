@@ -72,6 +72,10 @@ describe('meshos agent flags', () => {
       'gpu=',
       '--log-level',
       'debug',
+      '--voters',
+      '3',
+      '--standbys',
+      '0',
     ])
     assert.deepEqual(cfg.listen, ['/ip4/127.0.0.1/tcp/7001', '/ip4/127.0.0.1/tcp/7002'])
     assert.deepEqual(cfg.bootstrap, [`/ip4/127.0.0.1/tcp/7000/p2p/${PEER}`])
@@ -79,6 +83,7 @@ describe('meshos agent flags', () => {
     assert.deepEqual([cfg.cpus, cfg.memoryMb, cfg.logLevel], [1.5, 512, 'debug'])
     assert.deepEqual(cfg.labels, { zone: 'edge', gpu: '' })
     assert.equal(cfg.httpToken?.token, TOKEN)
+    assert.deepEqual([cfg.election.maxVoters, cfg.election.maxStandbys], [3, 0])
   })
 
   it('picks the task spawner, auto by default', () => {
@@ -127,6 +132,9 @@ describe('meshos agent flags', () => {
     [['--log-level', 'loud'], /--log-level "loud"/],
     [['--spawner', 'fork'], /--spawner "fork": expected one of auto, launcher, child_process/],
     [['--task-user', 'a b'], /--task-user "a b": expected a user name or a numeric uid/],
+    [['--voters', '10'], /--voters "10": at most 9/],
+    [['--standbys=-1'], /--standbys "-1": expected an integer 0-9/],
+    [['--standbys', '1.5'], /--standbys "1.5": expected an integer 0-9/],
     [['--task-pids-max', '0'], /--task-pids-max "0": expected a positive integer/],
     [['--task-disk-mb', '1.5'], /--task-disk-mb "1.5": expected a positive integer/],
     [['--label', `k=${'v'.repeat(256)}`], /value is longer than 255 characters/, 'a 256-character label value'],
