@@ -3,7 +3,7 @@
 // state machine can implement RaftStateMachine without importing the driver.
 
 import type { RaftTransport } from '../transport/transport.js'
-import type { Entry, RaftMessageType } from '../core/types.js'
+import type { ClusterConfig, Entry, RaftMessageType, SoftState } from '../core/types.js'
 import type { AuthorizationFailure } from '../core/authorize.js'
 import type { StepRejection } from '../core/raft.js'
 
@@ -73,6 +73,11 @@ export interface RaftNodeOptions {
   vouchers?: string[]
   /** Called for every message dropped by the gate or the core, for metrics. */
   onRejected?: (type: RaftMessageType, reason: RaftRejectionReason) => void
+  /** Called when this node's role, the leader it knows or the term changes. */
+  onSoftState?: (soft: SoftState) => void
+  /** Called when a different configuration is committed (or installed with a snapshot); not for
+   * the one the node opens with. */
+  onConfigCommitted?: (config: ClusterConfig, previous: ClusterConfig) => void
   logger?: RaftNodeLogger
 }
 

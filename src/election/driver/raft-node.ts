@@ -31,6 +31,7 @@ import type {
   RaftStateMachine,
 } from './raft-node-types.js'
 import type { RaftTransport } from '../transport/transport.js'
+import { cloneConfig } from '../core/raft-config.js'
 import type {
   ClusterConfig,
   Entry,
@@ -71,6 +72,11 @@ export class RaftNode {
   private stateMachineIndex: number
   private readonly gate: RaftGate
   private readonly onRejected: NonNullable<RaftNodeOptions['onRejected']>
+  private readonly observers: Pick<RaftNodeOptions, 'onSoftState' | 'onConfigCommitted'>
+  /** The configuration last reported as committed. */
+  private committedConfig: ClusterConfig
+  /** The commit index the node opened with: entries up to it are replayed history. */
+  readonly openedCommitIndex: number
 
   private constructor(
     readonly id: NodeId,
@@ -100,6 +106,9 @@ export class RaftNode {
       vouchTicks: VOUCH_ELECTION_TIMEOUTS * options.electionTicks,
     })
     this.onRejected = options.onRejected ?? (() => {})
+    this.observers = { onSoftState: options.onSoftState, onConfigCommitted: options.onConfigCommitted }
+    this.committedConfig = cloneConfig(core.config)
+    this.openedCommitIndex = core.commitIndex
   }
 
   /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
@@ -405,6 +414,7 @@ export class RaftNode {
       this.core.advance()
       this.counters.readyCycles++
       this.noteSoftState(rd.softState)
+      this.noteCommittedConfig()
       await this.maybeCompact()
     }
   }
@@ -474,6 +484,24 @@ export class RaftNode {
     if (soft.role === last.role && soft.leader === last.leader && soft.term === last.term) return
     this.lastSoft = soft
     this.logger.info({ raft: this.id, role: soft.role, leader: soft.leader, term: soft.term }, 'raft state changed')
+    this.observe('soft state', () => this.observers.onSoftState?.(soft))
+  }
+
+  private noteCommittedConfig(): void {
+    if (this.core.configChangePending || sameMembers(this.core.config, this.committedConfig)) return
+    const previous = this.committedConfig
+    this.committedConfig = cloneConfig(this.core.config)
+    const config = cloneConfig(this.committedConfig)
+    this.observe('configuration', () => this.observers.onConfigCommitted?.(config, previous))
+  }
+
+  /** An observer's mistake must not stop the node (the ready loop is fail-stop). */
+  private observe(what: string, notify: () => void): void {
+    try {
+      notify()
+    } catch (err) {
+      this.logger.error({ raft: this.id, err }, `${what} observer failed`)
+    }
   }
 
   private fail(err: unknown, what: string): void {
@@ -481,6 +509,11 @@ export class RaftNode {
     this.logger.error({ raft: this.id, err: error }, `${what}; stopping the raft node`)
     void this.stop(error)
   }
+}
+
+function sameMembers(a: ClusterConfig, b: ClusterConfig): boolean {
+  const key = (c: ClusterConfig): string => `${[...c.voters].sort().join(',')}|${[...c.learners].sort().join(',')}`
+  return key(a) === key(b)
 }
 
 /**
