@@ -12,6 +12,7 @@ import { statusRoutes } from './routes/status.js'
 import { nodeRoutes } from './routes/nodes.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { taskRoutes } from './routes/tasks.js'
+import { eventRoutes } from './routes/events.js'
 
 export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfig): FastifyInstance {
   const app = Fastify({
@@ -54,5 +55,6 @@ export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfi
   nodeRoutes(routes, node)
   clusterRoutes(routes, node)
   taskRoutes(routes, node.tasks)
+  eventRoutes(routes, node.events)
   return app
 }

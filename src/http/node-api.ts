@@ -5,6 +5,7 @@ import type { RaftRoleView } from '../cluster/replica.js'
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
 import type { IsolationView } from '../executor/sandbox.js'
+import type { EventFeed } from '../events/event-hub.js'
 
 export type { ClusterView, IsolationView }
 
@@ -55,6 +56,8 @@ export interface NodeApi {
   kvGet: (key: string) => string | undefined
   kvList: () => Record<string, string>
   tasks: TaskApi
+  /** What GET /v1/events streams. */
+  events: EventFeed
 }
 
 /** The task operations the HTTP layer uses (implemented by src/tasks/task-service.ts). */
