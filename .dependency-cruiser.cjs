@@ -12,6 +12,7 @@ const LAYERS = [
   'executor',
   'tasks',
   'cluster',
+  'events',
   'http',
   'client',
   'node',

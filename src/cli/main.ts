@@ -7,6 +7,7 @@ import { describeApiError } from './args.js'
 import { devCommand } from './dev-command.js'
 import { httpTokenCommand } from './http-token-command.js'
 import { clusterCommand, nodesCommand, statusCommand } from './query-commands.js'
+import { eventsCommand } from './events-command.js'
 import { cancelCommand, logsCommand, runCommand, taskCommand, tasksCommand } from './task-commands.js'
 import { COMMAND_USAGE, USAGE, UsageError } from './usage.js'
 import { StartupError } from '../node/startup-error.js'
@@ -50,6 +51,8 @@ async function run(argv: string[]): Promise<number> {
       return await logsCommand(args, env)
     case 'cancel':
       return await cancelCommand(args, env)
+    case 'events':
+      return await eventsCommand(args, env)
     case 'http-token':
       return await httpTokenCommand(args)
     case 'version':

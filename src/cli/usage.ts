@@ -48,6 +48,18 @@ meshos cancel ID...        cancels tasks: a pending one at once; a running one i
   each also takes --addr URL and --token-file FILE (as for run)
 `
 
+export const EVENTS_USAGE = `meshos events [--topic T]... [--since ID] [--json]
+  follows the node's event stream until Ctrl-C, one line per event: members joining and changing
+  state, leaders elected, voters added and removed, task state changes, drain progress. A dropped
+  connection is resumed where it stopped; "resync" means events were missed
+  --topic T                only topic T, repeatable or comma-separated: members, leader, voters,
+                           tasks, drain                               (default: all)
+  --since ID               first the events after ID (an id printed before), if the node still
+                           has them
+  --json                   one JSON object per line; a resync notice as {"resync": {...}}
+  also takes --addr URL and --token-file FILE (as for run)
+`
+
 export const HTTP_TOKEN_USAGE = `meshos http-token [FILE]
   makes a random token for the HTTP API and prints it, or writes it to FILE (mode 0600; an
   existing FILE is never overwritten). Give the file to the agent as --http-token-file FILE and
@@ -73,6 +85,7 @@ commands:
   task      show one task
   logs      print (or follow) a task's output
   cancel    cancel tasks
+  events    follow what happens in the cluster, as it happens
   http-token  make a token for the HTTP API
   help      show this text (meshos help COMMAND: that command's options)
 
@@ -117,6 +130,7 @@ meshos nodes|status|cluster [--addr URL] [--token-file FILE] [--json]
 
 ${RUN_USAGE}
 ${TASKS_USAGE}
+${EVENTS_USAGE}
 ${HTTP_TOKEN_USAGE}`
 
 /** `meshos help COMMAND` and `meshos COMMAND --help`. */
@@ -126,6 +140,7 @@ export const COMMAND_USAGE: Record<string, string> = {
   task: TASKS_USAGE,
   logs: TASKS_USAGE,
   cancel: TASKS_USAGE,
+  events: EVENTS_USAGE,
   'http-token': HTTP_TOKEN_USAGE,
   keygen: KEYGEN_USAGE,
 }

@@ -5,8 +5,12 @@ import type { TaskState } from '../tasks/task-table.js'
 import type { TaskSpecInput } from '../tasks/spec.js'
 import type { LogStream } from '../executor/types.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
+import type { EventTopic, MeshEvent, ResyncNotice } from '../events/types.js'
+import { SseParser } from './sse-parser.js'
 
 export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
+export type { EventTopic, MeshEvent, ResyncNotice }
+export { EVENT_TOPICS } from '../events/types.js'
 
 export interface KvWrite {
   key: string
@@ -37,6 +41,26 @@ export interface FollowOptions extends TaskLogOptions {
   /** Stops following: the promise then resolves, without error. */
   signal?: AbortSignal
 }
+
+export interface EventsOptions {
+  /** Only these topics (default: all). */
+  topics?: readonly EventTopic[]
+  /** Resume after this event id, as a previous stream gave it. */
+  lastEventId?: string
+  /** Stops following: the iterator then ends, without error. */
+  signal?: AbortSignal
+  /** Failed reconnections in a row before the iterator gives up (default 5). */
+  maxRetries?: number
+}
+
+/** What the event stream yields: an event, or a notice that events were missed, after which the
+ * state should be fetched afresh (the stream goes on after the notice). */
+export type EventStreamItem = { kind: 'event'; event: MeshEvent } | { kind: 'resync'; notice: ResyncNotice }
+
+const EVENTS_MAX_RETRIES = 5
+/** The first reconnection waits this long, each next one twice as long, up to the cap. */
+const EVENTS_RETRY_BASE_MS = 250
+const EVENTS_RETRY_CAP_MS = 5000
 
 export const DEFAULT_API_ADDR = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`
 /** A node-local API answers in milliseconds; ten seconds means it is stuck, not slow. */
@@ -191,6 +215,76 @@ export class MeshosClient {
     if (tail.length > 0) onChunk(tail)
   }
 
+  /**
+   * Follows the node's event stream (GET /v1/events). A dropped connection is resumed after the
+   * last event seen (Last-Event-ID); after `maxRetries` failed reconnections in a row it throws
+   * MeshosUnreachableError. A refused request (a bad topic, a missing token) throws MeshosApiError.
+   */
+  async *events(opts: EventsOptions = {}): AsyncGenerator<EventStreamItem, void, undefined> {
+    const params = new URLSearchParams()
+    for (const topic of opts.topics ?? []) params.append('topic', topic)
+    const path = `/v1/events${params.size === 0 ? '' : `?${params.toString()}`}`
+    const maxRetries = opts.maxRetries ?? EVENTS_MAX_RETRIES
+    let lastEventId = opts.lastEventId ?? ''
+    let failures = 0
+    const stopped = (): boolean => opts.signal?.aborted === true
+    while (!stopped()) {
+      const connection = new AbortController()
+      const signal = opts.signal === undefined ? connection.signal : AbortSignal.any([connection.signal, opts.signal])
+      try {
+        const res = await this.openStream(path, lastEventId, signal)
+        failures = 0
+        if (res.body === null) throw new Error('the answer has no body')
+        const parser = new SseParser()
+        parser.lastEventId = lastEventId
+        const decoder = new TextDecoder()
+        for await (const bytes of res.body) {
+          for (const message of parser.push(decoder.decode(bytes, { stream: true }))) {
+            lastEventId = message.lastEventId
+            // Other event names are for newer clients.
+            if (message.event === 'message') yield { kind: 'event', event: JSON.parse(message.data) as MeshEvent }
+            else if (message.event === 'resync')
+              yield { kind: 'resync', notice: JSON.parse(message.data) as ResyncNotice }
+          }
+          lastEventId = parser.lastEventId
+        }
+      } catch (err) {
+        if (stopped()) return
+        // Unreachable, or cut off mid-way (fetch says TypeError "terminated"): try again.
+        if (!(err instanceof MeshosUnreachableError || err instanceof TypeError)) throw err
+      } finally {
+        connection.abort()
+      }
+      // The stream ended (the node is stopping, or dropped this client): reconnect.
+      if (++failures > maxRetries)
+        throw new MeshosUnreachableError(
+          `the event stream of ${this.baseUrl} ended and ${maxRetries} reconnections failed; is the node running?`,
+        )
+      await delay(Math.min(EVENTS_RETRY_BASE_MS * 2 ** (failures - 1), EVENTS_RETRY_CAP_MS), opts.signal)
+    }
+  }
+
+  /** The stream once its headers are in; only that wait is bounded by the client timeout. */
+  private async openStream(path: string, lastEventId: string, signal: AbortSignal): Promise<Response> {
+    const headersTimeout = new AbortController()
+    const timer = setTimeout(() => {
+      headersTimeout.abort(new Error(`no answer in ${this.timeoutMs} ms`))
+    }, this.timeoutMs)
+    try {
+      const res = await this.send(
+        'GET',
+        path,
+        undefined,
+        AbortSignal.any([signal, headersTimeout.signal]),
+        lastEventId === '' ? {} : { 'last-event-id': lastEventId },
+      )
+      if (!res.ok) throw errorFrom('GET', path, res.status, await res.text())
+      return res
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.send(method, path, body, AbortSignal.timeout(this.timeoutMs))
     const text = await res.text()
@@ -214,9 +308,15 @@ export class MeshosClient {
   }
 
   /** The response once its headers are in; a node that cannot be reached is MeshosUnreachableError. */
-  private async send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
     try {
-      const headers: Record<string, string> = {}
+      const headers: Record<string, string> = { ...extraHeaders }
       if (body !== undefined) headers['content-type'] = 'application/json'
       if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
       return await fetch(this.baseUrl + path, {
@@ -232,6 +332,19 @@ export class MeshosClient {
       )
     }
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts (then without error). */
+async function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** The API's error body ({ error: { code, message } }) as an exception. */

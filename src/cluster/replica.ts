@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { ElectionConfig } from '../election/config.js'
-import type { RaftRole } from '../election/core/types.js'
+import type { ClusterConfig, RaftRole, SoftState } from '../election/core/types.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
 import { RaftNode } from '../election/driver/raft-node.js'
 import { P2PRaftTransport } from '../election/transport/raft-transport-p2p.js'
@@ -39,6 +39,8 @@ export class Replica {
   private transport: P2PRaftTransport | undefined
   private readonly log: Logger
   readonly self: string
+  private readonly softStateListeners: Array<(soft: SoftState) => void> = []
+  private readonly configListeners: Array<(config: ClusterConfig, previous: ClusterConfig) => void> = []
 
   constructor(private readonly init: ReplicaInit) {
     this.state = init.state
@@ -78,8 +80,30 @@ export class Replica {
       onCommitted: latencyMs => {
         metrics.commitDuration.observe(latencyMs / 1000)
       },
+      onSoftState: soft => {
+        for (const listener of this.softStateListeners) listener(soft)
+      },
+      onConfigCommitted: (config, previous) => {
+        for (const listener of this.configListeners) listener(config, previous)
+      },
       logger: this.log,
     })
+  }
+
+  /** This node's role, the leader it knows, or the term changed. */
+  onSoftState(listener: (soft: SoftState) => void): void {
+    this.softStateListeners.push(listener)
+  }
+
+  /** A different set of voters and learners was committed. */
+  onConfigCommitted(listener: (config: ClusterConfig, previous: ClusterConfig) => void): void {
+    this.configListeners.push(listener)
+  }
+
+  /** Entries up to this index were committed in an earlier run of the node: applying them again
+   * at start is replay, not news. Infinite until started. */
+  get replayedThroughIndex(): number {
+    return this.raft?.openedCommitIndex ?? Number.POSITIVE_INFINITY
   }
 
   /** A graceful stop of the leader hands leadership over first, so the cluster is without a

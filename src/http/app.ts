@@ -13,6 +13,7 @@ import { nodeRoutes } from './routes/nodes.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { taskRoutes } from './routes/tasks.js'
 import { countRequests } from './request-metrics.js'
+import { eventRoutes } from './routes/events.js'
 
 export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfig): FastifyInstance {
   const app = Fastify({
@@ -56,5 +57,6 @@ export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfi
   nodeRoutes(routes, node)
   clusterRoutes(routes, node)
   taskRoutes(routes, node.tasks)
+  eventRoutes(routes, node.events)
   return app
 }

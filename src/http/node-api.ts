@@ -6,6 +6,7 @@ import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
 import type { IsolationView } from '../executor/sandbox.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
+import type { EventFeed } from '../events/event-hub.js'
 
 export type { ClusterView, IsolationView }
 
@@ -58,6 +59,8 @@ export interface NodeApi {
   kvGet: (key: string) => Promise<string | undefined>
   kvList: () => Promise<Record<string, string>>
   tasks: TaskApi
+  /** What GET /v1/events streams. */
+  events: EventFeed
 }
 
 /** The task operations the HTTP layer uses (implemented by src/tasks/task-service.ts). */

@@ -11,6 +11,8 @@ import { LOG_STREAMS } from '../executor/types.js'
 import { TASK_LIMITS, taskSpecInputSchema } from '../tasks/spec.js'
 import type { TaskSubmission } from '../tasks/task-service.js'
 import { TASK_STATES, type TaskState } from '../tasks/task-table.js'
+import { EVENT_TOPICS, type EventTopic } from '../events/types.js'
+import { EVENT_ID_PATTERN } from '../events/event-id.js'
 
 /** The app as the route files see it: each request part typed from its schema. */
 export type HttpApp = FastifyInstance<
@@ -104,3 +106,25 @@ export const taskLogsQuery = queryParams({
     .transform(follow => follow === 'true'),
   attempt: queryInt(1, ATTEMPT_MAX).optional(),
 })
+
+const eventId = z
+  .string({ invalid_type_error: 'must be string' })
+  .regex(EVENT_ID_PATTERN, 'must be an event id as the stream sends it (like 3-42)')
+
+/** Repeated (`topic=members&topic=tasks`) or a comma list (`topic=members,tasks`). */
+const eventTopics = z.union([queryText, z.array(queryText)]).transform((raw, ctx): EventTopic[] => {
+  const names = (Array.isArray(raw) ? raw : [raw]).flatMap(t => t.split(','))
+  const bad = names.find(t => !(EVENT_TOPICS as readonly string[]).includes(t))
+  if (bad === undefined) return [...new Set(names as EventTopic[])]
+  ctx.addIssue({ code: 'custom', message: `"${bad.slice(0, 64)}" is not a topic: use ${EVENT_TOPICS.join(', ')}` })
+  return z.NEVER
+})
+
+/** Every topic unless `topic` narrows it; `lastEventId` is for clients that cannot set the header. */
+export const eventsQuery = queryParams({
+  topic: eventTopics.optional(),
+  lastEventId: eventId.optional(),
+})
+
+/** An EventSource sends the id of the last event it saw when it reconnects; it wins over the query. */
+export const eventsHeaders = z.object({ 'last-event-id': eventId.optional() }).passthrough()

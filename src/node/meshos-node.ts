@@ -46,6 +46,9 @@ import { TaskService } from '../tasks/task-service.js'
 import { meterTaskQueue } from '../tasks/queue-metrics.js'
 import { checkTaskCaps } from '../tasks/task-caps.js'
 import type { NodeApi, NodeView, StatusView } from '../http/node-api.js'
+import { EventHub } from '../events/event-hub.js'
+import { DEFAULT_EVENTS } from '../events/config.js'
+import { feedEvents } from './event-feeds.js'
 import type { NodeConfig } from './config.js'
 import { IncarnationFile } from './incarnation-file.js'
 import { MESHOS_VERSION } from './version.js'
@@ -84,6 +87,7 @@ interface Parts {
   master: Master
   worker: Worker
   tasks: TaskService
+  events: EventHub
 }
 
 export class MeshosNode implements NodeApi {
@@ -99,6 +103,10 @@ export class MeshosNode implements NodeApi {
 
   get metrics(): NodeMetrics {
     return this.parts.metrics
+  }
+
+  get events(): EventHub {
+    return this.parts.events
   }
 
   /** Claims the identity and the p2p listen address; the node stays silent until start(), so the
@@ -327,6 +335,8 @@ export class MeshosNode implements NodeApi {
       metrics,
       logger: log,
     })
+    const events = new EventHub({ clock, config: DEFAULT_EVENTS, life: incarnation })
+    feedEvents(events, { membership, replica, table: view.table })
     return new MeshosNode({
       config,
       log,
@@ -351,6 +361,7 @@ export class MeshosNode implements NodeApi {
       master,
       worker,
       tasks,
+      events,
     })
   }
 
@@ -384,6 +395,7 @@ export class MeshosNode implements NodeApi {
   /** Graceful stop announces `left`; an abrupt one (tests, crashes) just goes silent. */
   async stop(graceful = true): Promise<void> {
     const p = this.parts
+    p.events.close()
     // Tasks die with the node; the master re-queues them once it sees this node leave.
     p.worker.stop()
     p.master.stop()

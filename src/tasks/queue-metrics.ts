@@ -10,7 +10,7 @@ export function meterTaskQueue(cluster: TaskClusterView, clock: Clock, metrics: 
    * Keyed by record: a task forgotten, or replaced by a snapshot, takes its entry with it. */
   const queuedAtMs = new WeakMap<TaskRecord, number>()
   cluster.table.onEvent(ev => {
-    if (ev.type === 'queued') {
+    if (ev.type === 'transition' && ev.task.state === 'pending') {
       if (cluster.isReadyLeader()) queuedAtMs.set(ev.task, clock.nowMs())
       return
     }

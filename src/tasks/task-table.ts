@@ -62,8 +62,17 @@ export type TaskEvent =
   | { type: 'assigned'; task: TaskRecord }
   | { type: 'cancel_requested'; task: TaskRecord }
   | { type: 'changed' }
-  /** Entered the queue: submitted, or back for another attempt. */
-  | { type: 'queued'; task: TaskRecord }
+  /** A task moved from one state to another (its new state is `task.state`) as the command at log
+   * index `index` was applied; `reason` says why it failed, was cancelled or went back to pending,
+   * and `node` is where it was assigned or ran (for a return to pending, the node it left). */
+  | {
+      type: 'transition'
+      task: TaskRecord
+      from: TaskState | null
+      node: string | null
+      reason: string | null
+      index: number
+    }
 
 /** Finished tasks kept for inspection before the oldest are forgotten: bounds memory and snapshots. */
 export const MAX_FINISHED_TASKS = 50_000
@@ -86,12 +95,15 @@ export class TaskTable {
   private finishedOrder: string[] = []
   private maxAssignTerm = 0
   private listeners: Array<(ev: TaskEvent) => void> = []
+  /** The log index of the command being applied. */
+  private applying = 0
 
   onEvent(listener: (ev: TaskEvent) => void): void {
     this.listeners.push(listener)
   }
 
   apply(command: TaskCommand, index: number): void {
+    this.applying = index
     switch (command.type) {
       case 'task.submit':
         this.submit(command, index)
@@ -176,7 +188,7 @@ export class TaskTable {
       this.tasks.set(id, task)
       this.pendingTasks.set(id, task)
       this.countUnfinished(spec.tenant, 1)
-      this.emit({ type: 'queued', task })
+      this.moved(task, null, null)
       if (assign !== undefined) placed.push({ id, attempt: 1, ...assign })
     }
     if (placed.length > 0 && command.term !== undefined)
@@ -197,6 +209,7 @@ export class TaskTable {
       task.assignTerm = command.term
       this.pendingTasks.delete(task.id)
       this.active.set(task.id, task)
+      this.moved(task, 'pending', null)
       this.emit({ type: 'assigned', task })
     }
   }
@@ -209,6 +222,7 @@ export class TaskTable {
         if (task.state !== 'assigned') continue
         task.state = 'running'
         task.startedAt = ev.at
+        this.moved(task, 'assigned', null)
       } else if (task.state === 'assigned' || task.state === 'running') {
         this.finishAttempt(task, ev)
       }
@@ -236,6 +250,7 @@ export class TaskTable {
   private requeue(task: TaskRecord, at: number, outcome: string): void {
     this.remember(task, at, outcome)
     this.active.delete(task.id)
+    const { state: from, node } = task
     task.state = 'pending'
     task.attempt++
     task.node = null
@@ -243,11 +258,12 @@ export class TaskTable {
     task.placement = null
     task.assignTerm = null
     this.pendingTasks.set(task.id, task)
-    this.emit({ type: 'queued', task })
+    this.moved(task, from, outcome, node)
   }
 
   private finish(task: TaskRecord, state: TaskState, reason: TaskRecord['reason'], at: number): void {
     if (task.node !== null) this.remember(task, at, reason ?? state)
+    const from = task.state
     task.state = state
     task.reason = reason
     task.finishedAt = at
@@ -255,6 +271,7 @@ export class TaskTable {
     this.pendingTasks.delete(task.id)
     this.countUnfinished(task.spec.tenant, -1)
     this.finishedOrder.push(task.id)
+    this.moved(task, from, reason)
     this.forgetOldest()
   }
 
@@ -340,6 +357,10 @@ export class TaskTable {
       if (!isTerminal(task.state)) this.countUnfinished(task.spec.tenant, 1)
     }
     this.emit({ type: 'changed' })
+  }
+
+  private moved(task: TaskRecord, from: TaskState | null, reason: string | null, node = task.node): void {
+    this.emit({ type: 'transition', task, from, node, reason, index: this.applying })
   }
 
   private emit(ev: TaskEvent): void {

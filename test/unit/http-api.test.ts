@@ -12,6 +12,9 @@ import {
   TooManyTasksError,
 } from '../../src/tasks/errors.js'
 import type { TaskSubmission } from '../../src/tasks/task-service.js'
+import { EventHub } from '../../src/events/event-hub.js'
+import { DEFAULT_EVENTS } from '../../src/events/config.js'
+import { systemClock } from '../../src/util/clock.js'
 
 const noTask = (): never => {
   throw new TaskNotFoundError('no task x')
@@ -116,6 +119,7 @@ const fakeNode: NodeApi = {
       return { data: new Uint8Array(), nextOffset: offset, truncated: false, found: false }
     },
   },
+  events: new EventHub({ clock: systemClock, config: DEFAULT_EVENTS, life: 1 }),
 }
 
 describe('HTTP API (in-process)', () => {

@@ -6,7 +6,8 @@ import { ClusterStateMachine } from '../../src/cluster/state-machine.js'
 import { ConfigChangeError, NotLeaderError, ProposalDroppedError } from '../../src/election/driver/raft-node-errors.js'
 import { RaftNode } from '../../src/election/driver/raft-node.js'
 import { MemoryNetwork } from '../../src/election/transport/transport.js'
-import type { NodeId } from '../../src/election/core/types.js'
+import type { ClusterConfig, NodeId, SoftState } from '../../src/election/core/types.js'
+import type { RaftNodeOptions } from '../../src/election/driver/raft-node-types.js'
 
 // Small ticks so elections take ~100-300 ms; every wait below polls for a
 // condition with a deadline rather than sleeping a fixed time.
@@ -32,7 +33,11 @@ class Cluster {
   ) {}
 
   /** Opens (or reopens, after a crash) node `id` from its data dir. */
-  async start(id: NodeId, bootstrap = false): Promise<RaftNode> {
+  async start(
+    id: NodeId,
+    bootstrap = false,
+    observers: Pick<RaftNodeOptions, 'onSoftState' | 'onConfigCommitted'> = {},
+  ): Promise<RaftNode> {
     const sm = new ClusterStateMachine()
     const node = await RaftNode.open({
       id,
@@ -46,6 +51,7 @@ class Cluster {
       compactEvery: this.compactEvery,
       // The peers a joining node is told about, as --bootstrap tells an agent.
       vouchers: IDS.filter(other => other !== id),
+      ...observers,
     })
     this.members.set(id, { node, sm })
     return node
@@ -186,6 +192,40 @@ describe('RaftNode over MemoryNetwork', function () {
     const progress = leader.progress()!
     assert.deepEqual(progress.map(p => p.id).sort(), ['n2', 'n3'])
     await waitFor('followers to match the proposal', () => leader.progress()!.every(p => p.matchIndex >= index))
+  })
+
+  it('tells its observers of role, leader and term changes and of each committed configuration after the one it opened with', async function () {
+    const soft: SoftState[] = []
+    const configs: Array<[ClusterConfig, ClusterConfig]> = []
+    const n1 = await cluster.start('n1', true, {
+      onSoftState: s => soft.push(s),
+      onConfigCommitted: (config, previous) => configs.push([config, previous]),
+    })
+    // Observers hear of a change once its ready cycle is done, after the core has made it.
+    await waitFor('n1 to report that it leads', () => soft.at(-1)?.role === 'leader')
+    assert.deepEqual(soft.at(-1), { role: 'leader', leader: 'n1', term: n1.term })
+    assert.deepEqual(configs, [])
+    // An observer that throws is logged, and the node goes on.
+    const n2 = await cluster.start('n2', false, {
+      onConfigCommitted: () => {
+        throw new Error('a bug in an observer')
+      },
+    })
+    await addVoter(n1, n2)
+    await waitFor('the promotion to commit', () => configs.length === 2)
+    assert.deepEqual(configs, [
+      [
+        { voters: ['n1'], learners: ['n2'] },
+        { voters: ['n1'], learners: [] },
+      ],
+      [
+        { voters: ['n1', 'n2'], learners: [] },
+        { voters: ['n1'], learners: ['n2'] },
+      ],
+    ])
+    await n1.propose(put('after', 'yes'))
+    await waitFor('n2 to apply after its observer threw', () => cluster.sm('n2').get('after') === 'yes')
+    assert.equal(n2.stopped, false)
   })
 
   it('rejects a proposal on a follower with NotLeaderError naming the leader', async function () {

@@ -68,6 +68,30 @@ describe('task table', () => {
     )
   })
 
+  it('emits one transition per state change, with the state left, the node, the reason and the log index', () => {
+    const moves: string[] = []
+    table.onEvent(ev => {
+      if (ev.type === 'transition')
+        moves.push(
+          `${ev.index}:${ev.from ?? '-'}>${ev.task.state}@${ev.node ?? '-'}${ev.reason === null ? '' : `(${ev.reason})`}`,
+        )
+    })
+    apply(submit('a', spec({ retries: 1 })), assign('a', 'n1'), started('a', 'n1'))
+    apply({ type: 'task.lost', node: 'n1', tasks: [{ id: 'a', attempt: 1 }], at: 4000, message: 'gone' })
+    apply(assign('a', 'n2', 2, 2), finished('a', 'n2', 0, 'exited', 2), finished('a', 'n2', 0, 'exited', 2))
+    apply(submit('b'), { type: 'task.cancel', ids: ['b'], at: 5000 })
+    assert.deepEqual(moves, [
+      '1:->pending@-',
+      '2:pending>assigned@n1',
+      '3:assigned>running@n1',
+      '4:running>pending@n1(lost)',
+      '5:pending>assigned@n2',
+      '6:assigned>succeeded@n2',
+      '8:->pending@-',
+      '9:pending>cancelled@-(cancelled)',
+    ])
+  })
+
   it('ignores repeats: a resubmitted id, a second assignment, a report from another node or attempt', () => {
     apply(submit('a', spec({ name: 'first' })), submit('a', spec({ name: 'second' })))
     assert.equal(table.get('a')?.spec.name, 'first')
@@ -125,7 +149,7 @@ describe('task table', () => {
   it('says when a task enters the queue: once per submission, and again for each new attempt', () => {
     const queued: string[] = []
     table.onEvent(e => {
-      if (e.type === 'queued') queued.push(`${e.task.id}/${e.task.attempt}`)
+      if (e.type === 'transition' && e.task.state === 'pending') queued.push(`${e.task.id}/${e.task.attempt}`)
     })
     apply(submit('a', spec({ retries: 1 })), submit('a'))
     assert.deepEqual(queued, ['a/1'])
@@ -139,7 +163,7 @@ describe('task table', () => {
   it('cancels a pending task at once, a running one once its worker reports, and tells the worker', () => {
     const events: TaskEvent[] = []
     table.onEvent(e => {
-      if (e.type !== 'changed') events.push(e)
+      if (e.type === 'assigned' || e.type === 'cancel_requested') events.push(e)
     })
     apply(submit('a'), submit('b'), assign('b', 'n1'), started('b', 'n1'))
     apply({ type: 'task.cancel', ids: ['a', 'b'], at: 9 })
@@ -147,7 +171,7 @@ describe('task table', () => {
     assert.equal(table.get('b')?.state, 'running')
     assert.deepEqual(
       events.map(e => e.type),
-      ['queued', 'queued', 'assigned', 'cancel_requested'],
+      ['assigned', 'cancel_requested'],
     )
     apply(finished('b', 'n1', null, 'cancelled'))
     assert.equal(table.get('b')?.state, 'cancelled')

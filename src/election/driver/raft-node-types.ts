@@ -3,7 +3,7 @@
 // state machine can implement RaftStateMachine without importing the driver.
 
 import type { RaftTransport } from '../transport/transport.js'
-import type { Entry, RaftMessageType } from '../core/types.js'
+import type { ClusterConfig, Entry, RaftMessageType, SoftState } from '../core/types.js'
 import type { AuthorizationFailure } from '../core/authorize.js'
 import type { StepRejection } from '../core/raft.js'
 
@@ -77,6 +77,11 @@ export interface RaftNodeOptions {
   onLeaderChange?: (leader: string, term: number) => void
   /** Called on the leader when an entry it appended is applied here, with the time in between. */
   onCommitted?: (latencyMs: number) => void
+  /** Called when this node's role, the leader it knows or the term changes. */
+  onSoftState?: (soft: SoftState) => void
+  /** Called when a different configuration is committed (or installed with a snapshot); not for
+   * the one the node opens with. */
+  onConfigCommitted?: (config: ClusterConfig, previous: ClusterConfig) => void
   logger?: RaftNodeLogger
 }
 

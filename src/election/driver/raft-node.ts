@@ -31,6 +31,7 @@ import type {
   RaftStateMachine,
 } from './raft-node-types.js'
 import type { RaftTransport } from '../transport/transport.js'
+import { cloneConfig } from '../core/raft-config.js'
 import type {
   ClusterConfig,
   Entry,
@@ -78,6 +79,11 @@ export class RaftNode {
   private readonly onCommitted: RaftNodeOptions['onCommitted']
   /** The leader last reported to onLeaderChange, and its term. */
   private knownLeader: { id: NodeId; term: number } | null = null
+  private readonly observers: Pick<RaftNodeOptions, 'onSoftState' | 'onConfigCommitted'>
+  /** The configuration last reported as committed. */
+  private committedConfig: ClusterConfig
+  /** The commit index the node opened with: entries up to it are replayed history. */
+  readonly openedCommitIndex: number
 
   private constructor(
     readonly id: NodeId,
@@ -110,6 +116,9 @@ export class RaftNode {
     this.onRejected = options.onRejected ?? (() => {})
     this.onLeaderChange = options.onLeaderChange
     this.onCommitted = options.onCommitted
+    this.observers = { onSoftState: options.onSoftState, onConfigCommitted: options.onConfigCommitted }
+    this.committedConfig = cloneConfig(core.config)
+    this.openedCommitIndex = core.commitIndex
   }
 
   /** Opens the store, rebuilds the core and the state machine, and starts ticking. */
@@ -434,6 +443,7 @@ export class RaftNode {
       this.core.advance()
       this.counters.readyCycles++
       this.noteSoftState(rd.softState)
+      this.noteCommittedConfig()
       await this.maybeCompact()
     }
   }
@@ -508,6 +518,24 @@ export class RaftNode {
       this.knownLeader = { id: soft.leader, term: soft.term }
       this.onLeaderChange?.(soft.leader, soft.term)
     }
+    this.observe('soft state', () => this.observers.onSoftState?.(soft))
+  }
+
+  private noteCommittedConfig(): void {
+    if (this.core.configChangePending || sameMembers(this.core.config, this.committedConfig)) return
+    const previous = this.committedConfig
+    this.committedConfig = cloneConfig(this.core.config)
+    const config = cloneConfig(this.committedConfig)
+    this.observe('configuration', () => this.observers.onConfigCommitted?.(config, previous))
+  }
+
+  /** An observer's mistake must not stop the node (the ready loop is fail-stop). */
+  private observe(what: string, notify: () => void): void {
+    try {
+      notify()
+    } catch (err) {
+      this.logger.error({ err }, `${what} observer failed`)
+    }
   }
 
   private fail(err: unknown, what: string): void {
@@ -515,6 +543,11 @@ export class RaftNode {
     this.logger.error({ err: error }, `${what}; stopping the raft node`)
     void this.stop(error)
   }
+}
+
+function sameMembers(a: ClusterConfig, b: ClusterConfig): boolean {
+  const key = (c: ClusterConfig): string => `${[...c.voters].sort().join(',')}|${[...c.learners].sort().join(',')}`
+  return key(a) === key(b)
 }
 
 /**

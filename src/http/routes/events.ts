@@ -1,0 +1,25 @@
+// The event stream: Server-Sent Events of what this node observes (src/events), resumable with
+// Last-Event-ID, optionally narrowed to some topics.
+import type { EventFeed } from '../../events/event-hub.js'
+import { EventStreams } from '../event-stream.js'
+import { eventsHeaders, eventsQuery, type HttpApp } from '../schemas.js'
+
+export function eventRoutes(app: HttpApp, feed: EventFeed): void {
+  const streams = new EventStreams()
+  // A server waits for open responses when it closes, and a stream never finishes by itself.
+  app.addHook('preClose', async () => {
+    streams.endAll()
+  })
+  app.get(
+    '/v1/events',
+    // A HEAD would hold a stream open with nothing to send.
+    { exposeHeadRoute: false, schema: { querystring: eventsQuery, headers: eventsHeaders } },
+    (req, reply) => {
+      void reply.hijack()
+      streams.start(reply.raw, feed, {
+        topics: req.query.topic,
+        lastEventId: req.headers['last-event-id'] ?? req.query.lastEventId,
+      })
+    },
+  )
+}

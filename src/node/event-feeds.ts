@@ -1,0 +1,74 @@
+// What the node's event hub (src/events) hears: membership transitions, leadership as this node's
+// Raft sees it, committed voter-set changes, and task state transitions from its replica of the
+// log. Drain progress is published by whoever runs a drain.
+import type { EventHub } from '../events/event-hub.js'
+import type { Membership } from '../gossip/membership.js'
+import type { Replica } from '../cluster/replica.js'
+import type { TaskTable } from '../tasks/task-table.js'
+import type { ClusterConfig } from '../election/core/types.js'
+
+export interface EventSources {
+  membership: Membership
+  replica: Replica
+  table: TaskTable
+}
+
+export function feedEvents(hub: EventHub, { membership, replica, table }: EventSources): void {
+  const nameOf = (id: string | null): string | null => (id === null ? null : membership.nameOf(id))
+
+  membership.onChange(t => {
+    hub.publish({
+      topic: 'members',
+      type: t.from === null ? 'joined' : t.to,
+      data: { nodeId: t.nodeId, name: nameOf(t.nodeId), from: t.from, to: t.to, reason: t.reason },
+    })
+  })
+
+  let leader: string | null = null
+  let term = 0
+  replica.onSoftState(soft => {
+    const known = soft.leader !== null && (soft.leader !== leader || soft.term !== term)
+    const lost = soft.leader === null && leader !== null
+    leader = soft.leader
+    term = soft.term
+    if (!known && !lost) return
+    hub.publish({
+      topic: 'leader',
+      type: known ? 'elected' : 'lost',
+      data: { leader: soft.leader, name: nameOf(soft.leader), term: soft.term, role: replica.role ?? 'follower' },
+    })
+  })
+
+  replica.onConfigCommitted((config, previous) => {
+    const changes: Array<[keyof ClusterConfig, 'added' | 'removed', string]> = []
+    for (const kind of ['voters', 'learners'] as const) {
+      for (const id of config[kind]) if (!previous[kind].includes(id)) changes.push([kind, 'added', id])
+      for (const id of previous[kind]) if (!config[kind].includes(id)) changes.push([kind, 'removed', id])
+    }
+    for (const [kind, change, nodeId] of changes)
+      hub.publish({
+        topic: 'voters',
+        type: `${kind === 'voters' ? 'voter' : 'learner'}_${change}`,
+        data: { nodeId, name: nameOf(nodeId), voters: config.voters, learners: config.learners },
+      })
+  })
+
+  table.onEvent(ev => {
+    if (ev.type !== 'transition' || ev.index <= replica.replayedThroughIndex) return
+    const { task } = ev
+    hub.publish({
+      topic: 'tasks',
+      type: task.state,
+      data: {
+        id: task.id,
+        from: ev.from,
+        to: task.state,
+        node: ev.node,
+        nodeName: nameOf(ev.node),
+        attempt: task.attempt,
+        reason: ev.reason,
+        tenant: task.spec.tenant,
+      },
+    })
+  })
+}
