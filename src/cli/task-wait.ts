@@ -3,6 +3,7 @@
 import { MeshosApiError, type MeshosClient, type TaskView } from '../client/client.js'
 import { isTerminal } from '../tasks/task-table.js'
 import type { LogStream } from '../executor/types.js'
+import type { Progress } from './progress.js'
 
 /** Reads are local: a node that is not the leader may apply a submission a moment after it was answered. */
 const JUST_SUBMITTED_GRACE_MS = 10_000
@@ -134,12 +135,6 @@ export async function waitForOne(client: MeshosClient, id: string): Promise<Task
     ),
   ])
   return await client.task(id)
-}
-
-export interface Progress {
-  done: number
-  total: number
-  failed: number
 }
 
 /** Polls each unfinished task (its own GET: no list query selects by id) until all have ended. */

@@ -241,6 +241,14 @@ describe('meshos CLI', function () {
       assert.match(status.stdout, /node: {5}dev-1 \(12D3Koo/)
       // The first node bootstrapped the cluster; the leader grows it to 3 voters.
       await waitFor('3 voters', async () => (await new MeshosClient(addr).cluster()).voters.length === 3, 15_000, 200)
+      // At a glance: the role, the leader, the voters and the health; no colour into a pipe.
+      const glance = meshos(['status', '--addr', addr])
+      assert.equal(glance.status, 0, glance.stderr)
+      assert.match(glance.stdout, /^role: {5}(leader|follower)$/m)
+      assert.match(glance.stdout, /^leader: {3}dev-\d \(12D3Koo\S+\)$/m)
+      assert.match(glance.stdout, /^voters: {3}dev-\d.*, dev-\d.*, dev-\d/m)
+      assert.match(glance.stdout, /^health: {3}ok: 3 of 3 voters alive; 3 nodes: 3 alive$/m)
+      assert.ok(!glance.stdout.includes('\x1b'), glance.stdout)
       const cluster = meshos(['cluster', '--addr', addr])
       assert.equal(cluster.status, 0, cluster.stderr)
       assert.match(cluster.stdout, /^leader: 12D3Koo\S+ {3}term: \d+/)
