@@ -9,6 +9,10 @@ import type { FailoverRecord } from './failover/run.js'
 import { readLatest } from './lib/results.js'
 import { membershipSection } from './membership/readme.js'
 import type { MembershipRecord } from './membership/run.js'
+import { membershipSimSection } from './membership-sim/readme.js'
+import type { SimRecord } from './membership-sim/run.js'
+import { schedulerSection } from './scheduler/readme.js'
+import type { SchedulerRecord } from './scheduler/run.js'
 import { tasksSection } from './tasks/readme.js'
 import type { TasksRecord } from './tasks/run.js'
 
@@ -24,11 +28,13 @@ async function main(): Promise<void> {
   const sections = [
     failoverSection(await readLatest<FailoverRecord>('failover')),
     membershipSection(await readLatest<MembershipRecord>('membership')),
+    membershipSimSection(await readLatest<SimRecord>('membership-sim')),
+    schedulerSection(await readLatest<SchedulerRecord>('scheduler')),
     tasksSection(await readLatest<TasksRecord>('tasks')),
   ]
   await writeFile(README, `${text.slice(0, at + MARKER.length)}\n\n${sections.join('\n\n')}\n`)
   process.stdout.write(
-    `${path.relative(process.cwd(), README)} rendered from bench/results/{failover,membership,tasks}.json\n`,
+    `${path.relative(process.cwd(), README)} rendered from bench/results/{failover,membership,membership-sim,scheduler,tasks}.json\n`,
   )
 }
 

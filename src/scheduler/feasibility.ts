@@ -105,7 +105,7 @@ export function canEverHold(demand: Demand, nodes: readonly SchedulerNode[]): bo
 }
 
 /** Own properties only: a constraint on "constructor" must not match Object.prototype. */
-function firstMissingLabel(demand: Demand, labels: Record<string, string>): LabelFailure | null {
+export function firstMissingLabel(demand: Demand, labels: Record<string, string>): LabelFailure | null {
   for (const constraint of demand.constraints) {
     if (!Object.hasOwn(labels, constraint.key) || labels[constraint.key] !== constraint.value) return constraint
   }

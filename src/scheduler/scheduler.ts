@@ -6,32 +6,24 @@
 // One round:
 //   1. tasks whose deadline passed (deadlineMs < nowMs) are expired, never placed;
 //   2. the rest are offered nodes in queue order (queue-order.ts: priority, then per policy);
-//   3. each offer runs the feasibility pipeline on every node (feasibility.ts), against free
-//      resources that include what this round already placed;
-//   4. the ranker of the task's policy (its own override, or the cluster's) picks one of the
-//      feasible nodes (rankers.ts); with none, the task stays pending with an explanation
-//      (explain.ts) and the queue moves on.
+//   3. each offer scans every node taking work once (rankers.ts): the ones where the task fits
+//      (labels, then free resources that include what this round already placed, as
+//      feasibility.ts checks them) are ranked by the task's policy (its own override, or the
+//      cluster's) in the same pass; with none, the task stays pending with an explanation
+//      (explain.ts, from the feasibility pipeline) and the queue moves on.
 //
 // Head-of-line: a task that does not fit is skipped, not waited for, so one large task cannot stall
 // the queue. The price is that a large task can starve while a stream of small ones keeps taking
 // the space it would need; that is accepted for now (a reservation for the oldest blocked task
 // would fix it).
 //
-// Cost: O(tasks x nodes) feasibility checks plus the queue sort (and a heap of tenants for fair);
-// nodes are sorted once per round, never per task.
+// Cost: O(tasks x nodes) checks of a few numbers each (fleet.ts keeps them in typed arrays) plus the
+// queue sort (and a heap of tenants for fair); nodes are sorted once per round, never per task.
 import { compareIds } from './ids.js'
-import {
-  addToLoad,
-  aliveCapacity,
-  canEverHold,
-  firstFailure,
-  initialLoad,
-  toDemand,
-  type Failure,
-  type NodeLoad,
-} from './feasibility.js'
+import { aliveCapacity, canEverHold, firstFailure, toDemand, type Failure } from './feasibility.js'
+import { Fleet } from './fleet.js'
 import { createQueue } from './queue-order.js'
-import { rank } from './rankers.js'
+import { choose } from './rankers.js'
 import { describePending, describePlacement } from './explain.js'
 import type {
   Assignment,
@@ -56,7 +48,7 @@ export function canEverPlace(task: SchedulerTask, nodes: readonly SchedulerNode[
 
 export function plan(input: SchedulerInput): SchedulerPlan {
   const nodes = [...input.nodes].sort((a, b) => compareIds(a.id, b.id))
-  const loads: NodeLoad[] = nodes.map(initialLoad)
+  const fleet = new Fleet(nodes, input.preferredNodeId)
 
   const expiredTasks: SchedulerTask[] = []
   const live: SchedulerTask[] = []
@@ -72,13 +64,14 @@ export function plan(input: SchedulerInput): SchedulerPlan {
   const failures: Failure[] = []
   for (let task = queue.next(); task !== undefined; task = queue.next()) {
     const demand = toDemand(task)
-    const feasible = loads.filter(load => firstFailure(demand, load) === null)
+    const policy = task.policy ?? input.policy
+    const choice = choose(policy, task, fleet, fleet.labelFilter(demand), roundRobinAfter)
 
-    if (feasible.length === 0) {
-      // The second pass costs the same checks again, but only for tasks left pending; placed
-      // tasks (the common case) never build an explanation.
+    if (choice === null) {
+      // The explanation runs the checks again, node by node, but only for tasks left pending;
+      // placed tasks (the common case) never build one.
       failures.length = 0
-      for (const load of loads) failures.push(firstFailure(demand, load)!)
+      for (const load of fleet.loads) failures.push(firstFailure(demand, load)!)
       pending.push({
         taskId: task.id,
         placement: describePending(demand, failures),
@@ -87,16 +80,15 @@ export function plan(input: SchedulerInput): SchedulerPlan {
       continue
     }
 
-    const policy = task.policy ?? input.policy
-    const choice = rank(policy, task, feasible, roundRobinAfter, input.preferredNodeId)
-    addToLoad(choice.load, task)
+    fleet.place(choice.index, task)
     queue.placed(task)
+    const chosen = nodes[choice.index]!
     // Only round-robin placements move the cursor, whichever policy the cluster runs.
-    if (policy === 'round-robin') roundRobinAfter = choice.load.node.id
+    if (policy === 'round-robin') roundRobinAfter = chosen.id
     assignments.push({
       taskId: task.id,
-      nodeId: choice.load.node.id,
-      placement: describePlacement(policy, feasible.length, loads.length, choice.load.node.name, choice.why),
+      nodeId: chosen.id,
+      placement: describePlacement(policy, choice.feasible, nodes.length, chosen.name, choice.why),
     })
   }
 

@@ -29,8 +29,8 @@ export interface Member {
   /** Members that told us they suspect it at stateIncarnation (the first one included); null
    * when none (most members, most of the time: a table of thousands stays small). */
   suspectors: string[] | null
-  /** Position in the core's array of live members, -1 when not live. */
-  liveIndex: number
+  /** Position in the core's array of live members, or of dead ones; -1 when in neither (left). */
+  listIndex: number
 }
 
 export interface MembershipCoreInit {
@@ -79,8 +79,11 @@ export class MembershipCore {
   private readonly members = new Map<string, Member>()
   private readonly rings: Rings
   private readonly digest: TableDigest
-  /** Live members (not self) in an array, for O(1) random picks. */
+  /** Live members (not self) and dead ones in arrays, for O(1) random picks. */
   private readonly live: Member[] = []
+  private readonly dead: Member[] = []
+  /** This node's subjects on the rings, kept with the active view (runProbes reads them every tick). */
+  private subjectIds: string[] = []
   private readonly probes = new Map<string, ProbeState>()
   private readonly relays = new Map<number, Relay>()
   private readonly suspicions = new MinHeap<SuspicionTimer>((a, b) => a.dueMs < b.dueMs)
@@ -139,7 +142,7 @@ export class MembershipCore {
 
   /** The members this node probes. */
   subjects(): string[] {
-    return this.rings.subjectsOf(this.selfId)
+    return [...this.subjectIds]
   }
 
   /** The members that probe `nodeId` (this node possibly among them). */
@@ -174,11 +177,12 @@ export class MembershipCore {
         stateSinceMs: since,
         lastSeenMs: since,
         suspectors: null,
-        liveIndex: -1,
+        listIndex: -1,
       }
       this.members.set(id, m)
       this.digest.add(id, this.hashOf(m))
       if (isLive(m.state)) this.goLive(m, false)
+      else if (m.state === 'dead') enlist(this.dead, m)
       if (m.state === 'suspect') suspects.push(m)
     }
     this.rings.addAll(this.live.map(m => m.record.info.nodeId))
@@ -300,7 +304,7 @@ export class MembershipCore {
   // ---------------------------------------------------------- failure detector
 
   private runProbes(nowMs: number): void {
-    for (const subject of this.subjects()) {
+    for (const subject of this.subjectIds) {
       let p = this.probes.get(subject)
       if (p === undefined) {
         // Spread first probes over the period, so subjects are not probed in lockstep.
@@ -590,11 +594,12 @@ export class MembershipCore {
       stateSinceMs: sinceMs,
       lastSeenMs: sinceMs,
       suspectors: null,
-      liveIndex: -1,
+      listIndex: -1,
     }
     this.members.set(record.info.nodeId, m)
     this.digest.add(record.info.nodeId, this.hashOf(m))
     if (isLive(state)) this.goLive(m)
+    else if (state === 'dead') enlist(this.dead, m)
     this.out.transitions.push({ nodeId: record.info.nodeId, from: null, to: state, reason })
     if (state === 'suspect')
       this.suspicions.push({ dueMs: this.dueMs(m), nodeId: record.info.nodeId, incarnation: stateIncarnation })
@@ -610,8 +615,10 @@ export class MembershipCore {
     m.stateSinceMs = nowMs
     if (to !== 'suspect') m.suspectors = null
     const id = m.record.info.nodeId
+    if (from === 'dead' && to !== 'dead') unlist(this.dead, m)
     if (isLive(to) && !isLive(from)) this.goLive(m)
     if (!isLive(to) && isLive(from)) this.goDown(m)
+    if (to === 'dead' && from !== 'dead') enlist(this.dead, m)
     if (from !== to) this.out.transitions.push({ nodeId: id, from, to, reason })
   }
 
@@ -646,23 +653,16 @@ export class MembershipCore {
   }
 
   private goLive(m: Member, refresh = true): void {
-    if (m.liveIndex >= 0) return
-    m.liveIndex = this.live.length
-    this.live.push(m)
+    if (m.listIndex >= 0) return
+    enlist(this.live, m)
     if (!refresh) return
     this.rings.add(m.record.info.nodeId)
     this.refreshActiveView()
   }
 
   private goDown(m: Member): void {
-    const i = m.liveIndex
-    if (i < 0) return
-    const last = this.live.pop()!
-    if (last !== m) {
-      this.live[i] = last
-      last.liveIndex = i
-    }
-    m.liveIndex = -1
+    if (m.listIndex < 0) return
+    unlist(this.live, m)
     const id = m.record.info.nodeId
     this.rings.remove(id)
     this.probes.delete(id)
@@ -670,14 +670,15 @@ export class MembershipCore {
   }
 
   private refreshActiveView(): void {
-    const next = new Set([...this.rings.subjectsOf(this.selfId), ...this.rings.observersOf(this.selfId)])
+    this.subjectIds = this.rings.subjectsOf(this.selfId)
+    const next = new Set([...this.subjectIds, ...this.rings.observersOf(this.selfId)])
     let changed = next.size !== this.activeView.size
     if (!changed) for (const id of next) if (!this.activeView.has(id)) changed = true
     if (!changed) return
     this.activeView = next
     this.out.activeViewChanged = true
     // Probe state of members that are no longer subjects goes (a new subject starts fresh).
-    const subjects = new Set(this.rings.subjectsOf(this.selfId))
+    const subjects = new Set(this.subjectIds)
     for (const id of this.probes.keys()) if (!subjects.has(id)) this.probes.delete(id)
   }
 
@@ -690,20 +691,16 @@ export class MembershipCore {
    * answers, learns it was declared dead, and refutes. */
   private offerRevival(nowMs: number): void {
     this.nextReviveMs = nowMs + this.cfg.reviveIntervalMs / 2 + this.jitter(this.cfg.reviveIntervalMs)
-    let chosen: Member | undefined
-    let seen = 0
-    for (const m of this.members.values()) {
-      if (m.state !== 'dead') continue
-      seen++
-      if (this.init.random() * seen < 1) chosen = m // reservoir sampling: one pass, uniform
-    }
-    if (chosen !== undefined) this.send(chosen.record.info.nodeId, { type: 'syncHello', root: this.digest.root })
+    if (this.dead.length === 0) return
+    const chosen = this.dead[Math.floor(this.init.random() * this.dead.length)]!
+    this.send(chosen.record.info.nodeId, { type: 'syncHello', root: this.digest.root })
   }
 
   private forgetOld(nowMs: number): void {
     this.nextForgetScanMs = nowMs + this.cfg.forgetAfterMs / 10
     for (const [id, m] of this.members) {
       if (isLive(m.state) || nowMs - m.stateSinceMs < this.cfg.forgetAfterMs) continue
+      if (m.state === 'dead') unlist(this.dead, m)
       this.digest.remove(id, this.hashOf(m))
       this.members.delete(id)
       this.out.forgotten.push(id)
@@ -820,6 +817,23 @@ export class MembershipCore {
     this.out = emptyOutput()
     return out
   }
+}
+
+/** Appends `m` to `list` (a member is in at most one list: its listIndex is its place there). */
+function enlist(list: Member[], m: Member): void {
+  m.listIndex = list.length
+  list.push(m)
+}
+
+/** Takes `m` out of `list` in O(1): the last member moves into its place. */
+function unlist(list: Member[], m: Member): void {
+  const i = m.listIndex
+  const last = list.pop()!
+  if (last !== m) {
+    list[i] = last
+    last.listIndex = i
+  }
+  m.listIndex = -1
 }
 
 function emptyOutput(): CoreOutput {
