@@ -46,6 +46,7 @@ function meshosCluster(dirs: TempDirs, agents: AgentProcess[]): Cluster {
         50,
       )
     },
+    pids: () => agents.map(a => a.pid),
     stop: async () => {
       await Promise.all(
         agents.map(async a => {

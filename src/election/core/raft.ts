@@ -477,6 +477,30 @@ export class RaftCore {
     return successor.id
   }
 
+  /**
+   * An outside failure detector saw the connection to `peer` close (a killed process closes its
+   * sockets at once). A follower whose leader that is forgets it (so it grants pre-votes without
+   * waiting out the leader lease, as etcd's ForgetLeader) and campaigns after 1 + r ticks, r its
+   * rank among the other voters, instead of an election timeout. Pre-vote keeps this safe: voters
+   * still hearing from a live leader refuse, so a connection lost on one side only disturbs nobody.
+   * Returns whether it acted.
+   */
+  leaderUnreachable(peer: NodeId): boolean {
+    if (this.state !== 'follower' || this.leaderId !== peer) return false
+    this.leaderId = null
+    // Survivors that all saw the close would split the vote if they campaigned on the same tick:
+    // by rank, the first campaigns alone and the others grant it its votes.
+    const rank = Math.max(
+      0,
+      this.currentConfig.voters
+        .filter(v => v !== peer)
+        .sort()
+        .indexOf(this.id),
+    )
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - rank)
+    return true
+  }
+
   // ------------------------------------------------------------------ ticking
 
   private tickElection(): void {
