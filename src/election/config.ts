@@ -4,12 +4,12 @@
 export interface ElectionConfig {
   /** One Raft tick. Timeouts below are counted in ticks, so this sets their resolution. */
   tickMs: number
-  /** Followers campaign after electionTicks..2*electionTicks ticks without a leader (1-2 s, etcd's
-   * default 1 s): only a leader that hangs or is cut off waits this long, since a follower whose
-   * connection to the leader closes (a crash, a kill) campaigns within two ticks instead. */
+  /** Followers campaign after electionTicks..2*electionTicks ticks without a leader (1.5-3 s; etcd's
+   * default is 1 s): only a leader that hangs or is cut off waits this long, since a follower whose
+   * connection to the leader closes (a crash, a kill) campaigns within a tick or two instead. */
   electionTicks: number
-  /** The leader's heartbeat, in ticks: 300 ms keeps three heartbeats inside one election timeout
-   * while an idle follower hears ~3 messages a second (at 50 ms, 20 were most of its idle CPU). */
+  /** The leader's heartbeat, in ticks: 500 ms keeps three heartbeats inside one election timeout
+   * while an idle follower hears two messages a second (at 50 ms, 20 were most of its idle CPU). */
   heartbeatTicks: number
   /** Applied entries between snapshots: bounds the log on disk and the replay after a restart. */
   compactEvery: number
@@ -36,8 +36,8 @@ export interface ElectionConfig {
 
 export const DEFAULT_ELECTION: ElectionConfig = {
   tickMs: 50,
-  electionTicks: 20,
-  heartbeatTicks: 6,
+  electionTicks: 30,
+  heartbeatTicks: 10,
   compactEvery: 1000,
   maxVoters: 5,
   maxStandbys: 2,
