@@ -6,7 +6,7 @@ export interface ElectionConfig {
   tickMs: number
   /** Followers campaign after electionTicks..2*electionTicks ticks without a leader (1.5-3 s; etcd's
    * default is 1 s): only a leader that hangs or is cut off waits this long, since a follower whose
-   * connection to the leader closes (a crash, a kill) campaigns within a tick or two instead. */
+   * connection to the leader closes (a crash, a kill) campaigns within a few ticks instead. */
   electionTicks: number
   /** The leader's heartbeat, in ticks: 500 ms keeps three heartbeats inside one election timeout
    * while an idle follower hears two messages a second (at 50 ms, 20 were most of its idle CPU). */
