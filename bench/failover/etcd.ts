@@ -100,6 +100,7 @@ export async function startEtcd(dirs: TempDirs): Promise<Cluster | null> {
         50,
       )
     },
+    pids: () => procs.map(p => p?.pid ?? -1),
     stop: async () => {
       for (let i = 0; i < 3; i++) await cluster.kill(i)
       await dirs.cleanup()

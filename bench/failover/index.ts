@@ -1,4 +1,6 @@
-// Failover and commit benchmark on 3 local nodes, next to a stock etcd 3.4 cluster in the same run:
+// Failover, commit and idle-cost benchmark on 3 local nodes, next to a stock etcd 3.4 cluster in
+// the same run:
+//  - idle: each member's share of a core while nothing happens (and, for meshos, of a worker);
 //  - failover: SIGKILL the leader, then time until a write sent to a survivor commits;
 //  - commit latency of small writes through a follower, one at a time;
 //  - throughput of small writes through a follower with 16 in flight.
@@ -9,12 +11,13 @@ import type { Log } from '../lib/log.js'
 import { startEtcd } from './etcd.js'
 import { measure, type FailoverResult } from './measure.js'
 import { startMeshos } from './meshos.js'
+import { workerIdle, type WorkerIdle } from './idle.js'
 
 export async function benchFailover(
   trials: number,
   writes: number,
   log: Log,
-): Promise<{ results: FailoverResult[]; skipped: string[] }> {
+): Promise<{ results: FailoverResult[]; workerIdle: WorkerIdle; skipped: string[] }> {
   const results: FailoverResult[] = []
   const skipped: string[] = []
   for (const system of ['meshos', 'etcd 3.4'] as const) {
@@ -31,5 +34,10 @@ export async function benchFailover(
       await cluster.stop()
     }
   }
-  return { results, skipped }
+  log('  meshos: 5 members with --voters 3 --standbys 0 (3 voters, 2 workers), idle')
+  const workers = await workerIdle()
+  log(
+    `    idle: voters ${workers.votersPercent.map(p => p.toFixed(2)).join(', ')} %, workers ${workers.workersPercent.map(p => p.toFixed(2)).join(', ')} %`,
+  )
+  return { results, workerIdle: workers, skipped }
 }

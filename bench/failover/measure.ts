@@ -1,9 +1,12 @@
 // The failover and commit measurements, on any 3-member cluster that offers the Cluster interface.
 import type { Log } from '../lib/log.js'
 import { summarize, type Summary } from '../lib/stats.js'
+import { IDLE_SAMPLES, IDLE_SAMPLE_MS, idleCpuPercent } from './idle.js'
 
 export interface FailoverResult {
   system: 'meshos' | 'etcd 3.4'
+  /** Each member's share of one core while the cluster idles, in percent (median of samples). */
+  idleCpuPercent: number[]
   failoverMs: Summary
   commitLatencyMs: Summary
   writesPerSecond: number
@@ -21,6 +24,8 @@ export interface Cluster {
   /** Resolves when all members are back and healthy. */
   healthy: () => Promise<void>
   stop: () => Promise<void>
+  /** The members' process ids, for their CPU time. */
+  pids: () => number[]
 }
 
 /** A client retrying a write during failover gives each attempt this long: short enough not to
@@ -34,6 +39,11 @@ export async function measure(
   writes: number,
   log: Log,
 ): Promise<Omit<FailoverResult, 'system'>> {
+  await c.healthy()
+  const idle = await idleCpuPercent(c.pids())
+  log(
+    `    idle: ${idle.map(p => p.toFixed(2)).join(', ')} % of a core (median of ${IDLE_SAMPLES} x ${IDLE_SAMPLE_MS / 1000} s)`,
+  )
   const failover: number[] = []
   for (let t = 0; t < trials; t++) {
     await c.healthy()
@@ -79,5 +89,5 @@ export async function measure(
   )
   const writesPerSecond = writes / ((performance.now() - start) / 1000)
   log(`    ${trials} failovers, ${WARMUP_WRITES} warm-up, ${writes} sequential and ${writes} concurrent writes done`)
-  return { failoverMs: summarize(failover), commitLatencyMs: summarize(latency), writesPerSecond }
+  return { idleCpuPercent: idle, failoverMs: summarize(failover), commitLatencyMs: summarize(latency), writesPerSecond }
 }

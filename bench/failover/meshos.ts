@@ -4,6 +4,10 @@ import type { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { httpTo } from '../lib/http.js'
 import type { Cluster } from './measure.js'
+import { DEFAULT_ELECTION as E } from '../../src/election/config.js'
+
+/** A voter the leader heard from within two heartbeats is in contact. */
+const IN_CONTACT_MS = 2 * E.heartbeatTicks * E.tickMs
 
 function meshosCluster(dirs: TempDirs, agents: AgentProcess[]): Cluster {
   const leaderIndex = async (): Promise<number> => {
@@ -40,12 +44,15 @@ function meshosCluster(dirs: TempDirs, agents: AgentProcess[]): Cluster {
           const leaders = new Set(statuses.map(s => s.leader))
           if (leaders.size !== 1 || statuses.some(s => s.leader == null)) return false
           const c = await agents[statuses.findIndex(s => s.role === 'leader')]!.client.cluster()
-          return c.voters.length === 3 && c.voters.every(v => v.lastContactMs != null && v.lastContactMs < 500)
+          return (
+            c.voters.length === 3 && c.voters.every(v => v.lastContactMs != null && v.lastContactMs < IN_CONTACT_MS)
+          )
         },
         30_000,
         50,
       )
     },
+    pids: () => agents.map(a => a.pid),
     stop: async () => {
       await Promise.all(
         agents.map(async a => {

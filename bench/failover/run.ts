@@ -5,6 +5,7 @@ import { describeMachine, machineInfo } from '../lib/machine.js'
 import { writeResults, type ResultsHeader } from '../lib/results.js'
 import { judgedLine } from '../lib/verdict.js'
 import { benchFailover } from './index.js'
+import type { WorkerIdle } from './idle.js'
 import type { FailoverResult } from './measure.js'
 import { FAILOVER_TARGETS, judgeFailover, type FailoverTargets } from './targets.js'
 
@@ -12,6 +13,8 @@ import { FAILOVER_TARGETS, judgeFailover, type FailoverTargets } from './targets
 export interface FailoverRecord extends ResultsHeader {
   targets: FailoverTargets
   results: FailoverResult[]
+  /** Absent in files from before it was measured. */
+  workerIdle?: WorkerIdle
   skipped: string[]
 }
 
@@ -20,7 +23,12 @@ export async function runFailover(log: Log): Promise<void> {
   const trials = Math.max(1, Math.round(20 * Number(process.env.BENCH_TRIALS ?? '1')))
   const writes = 1000
   log(`meshos failover benchmark — ${describeMachine(machine)}`)
-  const { results, skipped } = await benchFailover(trials, writes, log)
+  const { results, workerIdle, skipped } = await benchFailover(trials, writes, log)
+  log('\n  system     idle CPU per member (% of a core)')
+  for (const r of results) log(`  ${r.system.padEnd(9)}  ${r.idleCpuPercent.map(p => p.toFixed(2)).join(' / ')}`)
+  log(
+    `  meshos     voters ${workerIdle.votersPercent.map(p => p.toFixed(2)).join(' / ')}, workers ${workerIdle.workersPercent.map(p => p.toFixed(2)).join(' / ')} (--voters 3, 5 members)`,
+  )
   log(
     '\n  system     failover (SIGKILL leader → write via survivor commits)          commit latency via follower      throughput (16 in flight)',
   )
@@ -34,8 +42,12 @@ export async function runFailover(log: Log): Promise<void> {
   for (const s of skipped) log(`  skipped ${s}`)
   const m = results.find(r => r.system === 'meshos')
   if (m != null) {
-    log('\ntargets (issue 3)')
-    for (const j of judgeFailover(FAILOVER_TARGETS, m)) log(`  ${judgedLine(j)}`)
+    log('\ntargets (issues 3 and 15)')
+    for (const j of judgeFailover(FAILOVER_TARGETS, m, workerIdle)) log(`  ${judgedLine(j)}`)
   }
-  await writeResults<FailoverRecord>('failover', { machine, targets: FAILOVER_TARGETS, results, skipped }, log)
+  await writeResults<FailoverRecord>(
+    'failover',
+    { machine, targets: FAILOVER_TARGETS, results, workerIdle, skipped },
+    log,
+  )
 }

@@ -32,6 +32,12 @@ export type PeerRefusalReason = 'private_network' | 'gossip_score'
 export const FOREIGN_TOPIC_REJECTION = { protocol: 'gossipsub', reason: 'topic_not_allowed' } as const
 
 const REFUSAL_LOG_INTERVAL_MS = 60_000
+/** libp2p pings every connection this often and closes one that does not answer: what ends a
+ * half-open TCP connection (a machine gone without a reset). Its default, 10 s, opened a stream
+ * and wrote the peer store per connection and ping, a third of an idle worker's CPU; membership's
+ * own probes already find a dead member within seconds, so a stale connection may now linger up
+ * to a minute before a returning peer's frames take its new one. */
+const CONNECTION_PING_INTERVAL_MS = 60_000
 
 /** Says yes for a key at most once per interval; forgets everything past `maxKeys`. */
 class OncePerInterval {
@@ -155,6 +161,7 @@ export class P2PHost {
         onPeerRefused('private_network')
       }),
       connectionManager: { allow: LOOPBACK_ALLOW },
+      connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
       connectionGater: {
         denyDialPeer: async peer => banned(peer),
         denyInboundEncryptedConnection: async peer => banned(peer),

@@ -43,7 +43,7 @@ export interface ElectionNode {
 }
 
 /** Raft timing the node is configured with: the election timeout is randomized in
- * [electionTicks, 2 * electionTicks) ticks (300-600 ms with the defaults). */
+ * [electionTicks, 2 * electionTicks) ticks (1.5-3 s with the defaults). */
 export const ELECTION_TIMEOUT_MAX_MS = 2 * E.electionTicks * E.tickMs
 /** A write waits this long for a leader and a commit before the node answers 503. */
 export const WRITE_TIMEOUT_MS = E.writeTimeoutMs

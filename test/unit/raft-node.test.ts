@@ -30,6 +30,7 @@ class Cluster {
   constructor(
     private readonly root: string,
     private readonly compactEvery = 1000,
+    private readonly electionTicks = ELECTION_TICKS,
   ) {}
 
   /** Opens (or reopens, after a crash) node `id` from its data dir. */
@@ -45,7 +46,7 @@ class Cluster {
       transport: this.network.join(id),
       stateMachine: sm,
       tickMs: TICK_MS,
-      electionTicks: ELECTION_TICKS,
+      electionTicks: this.electionTicks,
       heartbeatTicks: HEARTBEAT_TICKS,
       bootstrap,
       compactEvery: this.compactEvery,
@@ -254,6 +255,32 @@ describe('RaftNode over MemoryNetwork', function () {
       { key: 'after', value: '2' },
       { key: 'before', value: '1' },
     ])
+  })
+
+  it('followers whose connection to a crashed leader closes elect a new one before any election timeout', async function () {
+    // An election timeout of 1-2 s: a new leader sooner than 1 s came from the closed connection.
+    const slowTicks = 100
+    cluster = new Cluster(root, 1000, slowTicks)
+    await growToThree(cluster)
+    const crashedAt = Date.now()
+    await cluster.crash('n1')
+    await waitFor('a new leader among the survivors', () => cluster.leader(['n2', 'n3']))
+    const elapsedMs = Date.now() - crashedAt
+    assert.ok(elapsedMs < slowTicks * TICK_MS, `new leader after ${elapsedMs} ms`)
+  })
+
+  it('a node outside the configuration keeps no tick timer, and a message from the leader wakes it', async function () {
+    const n1 = await cluster.start('n1', true)
+    await waitFor('n1 to lead its one-voter cluster', () => n1.role === 'leader')
+    const n2 = await cluster.start('n2')
+    // Its first tick finds it outside the configuration and stops the timer.
+    const asleep = await waitFor('n2 to tick once', () => n2.tickCount > 0 && n2.tickCount)
+    await new Promise(resolve => setTimeout(resolve, 10 * TICK_MS))
+    assert.equal(n2.tickCount, asleep, 'a worker ticks no more')
+    await addVoter(n1, n2)
+    await waitFor('n2 to follow n1 as a voter', () => n2.role === 'follower' && n2.leader === 'n1')
+    const awake = n2.tickCount
+    await waitFor('n2 to tick again as a member', () => n2.tickCount > awake)
   })
 
   it('compacts the log, restores a restarted node from its snapshot, and sends a snapshot to a lagging one', async function () {

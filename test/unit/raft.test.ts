@@ -239,6 +239,45 @@ describe('RaftCore', () => {
     })
   })
 
+  describe('leader unreachable (an outside failure detector)', () => {
+    it('followers that saw the leader crash elect a new one within a tick per survivor, not an election timeout', () => {
+      const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 5 })
+      elect(net, 'a')
+      net.run(3)
+      const term = net.core('a').term
+      net.crash('a')
+      for (const id of ['b', 'c']) assert.equal(net.core(id).leaderUnreachable('a'), true, id)
+      assert.equal(net.core('b').leader, null)
+      // Without the detector a follower waits at least ELECTION_TICKS; with it, the first of the
+      // survivors by rank campaigns at the next tick and wins.
+      net.run(1)
+      assert.deepEqual(net.leaders(), ['b'])
+      const leaders = net.leaders()
+      assert.ok(net.core(leaders[0]!).term > term)
+    })
+
+    it('one follower losing its connection to a live leader disturbs nobody (pre-vote and lease)', () => {
+      const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 6 })
+      elect(net, 'a')
+      net.run(3)
+      const term = net.core('a').term
+      assert.equal(net.core('c').leaderUnreachable('a'), true)
+      net.run(3 * ELECTION_TICKS)
+      assert.deepEqual(net.leaders(), ['a'])
+      for (const id of ['a', 'b', 'c']) assert.equal(net.core(id).term, term, `${id} term`)
+      assert.equal(net.core('c').leader, 'a', 'c follows the leader again at its next heartbeat')
+    })
+
+    it('acts only on a follower, for the leader it knows', () => {
+      const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 7 })
+      elect(net, 'a')
+      net.run(3)
+      assert.equal(net.core('b').leaderUnreachable('c'), false, 'c is not the leader')
+      assert.equal(net.core('a').leaderUnreachable('a'), false, 'a leader never forgets itself')
+      assert.equal(net.core('b').leader, 'a')
+    })
+  })
+
   describe('leadership transfer', () => {
     it('a stopping leader hands over to its caught-up voter, which leads within a round trip', () => {
       const net = RaftNetwork.cluster(['a', 'b', 'c'], { seed: 7 })

@@ -56,6 +56,9 @@ const VOUCH_ELECTION_TIMEOUTS = 10
 /** A learner's vote request is heard after this many election timeouts without a leader (6 s at
  * the defaults): a failover with a majority of voters alive is over long before (authorize.ts). */
 const LEARNER_VOTE_ELECTION_TIMEOUTS = 20
+/** A node waking from sleep catches up at most this many election timeouts of ticks: by then
+ * every vouch and rate limit of the gate has run out, so more would change nothing. */
+const CATCH_UP_ELECTION_TIMEOUTS = Math.max(VOUCH_ELECTION_TIMEOUTS, LEARNER_VOTE_ELECTION_TIMEOUTS) + 1
 
 export class RaftNode {
   private readonly proposals = new ProposalTracker()
@@ -64,6 +67,10 @@ export class RaftNode {
   private newestHardState: HardState | null = null
   private readonly logger: RaftNodeLogger
   private timer: NodeJS.Timeout | null = null
+  private readonly tickMs: number
+  private readonly electionTicks: number
+  /** When the tick timer stopped because this node is outside the configuration; null while ticking. */
+  private asleepSince: number | null = null
   /** The running ready loop, if any: never two at once. */
   private loop: Promise<void> | null = null
   private stopping: Promise<void> | null = null
@@ -97,6 +104,8 @@ export class RaftNode {
     options: RaftNodeOptions,
   ) {
     this.logger = logger
+    this.tickMs = options.tickMs
+    this.electionTicks = options.electionTicks
     this.lastSoft = { role: core.role, leader: core.leader, term: core.term }
     this.counters = {
       loadedSnapshotIndex,
@@ -158,7 +167,7 @@ export class RaftNode {
         options.logger ?? SILENT,
         options,
       )
-      node.start(options.tickMs)
+      node.start()
       return node
     } catch (err) {
       await store.close().catch(() => {})
@@ -315,6 +324,7 @@ export class RaftNode {
     if (this.stopping) return await this.stopping
     if (this.timer) clearInterval(this.timer)
     this.timer = null
+    this.asleepSince = null
     this.proposals.rejectAll(
       (index, term) =>
         new ProposalDroppedError('stopped', index, term, `node ${this.id} stopped before index ${index} was applied`, {
@@ -330,7 +340,7 @@ export class RaftNode {
 
   // -------------------------------------------------------------- internals
 
-  private start(tickMs: number): void {
+  private start(): void {
     this.transport.onMessage(
       msg => {
         this.receive(msg)
@@ -338,7 +348,10 @@ export class RaftNode {
       envelope => this.admit(envelope),
     )
     this.transport.onConfigQuery(from => this.gate.answer(from))
-    this.timer = setInterval(() => this.onTick(), tickMs)
+    this.transport.onPeerGone(peer => {
+      this.onPeerGone(peer)
+    })
+    this.wake()
     // The restored core may already have committed entries to replay.
     this.schedule()
   }
@@ -347,9 +360,46 @@ export class RaftNode {
     if (this.stopping) return
     this.core.tick()
     this.schedule()
+    if (!this.inConfig()) this.sleep()
+  }
+
+  /** A worker (a node outside the configuration) hears no Raft message and has nothing to time:
+   * it keeps no timer, so an idle worker costs nothing here. A message or a proposal wakes it. */
+  private inConfig(): boolean {
+    const config = this.core.config
+    return config.voters.includes(this.id) || config.learners.includes(this.id)
+  }
+
+  private sleep(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    this.asleepSince = Date.now()
+  }
+
+  private wake(): void {
+    if (this.timer !== null || this.stopping) return
+    if (this.asleepSince !== null) {
+      // The gate's vouches and rate limits count ticks: age them as if the node had ticked.
+      const missed = Math.floor((Date.now() - this.asleepSince) / this.tickMs)
+      const ticks = Math.min(missed, CATCH_UP_ELECTION_TIMEOUTS * this.electionTicks)
+      for (let i = 0; i < ticks; i++) this.core.tick()
+      this.asleepSince = null
+    }
+    this.timer = setInterval(() => {
+      this.onTick()
+    }, this.tickMs)
+  }
+
+  /** The connection to the leader closed: campaign now rather than after an election timeout. */
+  private onPeerGone(peer: NodeId): void {
+    if (this.stopping || !this.core.leaderUnreachable(peer)) return
+    this.logger.info({ peer }, 'lost every connection to the leader: campaigning without waiting for a timeout')
+    this.wake()
+    this.schedule()
   }
 
   private receive(msg: RaftMessage): void {
+    this.wake()
     if (this.stopping || msg.to !== this.id || !this.admit(msg)) return
     if (msg.type === 'snapshot') {
       const problem = this.stateMachine.validateSnapshot(msg.snapshot.data)
@@ -373,6 +423,7 @@ export class RaftNode {
   /** The gate: false (and counted) for a message this node must not take from its sender. */
   private admit(envelope: MessageEnvelope | RaftMessage): boolean {
     if (this.stopping) return false
+    this.wake()
     const verdict = this.gate.check(envelope)
     if (verdict === 'ok') return true
     this.reject(envelope.type, envelope.from, verdict)
@@ -402,6 +453,7 @@ export class RaftNode {
   }
 
   private track(result: ProposalResult): Promise<ProposalResult> {
+    this.wake()
     const done = this.proposals.add(result.index, result.term)
     this.schedule()
     return done

@@ -109,6 +109,10 @@ export class P2PRaftTransport implements RaftTransport {
     this.admit = admit ?? null
   }
 
+  onPeerGone(listener: (peer: NodeId) => void): void {
+    this.host.onPeerDisconnect(listener)
+  }
+
   async askConfig(target: string): Promise<ConfigAnswer> {
     const bytes = await this.host.request(target, RAFT_CONFIG_PROTOCOL, encodeConfigRequest(), {
       timeoutMs: CONFIG_QUERY.timeoutMs,

@@ -25,6 +25,9 @@ export interface RaftTransport {
   askConfig(target: string): Promise<ConfigAnswer>
   /** Registers how this node answers askConfig; `from` is the asker's authenticated id. */
   onConfigQuery(answer: (from: NodeId) => ConfigAnswer): void
+  /** Registers a listener for the loss of every connection to a peer (a killed process closes
+   * its sockets at once), so a follower need not wait out an election timeout to notice. */
+  onPeerGone(listener: (peer: NodeId) => void): void
 }
 
 export interface MemoryNetworkStats {
@@ -35,6 +38,7 @@ export interface MemoryNetworkStats {
 interface Endpoint {
   handler: ((msg: RaftMessage) => void) | null
   configAnswer: ((from: NodeId) => ConfigAnswer) | null
+  peerGone: Array<(peer: NodeId) => void>
 }
 
 /**
@@ -53,7 +57,7 @@ export class MemoryNetwork {
 
   /** The transport of node `id`. Joining again (a restart) replaces the old endpoint and un-crashes the node. */
   join(id: NodeId): RaftTransport {
-    const endpoint: Endpoint = { handler: null, configAnswer: null }
+    const endpoint: Endpoint = { handler: null, configAnswer: null, peerGone: [] }
     this.endpoints.set(id, endpoint)
     this.crashed.delete(id)
     return {
@@ -68,12 +72,22 @@ export class MemoryNetwork {
       onConfigQuery: answer => {
         endpoint.configAnswer = answer
       },
+      onPeerGone: listener => {
+        endpoint.peerGone.push(listener)
+      },
     }
   }
 
-  /** Messages to `id` are dropped (including those in flight) until it joins again. */
+  /** Messages to `id` are dropped (including those in flight) until it joins again; the others
+   * hear that it is gone, as its closed connections would tell them. */
   crash(id: NodeId): void {
     this.crashed.add(id)
+    setImmediate(() => {
+      for (const [other, endpoint] of this.endpoints) {
+        if (other === id || this.crashed.has(other)) continue
+        for (const listener of endpoint.peerGone) listener(id)
+      }
+    })
   }
 
   /**
