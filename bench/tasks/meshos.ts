@@ -236,6 +236,9 @@ export async function benchMeshos(plan: TasksPlan, log: Log): Promise<TasksSyste
         await a.kill()
       }),
     )
-    await dirs.cleanup()
+    // A failed cleanup must not hide why the run failed.
+    await dirs.cleanup().catch((err: unknown) => {
+      log(`    meshos: temp dirs not removed: ${(err as Error).message}`)
+    })
   }
 }
