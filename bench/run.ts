@@ -3,7 +3,7 @@
 // `npm run bench:report` renders them into bench/README.md).
 // BENCH_SIZES=3,10 limits the cluster sizes; BENCH_TRIALS scales the trial counts.
 // BENCH_ONLY=failover|membership|membership-sim|scheduler|tasks runs one benchmark. For tasks, BENCH_TASKS_SYSTEMS=
-// meshos,bullmq,spawn picks the systems (default all) and BENCH_TASKS_SCALE=0.1 shrinks the
+// meshos,bullmq,spawn,launcher,etcd picks the systems (default all) and BENCH_TASKS_SCALE=0.1 shrinks the
 // task counts for a quick try (the targets are judged on the full counts only).
 import { runFailover } from './failover/run.js'
 import { runMembership } from './membership/run.js'

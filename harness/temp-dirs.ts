@@ -16,7 +16,8 @@ export class TempDirs {
   async cleanup(): Promise<void> {
     await Promise.all(
       this.dirs.splice(0).map(async d => {
-        await rm(d, { recursive: true, force: true })
+        // A process that was just killed may still be finishing writes in it (ENOTEMPTY).
+        await rm(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 })
       }),
     )
   }

@@ -5,7 +5,7 @@ import type { Log } from '../lib/log.js'
 import { summarize, type Summary } from '../lib/stats.js'
 import { paced } from './open-loop.js'
 import { THROUGHPUT_TIMEOUT_MS, type TasksPlan } from './plan.js'
-import type { TasksSystemResult, ThroughputResult } from './results.js'
+import type { CpuPerTask, TasksSystemResult, ThroughputResult } from './results.js'
 
 /** A task system as the benchmark drives it. */
 export interface TaskQueue {
@@ -21,7 +21,14 @@ export interface TaskQueue {
   rss: () => Promise<Record<string, number>>
   /** CPU seconds used so far by the system's own processes (named in `processes`). */
   cpuSeconds: () => Promise<number>
+  /** The same per process (by role), where the system tells them apart. */
+  cpuSecondsByProcess?: () => Promise<Record<string, number>>
   processes: string
+}
+
+/** CPU ms per task of each process between two readings. */
+function perTask(before: Record<string, number>, after: Record<string, number>, tasks: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, ((v - (before[k] ?? 0)) * 1000) / tasks]))
 }
 
 async function waitFinished(
@@ -65,23 +72,33 @@ async function submitAll(q: TaskQueue, total: number, batch: number, inFlight: n
   )
 }
 
-async function measureLatency(
+/** Submit→start latency of `tasks` submitted open-loop every `intervalMs`, after a warm-up. */
+export async function measureLatency(
   q: TaskQueue,
   plan: TasksPlan,
   tasks = plan.latencyTasks,
   intervalMs = plan.intervalMs,
-): Promise<{ start: Summary; accept: Summary; cpuMsPerTask: number }> {
+): Promise<{ start: Summary; accept: Summary; cpuMsPerTask: number; cpuMsPerTaskByProcess?: Record<string, number> }> {
   const before = await q.finished()
   const warm = await paced(plan.warmupTasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length, before.failed, 30_000, 50)
   const cpuBefore = await q.cpuSeconds()
+  const byProcessBefore = await q.cpuSecondsByProcess?.()
   const run = await paced(tasks, intervalMs, q.submit)
   await waitFinished(q, before.succeeded + warm.values.length + tasks, before.failed, THROUGHPUT_TIMEOUT_MS, 50)
   const cpuMsPerTask = (((await q.cpuSeconds()) - cpuBefore) * 1000) / tasks
+  const byProcessAfter = await q.cpuSecondsByProcess?.()
   const started = await q.startedAt(run.values)
   const latency = started.map((s, i) => s - run.sentAt[i]!)
   if (latency.some(l => !Number.isFinite(l))) throw new Error('some tasks have no startedAt')
-  return { start: summarize(latency), accept: summarize(run.resolveMs), cpuMsPerTask }
+  return {
+    start: summarize(latency),
+    accept: summarize(run.resolveMs),
+    cpuMsPerTask,
+    ...(byProcessBefore != null && byProcessAfter != null
+      ? { cpuMsPerTaskByProcess: perTask(byProcessBefore, byProcessAfter, tasks) }
+      : {}),
+  }
 }
 
 async function measureThroughput(q: TaskQueue, plan: TasksPlan): Promise<ThroughputResult & { cpuMsPerTask: number }> {
@@ -127,20 +144,28 @@ export async function measureQueue(
   holdTarget: number | null,
   log: Log,
   notes: string[],
+  extra: {
+    idleMsPerSecond?: number
+    /** Runs after the latency runs, before the throughput run fills the system with tasks. */
+    afterLatency?: () => Promise<void>
+  } = {},
 ): Promise<TasksSystemResult> {
   const light = await measureLatency(q, plan, plan.lightLatencyTasks, plan.lightIntervalMs)
   log(`    latency: ${plan.lightLatencyTasks} tasks at ${1000 / plan.lightIntervalMs}/s done`)
   const lat = await measureLatency(q, plan)
   log(`    latency: ${plan.latencyTasks} tasks at ${1000 / plan.intervalMs}/s done`)
+  await extra.afterLatency?.()
   const { cpuMsPerTask: throughputCpuMs, ...throughput } = await measureThroughput(q, plan)
   log(`    throughput: ${plan.throughputTasks} tasks in ${throughput.elapsedMs.toFixed(0)} ms`)
   const held = await measureHeld(q, holdTarget)
   log(`    holding ${held.held} finished tasks`)
-  const cpuMsPerTask = {
+  const cpuMsPerTask: CpuPerTask = {
     light: light.cpuMsPerTask,
     paced: lat.cpuMsPerTask,
     throughput: throughputCpuMs,
     processes: q.processes,
+    ...(lat.cpuMsPerTaskByProcess != null ? { pacedByProcess: lat.cpuMsPerTaskByProcess } : {}),
+    ...(extra.idleMsPerSecond != null ? { idleMsPerSecond: extra.idleMsPerSecond } : {}),
   }
   return {
     system,

@@ -1,7 +1,9 @@
 // What the tasks benchmark runs: which systems, how many tasks at what rates, and its time bound.
 
-export type TasksSystem = 'meshos' | 'bullmq' | 'spawn' | 'launcher'
-export const TASKS_SYSTEMS: readonly TasksSystem[] = ['meshos', 'bullmq', 'spawn', 'launcher']
+/** etcd is no task system: its commit through a follower is the floor a submission through a
+ * node that does not lead is compared with (issue 15). */
+export type TasksSystem = 'meshos' | 'bullmq' | 'spawn' | 'launcher' | 'etcd'
+export const TASKS_SYSTEMS: readonly TasksSystem[] = ['meshos', 'bullmq', 'spawn', 'launcher', 'etcd']
 
 export interface TasksPlan {
   latencyTasks: number
@@ -16,6 +18,11 @@ export interface TasksPlan {
   spawnInFlight: number
   heldTasks: number
   bullmqWorkerConcurrency: number[]
+  /** Idle CPU of the meshos agents is read over this long before the first task. */
+  idleCpuWindowMs: number
+  /** etcd: untimed writes through a follower, then this many timed ones, one at a time. */
+  etcdWarmupWrites: number
+  etcdWrites: number
 }
 
 /** The issue's plan; `scale` shrinks the counts for a quick try (BENCH_TASKS_SCALE). */
@@ -33,6 +40,9 @@ export function tasksPlan(scale = 1): TasksPlan {
     spawnInFlight: 8,
     heldTasks: n(10_000),
     bullmqWorkerConcurrency: [3, 3, 2],
+    idleCpuWindowMs: 10_000,
+    etcdWarmupWrites: 500,
+    etcdWrites: n(1000),
   }
 }
 

@@ -1,11 +1,8 @@
 // The tasks section of bench/README.md, rendered from bench/results/tasks.json.
 import { SUMMARY_HEAD, bullets, measuredOn, summaryCells, table, verdictTable } from '../lib/markdown.js'
 import { describePlan } from './plan.js'
-import { LAUNCHER_FLOOR, SPAWN_FLOOR } from './results.js'
 import type { TasksRecord } from './run.js'
-import { judgeTasks } from './targets.js'
-
-const ms = (v: number): string => v.toFixed(2)
+import { floorsContext, judgeTasks } from './targets.js'
 
 export function tasksSection(r: TasksRecord | null): string {
   const title = '## Tasks: meshos next to BullMQ + Redis and the spawn floors'
@@ -22,22 +19,27 @@ export function tasksSection(r: TasksRecord | null): string {
   if (scale !== 1) out.push(`**BENCH_TASKS_SCALE=${scale}**: the counts are not the issue's; indicative only.`)
 
   out.push('### Submit → start latency (ms)')
+  type Result = TasksRecord['results'][number]
   const rates = [
-    { rate: `${1000 / r.plan.intervalMs}/s`, pick: (x: TasksRecord['results'][number]) => x.startLatencyMs },
+    { rate: `${1000 / r.plan.intervalMs}/s`, pick: (x: Result) => x.startLatencyMs, follower: 'paced' as const },
     {
       rate: `${1000 / r.plan.lightIntervalMs}/s (not queueing)`,
-      pick: (x: TasksRecord['results'][number]) => x.lightStartLatencyMs,
+      pick: (x: Result) => x.lightStartLatencyMs,
+      follower: 'light' as const,
     },
   ]
-  out.push(
-    table(
-      ['load', 'system', 'measured as', ...SUMMARY_HEAD],
-      rates.flatMap(({ rate, pick }) =>
-        r.results.map(x => [rate, x.system, x.latencyMeasures, ...summaryCells(pick(x), 2)]),
-      ),
-      'lllrrrrr',
-    ),
+  const rows = rates.flatMap(({ rate, pick, follower }) =>
+    r.results.flatMap(x => [
+      [rate, x.system, x.latencyMeasures, ...summaryCells(pick(x), 2)],
+      ...(x.viaFollower == null
+        ? []
+        : [[rate, x.system, x.viaFollower.latencyMeasures, ...summaryCells(x.viaFollower[follower], 2)]]),
+    ]),
   )
+  const etcd = r.etcdCommitViaFollowerMs
+  if (etcd != null)
+    rows.push(['one at a time', 'etcd 3.4', 'commit of a write through a follower', ...summaryCells(etcd, 2)])
+  out.push(table(['load', 'system', 'measured as', ...SUMMARY_HEAD], rows, 'lllrrrrr'))
 
   out.push('### Throughput')
   out.push(
@@ -63,6 +65,29 @@ export function tasksSection(r: TasksRecord | null): string {
     )
     if (accepted.length > 0)
       out.push(table(['system', 'submit acknowledged (ms)', ...SUMMARY_HEAD], accepted, 'llrrrrr'))
+    const byProcess = queues.flatMap(x =>
+      x.cpuMsPerTask?.pacedByProcess == null
+        ? []
+        : [
+            `${x.system}, CPU per task at 100/s by process: ${Object.entries(x.cpuMsPerTask.pacedByProcess)
+              .map(([k, v]) => `${k} ${v.toFixed(2)} ms`)
+              .join(', ')}`,
+          ],
+    )
+    const idle = queues.flatMap(x =>
+      x.cpuMsPerTask?.idleMsPerSecond == null
+        ? []
+        : [
+            `${x.system}, idle: the same processes use ${x.cpuMsPerTask.idleMsPerSecond.toFixed(0)} ms of CPU per second, so ${(x.cpuMsPerTask.idleMsPerSecond / 100).toFixed(1)} ms of the figure at 100/s is there without any task`,
+          ],
+    )
+    const followers = queues.flatMap(x =>
+      x.viaFollower == null
+        ? []
+        : [
+            `${x.system}, submitted through the follower: CPU per task at 10/s ${x.viaFollower.cpuMsPerTask.light.toFixed(1)} ms, at 100/s ${x.viaFollower.cpuMsPerTask.paced.toFixed(1)} ms`,
+          ],
+    )
     out.push(
       table(
         [
@@ -88,36 +113,17 @@ export function tasksSection(r: TasksRecord | null): string {
         'llrrrl',
       ),
     )
+    if (byProcess.length + idle.length + followers.length > 0) out.push(bullets([...byProcess, ...idle, ...followers]))
   }
   if (r.skipped.length > 0) out.push(bullets(r.skipped.map(s => `skipped ${s}`)))
 
-  out.push('### Targets (task API issue)')
-  const v = judgeTasks(r.targets, r.results)
-  if (v == null) {
+  out.push('### Targets (issue 15, restating the task API issue)')
+  const judged = judgeTasks(r.targets, r.results)
+  if (judged == null) {
     out.push('Not judged: meshos was not measured.')
   } else {
-    out.push(
-      verdictTable([
-        v.startP50,
-        v.startP99,
-        ...(v.vsSpawnFloor == null ? [] : [v.vsSpawnFloor]),
-        ...(v.vsLauncherFloor == null ? [] : [v.vsLauncherFloor]),
-      ]),
-    )
-    const context: string[] = []
-    // Context, not a verdict: any submit→start includes one fork+exec on this machine.
-    const floor = r.results.find(x => x.system === SPAWN_FLOOR)
-    const launcherFloor = r.results.find(x => x.system === LAUNCHER_FLOOR)
-    if (floor != null)
-      context.push(
-        `this machine's own spawn() → 'spawn' event: p50 ${ms(floor.startLatencyMs.median)} ms, p99 ${ms(floor.startLatencyMs.p99)} ms`,
-      )
-    else context.push('throughput vs spawn floor: not judged (the spawn floor was not measured)')
-    if (launcherFloor != null)
-      context.push(
-        `posix_spawn via meshos-launcher → SPAWNED: p50 ${ms(launcherFloor.startLatencyMs.median)} ms, p99 ${ms(launcherFloor.startLatencyMs.p99)} ms`,
-      )
-    out.push(bullets(context))
+    out.push(verdictTable(judged))
+    out.push(bullets(floorsContext(r.results, r.etcdCommitViaFollowerMs)))
   }
   return out.join('\n\n')
 }

@@ -163,7 +163,7 @@ export class TaskRun {
       {
         onSpawned: (pid, startTime) => this.onSpawned(pid, startTime),
         onStartTime: startTime => {
-          if (!this.exited && this.pid !== null) this.writePidFile(this.pid, startTime)
+          if (!this.exited && this.pid !== null && this.cgroup === null) this.writePidFile(this.pid, startTime)
         },
         onSpawnFailed: message => this.failSpawn(message),
         onExited: (code, signal) => this.onExit(code, signal),
@@ -214,8 +214,9 @@ export class TaskRun {
     // file is written at that point, once. A task that ends sooner (most short ones) never gets
     // one, which saves creating and deleting a file per short task. The window this leaves: a
     // launcher SIGKILLed together with its agent within a task's first milliseconds leaves
-    // that task unrecorded.
-    if (!this.opts.spawner.startTimeLater) this.writePidFile(pid, startTime)
+    // that task unrecorded. In a cgroup there is no pid file at all: every process of the task is
+    // in it, and the next start empties and removes what a dead agent left (removeLeftovers).
+    if (!this.opts.spawner.startTimeLater && this.cgroup === null) this.writePidFile(pid, startTime)
     if (this.abandoned) {
       this.sigkill()
       return
@@ -310,9 +311,10 @@ export class TaskRun {
     this.exitSignal = signal
     this.clearTimers()
     if (this.cgroup !== null) {
-      // Leftovers of a finished task, wherever they moved; then what the kernel did to it.
+      // Leftovers of a finished task, wherever they moved; then what the kernel did to it, which
+      // only explains a task that did not succeed.
       this.cgroup.kill()
-      this.oomKills = this.cgroup.oomKills()
+      if (signal !== null || code !== 0) this.oomKills = this.cgroup.oomKills()
     }
     if (this.pid !== null) {
       // Leftovers of a finished task; ESRCH (nothing left) is the usual answer. A spawner that
@@ -365,10 +367,9 @@ export class TaskRun {
   private removeCgroup(triesLeft: number): void {
     const { cgroup } = this
     if (cgroup === null) return
-    // Only processes that outlived their kill keep it busy (a moment while they exit); another
-    // kill costs nothing when it is empty.
-    cgroup.kill()
+    // Only processes that outlived their kill keep it busy (a moment while they exit).
     if (cgroup.remove()) return
+    cgroup.kill()
     if (triesLeft <= 1) {
       this.opts.logger.warn(this.context, "task cgroup still busy; the agent's next start removes it")
       return

@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { HTTP_LIMITS, type HttpAccessConfig } from './config.js'
-import { socketOwnerUid } from './socket-owner.js'
+import { SocketListings, socketOwnerUid } from './socket-owner.js'
 import {
   ForbiddenClientError,
   ForbiddenOriginError,
@@ -59,10 +59,11 @@ export function accessRules(access: HttpAccessConfig, boundPort: () => number, l
 
   const refused = new Set(access.refusedUids)
   /** The owner of each connection is looked up once, on its first request. */
-  const owners = new WeakMap<object, number | null>()
+  const owners = new WeakMap<object, Promise<number | null>>()
+  const listings = new SocketListings()
 
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (refused.size > 0) checkClient(req, refused, owners, warn)
+    if (refused.size > 0) await checkClient(req, refused, { owners, listings }, warn)
     const authority = checkHost(req, { host, port: boundPort() }, warn)
     checkOrigin(req, authority, warn)
     if (tokenDigest !== null && !(req.routeOptions.url === OPEN_ROUTE && SAFE_METHODS.has(req.method)))
@@ -72,22 +73,23 @@ export function accessRules(access: HttpAccessConfig, boundPort: () => number, l
   }
 }
 
-function checkClient(
+async function checkClient(
   req: FastifyRequest,
   refused: ReadonlySet<number>,
-  owners: WeakMap<object, number | null>,
+  lookup: { owners: WeakMap<object, Promise<number | null>>; listings: SocketListings },
   warn: Warn,
-): void {
+): Promise<void> {
   const socket = req.raw.socket
-  let uid = owners.get(socket)
-  if (uid === undefined) {
+  let owner = lookup.owners.get(socket)
+  if (owner === undefined) {
     const { remoteAddress, remotePort, localPort } = socket
-    uid =
+    owner =
       remoteAddress === undefined || remotePort === undefined || localPort === undefined
-        ? null
-        : socketOwnerUid(remoteAddress, remotePort, localPort)
-    owners.set(socket, uid)
+        ? Promise.resolve(null)
+        : socketOwnerUid(lookup.listings, remoteAddress, remotePort, localPort)
+    lookup.owners.set(socket, owner)
   }
+  const uid = await owner
   if (uid === null || !refused.has(uid)) return
   warn({ uid, method: req.method, url: req.url }, 'refused a request from the user tasks run as')
   throw new ForbiddenClientError(

@@ -208,16 +208,17 @@ describe('tasks with real processes', function () {
     // Placement is the scheduler's choice: submit until a task runs on the chosen worker.
     let id = ''
     for (let i = 0; i < 10 && id === ''; i++) {
-      const candidate = await submit(via, { command: 'sleep 6', retries: 1 })
+      const candidate = await submit(via, { command: 'echo $$; exec sleep 6', retries: 1 })
       const t = await waitState(via, candidate, ['running'], TASK_BOUND_MS)
       if (t.node === worker.peerId) id = candidate
     }
     assert.notEqual(id, '', 'no task landed on the chosen worker in 10 tries')
-    const pidFile = path.join(worker.opts.dataDir, 'tasks', id, '1.pid')
-    // The worker writes it off its event loop right after the spawn; it may trail the report.
+    // The task says its own pid (in a cgroup, as root here, there is no pid file); its output
+    // may trail the report.
+    const stdout = path.join(worker.opts.dataDir, 'tasks', id, '1', 'stdout.log')
     const pid = await waitFor(
-      "the task's pid file",
-      async () => existsSync(pidFile) && (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid,
+      "the task's pid on its output",
+      async () => existsSync(stdout) && Number(readFileSync(stdout, 'utf8').split('\n')[0]),
       5_000,
     )
     assert.ok(existsSync(`/proc/${pid}`), 'the task process runs')

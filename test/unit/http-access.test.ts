@@ -8,7 +8,7 @@ import os from 'node:os'
 import { pino } from 'pino'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { buildHttpApp } from '../../src/http/app.js'
-import { ownerIn } from '../../src/http/socket-owner.js'
+import { SocketListings, ownerIn } from '../../src/http/socket-owner.js'
 import { HTTP_LIMITS, type HttpAccessConfig } from '../../src/http/config.js'
 import type { NodeApi } from '../../src/http/node-api.js'
 import type { TaskSubmission } from '../../src/tasks/task-service.js'
@@ -369,6 +369,29 @@ describe('HTTP API access rules', () => {
       assert.equal(ownerIn(listing, '127.0.0.1', 51000, 7070), 65534)
       assert.equal(ownerIn(listing, '127.0.0.1', 51001, 7070), null)
       assert.equal(ownerIn(listing, '10.0.0.5', 51000, 7070), null, 'another client address')
+    })
+
+    it('shares one read of the listings among the connections that asked before it started', async () => {
+      const reads: Array<() => void> = []
+      let started = 0
+      const listings = new SocketListings(async file => {
+        const n = ++started
+        await new Promise<void>(resolve => reads.push(resolve))
+        return `${file} read ${n}`
+      })
+      const first = listings.current()
+      // Both asked while the first read is under way: it may miss their sockets, so they share the next.
+      const second = listings.current()
+      const third = listings.current()
+      await new Promise(resolve => setImmediate(resolve))
+      assert.equal(reads.length, 2, 'one read per listing file, not one per connection')
+      for (const finish of reads.splice(0)) finish()
+      assert.deepEqual(await first, ['/proc/net/tcp read 1', '/proc/net/tcp6 read 2'])
+      await new Promise(resolve => setImmediate(resolve))
+      assert.equal(reads.length, 2, 'the two waiting connections share the next read')
+      for (const finish of reads.splice(0)) finish()
+      assert.deepEqual(await second, ['/proc/net/tcp read 3', '/proc/net/tcp6 read 4'])
+      assert.deepEqual(await third, await second)
     })
 
     it("refuses connections owned by a refused local uid (found in /proc/net/tcp), not others'", async function () {

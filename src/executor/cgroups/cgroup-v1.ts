@@ -38,6 +38,14 @@ export class CgroupV1Driver implements CgroupDriver {
     private readonly fs: CgroupFs = kernelCgroupFs,
   ) {}
 
+  /** Whether memory.memsw.* exists (swap accounting is a boot option): asked once. */
+  private swapAccounting: boolean | null = null
+
+  private swapAccounted(): boolean {
+    this.swapAccounting ??= this.fs.exists(path.join(this.dirs.memory, 'memory.memsw.limit_in_bytes'))
+    return this.swapAccounting
+  }
+
   private hierarchies(): string[] {
     const { memory, pids, freezer, cpu } = this.dirs
     return [memory, pids, ...(freezer === null ? [] : [freezer]), ...(cpu === null ? [] : [cpu])]
@@ -53,8 +61,8 @@ export class CgroupV1Driver implements CgroupDriver {
       }
       const memory = path.join(this.dirs.memory, name)
       this.fs.write(path.join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes))
-      const memsw = path.join(memory, 'memory.memsw.limit_in_bytes')
-      if (this.fs.exists(memsw)) this.fs.write(memsw, String(limits.memoryBytes))
+      if (this.swapAccounted())
+        this.fs.write(path.join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes))
       this.fs.write(path.join(this.dirs.pids, name, 'pids.max'), String(limits.pidsMax))
       if (this.dirs.cpu !== null)
         this.fs.write(
@@ -91,6 +99,9 @@ export class CgroupV1Driver implements CgroupDriver {
     return {
       procsFiles: dirs.map(dir => path.join(dir, 'cgroup.procs')),
       kill: () => {
+        // Nearly always the case once a task's main process exited: freezing an empty cgroup
+        // would cost four more file operations per task.
+        if (readPids(fs, procs).length === 0) return
         if (freezer !== null) {
           try {
             const state = path.join(freezer, 'freezer.state')

@@ -2,8 +2,8 @@
 // directory (mode 0700, owned by the task's user) and holds its logs. Logs outlive the process
 // (readLog works after the task ended and after an agent restart). Beside it, in the agent's
 // directory of the task (0711: the task cannot write there), <attempt>.pid lets a restarted agent
-// find what the old one left running: a pid file the task could write would let it name any
-// process for the agent to kill.
+// find what the old one left running outside cgroups: a pid file the task could write would let it
+// name any process for the agent to kill.
 import { closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { openRegularForWrite } from './safe-open.js'

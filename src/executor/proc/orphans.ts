@@ -1,8 +1,9 @@
 // Finding and killing what a previous agent on this data directory left running. Every launched
-// task has a pid file beside its directory (task-dir.ts: where the task cannot write) until its
-// main process exits; a pid file of a task this executor does not run is a leftover of an agent
-// that crashed (or was killed) without cleaning up. (With cgroups, the attempt cgroups such an
-// agent left are emptied and removed too: Executor.killOrphans.)
+// task outside a cgroup has a pid file beside its directory (task-dir.ts: where the task cannot
+// write) until its main process exits; a pid file of a task this executor does not run is a
+// leftover of an agent that crashed (or was killed) without cleaning up. (A task in a cgroup has
+// none: the attempt cgroups such an agent left are emptied and removed instead, with every process
+// in them: Executor.killOrphans.)
 //
 // Pids are recycled, so a pid file alone is not proof: the group is killed only if its leader is
 // the very process that was spawned (same /proc start time), or, when the leader is gone but some
