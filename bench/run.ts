@@ -2,10 +2,11 @@
 // the targets from the issues, and writes the results as JSON under bench/results/ (then
 // `npm run bench:report` renders them into bench/README.md).
 // BENCH_SIZES=3,10 limits the cluster sizes; BENCH_TRIALS scales the trial counts.
-// BENCH_ONLY=failover|membership|tasks runs one benchmark. For tasks, BENCH_TASKS_SYSTEMS=
+// BENCH_ONLY=failover|membership|tasks|fleet runs one benchmark. For tasks, BENCH_TASKS_SYSTEMS=
 // meshos,bullmq,spawn picks the systems (default all) and BENCH_TASKS_SCALE=0.1 shrinks the
 // task counts for a quick try (the targets are judged on the full counts only).
 import { runFailover } from './failover/run.js'
+import { runFleet } from './fleet/run.js'
 import { runMembership } from './membership/run.js'
 import { runTasks } from './tasks/run.js'
 
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   if (only == null || only === 'failover') await runFailover(log)
   if (only == null || only === 'membership') await runMembership(log)
   if (only == null || only === 'tasks') await runTasks(log)
+  if (only == null || only === 'fleet') await runFleet(log)
 }
 
 main().then(

@@ -29,6 +29,9 @@ export class AgentProcess {
   /** The full multiaddr (with /p2p/) others bootstrap from. */
   addr = ''
   private output = ''
+  private readonly lineListeners: Array<(line: string) => void> = []
+  /** The log's last line while it is still being written. */
+  private partialLine = ''
   private exitPromise: Promise<number | null>
 
   private constructor(
@@ -40,7 +43,9 @@ export class AgentProcess {
       this.output += d.toString()
     })
     child.stderr?.on('data', (d: Buffer) => {
-      this.output += d.toString()
+      const text = d.toString()
+      this.output += text
+      this.splitLines(text)
     })
     this.exitPromise = new Promise(resolve =>
       child.once('exit', code => {
@@ -92,7 +97,8 @@ export class AgentProcess {
         30_000,
       )
       agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000, token: full.token })
-      const status = await agent.client.status()
+      // A loaded machine may take a few seconds to answer the first request.
+      const status = await waitFor(`${full.name} to answer /v1/status`, async () => await agent.client.status(), 30_000)
       agent.peerId = status.nodeId
       agent.addr = status.addrs[0] ?? ''
       full.httpPort = Number(new URL(httpUrl).port)
@@ -111,6 +117,21 @@ export class AgentProcess {
 
   get logs(): string {
     return this.output
+  }
+
+  /** Calls `listener` with each complete line the agent has logged, then with each line it logs
+   * (on stderr) from now on. */
+  onLogLine(listener: (line: string) => void): void {
+    const lines = this.output.split('\n')
+    lines.pop() // incomplete: it follows once complete
+    for (const line of lines) listener(line)
+    this.lineListeners.push(listener)
+  }
+
+  private splitLines(text: string): void {
+    const lines = (this.partialLine + text).split('\n')
+    this.partialLine = lines.pop() ?? ''
+    for (const line of lines) for (const listener of this.lineListeners) listener(line)
   }
 
   signal(sig: NodeJS.Signals): void {
