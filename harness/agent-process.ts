@@ -21,6 +21,8 @@ export interface AgentOptions {
   extraArgs?: string[]
   /** The API token the agent's --http-token-file holds (in extraArgs), for its client. */
   token?: string
+  /** How long the agent may take to print its address and answer its API. */
+  startTimeoutMs?: number
 }
 
 export class AgentProcess {
@@ -35,7 +37,11 @@ export class AgentProcess {
   private exitPromise: Promise<number | null>
 
   private constructor(
-    readonly opts: Required<Omit<AgentOptions, 'extraArgs' | 'token'>> & { extraArgs: string[]; token?: string },
+    readonly opts: Required<Omit<AgentOptions, 'extraArgs' | 'token' | 'startTimeoutMs'>> & {
+      extraArgs: string[]
+      token?: string
+      startTimeoutMs?: number
+    },
     readonly child: ChildProcess,
   ) {
     this.client = new MeshosClient('http://127.0.0.1:0')
@@ -66,6 +72,7 @@ export class AgentProcess {
       clusterKey: opts.clusterKey === undefined ? runClusterKeyFile() : opts.clusterKey,
       extraArgs: opts.extraArgs ?? [],
       token: opts.token,
+      startTimeoutMs: opts.startTimeoutMs,
     }
     const args = [
       MESHOS_BIN,
@@ -94,11 +101,15 @@ export class AgentProcess {
             throw new Error(`${full.name} exited (${child.signalCode ?? child.exitCode}): ${agent.output.slice(-2000)}`)
           return /http api: (http:\/\/\S+)/.exec(agent.output)?.[1]
         },
-        30_000,
+        full.startTimeoutMs ?? 30_000,
       )
       agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000, token: full.token })
       // A loaded machine may take a few seconds to answer the first request.
-      const status = await waitFor(`${full.name} to answer /v1/status`, async () => await agent.client.status(), 30_000)
+      const status = await waitFor(
+        `${full.name} to answer /v1/status`,
+        async () => await agent.client.status(),
+        full.startTimeoutMs ?? 30_000,
+      )
       agent.peerId = status.nodeId
       agent.addr = status.addrs[0] ?? ''
       full.httpPort = Number(new URL(httpUrl).port)

@@ -18,6 +18,8 @@ export interface FleetOptions {
   batch?: number
   extraArgs?: string[]
   namePrefix?: string
+  /** How long one agent may take to start (AgentProcess); a saturated machine needs longer. */
+  startTimeoutMs?: number
 }
 
 /** One observer's log line about a subject. */
@@ -93,6 +95,7 @@ export class Fleet {
       name,
       dataDir: await this.dirs.make('meshos-fleet-'),
       bootstrap,
+      startTimeoutMs: this.opts.startTimeoutMs,
       extraArgs: [
         '--voters',
         String(this.opts.voters),
