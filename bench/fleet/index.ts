@@ -37,8 +37,9 @@ export interface FleetPlan {
 
 export interface FleetSizeResult {
   nodes: number
-  /** From the spawn of the last agent until every node had logged every other alive. */
-  allAliveAfterLastStartMs: number
+  /** From the spawn of the last agent until every node had logged every other alive; null when
+   * that did not happen within the bound. */
+  allAliveAfterLastStartMs: number | null
   idleCpuPercent: Summary
   idleRssMiB: Summary
   bareLibp2pCpuPercent: Summary | null
@@ -122,23 +123,30 @@ export async function benchFleet(plan: FleetPlan, log: Log): Promise<FleetResult
     for (const n of plan.sizes) {
       await fleet.grow(n)
       const lastStart = fleet.lastSpawnAtMs
-      const allAlive = await fleet.waitAllIn(fleet.agents, fleet.agents, 'alive', 0, CONVERGE_BOUND_MS)
+      let allAlive: number | null = null
+      try {
+        allAlive = await fleet.waitAllIn(fleet.agents, fleet.agents, 'alive', 0, CONVERGE_BOUND_MS)
+      } catch (err) {
+        result.error = (err as Error).message.slice(0, 2000)
+      }
       // The idle minute at full size starts here, so its first seconds measure CPU and RSS too.
+      // A size that never converged is measured all the same: what it costs is what stopped it.
       idleFrom = Date.now()
       const r = await idleResources(fleet.agents.map(a => a.pid))
       result.sizes.push({
         nodes: n,
-        allAliveAfterLastStartMs: allAlive - lastStart,
+        allAliveAfterLastStartMs: allAlive === null ? null : allAlive - lastStart,
         idleCpuPercent: r.cpu,
         idleRssMiB: r.rss,
         bareLibp2pCpuPercent: null,
         bareLibp2pRssMiB: null,
       })
       log(
-        `  ${n} nodes: all alive ${allAlive - lastStart} ms after the last start; idle CPU median ` +
+        `  ${n} nodes: ${allAlive === null ? `not all alive within ${CONVERGE_BOUND_MS} ms` : `all alive ${allAlive - lastStart} ms`} after the last start; idle CPU median ` +
           `${r.cpu.median.toFixed(1)}% (max ${r.cpu.max.toFixed(1)}), RSS median ${r.rss.median.toFixed(1)} MiB ` +
           `(max ${r.rss.max.toFixed(1)}); load ${load()}`,
       )
+      if (allAlive === null) throw new Error(result.error ?? 'no convergence')
     }
 
     await new Promise(resolve => setTimeout(resolve, idleFrom + IDLE_WINDOW_MS - Date.now()))
@@ -217,7 +225,7 @@ export async function benchFleet(plan: FleetPlan, log: Log): Promise<FleetResult
     )
   } catch (err) {
     // Reported, not hidden: what was measured before the failure is kept.
-    result.error = (err as Error).message.slice(0, 2000)
+    result.error ??= (err as Error).message.slice(0, 2000)
     log(`  FAILED: ${result.error} (load ${load()})`)
   } finally {
     result.crashed = fleet.crashed()
@@ -251,6 +259,9 @@ export async function benchFleet(plan: FleetPlan, log: Log): Promise<FleetResult
           `${b.rss.median.toFixed(1)} MiB; load ${load()}`,
       )
     }
+  } catch (err) {
+    // A saturated machine may fail a bare node's dial: the sizes measured so far are kept.
+    log(`  bare libp2p: stopped (${(err as Error).message}); load ${load()}`)
   } finally {
     await bare.stop()
   }

@@ -37,7 +37,10 @@ export function fleetSection(r: FleetRecord | null): string {
       'the same transports and gossipsub, each dialling up to 4 others, publishing once a second.',
     table(
       ['nodes', 'all alive after the last start (ms)'],
-      x.sizes.map(s => [String(s.nodes), String(s.allAliveAfterLastStartMs)]),
+      x.sizes.map(s => [
+        String(s.nodes),
+        s.allAliveAfterLastStartMs === null ? 'never' : String(s.allAliveAfterLastStartMs),
+      ]),
     ),
     table(
       ['nodes', 'measure', 'system', ...SUMMARY_HEAD],

@@ -22,7 +22,7 @@ export function judgeFleet(t: FleetTargets, r: FleetResult): Judged[] {
   out.push({
     target: `every node sees ${t.nodes} alive ≤ ${t.allAliveAfterLastStartMs / 1000} s after the last start`,
     value: converge,
-    shown: full === undefined ? 'not measured' : `${converge} ms`,
+    shown: full === undefined ? 'not measured' : Number.isNaN(converge) ? 'never' : `${converge} ms`,
     pass: converge <= t.allAliveAfterLastStartMs,
   })
   const falses = r.idle?.falseTransitions ?? NaN
