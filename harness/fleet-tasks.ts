@@ -77,7 +77,11 @@ export async function waitTerminal(
         const s = all.get(id)?.state ?? 'missing'
         states[s] = (states[s] ?? 0) + 1
       }
-      last = `${open.length} of ${ids.length} not terminal: ${JSON.stringify(states)}`
+      const examples = open.slice(0, 5).map(id => {
+        const t = all.get(id)
+        return t === undefined ? `${id} missing` : `${id} ${t.state} on ${t.node ?? '-'} attempt ${t.attempt}`
+      })
+      last = `${open.length} of ${ids.length} not terminal: ${JSON.stringify(states)}, e.g. ${examples.join('; ')}`
     } catch (err) {
       last = (err as Error).message
     }
