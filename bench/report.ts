@@ -6,6 +6,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { failoverSection } from './failover/readme.js'
 import type { FailoverRecord } from './failover/run.js'
+import { fleetSection } from './fleet/readme.js'
+import type { FleetRecord } from './fleet/run.js'
 import { readLatest } from './lib/results.js'
 import { membershipSection } from './membership/readme.js'
 import type { MembershipRecord } from './membership/run.js'
@@ -31,10 +33,11 @@ async function main(): Promise<void> {
     membershipSimSection(await readLatest<SimRecord>('membership-sim')),
     schedulerSection(await readLatest<SchedulerRecord>('scheduler')),
     tasksSection(await readLatest<TasksRecord>('tasks')),
+    fleetSection(await readLatest<FleetRecord>('fleet')),
   ]
   await writeFile(README, `${text.slice(0, at + MARKER.length)}\n\n${sections.join('\n\n')}\n`)
   process.stdout.write(
-    `${path.relative(process.cwd(), README)} rendered from bench/results/{failover,membership,membership-sim,scheduler,tasks}.json\n`,
+    `${path.relative(process.cwd(), README)} rendered from bench/results/{failover,membership,membership-sim,scheduler,tasks,fleet}.json\n`,
   )
 }
 

@@ -21,6 +21,8 @@ export interface AgentOptions {
   extraArgs?: string[]
   /** The API token the agent's --http-token-file holds (in extraArgs), for its client. */
   token?: string
+  /** How long the agent may take to print its address and answer its API. */
+  startTimeoutMs?: number
 }
 
 export class AgentProcess {
@@ -29,10 +31,17 @@ export class AgentProcess {
   /** The full multiaddr (with /p2p/) others bootstrap from. */
   addr = ''
   private output = ''
+  private readonly lineListeners: Array<(line: string) => void> = []
+  /** The log's last line while it is still being written. */
+  private partialLine = ''
   private exitPromise: Promise<number | null>
 
   private constructor(
-    readonly opts: Required<Omit<AgentOptions, 'extraArgs' | 'token'>> & { extraArgs: string[]; token?: string },
+    readonly opts: Required<Omit<AgentOptions, 'extraArgs' | 'token' | 'startTimeoutMs'>> & {
+      extraArgs: string[]
+      token?: string
+      startTimeoutMs?: number
+    },
     readonly child: ChildProcess,
   ) {
     this.client = new MeshClient('http://127.0.0.1:0')
@@ -40,7 +49,9 @@ export class AgentProcess {
       this.output += d.toString()
     })
     child.stderr?.on('data', (d: Buffer) => {
-      this.output += d.toString()
+      const text = d.toString()
+      this.output += text
+      this.splitLines(text)
     })
     this.exitPromise = new Promise(resolve =>
       child.once('exit', code => {
@@ -61,6 +72,7 @@ export class AgentProcess {
       clusterKey: opts.clusterKey === undefined ? runClusterKeyFile() : opts.clusterKey,
       extraArgs: opts.extraArgs ?? [],
       token: opts.token,
+      startTimeoutMs: opts.startTimeoutMs,
     }
     const args = [
       MESHOS_BIN,
@@ -89,10 +101,15 @@ export class AgentProcess {
             throw new Error(`${full.name} exited (${child.signalCode ?? child.exitCode}): ${agent.output.slice(-2000)}`)
           return /http api: (http:\/\/\S+)/.exec(agent.output)?.[1]
         },
-        30_000,
+        full.startTimeoutMs ?? 30_000,
       )
       agent.client = new MeshClient(httpUrl, { timeoutMs: 2000, token: full.token })
-      const status = await agent.client.status()
+      // A loaded machine may take a few seconds to answer the first request.
+      const status = await waitFor(
+        `${full.name} to answer /v1/status`,
+        async () => await agent.client.status(),
+        full.startTimeoutMs ?? 30_000,
+      )
       agent.peerId = status.nodeId
       agent.addr = status.addrs[0] ?? ''
       full.httpPort = Number(new URL(httpUrl).port)
@@ -111,6 +128,21 @@ export class AgentProcess {
 
   get logs(): string {
     return this.output
+  }
+
+  /** Calls `listener` with each complete line the agent has logged, then with each line it logs
+   * (on stderr) from now on. */
+  onLogLine(listener: (line: string) => void): void {
+    const lines = this.output.split('\n')
+    lines.pop() // incomplete: it follows once complete
+    for (const line of lines) listener(line)
+    this.lineListeners.push(listener)
+  }
+
+  private splitLines(text: string): void {
+    const lines = (this.partialLine + text).split('\n')
+    this.partialLine = lines.pop() ?? ''
+    for (const line of lines) for (const listener of this.lineListeners) listener(line)
   }
 
   signal(sig: NodeJS.Signals): void {

@@ -275,6 +275,7 @@ export class MeshosNode implements NodeApi {
       host,
       cluster,
       isMember: peerId => members.isLiveMember(peerId),
+      holdsLog: peerId => replica.peers().includes(peerId),
       resendMs: t.assignmentResendMs,
       clock,
       metrics,

@@ -32,6 +32,8 @@ export interface AssignmentFeedInit {
   cluster: TaskCluster
   /** Only live members may subscribe. */
   isMember: (peerId: string) => boolean
+  /** Whether a node is in the Raft configuration: it reads its assignments from its own replica. */
+  holdsLog: (peerId: string) => boolean
   /** Unacknowledged frames are sent again after this long. */
   resendMs: number
   clock: Clock
@@ -74,6 +76,8 @@ export function pages(assignments: WireAssignment[]): WireAssignment[][] {
 
 export class AssignmentFeed {
   private readonly subscribers = new Map<string, Subscriber>()
+  /** When each member assigned work without a subscription was last told to subscribe. */
+  private readonly nudgedAtMs = new Map<string, number>()
   /** The term the subscribers subscribed in: a new term (a new leadership) starts over. */
   private term = 0
   private timer: TimerHandle | undefined
@@ -137,7 +141,11 @@ export class AssignmentFeed {
   /** Collects what this turn pushes to `node`, sent in one frame per kind at the end of the turn. */
   private queue(node: string, add: (batch: { assignments: WireAssignment[]; cancels: string[] }) => void): void {
     const sub = this.subscribers.get(node)
-    if (sub === undefined || !this.init.cluster.isReadyLeader()) return
+    if (!this.init.cluster.isReadyLeader()) return
+    if (sub === undefined) {
+      this.nudge(node)
+      return
+    }
     if (sub.batch === null) {
       sub.batch = { assignments: [], cancels: [] }
       queueMicrotask(() => {
@@ -154,6 +162,19 @@ export class AssignmentFeed {
     for (const assignments of pages(batch.assignments))
       this.push(node, sub, { type: 'assign', seq: 0, term: this.term, assignments })
     if (batch.cancels.length > 0) this.push(node, sub, { type: 'cancel', seq: 0, term: this.term, ids: batch.cancels })
+  }
+
+  /** A worker paused long enough to be declared dead was dropped, yet still believes it is
+   * subscribed (the leader did not change, its stream never broke): work assigned to it after it
+   * came back would wait forever. A notLeader frame from the leader itself makes it say hello and
+   * take the full set; sent at most once per resendMs. */
+  private nudge(node: string): void {
+    if (!this.init.isMember(node) || this.init.holdsLog(node)) return
+    const nowMs = this.init.clock.nowMs()
+    if (nowMs - (this.nudgedAtMs.get(node) ?? -Infinity) < this.init.resendMs) return
+    this.nudgedAtMs.set(node, nowMs)
+    if (this.nudgedAtMs.size > 10_000) this.nudgedAtMs.delete(this.nudgedAtMs.keys().next().value!)
+    this.send(node, { type: 'notLeader', leader: this.init.host.peerId })
   }
 
   private push(node: string, sub: Subscriber, message: AssignMessage & { seq: number }): void {
