@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import type { MeshosClient } from '../client/client.js'
 import { CLIENT_OPTIONS, clientFor, flags } from './args.js'
 import { formatTable } from './table.js'
+import { drainLine, drainMarker } from './drain-format.js'
 
 function parseQueryArgs(
   args: string[],
@@ -26,7 +27,7 @@ export async function nodesCommand(args: string[], env: Record<string, string | 
     nodes.map(n => [
       n.name,
       shortId(n.id),
-      n.state,
+      n.state + drainMarker(n.drain),
       `${n.allocated.cpus}/${n.capacity.cpus}`,
       `${n.allocated.memoryMb}/${n.capacity.memoryMb}`,
       String(n.running),
@@ -43,11 +44,13 @@ export async function statusCommand(args: string[], env: Record<string, string |
   const { client, json } = parseQueryArgs(args, env)
   const s = await client.status()
   if (json) return JSON.stringify(s, null, 2)
+  const drain = drainLine((await client.node(s.nodeId).catch(() => null))?.drain, Date.now())
   return [
     `node:     ${s.name} (${s.nodeId})`,
     `version:  ${s.version}`,
     `uptime:   ${(s.uptimeMs / 1000).toFixed(1)}s`,
     `role:     ${s.role ?? '-'}`,
+    ...(drain === null ? [] : [`drain:    ${drain}`]),
     `leader:   ${s.leader ?? '-'}`,
     `term:     ${s.term ?? '-'}`,
     ...(s.insecure ? ['insecure: yes (no cluster key, reachable beyond loopback)'] : []),

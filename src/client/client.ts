@@ -1,5 +1,5 @@
 // Typed client for a node's HTTP API, used by the CLI, the tests and scripts.
-import type { ClusterView, NodeView, StatusView } from '../http/node-api.js'
+import type { ClusterView, DrainView, LeaderTransferView, NodeView, StatusView } from '../http/node-api.js'
 import type { TaskList, TaskView } from '../tasks/task-service.js'
 import type { TaskState } from '../tasks/task-table.js'
 import type { TaskSpecInput } from '../tasks/spec.js'
@@ -9,6 +9,7 @@ import type { EventTopic, MeshEvent, ResyncNotice } from '../events/types.js'
 import { SseParser } from './sse-parser.js'
 
 export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
+export type { DrainView, LeaderTransferView }
 export type { EventTopic, MeshEvent, ResyncNotice }
 export { EVENT_TOPICS } from '../events/types.js'
 
@@ -17,6 +18,12 @@ export interface KvWrite {
   value?: string
   index: number
   term: number
+}
+
+export interface DrainOptions {
+  /** What still runs on the node after this many seconds is stopped and re-queued elsewhere
+   * (without costing a retry); absent: it may finish, however long it takes. */
+  deadlineSeconds?: number
 }
 
 export interface TaskSubmitted {
@@ -117,6 +124,27 @@ export class MeshosClient {
 
   async cluster(): Promise<ClusterView> {
     return await this.request('GET', '/v1/cluster')
+  }
+
+  /** Stops placements on `node` (a peer id or a unique name); answered once committed, with the
+   * node's view (`drain.state` is `drained` once it holds no task). */
+  async drainNode(node: string, opts: DrainOptions = {}): Promise<NodeView> {
+    return await this.request('POST', `/v1/nodes/${encodeURIComponent(node)}/drain`, opts)
+  }
+
+  async undrainNode(node: string): Promise<NodeView> {
+    return await this.request('POST', `/v1/nodes/${encodeURIComponent(node)}/undrain`)
+  }
+
+  /** Moves leadership to voter `to` (default: the most up-to-date voter); answered once a new
+   * leader is elected. */
+  async transferLeader(to?: string): Promise<LeaderTransferView> {
+    return await this.request('POST', '/v1/cluster/leader/transfer', to === undefined ? {} : { to })
+  }
+
+  /** Removes a voter that will never return; answered with the cluster after the change. */
+  async removeVoter(node: string): Promise<ClusterView> {
+    return await this.request('DELETE', `/v1/cluster/voters/${encodeURIComponent(node)}`)
   }
 
   /** Resolves once the write is committed (forwarded to the leader by the node). */

@@ -51,12 +51,16 @@ export interface TaskEventData {
   tenant: string
 }
 
-/** Progress of draining a node: no new placements, its running tasks finishing. */
+/** A node's drain changed: it started draining (no new placements; `draining` again when a new
+ * deadline replaced the old), it holds no task any more (`drained`), or it takes placements again
+ * (`undrained`). */
 export interface DrainEventData {
   nodeId: string
   name: string | null
-  /** Tasks still running on the node. */
+  /** Tasks still assigned to or running on the node. */
   running: number
+  /** When what still runs there is stopped and re-queued (epoch ms); null: no deadline, or undrained. */
+  deadlineAtMs: number | null
   message: string | null
 }
 
@@ -78,7 +82,7 @@ export type VoterEvent = EventOf<
   VoterEventData
 >
 export type TaskEvent = EventOf<'tasks', TaskState, TaskEventData>
-export type DrainEvent = EventOf<'drain', 'started' | 'progress' | 'drained' | 'undrained', DrainEventData>
+export type DrainEvent = EventOf<'drain', 'draining' | 'drained' | 'undrained', DrainEventData>
 
 export type MeshEvent = MemberEvent | LeaderEvent | VoterEvent | TaskEvent | DrainEvent
 

@@ -1,6 +1,8 @@
 // What the HTTP layer needs from a node, and the shapes it returns. Handlers depend on this
 // interface only, so they are tested in-process against a fake node.
 import type { ClusterView } from '../cluster/cluster-view.js'
+import type { LeaderTransferView } from '../cluster/cluster-admin.js'
+import type { DrainView } from '../tasks/drain-table.js'
 import type { RaftRoleView } from '../cluster/replica.js'
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskService } from '../tasks/task-service.js'
@@ -8,7 +10,7 @@ import type { IsolationView } from '../executor/sandbox.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
 import type { EventFeed } from '../events/event-hub.js'
 
-export type { ClusterView, IsolationView }
+export type { ClusterView, DrainView, IsolationView, LeaderTransferView }
 
 export interface StatusView {
   nodeId: string
@@ -43,6 +45,10 @@ export interface NodeView {
   startedAt: string | null
   /** Milliseconds since this node last heard from that one (0 for itself). */
   lastSeenMs: number
+  /** null unless an operator drains the node: it takes no new placements while `draining` (what
+   * it runs finishes, or is stopped and re-queued at `deadlineAtMs`), and holds nothing once
+   * `drained`; `sinceMs` is when it entered that state (epoch ms, as are the others). */
+  drain: DrainView | null
 }
 
 export interface NodeApi {
@@ -58,6 +64,16 @@ export interface NodeApi {
   kvDelete: (key: string) => Promise<{ key: string; index: number; term: number }>
   kvGet: (key: string) => Promise<string | undefined>
   kvList: () => Promise<Record<string, string>>
+  /** Stops new placements on the node `ref` names (a peer id or a unique name); what it runs
+   * finishes, or is stopped and re-queued `deadlineSeconds` from now. Resolves once committed,
+   * with the node's view. NodeNotFoundError / AmbiguousNodeError for a bad `ref`. */
+  drainNode: (ref: string, deadlineSeconds: number | undefined) => Promise<NodeView>
+  undrainNode: (ref: string) => Promise<NodeView>
+  /** Moves leadership to the voter `to` names, or to the most up-to-date voter; resolves once a
+   * new leader is elected (ClusterOperationError subclasses say why not). */
+  transferLeader: (to: string | undefined) => Promise<LeaderTransferView>
+  /** Removes a voter that will never return; resolves with the cluster after the change. */
+  removeVoter: (ref: string) => Promise<ClusterView>
   tasks: TaskApi
   /** What GET /v1/events streams. */
   events: EventFeed
