@@ -3,7 +3,7 @@
 // forwards to the leader; a mistake in the command line is a usage error (exit 2) before anything
 // is sent.
 import { parseArgs } from 'node:util'
-import type { ClusterView, LeaderTransferView, MeshosClient, NodeView } from '../client/client.js'
+import type { ClusterView, LeaderTransferView, MeshClient, NodeView } from '../client/client.js'
 import { CLIENT_OPTIONS, clientFor, flags } from './args.js'
 import { formatDuration, parseDuration } from './durations.js'
 import { OPERATE_USAGE, UsageError } from './usage.js'
@@ -13,7 +13,7 @@ type Env = Record<string, string | undefined>
 const DEADLINE_MAX_MS = 30 * 24 * 3600_000
 
 interface Parsed {
-  client: MeshosClient
+  client: MeshClient
   json: boolean
   positionals: string[]
   deadline: string | undefined

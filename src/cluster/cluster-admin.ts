@@ -14,6 +14,7 @@ import { voterRemovalProblem } from '../election/voter-removal.js'
 import type { Clock } from '../util/clock.js'
 import { askAdmin, NOT_LEADER, serveAdmin, type AdminAnswer, type AdminRequest } from './admin-rpc.js'
 import { clusterView, type ClusterView } from './cluster-view.js'
+import type { LeaderTransferView } from './cluster-view-schema.js'
 import {
   ClusterOperationError,
   ConfigChangePendingError,
@@ -30,14 +31,6 @@ import {
 import type { LeaderLocator } from './leader-locator.js'
 import { knownNodes, resolveNode, type NamedNode } from './node-ref.js'
 import type { Replica } from './replica.js'
-
-/** The answer to a transfer: who leads now (usually the voter asked for), and who led before. */
-export interface LeaderTransferView {
-  leader: string
-  name: string | null
-  term: number
-  previous: { leader: string | null; name: string | null; term: number }
-}
 
 /** Election timeouts (at most 600 ms each at the defaults) a transfer waits for its target to
  * hold the whole log, and then for the election: a voter within reach needs a round trip or two. */
@@ -136,13 +129,20 @@ export class ClusterAdmin {
       return { ok: false, code: NOT_LEADER, message: 'not the leader', leader: this.init.leaders.leader() }
     try {
       const value =
-        request.op === 'transferLeader' ? await this.transferHere(raft, request.to) : await this.removeHere(raft, request.node)
+        request.op === 'transferLeader'
+          ? await this.transferHere(raft, request.to)
+          : await this.removeHere(raft, request.node)
       return { ok: true, value }
     } catch (err) {
       if (err instanceof NotLeaderError)
         return { ok: false, code: NOT_LEADER, message: err.message, leader: err.leader ?? null }
       if (err instanceof ClusterOperationError || err instanceof NoLeaderError)
-        return { ok: false, code: err instanceof NoLeaderError ? 'no_leader' : err.code, message: err.message, leader: null }
+        return {
+          ok: false,
+          code: err instanceof NoLeaderError ? 'no_leader' : err.code,
+          message: err.message,
+          leader: null,
+        }
       this.log.warn({ err: (err as Error).message, op: request.op }, 'operator request failed')
       return { ok: false, code: 'no_leader', message: (err as Error).message, leader: null }
     }

@@ -2,7 +2,7 @@
 // an id and a time by the hub (event-hub.ts). Clients and the HTTP layer take these types from here.
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskState } from '../tasks/task-table.js'
-import type { RaftRoleView } from '../cluster/replica.js'
+import type { RaftRoleView } from '../cluster/cluster-view-schema.js'
 
 export const EVENT_TOPICS = ['members', 'leader', 'voters', 'tasks', 'drain'] as const
 export type EventTopic = (typeof EVENT_TOPICS)[number]
@@ -51,9 +51,9 @@ export interface TaskEventData {
   tenant: string
 }
 
-/** A node's drain changed: it started draining (no new placements; `draining` again when a new
- * deadline replaced the old), it holds no task any more (`drained`), or it takes placements again
- * (`undrained`). */
+/** A node's drain: it started draining (no new placements), a task left it or a new deadline
+ * replaced the old (`progress`), it holds no task any more (`drained`), or it takes placements
+ * again (`undrained`). */
 export interface DrainEventData {
   nodeId: string
   name: string | null
@@ -82,7 +82,7 @@ export type VoterEvent = EventOf<
   VoterEventData
 >
 export type TaskEvent = EventOf<'tasks', TaskState, TaskEventData>
-export type DrainEvent = EventOf<'drain', 'draining' | 'drained' | 'undrained', DrainEventData>
+export type DrainEvent = EventOf<'drain', 'started' | 'progress' | 'drained' | 'undrained', DrainEventData>
 
 export type MeshEvent = MemberEvent | LeaderEvent | VoterEvent | TaskEvent | DrainEvent
 

@@ -53,12 +53,13 @@ export function feedEvents(hub: EventHub, { membership, replica, table }: EventS
       })
   })
 
+  const ACTIVE = new Set(['assigned', 'running'])
   table.onEvent(ev => {
     if (ev.type === 'drain' && ev.index > replica.replayedThroughIndex) {
       const { change } = ev
       hub.publish({
         topic: 'drain',
-        type: change.type,
+        type: change.type !== 'draining' ? change.type : change.deadlineReplaced ? 'progress' : 'started',
         data: {
           nodeId: change.node,
           name: nameOf(change.node),
@@ -84,5 +85,25 @@ export function feedEvents(hub: EventHub, { membership, replica, table }: EventS
         tenant: task.spec.tenant,
       },
     })
+    // A task left a draining node: one fewer to wait for.
+    const drain = ev.node === null ? undefined : table.drains.get(ev.node)
+    if (
+      ev.node !== null &&
+      drain?.state === 'draining' &&
+      ev.from !== null &&
+      ACTIVE.has(ev.from) &&
+      !ACTIVE.has(task.state)
+    )
+      hub.publish({
+        topic: 'drain',
+        type: 'progress',
+        data: {
+          nodeId: ev.node,
+          name: nameOf(ev.node),
+          running: table.activeOn(ev.node),
+          deadlineAtMs: drain.deadlineAtMs,
+          message: `task ${task.id} left it (${task.state})`,
+        },
+      })
   })
 }

@@ -77,10 +77,13 @@ export interface NodeHolding {
 }
 
 export function heldByNode(placer: Placer, drains: DrainTable): NodeHolding[] {
-  return placer
-    .schedulerNodes()
-    .map(n => {
-      const drain = drains.get(n.id)
-      return { id: n.id, allocated: n.allocated, taskCount: n.taskCount, drain: drain === undefined ? null : { ...drain } }
-    })
+  return placer.schedulerNodes().map(n => {
+    const drain = drains.get(n.id)
+    return {
+      id: n.id,
+      allocated: n.allocated,
+      taskCount: n.taskCount,
+      drain: drain === undefined ? null : { ...drain },
+    }
+  })
 }

@@ -169,7 +169,8 @@ export class AssignmentStream implements AssignmentSource {
     }
     if (msg.type === 'revoke') {
       // The attempt named, not a later one the leader may already have assigned here again.
-      for (const { id, attempt } of msg.tasks) if (this.assignments.get(id)?.attempt === attempt) this.assignments.delete(id)
+      for (const { id, attempt } of msg.tasks)
+        if (this.assignments.get(id)?.attempt === attempt) this.assignments.delete(id)
       this.emit({ type: 'revoked' })
       return
     }

@@ -75,9 +75,7 @@ export class DrainTable {
     if (known.deadlineAtMs === deadlineAtMs) return null
     known.deadlineAtMs = deadlineAtMs
     // A drained node holds nothing that a deadline could stop: only the record changes.
-    return known.state === 'draining'
-      ? { node, type: 'draining', drain: { ...known }, deadlineReplaced: true }
-      : null
+    return known.state === 'draining' ? { node, type: 'draining', drain: { ...known }, deadlineReplaced: true } : null
   }
 
   /** A draining node holds no task any more. */

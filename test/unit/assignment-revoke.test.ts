@@ -150,19 +150,43 @@ describe('an attempt taken back from its node', () => {
       const events: AssignmentEvent[] = []
       stream.onEvent(ev => events.push(ev))
       stream.start()
-      const wire = (id: string, attempt: number): WireAssignment => ({ id, attempt, spec: spec(), cancelRequested: false })
-      stream.onFrame('L', { v: 1, type: 'full', seq: 1, term: 2, assignments: [wire('a', 1), wire('b', 1)], last: true })
-      assert.deepEqual([...stream.active()].map(a => a.id), ['a', 'b'])
+      const wire = (id: string, attempt: number): WireAssignment => ({
+        id,
+        attempt,
+        spec: spec(),
+        cancelRequested: false,
+      })
+      stream.onFrame('L', {
+        v: 1,
+        type: 'full',
+        seq: 1,
+        term: 2,
+        assignments: [wire('a', 1), wire('b', 1)],
+        last: true,
+      })
+      assert.deepEqual(
+        [...stream.active()].map(a => a.id),
+        ['a', 'b'],
+      )
       stream.onFrame('L', { v: 1, type: 'revoke', seq: 2, term: 2, tasks: [{ id: 'a', attempt: 1 }] })
-      assert.deepEqual([...stream.active()].map(a => a.id), ['b'])
+      assert.deepEqual(
+        [...stream.active()].map(a => a.id),
+        ['b'],
+      )
       assert.deepEqual(events.at(-1), { type: 'revoked' })
       // A revoke of an older attempt leaves the newer one the leader assigned here since.
       stream.onFrame('L', { v: 1, type: 'assign', seq: 3, term: 2, assignments: [wire('b', 2)] })
       stream.onFrame('L', { v: 1, type: 'revoke', seq: 4, term: 2, tasks: [{ id: 'b', attempt: 1 }] })
-      assert.deepEqual([...stream.active()].map(a => `${a.id}/${a.attempt}`), ['b/2'])
+      assert.deepEqual(
+        [...stream.active()].map(a => `${a.id}/${a.attempt}`),
+        ['b/2'],
+      )
       // Only the leader it said hello to may revoke.
       stream.onFrame('X', { v: 1, type: 'revoke', seq: 5, term: 2, tasks: [{ id: 'b', attempt: 2 }] })
-      assert.deepEqual([...stream.active()].map(a => `${a.id}/${a.attempt}`), ['b/2'])
+      assert.deepEqual(
+        [...stream.active()].map(a => `${a.id}/${a.attempt}`),
+        ['b/2'],
+      )
       stream.stop()
     })
   })

@@ -176,10 +176,7 @@ describe('master: drains, with a fake clock', () => {
     ])
     const table = new TaskTable()
     table.apply({ type: 'node.drain', node: 'n1', at: 1, deadlineAtMs: null }, 1)
-    table.apply(
-      { type: 'task.submit', tasks: ['a', 'b', 'c'].map(id => ({ id, spec: spec(), submittedAt: 1 })) },
-      2,
-    )
+    table.apply({ type: 'task.submit', tasks: ['a', 'b', 'c'].map(id => ({ id, spec: spec(), submittedAt: 1 })) }, 2)
     const cluster = { table, isReadyLeader: () => true, term: () => 2 } as unknown as TaskCluster
     const placer = new Placer({ self: 'n1', cluster, members, policy: 'bin-pack', maxTasksPerRound: 100 })
     const plan = placer.planRound(1000)

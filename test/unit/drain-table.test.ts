@@ -17,7 +17,10 @@ function spec(extra: Record<string, unknown> = {}): TaskSpec {
   return r.spec
 }
 
-const submit = (id: string, s = spec()): TaskCommand => ({ type: 'task.submit', tasks: [{ id, spec: s, submittedAt: 1000 }] })
+const submit = (id: string, s = spec()): TaskCommand => ({
+  type: 'task.submit',
+  tasks: [{ id, spec: s, submittedAt: 1000 }],
+})
 const assign = (id: string, node: string, attempt = 1): TaskCommand => ({
   type: 'task.assign',
   term: 2,
@@ -32,7 +35,17 @@ const succeeded = (id: string, node: string, attempt = 1): TaskCommand => ({
   type: 'task.report',
   node,
   events: [
-    { kind: 'finished', id, attempt, at: 3000, startedAt: 2000, reason: 'exited', exitCode: 0, signal: null, message: '' },
+    {
+      kind: 'finished',
+      id,
+      attempt,
+      at: 3000,
+      startedAt: 2000,
+      reason: 'exited',
+      exitCode: 0,
+      signal: null,
+      message: '',
+    },
   ],
 })
 const drain = (node: string, at = 5000, deadlineAtMs: number | null = null): TaskCommand => ({
@@ -100,7 +113,11 @@ describe('drains in the task table', () => {
     apply(assign('a', 'n1'))
     assert.equal(table.get('a')?.state, 'pending')
     apply({ type: 'node.drained', node: 'n1', at: 6000 })
-    apply({ type: 'task.submit', term: 2, tasks: [{ id: 'c', spec: spec(), submittedAt: 1, assign: { node: 'n1', placement: 'p' } }] })
+    apply({
+      type: 'task.submit',
+      term: 2,
+      tasks: [{ id: 'c', spec: spec(), submittedAt: 1, assign: { node: 'n1', placement: 'p' } }],
+    })
     assert.equal(table.get('c')?.state, 'pending', 'a placement riding in the submission is fenced too')
     apply(assign('b', 'n2'))
     assert.equal(table.get('b')?.node, 'n2')
@@ -136,7 +153,12 @@ describe('drains in the task table', () => {
     apply(evict('n1', [['a', 1]]))
     assert.equal(table.get('a')?.state, 'assigned', 'undrained before the eviction applied')
     apply(drain('n1', 7000, 8000))
-    apply(evict('n1', [['b', 1], ['a', 2]]))
+    apply(
+      evict('n1', [
+        ['b', 1],
+        ['a', 2],
+      ]),
+    )
     assert.equal(table.get('b')?.state, 'assigned', 'b runs on n2')
     assert.equal(table.get('a')?.attempt, 1, 'attempt 2 of a was never assigned')
     apply(started('c', 'n1'), succeeded('c', 'n1'), evict('n1', [['c', 1]]))
@@ -170,10 +192,13 @@ describe('drains in the task table', () => {
     assert.equal(sm.validateSnapshot(snapshot), null)
     const copy = new ClusterStateMachine()
     copy.restore(snapshot)
-    assert.deepEqual([...copy.tasks.drains.all()], [
-      { node: 'n1', state: 'draining', sinceMs: 5000, deadlineAtMs: 90_000 },
-      { node: 'n2', state: 'drained', sinceMs: 7000, deadlineAtMs: null },
-    ])
+    assert.deepEqual(
+      [...copy.tasks.drains.all()],
+      [
+        { node: 'n1', state: 'draining', sinceMs: 5000, deadlineAtMs: 90_000 },
+        { node: 'n2', state: 'drained', sinceMs: 7000, deadlineAtMs: null },
+      ],
+    )
     // A snapshot from before drains existed restores with none; an empty state clears them.
     const { drains: _drains, ...older } = snapshot as Record<string, unknown>
     copy.restore(older)
@@ -243,10 +268,22 @@ describe('drain commands as the log carries them', () => {
     ['an eviction of nothing', { type: 'task.evict', node: 'n1', tasks: [], at: 1, message: '' }],
     [
       'an eviction of 5,001 attempts',
-      { type: 'task.evict', node: 'n1', tasks: Array.from({ length: 5001 }, () => ({ id: 'a', attempt: 1 })), at: 1, message: '' },
+      {
+        type: 'task.evict',
+        node: 'n1',
+        tasks: Array.from({ length: 5001 }, () => ({ id: 'a', attempt: 1 })),
+        at: 1,
+        message: '',
+      },
     ],
-    ['an eviction of attempt 0', { type: 'task.evict', node: 'n1', tasks: [{ id: 'a', attempt: 0 }], at: 1, message: '' }],
-    ['an eviction with a long message', { type: 'task.evict', node: 'n1', tasks: [{ id: 'a', attempt: 1 }], at: 1, message: 'm'.repeat(1025) }],
+    [
+      'an eviction of attempt 0',
+      { type: 'task.evict', node: 'n1', tasks: [{ id: 'a', attempt: 0 }], at: 1, message: '' },
+    ],
+    [
+      'an eviction with a long message',
+      { type: 'task.evict', node: 'n1', tasks: [{ id: 'a', attempt: 1 }], at: 1, message: 'm'.repeat(1025) },
+    ],
   ]
   for (const [what, command] of malformed)
     it(`refuses ${what}, and the state machine skips it`, () => {

@@ -100,7 +100,12 @@ const fakeNode: NodeApi = {
   // The operator's routes have their own tests (http-operate.test.ts).
   drainNode: async () => member,
   undrainNode: async () => member,
-  transferLeader: async () => ({ leader: 'peer-a', name: 'a', term: 2, previous: { leader: 'peer-a', name: 'a', term: 2 } }),
+  transferLeader: async () => ({
+    leader: 'peer-a',
+    name: 'a',
+    term: 2,
+    previous: { leader: 'peer-a', name: 'a', term: 2 },
+  }),
   removeVoter: async () => await fakeNode.clusterView(),
   // Route-level checks only; the task service itself is exercised by the integration tests.
   tasks: {

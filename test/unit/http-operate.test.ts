@@ -63,7 +63,14 @@ const fakeNode = {
   drainNode: async (ref: string, deadlineSeconds: number | undefined) => {
     calls.push(['drain', ref, deadlineSeconds])
     refuse(ref)
-    return { ...view, drain: { state: 'draining', sinceMs: 1000, deadlineAtMs: deadlineSeconds === undefined ? null : 1000 + deadlineSeconds * 1000 } }
+    return {
+      ...view,
+      drain: {
+        state: 'draining',
+        sinceMs: 1000,
+        deadlineAtMs: deadlineSeconds === undefined ? null : 1000 + deadlineSeconds * 1000,
+      },
+    }
   },
   undrainNode: async (ref: string) => {
     calls.push(['undrain', ref])
@@ -130,7 +137,12 @@ describe('HTTP API: operating the cluster', () => {
   it('POST /v1/cluster/leader/transfer: to a named voter, or with no body to the best one', async () => {
     const named = await send('POST', '/v1/cluster/leader/transfer', '{"to": "b"}')
     assert.equal(named.statusCode, 200)
-    assert.deepEqual(named.json(), { leader: 'peer-b', name: 'b', term: 3, previous: { leader: 'peer-a', name: 'a', term: 2 } })
+    assert.deepEqual(named.json(), {
+      leader: 'peer-b',
+      name: 'b',
+      term: 3,
+      previous: { leader: 'peer-a', name: 'a', term: 2 },
+    })
     assert.equal((await send('POST', '/v1/cluster/leader/transfer', '{}')).statusCode, 200)
     assert.equal((await send('POST', '/v1/cluster/leader/transfer')).statusCode, 200)
     assert.deepEqual(calls, [
@@ -155,12 +167,48 @@ describe('HTTP API: operating the cluster', () => {
     ['a null deadline', 'POST', '/v1/nodes/b/drain', '{"deadlineSeconds": null}', deadlineMessage],
     ['an unknown drain field', 'POST', '/v1/nodes/b/drain', '{"deadline": 5}', 'body.deadline: is not a known field'],
     ['a drain body that is not an object', 'POST', '/v1/nodes/b/drain', '[5]', 'body: must be object'],
-    ['an over-long node id to drain', 'POST', `/v1/nodes/${'x'.repeat(129)}/drain`, undefined, 'params.id: must NOT have more than 128 characters'],
-    ['an over-long node id to undrain', 'POST', `/v1/nodes/${'x'.repeat(129)}/undrain`, undefined, 'params.id: must NOT have more than 128 characters'],
-    ['a transfer target that is not text', 'POST', '/v1/cluster/leader/transfer', '{"to": 5}', 'body.to: must be string'],
-    ['an empty transfer target', 'POST', '/v1/cluster/leader/transfer', '{"to": ""}', 'body.to: must NOT have fewer than 1 characters'],
-    ['an unknown transfer field', 'POST', '/v1/cluster/leader/transfer', '{"target": "b"}', 'body.target: is not a known field'],
-    ['an over-long voter id', 'DELETE', `/v1/cluster/voters/${'x'.repeat(129)}`, undefined, 'params.id: must NOT have more than 128 characters'],
+    [
+      'an over-long node id to drain',
+      'POST',
+      `/v1/nodes/${'x'.repeat(129)}/drain`,
+      undefined,
+      'params.id: must NOT have more than 128 characters',
+    ],
+    [
+      'an over-long node id to undrain',
+      'POST',
+      `/v1/nodes/${'x'.repeat(129)}/undrain`,
+      undefined,
+      'params.id: must NOT have more than 128 characters',
+    ],
+    [
+      'a transfer target that is not text',
+      'POST',
+      '/v1/cluster/leader/transfer',
+      '{"to": 5}',
+      'body.to: must be string',
+    ],
+    [
+      'an empty transfer target',
+      'POST',
+      '/v1/cluster/leader/transfer',
+      '{"to": ""}',
+      'body.to: must NOT have fewer than 1 characters',
+    ],
+    [
+      'an unknown transfer field',
+      'POST',
+      '/v1/cluster/leader/transfer',
+      '{"target": "b"}',
+      'body.target: is not a known field',
+    ],
+    [
+      'an over-long voter id',
+      'DELETE',
+      `/v1/cluster/voters/${'x'.repeat(129)}`,
+      undefined,
+      'params.id: must NOT have more than 128 characters',
+    ],
   ]
   for (const [what, method, url, payload, message] of badInputs) {
     it(`${what} is a 400 invalid_request naming the field, and reaches nothing`, async () => {

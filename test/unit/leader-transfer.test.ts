@@ -19,7 +19,8 @@ function elect(net: RaftNetwork, id: NodeId): void {
 /** Voters a, b, c and learner d, with a leading and everyone holding its log. */
 function clusterWithLearner(seed: number): RaftNetwork {
   const net = new RaftNetwork({ seed })
-  for (const id of ['a', 'b', 'c', 'd']) net.addNode(id, RaftCore.bootstrapState({ voters: ['a', 'b', 'c'], learners: ['d'] }))
+  for (const id of ['a', 'b', 'c', 'd'])
+    net.addNode(id, RaftCore.bootstrapState({ voters: ['a', 'b', 'c'], learners: ['d'] }))
   elect(net, 'a')
   net.propose('a', 'x')
   net.run(2)

@@ -27,7 +27,11 @@ describe('voterRemovalProblem', () => {
       'last_voter',
     ],
     // Two voters left (L and b) need both; b is not alive.
-    ['a voter when the one left besides the leader is dead', { config, leaderId: 'L', id: 'c', isAlive: aliveOnly() }, 'no_quorum'],
+    [
+      'a voter when the one left besides the leader is dead',
+      { config, leaderId: 'L', id: 'c', isAlive: aliveOnly() },
+      'no_quorum',
+    ],
     [
       'one of five with two others dead',
       { config: { voters: ['L', 'b', 'c', 'e', 'f'], learners: [] }, leaderId: 'L', id: 'f', isAlive: aliveOnly('b') },
@@ -35,7 +39,12 @@ describe('voterRemovalProblem', () => {
     ],
     [
       'one of five with one other dead',
-      { config: { voters: ['L', 'b', 'c', 'e', 'f'], learners: [] }, leaderId: 'L', id: 'f', isAlive: aliveOnly('b', 'c') },
+      {
+        config: { voters: ['L', 'b', 'c', 'e', 'f'], learners: [] },
+        leaderId: 'L',
+        id: 'f',
+        isAlive: aliveOnly('b', 'c'),
+      },
       null,
     ],
   ]
@@ -60,11 +69,14 @@ describe('resolveNode', () => {
   })
 
   it('a name two nodes have is ambiguous, listing their ids; an unknown one is not found', () => {
-    assert.throws(() => resolveNode('edge-2', nodes), (err: Error) => {
-      assert.ok(err instanceof AmbiguousNodeError)
-      assert.match(err.message, /2 nodes are named "edge-2".*12D3KooWB, 12D3KooWC/)
-      return true
-    })
+    assert.throws(
+      () => resolveNode('edge-2', nodes),
+      (err: Error) => {
+        assert.ok(err instanceof AmbiguousNodeError)
+        assert.match(err.message, /2 nodes are named "edge-2".*12D3KooWB, 12D3KooWC/)
+        return true
+      },
+    )
     assert.throws(() => resolveNode('edge-9', nodes), NodeNotFoundError)
     assert.throws(() => resolveNode('', nodes), NodeNotFoundError)
   })

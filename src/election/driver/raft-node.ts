@@ -316,10 +316,7 @@ export class RaftNode {
    * of a later term, or after `electMs` without one. The leader that answers is usually the
    * target, but an ordinary election may pick another voter if its campaign failed.
    */
-  async transferLeadership(
-    to: NodeId | null,
-    opts: { catchUpMs: number; electMs: number },
-  ): Promise<TransferOutcome> {
+  async transferLeadership(to: NodeId | null, opts: { catchUpMs: number; electMs: number }): Promise<TransferOutcome> {
     this.assertRunning()
     if (this.transferring) return { ok: false, problem: 'busy' }
     this.transferring = true
@@ -341,7 +338,8 @@ export class RaftNode {
       while (Date.now() < electUntil && !this.stopping) {
         await sleep(this.tickMs)
         const leader = this.core.leader
-        if (leader !== null && this.core.term > fromTerm) return { ok: true, target: successor, leader, term: this.core.term }
+        if (leader !== null && this.core.term > fromTerm)
+          return { ok: true, target: successor, leader, term: this.core.term }
       }
       return { ok: false, problem: 'timeout', target: successor }
     } finally {
