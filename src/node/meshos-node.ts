@@ -220,7 +220,7 @@ export class MeshosNode implements NodeApi {
       dataDir: config.dataDir,
       bootstrap: config.bootstrap.length === 0,
       bootstrapPeers: config.bootstrap,
-      knownVoters: () => [],
+      knownVoters: () => leaders?.voters() ?? [],
       metrics,
       logger: log,
     })
