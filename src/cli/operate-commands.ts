@@ -7,10 +7,9 @@ import type { ClusterView, LeaderTransferView, MeshClient, NodeView } from '../c
 import { CLIENT_OPTIONS, clientFor, flags } from './args.js'
 import { formatDuration, parseDuration } from './durations.js'
 import { OPERATE_USAGE, UsageError } from './usage.js'
+import { DRAIN_DEADLINE_MAX_SECONDS } from '../http/schemas.js'
 
 type Env = Record<string, string | undefined>
-
-const DEADLINE_MAX_MS = 30 * 24 * 3600_000
 
 interface Parsed {
   client: MeshClient
@@ -52,13 +51,17 @@ function exactly(command: string, positionals: string[], names: string[]): strin
   return positionals
 }
 
-/** Seconds from a --deadline: ms, or 30s, 5m, 1h30m; 0 stops what runs at once. */
+/** Seconds from a --deadline: seconds (a bare number, as the API takes them), or 30s, 5m, 1h30m;
+ * 0 stops what runs at once. */
 export function deadlineSeconds(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined
-  const ms = parseDuration(raw)
-  if (ms === null || ms > DEADLINE_MAX_MS)
-    throw new UsageError(`--deadline "${raw}": expected a duration like 30s, 5m or 1h (at most 30 days)`, OPERATE_USAGE)
-  return ms / 1000
+  const seconds = /^\d+$/.test(raw) ? Number(raw) : (parseDuration(raw) ?? NaN) / 1000
+  if (!(seconds <= DRAIN_DEADLINE_MAX_SECONDS))
+    throw new UsageError(
+      `--deadline "${raw}": expected seconds or a duration like 30s, 5m or 1h (at most 30 days)`,
+      OPERATE_USAGE,
+    )
+  return seconds
 }
 
 function who(n: { id: string; name: string | null }): string {

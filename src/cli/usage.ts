@@ -65,8 +65,9 @@ export const EVENTS_USAGE = `meshos events [--topic T]... [--since ID] [--json]
 
 export const OPERATE_USAGE = `meshos drain NODE [--deadline DURATION] [--json]
   stops placing tasks on NODE (a peer id or a node name): what runs there finishes, or with
-  --deadline is stopped after DURATION (30s, 5m, 1h; 0: now) and re-queued elsewhere, which
-  costs the task no retry. The node then reports drained. Draining again replaces the deadline
+  --deadline is stopped after DURATION (seconds, or 30s, 5m, 1h; 0: now) and re-queued
+  elsewhere, which costs the task no retry. The node then reports drained. Draining again
+  replaces the deadline
 meshos undrain NODE [--json]          NODE takes tasks again
 meshos leader transfer [NODE] [--json]
   hands leadership to voter NODE (default: the most up-to-date voter) and waits for the election
