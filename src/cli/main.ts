@@ -8,6 +8,7 @@ import { devCommand } from './dev-command.js'
 import { httpTokenCommand } from './http-token-command.js'
 import { clusterCommand, nodesCommand, statusCommand } from './query-commands.js'
 import { eventsCommand } from './events-command.js'
+import { drainCommand, leaderCommand, undrainCommand, votersCommand } from './operate-commands.js'
 import { cancelCommand, logsCommand, runCommand, taskCommand, tasksCommand } from './task-commands.js'
 import { COMMAND_USAGE, USAGE, UsageError } from './usage.js'
 import { StartupError } from '../node/startup-error.js'
@@ -53,6 +54,14 @@ async function run(argv: string[]): Promise<number> {
       return await cancelCommand(args, env)
     case 'events':
       return await eventsCommand(args, env)
+    case 'drain':
+      return await drainCommand(args, env)
+    case 'undrain':
+      return await undrainCommand(args, env)
+    case 'leader':
+      return await leaderCommand(args, env)
+    case 'voters':
+      return await votersCommand(args, env)
     case 'http-token':
       return await httpTokenCommand(args)
     case 'version':

@@ -7,6 +7,7 @@ import { clusterHealth } from './cluster-health.js'
 import { formatDuration } from './durations.js'
 import { PLAIN, paintState, styleFor, type Style } from './style.js'
 import { formatTable } from './table.js'
+import { drainLine, drainMarker } from './drain-format.js'
 
 type Env = Record<string, string | undefined>
 
@@ -39,7 +40,7 @@ export function formatNodes(nodes: NodeView[], style: Style = PLAIN): string {
     nodes.map(n => [
       n.name,
       shortId(n.id),
-      paintState(style, n.state),
+      paintState(style, n.state) + drainMarker(n.drain),
       `${n.allocated.cpus}/${n.capacity.cpus}`,
       `${n.allocated.memoryMb}/${n.capacity.memoryMb}`,
       String(n.running),
@@ -102,6 +103,8 @@ export function formatStatus(
       lines.push(['health', `${paintState(style, health.state)}: ${health.summary}`])
     }
   }
+  const drain = drainLine(known.find(n => n.id === s.nodeId)?.drain, Date.now())
+  if (drain !== null) lines.push(['drain', drain])
   lines.push(['version', `${s.version}, up ${formatDuration(s.uptimeMs)}`])
   if (s.insecure) lines.push(['insecure', style.yellow('yes (no cluster key, reachable beyond loopback)')])
   lines.push([

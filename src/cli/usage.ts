@@ -63,6 +63,20 @@ export const EVENTS_USAGE = `meshos events [--topic T]... [--since ID] [--json]
   also takes --addr URL and --token-file FILE (as for run)
 `
 
+export const OPERATE_USAGE = `meshos drain NODE [--deadline DURATION] [--json]
+  stops placing tasks on NODE (a peer id or a node name): what runs there finishes, or with
+  --deadline is stopped after DURATION (seconds, or 30s, 5m, 1h; 0: now) and re-queued
+  elsewhere, which costs the task no retry. The node then reports drained. Draining again
+  replaces the deadline
+meshos undrain NODE [--json]          NODE takes tasks again
+meshos leader transfer [NODE] [--json]
+  hands leadership to voter NODE (default: the most up-to-date voter) and waits for the election
+meshos voters remove NODE [--json]
+  removes voter NODE, one that will never return; refused for the leader, the last voter, and
+  when the voters left would not hold a live majority
+  each also takes --addr URL and --token-file FILE (as for run)
+`
+
 export const HTTP_TOKEN_USAGE = `meshos http-token [FILE]
   makes a random token for the HTTP API and prints it, or writes it to FILE (mode 0600; an
   existing FILE is never overwritten). Give the file to the agent as --http-token-file FILE and
@@ -89,6 +103,9 @@ commands:
   logs      print (or follow) a task's output
   cancel    cancel tasks
   events    follow what happens in the cluster, as it happens
+  drain     stop placing tasks on a node (undrain: place them again)
+  leader    hand leadership to another voter (leader transfer)
+  voters    remove a voter that will never return (voters remove)
   http-token  make a token for the HTTP API
   help      show this text (meshos help COMMAND: that command's options)
 
@@ -135,6 +152,7 @@ meshos nodes|status|cluster [--addr URL] [--token-file FILE] [--json]
 ${RUN_USAGE}
 ${TASKS_USAGE}
 ${EVENTS_USAGE}
+${OPERATE_USAGE}
 ${HTTP_TOKEN_USAGE}`
 
 /** `meshos help COMMAND` and `meshos COMMAND --help`. */
@@ -145,6 +163,10 @@ export const COMMAND_USAGE: Record<string, string> = {
   logs: TASKS_USAGE,
   cancel: TASKS_USAGE,
   events: EVENTS_USAGE,
+  drain: OPERATE_USAGE,
+  undrain: OPERATE_USAGE,
+  leader: OPERATE_USAGE,
+  voters: OPERATE_USAGE,
   'http-token': HTTP_TOKEN_USAGE,
   keygen: KEYGEN_USAGE,
 }

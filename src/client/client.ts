@@ -2,8 +2,16 @@
 // MeshClient } from 'meshos/client'`). What it sends and what it gets back are typed from the
 // zod schemas the node validates requests with and documents its answers with.
 import type { z } from 'zod'
-import type { ClusterView, KvDeleteAnswer, KvPutAnswer, NodeView, StatusView } from '../http/views.js'
-import type { listTasksQuery, taskLogsQuery } from '../http/schemas.js'
+import type {
+  ClusterView,
+  DrainView,
+  KvDeleteAnswer,
+  KvPutAnswer,
+  LeaderTransferView,
+  NodeView,
+  StatusView,
+} from '../http/views.js'
+import type { drainBody, listTasksQuery, taskLogsQuery } from '../http/schemas.js'
 import type { OpenApiDocument } from '../http/responses.js'
 import type { SubmissionAnswer, TaskList, TaskSubmitted, TaskView } from '../tasks/task-view.js'
 import type { TaskState } from '../tasks/task-table.js'
@@ -15,6 +23,7 @@ import { isApiErrorCode, type ApiErrorCode } from '../http/error-codes.js'
 
 export type { ApiErrorCode, ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
 export type { OpenApiDocument, SubmissionAnswer, TaskSubmitted }
+export type { DrainView, LeaderTransferView }
 export type { EventTopic, MeshEvent, ResyncNotice }
 export { EVENT_TOPICS } from '../events/types.js'
 
@@ -22,6 +31,10 @@ export type KvPut = KvPutAnswer
 export type KvDelete = KvDeleteAnswer
 /** What a committed write answers: the log index and term it was committed at. */
 export type KvWrite = KvPut | KvDelete
+
+/** `deadlineSeconds`: what still runs on the node then is stopped and re-queued elsewhere
+ * (without costing a retry); absent: it may finish, however long it takes. */
+export type DrainOptions = NonNullable<z.input<typeof drainBody>>
 
 /** Filters and paging of GET /v1/tasks, as the node parses them. */
 export type TaskQuery = Partial<z.output<typeof listTasksQuery>>
@@ -119,6 +132,27 @@ export class MeshClient {
 
   async cluster(): Promise<ClusterView> {
     return await this.request('GET', '/v1/cluster')
+  }
+
+  /** Stops placements on `node` (a peer id or a unique name); answered once committed, with the
+   * node's view (`drain.state` is `drained` once it holds no task). */
+  async drainNode(node: string, opts: DrainOptions = {}): Promise<NodeView> {
+    return await this.request('POST', `/v1/nodes/${encodeURIComponent(node)}/drain`, opts)
+  }
+
+  async undrainNode(node: string): Promise<NodeView> {
+    return await this.request('POST', `/v1/nodes/${encodeURIComponent(node)}/undrain`)
+  }
+
+  /** Moves leadership to voter `to` (default: the most up-to-date voter); answered once a new
+   * leader is elected. */
+  async transferLeader(to?: string): Promise<LeaderTransferView> {
+    return await this.request('POST', '/v1/cluster/leader/transfer', to === undefined ? {} : { to })
+  }
+
+  /** Removes a voter that will never return; answered with the cluster after the change. */
+  async removeVoter(node: string): Promise<ClusterView> {
+    return await this.request('DELETE', `/v1/cluster/voters/${encodeURIComponent(node)}`)
   }
 
   /** Resolves once the write is committed (forwarded to the leader by the node). */

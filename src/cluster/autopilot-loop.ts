@@ -1,5 +1,6 @@
 // On the leader: reconsiders the voter set every autopilotIntervalMs and proposes the one change
-// the pure planner (election/autopilot.ts) asks for, if any.
+// the pure planner (election/autopilot.ts) asks for, if any. Voters an operator removed are kept
+// out for a while (retire), since the membership may still count a crashed one alive.
 import type { Logger } from 'pino'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { ElectionConfig } from '../election/config.js'
@@ -15,8 +16,15 @@ export interface AutopilotLoopInit {
   logger: Logger
 }
 
+/** An operator-removed node is kept out of the configuration until the membership sees it dead or
+ * gone, or this long: far longer than detecting a crash takes, and a node that is in fact still
+ * running after it is taken back as a learner. */
+export const RETIRED_HOLD_MS = 120_000
+
 export class AutopilotLoop {
   private timer: TimerHandle | undefined
+  /** Nodes an operator removed from the voters, and when. */
+  private readonly retired = new Map<string, number>()
   private busy = false
   private readonly log: Logger
 
@@ -32,6 +40,21 @@ export class AutopilotLoop {
 
   stop(): void {
     this.init.clock.clear(this.timer)
+  }
+
+  /** An operator removed `id` from the voters: do not add it back while it may only look alive. */
+  retire(id: string): void {
+    this.retired.set(id, this.init.clock.nowMs())
+  }
+
+  /** The retired nodes still kept out as of `nowMs`. */
+  private excluded(nowMs: number): string[] {
+    for (const [id, sinceMs] of this.retired) {
+      const state = this.init.members.get(id)?.state
+      if (nowMs - sinceMs >= RETIRED_HOLD_MS || state === undefined || state === 'dead' || state === 'left')
+        this.retired.delete(id)
+    }
+    return [...this.retired.keys()]
   }
 
   /** One voter-set change at a time, as the planner decides. */
@@ -60,6 +83,7 @@ export class AutopilotLoop {
         replaceDeadVoterAfterMs: cfg.replaceDeadVoterAfterMs,
         removeDeadLearnerAfterMs: cfg.removeDeadLearnerAfterMs,
         learnerCatchUpLag: cfg.learnerCatchUpLag,
+        excluded: this.excluded(nowMs),
       })
       if (action == null) return
       this.log.info(

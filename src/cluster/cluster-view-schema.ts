@@ -33,3 +33,15 @@ export const clusterViewSchema = z
   })
   .describe('The leader, the term, and every voter and learner with its replication state')
 export type ClusterView = z.infer<typeof clusterViewSchema>
+
+const leaderSchema = z.object({ leader: z.string().nullable(), name: z.string().nullable(), term: z.number().int() })
+
+export const leaderTransferViewSchema = z
+  .object({
+    leader: z.string(),
+    name: z.string().nullable(),
+    term: z.number().int(),
+    previous: leaderSchema,
+  })
+  .describe('Who leads after the transfer (usually the voter asked for), and who led before')
+export type LeaderTransferView = z.infer<typeof leaderTransferViewSchema>

@@ -1,7 +1,8 @@
 // What another node may ask the leader to commit over /meshos/rpc: only what a node that is not
 // the leader has reason to write. Submissions (without placements: the leader places them
-// itself), cancellations, key-value writes, and reports of the sender's own tasks. Assignments,
-// lost tasks and expiries are the leader's own decisions and never come from a peer. A peer must
+// itself), cancellations, key-value writes, an operator's drains and undrains, and reports of the
+// sender's own tasks. Assignments, lost tasks, expiries, evictions at a drain's deadline and the
+// drained mark are the leader's own decisions and never come from a peer. A peer must
 // also be a member the leader counts as alive or suspect.
 import type { ClusterCommand } from './commands.js'
 
@@ -28,6 +29,8 @@ export function authorizeForward(
     case 'kv.put':
     case 'kv.delete':
     case 'task.cancel':
+    case 'node.drain':
+    case 'node.undrain':
       return ALLOWED
     case 'task.submit':
       return command.term === undefined && command.tasks.every(t => t.assign === undefined)
@@ -48,6 +51,8 @@ export function authorizeForward(
     case 'task.assign':
     case 'task.lost':
     case 'task.expire':
+    case 'task.evict':
+    case 'node.drained':
       return { ok: false, reason: 'leader_only', message: `${command.type}: only the leader decides this` }
   }
 }

@@ -27,6 +27,8 @@ export interface ReplicaInit {
   /** The --bootstrap addresses: with the voters this node knows, they vouch for a leader it does
    * not know yet (election/core/raft-gate.ts). */
   bootstrapPeers: string[]
+  /** Voters this node learned of without the log (a worker asks them who leads): vouchers too. */
+  knownVoters?: () => readonly string[]
   metrics: NodeMetrics
   logger: Logger
 }
@@ -70,6 +72,7 @@ export class Replica {
       bootstrap: this.init.bootstrap,
       compactEvery: cfg.compactEvery,
       vouchers: this.init.bootstrapPeers.filter(addr => peerIdOf(addr) !== this.self),
+      ...(this.init.knownVoters === undefined ? {} : { knownVoters: this.init.knownVoters }),
       onRejected: (type, reason) => {
         metrics.raftRejected.inc({ type, reason })
       },

@@ -9,6 +9,7 @@ import type { RaftStateMachine } from '../election/driver/raft-node-types.js'
 import type { Entry } from '../election/core/types.js'
 import { assignTermOf, parseCommand, KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from './commands.js'
 import { TaskTable, type TaskRecord } from '../tasks/task-table.js'
+import { MAX_DRAINS, drainRecordSchema } from '../tasks/drain-table.js'
 
 export type ApplyOutcome =
   /** A command changed (or re-asserted) the state. */
@@ -35,13 +36,14 @@ const taskRecordSchema = z
   .passthrough()
 
 /** Pairs rather than an object, so a key like "__proto__" round-trips as plain data. Version 1
- * (before tasks) had no task table. */
+ * (before tasks) had no task table; drains are optional (a snapshot made before them has none). */
 const snapshotSchema = z.object({
   version: z.union([z.literal(1), z.literal(SNAPSHOT_VERSION)]),
   kv: z.array(z.tuple([z.string().min(1).max(KV_KEY_MAX_CHARS), z.string().max(KV_VALUE_MAX_CHARS)])),
   tasks: z
     .object({ tasks: z.array(taskRecordSchema), finishedOrder: z.array(z.string()), maxAssignTerm: z.number() })
     .optional(),
+  drains: z.array(drainRecordSchema).max(MAX_DRAINS).optional(),
 })
 export type ClusterSnapshot = Omit<z.infer<typeof snapshotSchema>, 'tasks'> & {
   tasks?: ReturnType<TaskTable['snapshot']>
@@ -117,6 +119,7 @@ export class ClusterStateMachine implements RaftStateMachine {
       version: SNAPSHOT_VERSION,
       kv: this.list().map(({ key, value }): [string, string] => [key, value]),
       tasks: this.tasks.snapshot(),
+      drains: this.tasks.drains.snapshot(),
     }
   }
 
@@ -135,7 +138,10 @@ export class ClusterStateMachine implements RaftStateMachine {
     if (!result.success) throw new Error(`invalid cluster snapshot: ${describeIssue(result.error)}`)
     this.kv = new Map(result.data.kv)
     const tasks = result.data.tasks
-    this.tasks.restore(tasks === undefined ? null : { ...tasks, tasks: tasks.tasks as unknown as TaskRecord[] })
+    this.tasks.restore(
+      tasks === undefined ? null : { ...tasks, tasks: tasks.tasks as unknown as TaskRecord[] },
+      result.data.drains ?? [],
+    )
   }
 
   /** Why restore(data) would throw, or null: the same schema, checked without touching the state. */

@@ -63,6 +63,10 @@ export interface AutopilotInput {
   removeDeadLearnerAfterMs: number
   /** A learner within this many entries of leaderLastIndex is caught up. */
   learnerCatchUpLag: number
+  /** Members an operator removed from the voters: neither added back as learners nor taken as a
+   * replacement, though the membership may still count them alive for a few seconds after a
+   * crash. Default none. */
+  excluded?: readonly NodeId[]
 }
 
 export type AutopilotAction =
@@ -88,6 +92,8 @@ interface View {
   learners: NodeId[]
   memberOf: (id: NodeId) => Omit<AutopilotMember, 'id'> | undefined
   isAlive: (id: NodeId) => boolean
+  /** Alive, not the leader, and not excluded: a member that may join the configuration. */
+  isWelcome: (id: NodeId) => boolean
   isCaughtUp: (id: NodeId) => boolean
 }
 
@@ -98,6 +104,7 @@ function buildView(input: AutopilotInput): View {
   for (const peer of input.progress) matchIndexes.set(peer.id, peer.matchIndex)
   const memberOf = (id: NodeId) => (id === input.leaderId ? LEADER_STATE : members.get(id))
   const isAlive = (id: NodeId) => memberOf(id)?.state === 'alive'
+  const excluded = new Set(input.excluded ?? [])
   return {
     input,
     // Sorted so every "lowest id first" choice is deterministic whatever the
@@ -106,6 +113,7 @@ function buildView(input: AutopilotInput): View {
     learners: [...input.config.learners].sort(),
     memberOf,
     isAlive,
+    isWelcome: id => id !== input.leaderId && !excluded.has(id) && isAlive(id),
     // A peer without progress, or that has acknowledged no entry, has never been replicated to:
     // not caught up, however short the log (a member that does not speak Raft must not vote).
     isCaughtUp: id => {
@@ -141,7 +149,7 @@ function replacementFor(view: View): NodeId | null {
     ...view.learners.filter(view.isAlive),
     ...view.input.members
       .map(member => member.id)
-      .filter(id => id !== view.input.leaderId && !inConfig.has(id) && view.isAlive(id))
+      .filter(id => !inConfig.has(id) && view.isWelcome(id))
       .sort(),
   ]
   return candidates[0] ?? null
@@ -290,7 +298,7 @@ function planLearnerAddition(view: View): AutopilotAction | null {
   const inConfig = new Set([...view.voters, ...view.learners])
   const candidates = view.input.members
     .map(member => member.id)
-    .filter(id => id !== view.input.leaderId && !inConfig.has(id) && view.isAlive(id))
+    .filter(id => !inConfig.has(id) && view.isWelcome(id))
     .sort()
   const id = candidates[0]
   if (id === undefined) return null

@@ -51,12 +51,16 @@ export interface TaskEventData {
   tenant: string
 }
 
-/** Progress of draining a node: no new placements, its running tasks finishing. */
+/** A node's drain: it started draining (no new placements), a task left it or a new deadline
+ * replaced the old (`progress`), it holds no task any more (`drained`), or it takes placements
+ * again (`undrained`). */
 export interface DrainEventData {
   nodeId: string
   name: string | null
-  /** Tasks still running on the node. */
+  /** Tasks still assigned to or running on the node. */
   running: number
+  /** When what still runs there is stopped and re-queued (epoch ms); null: no deadline, or undrained. */
+  deadlineAtMs: number | null
   message: string | null
 }
 

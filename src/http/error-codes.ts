@@ -21,6 +21,16 @@ export const API_ERROR_CODES = [
   'no_leader',
   'outcome_unknown',
   'logs_unavailable',
+  'node_not_found',
+  'ambiguous_node',
+  'not_voter',
+  'not_caught_up',
+  'transfer_in_progress',
+  'transfer_timeout',
+  'last_voter',
+  'is_leader',
+  'no_quorum',
+  'change_pending',
 ] as const
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number]

@@ -3,7 +3,21 @@
 // framework errors by their status.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
-import { InvalidCommandError, NoLeaderError, WriteOutcomeUnknownError } from '../cluster/errors.js'
+import {
+  AmbiguousNodeError,
+  ConfigChangePendingError,
+  InvalidCommandError,
+  LastVoterError,
+  LeaderRemovalError,
+  NoLeaderError,
+  NodeNotFoundError,
+  NotCaughtUpError,
+  NotVoterError,
+  QuorumLossError,
+  TransferInProgressError,
+  TransferTimeoutError,
+  WriteOutcomeUnknownError,
+} from '../cluster/errors.js'
 import { CommandRefusedError } from '../tasks/cluster-port.js'
 import {
   InvalidTaskError,
@@ -77,7 +91,16 @@ const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, ApiErrorCode]> = 
   [ForbiddenClientError, 403, 'forbidden_client'],
   [NotFoundError, 404, 'not_found'],
   [TaskNotFoundError, 404, 'not_found'],
+  [NodeNotFoundError, 404, NodeNotFoundError.code],
   [TaskConflictError, 409, 'conflict'],
+  [AmbiguousNodeError, 409, AmbiguousNodeError.code],
+  [NotVoterError, 409, NotVoterError.code],
+  [NotCaughtUpError, 409, NotCaughtUpError.code],
+  [TransferInProgressError, 409, TransferInProgressError.code],
+  [LastVoterError, 409, LastVoterError.code],
+  [LeaderRemovalError, 409, LeaderRemovalError.code],
+  [QuorumLossError, 409, QuorumLossError.code],
+  [ConfigChangePendingError, 409, ConfigChangePendingError.code],
   [PayloadTooLargeError, 413, 'payload_too_large'],
   [UnsupportedMediaTypeError, 415, 'unsupported_media_type'],
   [MisdirectedRequestError, 421, 'misdirected_request'],
@@ -85,6 +108,7 @@ const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, ApiErrorCode]> = 
   [WriteOutcomeUnknownError, 503, 'outcome_unknown'],
   [LogsUnavailableError, 503, 'logs_unavailable'],
   [LeaderUnreachableError, 503, 'no_leader'],
+  [TransferTimeoutError, 503, TransferTimeoutError.code],
 ]
 
 /** The API's status and code for `err`, or null for an error it does not expect (a 500). */

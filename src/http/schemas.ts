@@ -65,6 +65,25 @@ const queryText = z.string({ invalid_type_error: 'must be string' })
 
 export const nodeIdParams = fields({ id: text(1, NODE_ID_MAX_CHARS) })
 
+/** A drain may leave what runs on the node this long to finish before it is stopped and re-queued. */
+export const DRAIN_DEADLINE_MAX_SECONDS = 30 * 24 * 3600
+
+/** No body (which Fastify hands over as null), or `{}`: what runs on the node may finish, however
+ * long it takes. */
+export const drainBody = fields({
+  deadlineSeconds: z
+    .number({
+      invalid_type_error: `must be a number of seconds from 0 to ${DRAIN_DEADLINE_MAX_SECONDS}`,
+    })
+    .finite(`must be a number of seconds from 0 to ${DRAIN_DEADLINE_MAX_SECONDS}`)
+    .min(0, `must be a number of seconds from 0 to ${DRAIN_DEADLINE_MAX_SECONDS}`)
+    .max(DRAIN_DEADLINE_MAX_SECONDS, `must be a number of seconds from 0 to ${DRAIN_DEADLINE_MAX_SECONDS}`)
+    .optional(),
+}).nullish()
+
+/** No body, or no `to`: the most up-to-date other voter takes over. */
+export const leaderTransferBody = fields({ to: text(1, NODE_ID_MAX_CHARS).optional() }).nullish()
+
 export const kvKeyParams = fields({ key: text(1, KV_KEY_MAX_CHARS) })
 export const kvPutBody = fields({ value: text(0, KV_VALUE_MAX_CHARS) })
 

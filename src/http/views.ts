@@ -6,8 +6,10 @@ import { RAFT_ROLE_VIEWS, type ClusterView } from '../cluster/cluster-view-schem
 import { MEMBER_STATES } from '../gossip/member-state.js'
 import type { IsolationView } from '../executor/sandbox.js'
 import type { SameType } from '../util/same-type.js'
+import { drainViewSchema, type DrainView } from '../tasks/drain-table.js'
+import type { LeaderTransferView } from '../cluster/cluster-view-schema.js'
 
-export type { ClusterView, IsolationView }
+export type { ClusterView, DrainView, IsolationView, LeaderTransferView }
 
 export const isolationViewSchema = z
   .object({
@@ -66,6 +68,11 @@ export const nodeViewSchema = z
       .nullable()
       .describe("ISO-8601; null if the node's start time is not one a date can hold (never 500 over it)."),
     lastSeenMs: z.number().describe('Milliseconds since this node last heard from that one (0 for itself).'),
+    drain: drainViewSchema
+      .nullable()
+      .describe(
+        'null unless an operator drains the node: no new placements while `draining` (what runs there finishes, or is re-queued at `deadlineAtMs`), nothing held once `drained`; times are epoch ms.',
+      ),
   })
   .describe('A member as this node sees it: state, capacity, allocations, labels')
 export type NodeView = z.infer<typeof nodeViewSchema>

@@ -192,7 +192,7 @@ export class NodeMetrics {
    * the leader that declared them. */
   readonly taskOutcomes = new Counter({
     name: 'meshos_task_outcomes_total',
-    help: 'Task attempts that ended, by outcome: succeeded, exit_code, signal, timeout, memory, disk, cancelled, spawn_error, refused (by this node), lost, deadline_missed (by the leader)',
+    help: 'Task attempts that ended, by outcome: succeeded, exit_code, signal, timeout, memory, disk, cancelled, spawn_error, refused (by this node), lost, deadline_missed, drained (by the leader)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   })

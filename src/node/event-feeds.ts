@@ -1,6 +1,6 @@
 // What the node's event hub (src/events) hears: membership transitions, leadership as this node's
-// Raft sees it, committed voter-set changes, and task state transitions from its replica of the
-// log. Drain progress is published by whoever runs a drain.
+// Raft sees it, committed voter-set changes, and task state transitions and drains of nodes from
+// its replica of the log.
 import type { EventHub } from '../events/event-hub.js'
 import type { Membership } from '../gossip/membership.js'
 import type { Replica } from '../cluster/replica.js'
@@ -53,7 +53,22 @@ export function feedEvents(hub: EventHub, { membership, replica, table }: EventS
       })
   })
 
+  const ACTIVE = new Set(['assigned', 'running'])
   table.onEvent(ev => {
+    if (ev.type === 'drain' && ev.index > replica.replayedThroughIndex) {
+      const { change } = ev
+      hub.publish({
+        topic: 'drain',
+        type: change.type !== 'draining' ? change.type : change.deadlineReplaced ? 'progress' : 'started',
+        data: {
+          nodeId: change.node,
+          name: nameOf(change.node),
+          running: ev.running,
+          deadlineAtMs: change.drain?.deadlineAtMs ?? null,
+          message: change.deadlineReplaced ? 'a new deadline replaced the old one' : null,
+        },
+      })
+    }
     if (ev.type !== 'transition' || ev.index <= replica.replayedThroughIndex) return
     const { task } = ev
     hub.publish({
@@ -70,5 +85,25 @@ export function feedEvents(hub: EventHub, { membership, replica, table }: EventS
         tenant: task.spec.tenant,
       },
     })
+    // A task left a draining node: one fewer to wait for.
+    const drain = ev.node === null ? undefined : table.drains.get(ev.node)
+    if (
+      ev.node !== null &&
+      drain?.state === 'draining' &&
+      ev.from !== null &&
+      ACTIVE.has(ev.from) &&
+      !ACTIVE.has(task.state)
+    )
+      hub.publish({
+        topic: 'drain',
+        type: 'progress',
+        data: {
+          nodeId: ev.node,
+          name: nameOf(ev.node),
+          running: table.activeOn(ev.node),
+          deadlineAtMs: drain.deadlineAtMs,
+          message: `task ${task.id} left it (${task.state})`,
+        },
+      })
   })
 }

@@ -24,11 +24,14 @@ import { WritePath, type ProposalAmender } from '../cluster/write-path.js'
 import { AutopilotLoop } from '../cluster/autopilot-loop.js'
 import { LeaderLocator } from '../cluster/leader-locator.js'
 import { ReadClient, ReadServer, type ReadQuestion } from '../cluster/read-rpc.js'
-import { RemoteReadError } from '../tasks/cluster-port.js'
 import { LeaderUnreachableError } from '../tasks/errors.js'
 import { NotFoundError } from '../http/errors.js'
-import type { Resources } from '../util/resources.js'
-import { answerRead } from './read-answers.js'
+import { answerRead, heldByNode, type NodeHolding } from './read-answers.js'
+import { ClusterAdmin } from '../cluster/cluster-admin.js'
+import type { LeaderTransferView } from '../cluster/cluster-view-schema.js'
+import { drainRoomProblem } from '../tasks/drain-table.js'
+import { CommandRefusedError, RemoteReadError } from '../tasks/cluster-port.js'
+import { DrainRequests } from './drain-requests.js'
 import { clusterView, type ClusterView } from '../cluster/cluster-view.js'
 import { taskCluster, taskClusterView } from '../cluster/task-cluster.js'
 import { createAgentExecutor } from '../executor/agent-executor.js'
@@ -88,6 +91,8 @@ interface Parts {
   worker: Worker
   tasks: TaskService
   events: EventHub
+  admin: ClusterAdmin
+  drains: DrainRequests
 }
 
 export class MeshosNode implements NodeApi {
@@ -205,6 +210,8 @@ export class MeshosNode implements NodeApi {
       inUse: peer => peersInUse.has(peer),
     })
     const members: MemberDirectory = membership
+    // Built after the replica, which it asks; the replica asks it which voters a worker knows.
+    let leaders: LeaderLocator | null = null
     const replica = new Replica({
       host,
       state: new ClusterStateMachine(),
@@ -213,11 +220,12 @@ export class MeshosNode implements NodeApi {
       dataDir: config.dataDir,
       bootstrap: config.bootstrap.length === 0,
       bootstrapPeers: config.bootstrap,
+      knownVoters: () => leaders?.voters() ?? [],
       metrics,
       logger: log,
     })
     peersInUse.add(() => replica.peers())
-    const leaders = new LeaderLocator({
+    leaders = new LeaderLocator({
       host,
       replica,
       members,
@@ -240,6 +248,8 @@ export class MeshosNode implements NodeApi {
     // New tasks are placed in their own submission entry when the queue is empty (placer.ts), once
     // the leader has checked the caps on unfinished tasks (task-caps.ts).
     const amend: ProposalAmender = command => {
+      const room = command.type === 'node.drain' ? drainRoomProblem(view.table.drains, command.node) : null
+      if (room !== null) throw new CommandRefusedError(room)
       if (command.type !== 'task.submit') return { command, done: () => {} }
       checkTaskCaps(view.table, command.tasks, t)
       return placer.placeSubmission(command, clock.nowMs())
@@ -338,7 +348,23 @@ export class MeshosNode implements NodeApi {
     })
     const events = new EventHub({ clock, config: DEFAULT_EVENTS, life: incarnation })
     feedEvents(events, { membership, replica, table: view.table })
-    return new MeshosNode({
+    const admin = new ClusterAdmin({
+      host,
+      replica,
+      members,
+      leaders,
+      onVoterRemoved: id => {
+        autopilot.retire(id)
+      },
+      config: config.election,
+      clock,
+      metrics,
+      logger: log,
+    })
+    // Assigned below, before anything can ask for a drain: the view is the node's own method.
+    let node: MeshosNode | null = null
+    const drains = new DrainRequests({ writes, members, clock, view: async id => await node?.node(id) })
+    node = new MeshosNode({
       config,
       log,
       clock,
@@ -363,7 +389,10 @@ export class MeshosNode implements NodeApi {
       worker,
       tasks,
       events,
+      admin,
+      drains,
     })
+    return node
   }
 
   /** Starts heartbeats and joining, then the replicated cluster, then the task roles. */
@@ -384,6 +413,7 @@ export class MeshosNode implements NodeApi {
     await p.writes.start()
     await p.leaders.start()
     await p.readServer.start()
+    await p.admin.start()
     p.autopilot.start()
     await p.tasks.start()
     await startAssignEndpoint(p.host, p.metrics, p.feed, p.stream)
@@ -456,6 +486,7 @@ export class MeshosNode implements NodeApi {
         incarnation,
         startedAt: isoOrNull(info.startedAt),
         lastSeenMs,
+        drain: h?.drain ?? null,
       }
     }
     const self = membership.selfRecord
@@ -475,16 +506,12 @@ export class MeshosNode implements NodeApi {
     return clusterView(this.parts.replica, this.parts.membership, this.parts.config.election.tickMs)
   }
 
-  /** What each node holds, as the log says (the leader's log on a worker; nothing if unreachable). */
-  private async held(): Promise<Array<{ id: string; allocated: Resources; taskCount: number }>> {
-    if (this.parts.replica.holdsLog()) return this.parts.placer.schedulerNodes()
-    return (
-      ((await this.fromLeader({ op: 'held' }).catch(() => [])) as Array<{
-        id: string
-        allocated: Resources
-        taskCount: number
-      }>) ?? []
-    )
+  /** What each node holds, and its drain, as the log says (the leader's log on a worker; nothing
+   * if unreachable). */
+  private async held(): Promise<NodeHolding[]> {
+    const { replica, placer } = this.parts
+    if (replica.holdsLog()) return heldByNode(placer, replica.state.tasks.drains)
+    return ((await this.fromLeader({ op: 'held' }).catch(() => [])) as NodeHolding[] | null) ?? []
   }
 
   /** A read this node cannot answer itself (it holds no log), asked of the leader. */
@@ -507,6 +534,22 @@ export class MeshosNode implements NodeApi {
   async kvDelete(key: string): Promise<{ key: string; index: number; term: number }> {
     const { index, term } = await this.parts.writes.write({ type: 'kv.delete', key })
     return { key, index, term }
+  }
+
+  async drainNode(ref: string, deadlineSeconds: number | undefined): Promise<NodeView> {
+    return await this.parts.drains.drain(ref, deadlineSeconds)
+  }
+
+  async undrainNode(ref: string): Promise<NodeView> {
+    return await this.parts.drains.undrain(ref)
+  }
+
+  async transferLeader(to: string | undefined): Promise<LeaderTransferView> {
+    return await this.parts.admin.transferLeader(to ?? null)
+  }
+
+  async removeVoter(ref: string): Promise<ClusterView> {
+    return await this.parts.admin.removeVoter(ref)
   }
 
   async kvGet(key: string): Promise<string | undefined> {

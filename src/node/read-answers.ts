@@ -7,6 +7,8 @@ import type { Replica } from '../cluster/replica.js'
 import { clusterView } from '../cluster/cluster-view.js'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Placer } from '../tasks/placer.js'
+import type { DrainTable, DrainView } from '../tasks/drain-table.js'
+import type { Resources } from '../util/resources.js'
 import type { TaskService } from '../tasks/task-service.js'
 import { TASK_STATES } from '../tasks/task-table.js'
 import { apiErrorOf } from '../http/errors.js'
@@ -61,6 +63,27 @@ async function value(q: ReadQuestion, s: ReadSources): Promise<unknown> {
     case 'kvList':
       return Object.fromEntries(s.replica.state.list().map(({ key, value }) => [key, value]))
     case 'held':
-      return s.placer.schedulerNodes().map(n => ({ id: n.id, allocated: n.allocated, taskCount: n.taskCount }))
+      return heldByNode(s.placer, s.replica.state.tasks.drains)
   }
+}
+
+/** What each node holds as the log says, and its drain (GET /v1/nodes on a worker asks for it). */
+export interface NodeHolding {
+  id: string
+  allocated: Resources
+  taskCount: number
+  /** Absent in an answer from a leader of an earlier version. */
+  drain?: DrainView | null
+}
+
+export function heldByNode(placer: Placer, drains: DrainTable): NodeHolding[] {
+  return placer.schedulerNodes().map(n => {
+    const drain = drains.get(n.id)
+    return {
+      id: n.id,
+      allocated: n.allocated,
+      taskCount: n.taskCount,
+      drain: drain === undefined ? null : { ...drain },
+    }
+  })
 }

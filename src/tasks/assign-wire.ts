@@ -1,7 +1,8 @@
 // /meshos/assign/1.0.0: a worker's assignments, pushed by the leader. The worker says hello; the
-// leader answers with the worker's full set (in pages), then pushes each new assignment and each
-// cancellation as it commits; the worker acknowledges every frame by its sequence number, and the
-// leader sends again what stays unacknowledged. Every frame carries the leader's term: a worker
+// leader answers with the worker's full set (in pages), then pushes each new assignment, each
+// cancellation and each attempt taken back (re-queued elsewhere) as it commits; the worker
+// acknowledges every frame by its sequence number, and the leader sends again what stays
+// unacknowledged. Every frame carries the leader's term: a worker
 // ignores frames of a term below the highest it has seen (fencing, as assignments in the log are).
 import { z } from 'zod'
 import { decodeJson, encodeJson, type DecodeResult } from '../wire/json-codec.js'
@@ -52,6 +53,19 @@ const frameSchema = z.discriminatedUnion('type', [
     .strict(),
   z
     .object({ v, type: z.literal('cancel'), seq, term, ids: z.array(taskId).min(1).max(TASK_COMMAND_LIMITS.maxItems) })
+    .strict(),
+  /** Leader → worker: these attempts are no longer the worker's (re-queued): stop them. */
+  z
+    .object({
+      v,
+      type: z.literal('revoke'),
+      seq,
+      term,
+      tasks: z
+        .array(z.object({ id: taskId, attempt: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }).strict())
+        .min(1)
+        .max(TASK_COMMAND_LIMITS.maxItems),
+    })
     .strict(),
   /** Leader → worker, answering a hello: not (or no longer) the leader; try `leader`. */
   z.object({ v, type: z.literal('notLeader'), leader: z.string().min(1).max(128).nullable() }).strict(),

@@ -1,7 +1,8 @@
 // The leader's side of /meshos/assign (assign-wire.ts): pushes to each worker that said hello the
-// attempts the log assigns to it, and the cancellations of those, as they are applied; sends the
-// full set to a worker that asks (after it (re)connects, or when a new leader took over); resends
-// what stays unacknowledged. Only workers outside the Raft configuration need it: a node that
+// attempts the log assigns to it, the cancellations of those, and those taken back (re-queued
+// elsewhere, as at a drain's deadline), as they are applied; sends the full set to a worker that
+// asks (after it (re)connects, or when a new leader took over); resends what stays
+// unacknowledged. Only workers outside the Raft configuration need it: a node that
 // holds the log reads its assignments from its own replica.
 import type { Logger } from 'pino'
 import type { FrameChannelLimits, P2PHost } from '../p2p/host.js'
@@ -9,6 +10,7 @@ import type { NodeMetrics } from '../metrics/node-metrics.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
 import type { TaskCluster } from './cluster-port.js'
 import type { TaskRecord } from './task-table.js'
+import { isRevocation } from './assignments.js'
 import {
   ASSIGN_FRAME_MAX_BYTES,
   ASSIGN_PAGE,
@@ -44,8 +46,14 @@ export interface AssignmentFeedInit {
 interface Subscriber {
   nextSeq: number
   unacked: Map<number, { message: AssignMessage; sentAtMs: number }>
-  /** Assignments and cancellations collected in this turn, sent together. */
-  batch: { assignments: WireAssignment[]; cancels: string[] } | null
+  /** Assignments, cancellations and revocations collected in this turn, sent together. */
+  batch: Batch | null
+}
+
+interface Batch {
+  assignments: WireAssignment[]
+  cancels: string[]
+  revokes: Array<{ id: string; attempt: number }>
 }
 
 export const toWire = (t: Pick<TaskRecord, 'id' | 'attempt' | 'spec' | 'cancelRequested'>): WireAssignment => ({
@@ -93,6 +101,9 @@ export class AssignmentFeed {
         this.queue(ev.task.node, s => s.assignments.push(toWire(ev.task)))
       if (ev.type === 'cancel_requested' && ev.task.node !== null)
         this.queue(ev.task.node, s => s.cancels.push(ev.task.id))
+      // A re-queue starts the next attempt: the one taken back is the one before.
+      if (isRevocation(ev) && ev.node !== null)
+        this.queue(ev.node, s => s.revokes.push({ id: ev.task.id, attempt: ev.task.attempt - 1 }))
     })
     this.timer = this.init.clock.setInterval(() => {
       this.resend()
@@ -139,7 +150,7 @@ export class AssignmentFeed {
   }
 
   /** Collects what this turn pushes to `node`, sent in one frame per kind at the end of the turn. */
-  private queue(node: string, add: (batch: { assignments: WireAssignment[]; cancels: string[] }) => void): void {
+  private queue(node: string, add: (batch: Batch) => void): void {
     const sub = this.subscribers.get(node)
     if (!this.init.cluster.isReadyLeader()) return
     if (sub === undefined) {
@@ -147,7 +158,7 @@ export class AssignmentFeed {
       return
     }
     if (sub.batch === null) {
-      sub.batch = { assignments: [], cancels: [] }
+      sub.batch = { assignments: [], cancels: [], revokes: [] }
       queueMicrotask(() => {
         this.flush(node, sub)
       })
@@ -162,6 +173,8 @@ export class AssignmentFeed {
     for (const assignments of pages(batch.assignments))
       this.push(node, sub, { type: 'assign', seq: 0, term: this.term, assignments })
     if (batch.cancels.length > 0) this.push(node, sub, { type: 'cancel', seq: 0, term: this.term, ids: batch.cancels })
+    if (batch.revokes.length > 0)
+      this.push(node, sub, { type: 'revoke', seq: 0, term: this.term, tasks: batch.revokes })
   }
 
   /** A worker paused long enough to be declared dead was dropped, yet still believes it is

@@ -167,6 +167,13 @@ export class AssignmentStream implements AssignmentSource {
       this.emit({ type: 'assigned' })
       return
     }
+    if (msg.type === 'revoke') {
+      // The attempt named, not a later one the leader may already have assigned here again.
+      for (const { id, attempt } of msg.tasks)
+        if (this.assignments.get(id)?.attempt === attempt) this.assignments.delete(id)
+      this.emit({ type: 'revoked' })
+      return
+    }
     for (const id of msg.ids) {
       const a = this.assignments.get(id)
       if (a !== undefined) a.cancelRequested = true

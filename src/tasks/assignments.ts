@@ -3,7 +3,7 @@
 // configuration receives them from the leader over a stream (assignment-stream.ts). The Worker
 // reads either through this interface.
 import type { TaskSpec } from './spec.js'
-import { isTerminal, type TaskTable } from './task-table.js'
+import { isTerminal, type TaskEvent, type TaskTable } from './task-table.js'
 
 export interface Assignment {
   id: string
@@ -19,6 +19,8 @@ export type AssignmentEvent =
   | { type: 'changed' }
   /** Stop this task's running attempt. */
   | { type: 'cancel'; id: string }
+  /** Attempts here were taken back (re-queued elsewhere): whatever still runs of them must stop. */
+  | { type: 'revoked' }
 
 export interface AssignmentSource {
   /** The source is complete (caught up with the log, or holding the leader's full set): launching
@@ -68,9 +70,16 @@ export function tableAssignments(table: TaskTable, self: string, caughtUp: () =>
         if (ev.type === 'assigned' && ev.task.node === self) listener({ type: 'assigned' })
         else if (ev.type === 'changed') listener({ type: 'changed' })
         else if (ev.type === 'cancel_requested' && ev.task.node === self) listener({ type: 'cancel', id: ev.task.id })
+        else if (isRevocation(ev) && ev.node === self) listener({ type: 'revoked' })
       })
     },
   }
+}
+
+/** An attempt left its node for the queue (a drain's deadline, a worker thought gone): the node
+ * must stop it if it still runs. The node's own reports end attempts too, but those it has ended. */
+export function isRevocation(ev: TaskEvent): ev is Extract<TaskEvent, { type: 'transition' }> {
+  return ev.type === 'transition' && ev.task.state === 'pending' && (ev.from === 'assigned' || ev.from === 'running')
 }
 
 /** Reads the table while this node holds the log, the stream otherwise: a worker promoted to

@@ -1,6 +1,7 @@
-// The task commands in the replicated log. Each carries everything apply() needs (ids made by the
-// node that accepted the submission, times read by the proposer, the assigning leader's term), so
-// every replica reaches the same task table without reading a clock.
+// The task commands in the replicated log, and the drains of nodes (which decide where tasks may
+// go). Each carries everything apply() needs (ids made by the node that accepted the submission,
+// times read by the proposer, the assigning leader's term), so every replica reaches the same task
+// table without reading a clock.
 //
 // Commands are idempotent: a submission whose id is known, an assignment of a task that is no
 // longer pending, a report about another attempt are no-ops. That lets every writer retry after
@@ -119,6 +120,36 @@ export const taskExpireSchema = z.object({
   at: epochMs,
 })
 
+/** An operator drains a node: it takes no new placements; what it runs may finish until
+ * `deadlineAtMs` (null: no deadline), when the leader stops and re-queues it (task.evict).
+ * Draining a draining node again replaces its deadline. */
+export const nodeDrainSchema = z.object({
+  type: z.literal('node.drain'),
+  node: nodeId,
+  at: epochMs,
+  deadlineAtMs: epochMs.nullable(),
+})
+
+/** The node takes placements again (whether it was still draining or drained). */
+export const nodeUndrainSchema = z.object({ type: z.literal('node.undrain'), node: nodeId, at: epochMs })
+
+/** The leader saw a draining node hold no task any more. Applied only if that is still so. */
+export const nodeDrainedSchema = z.object({ type: z.literal('node.drained'), node: nodeId, at: epochMs })
+
+/** The leader stops the attempts still on a draining node at its deadline: each goes back to
+ * pending as its next attempt, which costs no retry (the attempt records the outcome
+ * `drained`). Applied only while the node is draining. */
+export const taskEvictSchema = z.object({
+  type: z.literal('task.evict'),
+  node: nodeId,
+  tasks: z
+    .array(z.object({ id: taskId, attempt }))
+    .min(1)
+    .max(TASK_COMMAND_LIMITS.maxItems),
+  at: epochMs,
+  message: z.string().max(1024),
+})
+
 export type TaskSubmitCommand = z.infer<typeof taskSubmitSchema>
 export type TaskAssignCommand = z.infer<typeof taskAssignSchema>
 export type TaskReportCommand = z.infer<typeof taskReportSchema>
@@ -128,6 +159,11 @@ export type TaskCancelCommand = z.infer<typeof taskCancelSchema>
 export type TaskLostCommand = z.infer<typeof taskLostSchema>
 export type TaskExpireCommand = z.infer<typeof taskExpireSchema>
 export type OutcomeReason = z.infer<typeof outcomeReasonSchema>
+export type NodeDrainCommand = z.infer<typeof nodeDrainSchema>
+export type NodeUndrainCommand = z.infer<typeof nodeUndrainSchema>
+export type NodeDrainedCommand = z.infer<typeof nodeDrainedSchema>
+export type TaskEvictCommand = z.infer<typeof taskEvictSchema>
+export type DrainCommand = NodeDrainCommand | NodeUndrainCommand | NodeDrainedCommand
 
 export const TASK_COMMAND_SCHEMAS = [
   taskSubmitSchema,
@@ -136,6 +172,17 @@ export const TASK_COMMAND_SCHEMAS = [
   taskCancelSchema,
   taskLostSchema,
   taskExpireSchema,
+  taskEvictSchema,
+  nodeDrainSchema,
+  nodeUndrainSchema,
+  nodeDrainedSchema,
 ] as const
 export type TaskCommand =
-  TaskSubmitCommand | TaskAssignCommand | TaskReportCommand | TaskCancelCommand | TaskLostCommand | TaskExpireCommand
+  | TaskSubmitCommand
+  | TaskAssignCommand
+  | TaskReportCommand
+  | TaskCancelCommand
+  | TaskLostCommand
+  | TaskExpireCommand
+  | TaskEvictCommand
+  | DrainCommand

@@ -2,7 +2,7 @@
 // into scheduling decisions and commits them. One round at a time: read a snapshot, ask the pure
 // scheduler for a plan (through the Placer), commit the plan, and only then look again, so a task
 // is never planned twice from a stale view. Also marks the tasks of dead workers lost and fails
-// pending tasks whose deadline passed.
+// pending tasks whose deadline passed, and keeps the drains of nodes (drain-keeper.ts).
 import type { Logger } from 'pino'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Clock, TimerHandle } from '../util/clock.js'
@@ -10,6 +10,7 @@ import type { NodeMetrics } from '../metrics/node-metrics.js'
 import type { TaskCluster } from './cluster-port.js'
 import { TASK_COMMAND_LIMITS } from './commands.js'
 import type { Placer } from './placer.js'
+import { keepDrains } from './drain-keeper.js'
 
 export interface MasterInit {
   cluster: TaskCluster
@@ -98,6 +99,9 @@ export class Master {
         this.init.metrics?.taskOutcomes.inc({ outcome: 'lost' }, part.length)
       }
     }
+    const nameOf = (node: string): string => this.init.members.nameOf(node) ?? node
+    const { evicted } = await keepDrains(cluster, nowMs, nameOf, this.log)
+    if (evicted > 0) this.init.metrics?.taskOutcomes.inc({ outcome: 'drained' }, evicted)
     // From the plan to the reservation nothing awaits: a submission placed meanwhile
     // (Placer.placeSubmission) is either in the table or in the reservations the plan counts.
     const result = placer.planRound(nowMs)

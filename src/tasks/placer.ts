@@ -129,8 +129,11 @@ export class Placer {
       }
     }
     const members = this.init.members
-    const nodes = [toNode(members.selfInfo, true, false)]
-    for (const m of members.others()) nodes.push(toNode(m.record.info, m.state === 'alive', m.state === 'left'))
+    // An operator's drain, or a graceful leave: the node keeps what it runs and takes nothing new.
+    const drains = this.init.cluster.table.drains
+    const nodes = [toNode(members.selfInfo, true, drains.has(members.selfInfo.nodeId))]
+    for (const m of members.others())
+      nodes.push(toNode(m.record.info, m.state === 'alive', m.state === 'left' || drains.has(m.record.info.nodeId)))
     return nodes
   }
 

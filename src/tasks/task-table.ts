@@ -6,9 +6,11 @@
 // failed | cancelled. A failed or lost attempt with retries left goes back to pending as the next
 // attempt. Allocations (what each node has been given) follow from the assigned and running tasks.
 import type {
+  DrainCommand,
   TaskAssignCommand,
   TaskCancelCommand,
   TaskCommand,
+  TaskEvictCommand,
   TaskExpireCommand,
   TaskFinishedEvent,
   TaskLostCommand,
@@ -16,6 +18,7 @@ import type {
   TaskSubmitCommand,
 } from './commands.js'
 import type { TaskSpec } from './spec.js'
+import { DrainTable, type DrainChange, type DrainRecord } from './drain-table.js'
 
 export const TASK_STATES = ['pending', 'assigned', 'running', 'succeeded', 'failed', 'cancelled'] as const
 export type TaskState = (typeof TASK_STATES)[number]
@@ -83,6 +86,9 @@ export type TaskEvent =
       reason: string | null
       index: number
     }
+  /** A node's drain changed as the command at log index `index` was applied; `running` tasks are
+   * still assigned to or running on it. */
+  | { type: 'drain'; change: DrainChange; running: number; index: number }
 
 /** Finished tasks kept for inspection before the oldest are forgotten: bounds memory and snapshots. */
 export const MAX_FINISHED_TASKS = 50_000
@@ -93,7 +99,12 @@ const MAX_REFUSALS = 5
 const TERMINAL = new Set<TaskState>(['succeeded', 'failed', 'cancelled'])
 export const isTerminal = (state: TaskState): boolean => TERMINAL.has(state)
 
+/** What a retried attempt records when a drain's deadline stopped it: no failure, no retry spent. */
+export const DRAINED_OUTCOME = 'drained'
+
 export class TaskTable {
+  /** Nodes that take no new placements; assignments to them are skipped (the task stays pending). */
+  readonly drains = new DrainTable()
   /** Insertion order is submission (log) order. */
   private tasks = new Map<string, TaskRecord>()
   /** Assigned or running: what holds resources on a node. */
@@ -132,6 +143,14 @@ export class TaskTable {
         break
       case 'task.expire':
         this.expire(command)
+        break
+      case 'task.evict':
+        this.evict(command)
+        break
+      case 'node.drain':
+      case 'node.undrain':
+      case 'node.drained':
+        this.changeDrain(command, index)
         break
     }
     this.emit({ type: 'changed' })
@@ -213,6 +232,8 @@ export class TaskTable {
     for (const a of command.assignments) {
       const task = this.tasks.get(a.id)
       if (task?.state !== 'pending' || task.attempt !== a.attempt || task.cancelRequested) continue
+      // Planned before the node's drain applied: the next round places it elsewhere.
+      if (this.drains.has(a.node)) continue
       task.state = 'assigned'
       task.node = a.node
       task.placement = a.placement
@@ -333,6 +354,39 @@ export class TaskTable {
     }
   }
 
+  /** Tasks assigned to or running on `node` (a scan: asked only about draining nodes). */
+  activeOn(node: string): number {
+    let n = 0
+    for (const t of this.active.values()) if (t.node === node) n++
+    return n
+  }
+
+  private evict(command: TaskEvictCommand): void {
+    // An undrain applied since the leader decided wins: the tasks keep running.
+    if (this.drains.get(command.node)?.state !== 'draining') return
+    for (const { id, attempt } of command.tasks) {
+      const task = this.tasks.get(id)
+      if (task === undefined || task.node !== command.node || task.attempt !== attempt) continue
+      if (task.state !== 'assigned' && task.state !== 'running') continue
+      if (task.cancelRequested) {
+        this.finish(task, 'cancelled', 'cancelled', command.at)
+        continue
+      }
+      task.message = command.message
+      this.requeue(task, command.at, DRAINED_OUTCOME)
+    }
+  }
+
+  private changeDrain(command: DrainCommand, index: number): void {
+    const { node } = command
+    let change: DrainChange | null
+    if (command.type === 'node.drain') change = this.drains.drain(node, command.at, command.deadlineAtMs)
+    else if (command.type === 'node.undrain') change = this.drains.undrain(node)
+    // Only if nothing is left on it as of this entry, whatever the leader saw when it wrote it.
+    else change = this.activeOn(node) === 0 ? this.drains.markDrained(node, command.at) : null
+    if (change !== null) this.emit({ type: 'drain', change, running: this.activeOn(node), index })
+  }
+
   private expire(command: TaskExpireCommand): void {
     for (const id of command.ids) {
       const task = this.tasks.get(id)
@@ -351,7 +405,11 @@ export class TaskTable {
     }
   }
 
-  restore(data: { tasks: TaskRecord[]; finishedOrder: string[]; maxAssignTerm: number } | null): void {
+  restore(
+    data: { tasks: TaskRecord[]; finishedOrder: string[]; maxAssignTerm: number } | null,
+    drains: readonly DrainRecord[] = [],
+  ): void {
+    this.drains.restore(drains)
     this.tasks = new Map()
     this.active = new Map()
     this.pendingTasks = new Map()

@@ -78,7 +78,8 @@ export class Worker implements ExecutorListener {
   start(): void {
     this.init.executor.listen(this)
     this.init.assignments.onEvent(ev => {
-      if (ev.type === 'assigned' || (ev.type === 'changed' && this.syncDeferred)) this.syncSoon()
+      if (ev.type === 'assigned' || ev.type === 'revoked' || (ev.type === 'changed' && this.syncDeferred))
+        this.syncSoon()
       else if (ev.type === 'cancel') this.init.executor.cancel(ev.id)
     })
     this.timer = this.init.clock.setInterval(() => {

@@ -28,6 +28,7 @@ const node = (id: string, name: string, state: NodeView['state']): NodeView => (
   incarnation: 1,
   startedAt: null,
   lastSeenMs: 0,
+  drain: null,
 })
 
 const cluster = (leader: string | null, voters: string[]): ClusterView => ({

@@ -1,6 +1,7 @@
 // What the node's event hub hears (src/node/event-feeds.ts), from fakes of membership and the
 // replica and a real task table driven by commands: member transitions, leaders elected and
-// lost, voter-set changes, task transitions, and no task events for entries replayed at start.
+// lost, voter-set changes, task transitions, drains, and no task events for entries replayed at
+// start.
 import assert from 'node:assert/strict'
 import { EventHub } from '../../src/events/event-hub.js'
 import { DEFAULT_EVENTS } from '../../src/events/config.js'
@@ -194,5 +195,68 @@ describe('event feeds of a node', () => {
     replica.replayedThroughIndex = Number.POSITIVE_INFINITY
     apply({ type: 'task.cancel', ids: ['new'], at: 4 })
     assert.equal(published().length, 1)
+  })
+
+  it('publishes a drain: started, progress as tasks leave the node or the deadline moves, drained, undrained', () => {
+    const assign = (id: string): TaskCommand => ({
+      type: 'task.assign',
+      term: 2,
+      assignments: [{ id, attempt: 1, node: 'p2', placement: 'x' }],
+    })
+    apply(
+      { type: 'task.submit', tasks: [{ id: 'a', spec, submittedAt: 1 }] },
+      { type: 'task.submit', tasks: [{ id: 'b', spec, submittedAt: 1 }] },
+      assign('a'),
+      assign('b'),
+      { type: 'node.drain', node: 'p2', at: 10, deadlineAtMs: null },
+      { type: 'task.report', node: 'p2', events: [{ kind: 'started', id: 'a', attempt: 1, at: 11 }] },
+      { type: 'node.drain', node: 'p2', at: 12, deadlineAtMs: 5000 },
+      { type: 'task.report', node: 'p2', events: [{ kind: 'started', id: 'b', attempt: 1, at: 13 }] },
+      {
+        type: 'task.report',
+        node: 'p2',
+        events: [
+          {
+            kind: 'finished',
+            id: 'b',
+            attempt: 1,
+            at: 14,
+            startedAt: 13,
+            reason: 'exited',
+            exitCode: 0,
+            signal: null,
+            message: '',
+          },
+        ],
+      },
+      {
+        type: 'task.evict',
+        node: 'p2',
+        tasks: [{ id: 'a', attempt: 1 }],
+        at: 5000,
+        message: 'drain deadline',
+      },
+      { type: 'node.drained', node: 'p2', at: 5001 },
+      { type: 'node.undrain', node: 'p2', at: 6000 },
+    )
+    const drains = published().filter(e => e.topic === 'drain')
+    assert.deepEqual(
+      drains.map(e => {
+        const d = e.data as { running: number; deadlineAtMs: number | null; message: string | null }
+        return `${e.type}:${d.running}:${d.deadlineAtMs ?? '-'}:${d.message ?? '-'}`
+      }),
+      [
+        'started:2:-:-',
+        'progress:2:5000:a new deadline replaced the old one',
+        'progress:1:5000:task b left it (succeeded)',
+        'progress:0:5000:task a left it (pending)',
+        'drained:0:5000:-',
+        'undrained:0:-:-',
+      ],
+    )
+    assert.deepEqual(
+      drains.map(e => [(e.data as { nodeId: string }).nodeId, (e.data as { name: string | null }).name]),
+      Array.from({ length: 6 }, () => ['p2', 'two']),
+    )
   })
 })

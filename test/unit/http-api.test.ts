@@ -58,6 +58,7 @@ const member: NodeView = {
   incarnation: 1,
   startedAt: new Date(0).toISOString(),
   lastSeenMs: 0,
+  drain: null,
 }
 
 const kv = new Map<string, string>()
@@ -96,6 +97,16 @@ const fakeNode: NodeApi = {
   },
   kvGet: async key => kv.get(key),
   kvList: async () => Object.fromEntries(kv),
+  // The operator's routes have their own tests (http-operate.test.ts).
+  drainNode: async () => member,
+  undrainNode: async () => member,
+  transferLeader: async () => ({
+    leader: 'peer-a',
+    name: 'a',
+    term: 2,
+    previous: { leader: 'peer-a', name: 'a', term: 2 },
+  }),
+  removeVoter: async () => await fakeNode.clusterView(),
   // Route-level checks only; the task service itself is exercised by the integration tests.
   tasks: {
     submit: async submission => {

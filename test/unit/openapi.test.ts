@@ -12,7 +12,13 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildHttpApp } from '../../src/http/app.js'
 import { HTTP_LIMITS } from '../../src/http/config.js'
 import type { NodeApi, NodeView } from '../../src/http/node-api.js'
-import { NoLeaderError } from '../../src/cluster/errors.js'
+import {
+  AmbiguousNodeError,
+  LeaderRemovalError,
+  NoLeaderError,
+  NodeNotFoundError,
+  NotVoterError,
+} from '../../src/cluster/errors.js'
 import {
   LogsUnavailableError,
   TaskConflictError,
@@ -70,6 +76,7 @@ const member: NodeView = {
   incarnation: 3,
   startedAt: null,
   lastSeenMs: 1200,
+  drain: null,
 }
 
 /** A hub of a stopping node: its streams end at once, so a request for one gets a whole answer. */
@@ -91,6 +98,14 @@ const remoteRead = <T>(answer: T): T => {
 /** Keys and task ids that make the fake node fail in a given way. */
 const noQuorum = (): never => {
   throw new NoLeaderError('no leader elected; 1 of 3 voters reachable')
+}
+
+/** How the fake node answers an operator's request about the node `ref` names. */
+const operated = (ref: string): NodeView => {
+  if (ref === 'no-quorum') noQuorum()
+  if (ref === 'twin') throw new AmbiguousNodeError('2 nodes are named "twin": give the peer id of the one you mean')
+  if (ref !== member.id && ref !== member.name) throw new NodeNotFoundError(`no node "${ref}" is known to this node`)
+  return member
 }
 
 const fakeNode: NodeApi = {
@@ -125,6 +140,33 @@ const fakeNode: NodeApi = {
   kvDelete: async key => (key === 'no-quorum' ? noQuorum() : { key, index: 7, term: 4 }),
   kvGet: async key => remoteRead(key === 'color' ? 'blue' : undefined),
   kvList: async () => remoteRead({ color: 'blue' }),
+  drainNode: async (ref, deadlineSeconds) => ({
+    ...operated(ref),
+    drain: {
+      state: 'draining',
+      sinceMs: 1_700_000_000_000,
+      deadlineAtMs: deadlineSeconds === undefined ? null : 1_700_000_000_000 + deadlineSeconds * 1000,
+    },
+  }),
+  undrainNode: async ref => operated(ref),
+  transferLeader: async to => {
+    if (to !== undefined && to !== 'peer-c') {
+      if (operated(to).id === 'peer-a') throw new NotVoterError('peer-a is not a voter')
+    }
+    const previous = { leader: 'peer-a', name: 'a', term: 4 }
+    return { leader: 'peer-c', name: 'c', term: 5, previous }
+  },
+  removeVoter: async ref => {
+    if (ref === 'peer-a') throw new LeaderRemovalError('a (peer-a) is the leader: move leadership first')
+    if (ref !== 'peer-c') operated(ref)
+    return {
+      leader: 'peer-a',
+      term: 4,
+      commitIndex: 10,
+      voters: [{ id: 'peer-a', name: 'a', lastContactMs: 0, matchIndex: 10 }],
+      learners: [],
+    }
+  },
   tasks: {
     submit: async ({ specs, many }) => {
       if (specs[0]?.tenant === 'full') throw new TooManyTasksError('tenant full has 3 unfinished tasks: the limit is 3')
@@ -195,8 +237,51 @@ function routeScenarios(method: string, path: string): Record<number, Scenario[]
         404: get('/v1/nodes/nope'),
         503: noLeader(get('/v1/nodes/peer-a')),
       }
+    case 'POST /v1/nodes/{id}/drain':
+      return {
+        202: [...send('POST', '/v1/nodes/peer-a/drain', { deadlineSeconds: 90 }), ...send('POST', '/v1/nodes/a/drain')],
+        400: [
+          ...send('POST', '/v1/nodes/peer-a/drain', { deadlineSeconds: -1 }),
+          ...send('POST', '/v1/nodes/peer-a/drain', { deadlineSeconds: '5' }),
+          ...send('POST', '/v1/nodes/peer-a/drain', { deadline: 5 }),
+          ...send('POST', `/v1/nodes/${long(200)}/drain`),
+        ],
+        404: send('POST', '/v1/nodes/nope/drain'),
+        409: send('POST', '/v1/nodes/twin/drain'),
+        503: send('POST', '/v1/nodes/no-quorum/drain'),
+      }
+    case 'POST /v1/nodes/{id}/undrain':
+      return {
+        200: send('POST', '/v1/nodes/peer-a/undrain'),
+        400: send('POST', `/v1/nodes/${long(200)}/undrain`),
+        404: send('POST', '/v1/nodes/nope/undrain'),
+        409: send('POST', '/v1/nodes/twin/undrain'),
+        503: send('POST', '/v1/nodes/no-quorum/undrain'),
+      }
     case 'GET /v1/cluster':
       return { 200: get('/v1/cluster') }
+    case 'POST /v1/cluster/leader/transfer':
+      return {
+        200: [
+          ...send('POST', '/v1/cluster/leader/transfer'),
+          ...send('POST', '/v1/cluster/leader/transfer', { to: 'peer-c' }),
+        ],
+        400: [
+          ...send('POST', '/v1/cluster/leader/transfer', { to: 7 }),
+          ...send('POST', '/v1/cluster/leader/transfer', { to: '' }),
+        ],
+        404: send('POST', '/v1/cluster/leader/transfer', { to: 'nope' }),
+        409: send('POST', '/v1/cluster/leader/transfer', { to: 'peer-a' }),
+        503: send('POST', '/v1/cluster/leader/transfer', { to: 'no-quorum' }),
+      }
+    case 'DELETE /v1/cluster/voters/{id}':
+      return {
+        200: send('DELETE', '/v1/cluster/voters/peer-c'),
+        400: send('DELETE', `/v1/cluster/voters/${long(200)}`),
+        404: send('DELETE', '/v1/cluster/voters/nope'),
+        409: [...send('DELETE', '/v1/cluster/voters/peer-a'), ...send('DELETE', '/v1/cluster/voters/twin')],
+        503: send('DELETE', '/v1/cluster/voters/no-quorum'),
+      }
     case 'GET /v1/kv':
       return { 200: get('/v1/kv'), 503: noLeader(get('/v1/kv')) }
     case 'GET /v1/kv/{key}':
@@ -338,7 +423,7 @@ describe('OpenAPI document', () => {
     for (const [op, answers] of api.operations()) {
       const [method, path] = op.split(' ') as [string, string]
       const own = routeScenarios(method, path)
-      const ok = own[200]?.[0] ?? own[201]?.[0]
+      const ok = own[200]?.[0] ?? own[201]?.[0] ?? own[202]?.[0]
       assert.ok(ok !== undefined, `${op}: no successful request to start from`)
       const scenarios = { ...commonScenarios(ok), ...own }
       for (const status of Object.keys(answers).map(Number)) {

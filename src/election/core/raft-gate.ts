@@ -3,9 +3,10 @@
 //
 // A node that has never seen a configuration (it just joined), or whose configuration is stale
 // (voters were replaced while it was away), refuses the real leader as 'not_voter'. It then asks
-// its vouchers which voters they know: the voters of its own configuration and the bootstrap
-// peers the operator gave it. The ids a voucher names count as voters for vouchTicks, long enough
-// for the leader's next append or snapshot to bring the node's configuration up to date.
+// its vouchers which voters they know: the voters of its own configuration, the voters it learned
+// of otherwise (a worker asks them who leads), and the bootstrap peers the operator gave it. The
+// ids a voucher names count as voters for vouchTicks, long enough for the leader's next append or
+// snapshot to bring the node's configuration up to date.
 //
 // A voucher adds no power an attacker would not already need: a voter of this node's config
 // could lead it directly (at a higher term), and a bootstrap peer is the address the operator told
@@ -30,6 +31,9 @@ export type ConfigAnswer = ({ status: 'ok' } & ConfigAnswerView) | { status: 're
 export interface RaftGateOptions {
   /** Bootstrap peers (ids or addresses), asked besides the voters of the known config. */
   vouchers: readonly string[]
+  /** Voters learned of outside Raft, also asked: a worker made a learner holds no config yet, and
+   * its bootstrap peers may be gone (a dead voter the operator removed). */
+  knownVoters?: () => readonly string[]
   /** Ticks between two rounds of questions: a stranger's flood costs at most one round per period. */
   askEveryTicks: number
   /** Ticks a vouch lasts. */
@@ -89,7 +93,8 @@ export class RaftGate {
   targetsToAsk(): string[] {
     const now = this.core.tickCount
     if (this.lastRoundTick !== null && now - this.lastRoundTick < this.options.askEveryTicks) return []
-    const targets = [...new Set([...this.core.config.voters, ...this.options.vouchers])]
+    const known = this.options.knownVoters?.() ?? []
+    const targets = [...new Set([...this.core.config.voters, ...known, ...this.options.vouchers])]
       .filter(target => target !== this.core.id)
       .slice(0, MAX_TARGETS_PER_ROUND)
     if (targets.length > 0) this.lastRoundTick = now

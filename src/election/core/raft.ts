@@ -100,6 +100,9 @@ function entryBytes(entry: Entry): number {
 
 type State = 'leader' | 'follower' | 'candidate' | 'precandidate'
 
+/** Why leadership cannot be handed to a voter now (RaftCore.transferTarget). */
+export type TransferProblem = 'not_leader' | 'not_voter' | 'no_other_voter' | 'not_caught_up'
+
 /** Why step() dropped a message without acting on it (the node's state is unchanged). */
 export type StepRejection =
   /** Breaks a rule any message must satisfy (message-checks.ts). */
@@ -467,19 +470,33 @@ export class RaftCore {
   }
 
   /**
-   * A leader about to stop hands over: the voter holding its whole log is told to campaign at
-   * once (timeoutNow, which its peers honour without waiting out a leader lease), and this node
-   * steps down so it accepts nothing more. The cluster then has a leader within a round trip
-   * instead of an election timeout. Returns the successor, or null when no voter is fully
-   * caught up (an ordinary election follows the stop then).
+   * Whom transferLeadership(to) would hand over to now, or why it would not: `to` must be another
+   * voter (without it, the most up-to-date one is taken) holding the leader's whole log, so its
+   * campaign cannot fail for want of entries.
    */
-  transferLeadership(): NodeId | null {
-    if (this.state !== 'leader') return null
-    const successor = this.mostUpToDateVoter()
-    if (!successor || successor.matchIndex < this.log.lastIndex()) return null
-    this.send({ type: 'timeoutNow', to: successor.id })
+  transferTarget(to?: NodeId): { ok: true; target: NodeId } | { ok: false; problem: TransferProblem } {
+    if (this.state !== 'leader') return { ok: false, problem: 'not_leader' }
+    const successor = to === undefined ? this.mostUpToDateVoter() : this.peers.get(to)
+    if (successor === undefined || successor === null)
+      return { ok: false, problem: to === undefined ? 'no_other_voter' : 'not_voter' }
+    if (successor.isLearner) return { ok: false, problem: 'not_voter' }
+    if (successor.matchIndex < this.log.lastIndex()) return { ok: false, problem: 'not_caught_up' }
+    return { ok: true, target: successor.id }
+  }
+
+  /**
+   * Hands leadership over: the voter holding the whole log (`to`, or the most up-to-date one) is
+   * told to campaign at once (timeoutNow, which its peers honour without waiting out a leader
+   * lease), and this node steps down so it accepts nothing more. The cluster then has a leader
+   * within a round trip instead of an election timeout. Used before a graceful stop and by an
+   * operator's transfer. Returns the successor, or null when transferTarget(to) names a problem.
+   */
+  transferLeadership(to?: NodeId): NodeId | null {
+    const target = this.transferTarget(to)
+    if (!target.ok) return null
+    this.send({ type: 'timeoutNow', to: target.target })
     this.becomeFollower(this.currentTerm, null)
-    return successor.id
+    return target.target
   }
 
   /**

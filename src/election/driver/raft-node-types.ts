@@ -5,7 +5,7 @@
 import type { RaftTransport } from '../transport/transport.js'
 import type { ClusterConfig, Entry, RaftMessageType, SoftState } from '../core/types.js'
 import type { AuthorizationFailure } from '../core/authorize.js'
-import type { StepRejection } from '../core/raft.js'
+import type { StepRejection, TransferProblem } from '../core/raft.js'
 
 /** Why the driver dropped a message before or in RaftCore.step: the sender may not send it
  * (authorize.ts), it cannot be true (RaftCore.step), or its snapshot is not one the state machine
@@ -71,6 +71,8 @@ export interface RaftNodeOptions {
    * knows no voter at all, and one that was away may know only replaced ones (core/raft-gate.ts).
    */
   vouchers?: string[]
+  /** Voters this node learned of outside Raft, asked as vouchers too (see core/raft-gate.ts). */
+  knownVoters?: () => readonly string[]
   /** Called for every message dropped by the gate or the core, for metrics. */
   onRejected?: (type: RaftMessageType, reason: RaftRejectionReason) => void
   /** Called when this node learns of a leader: a new one, or the same one in a new term. */
@@ -97,3 +99,11 @@ export interface RaftNodeStats {
   /** Messages dropped by the gate or the core (onRejected tells which and why). */
   messagesRejected: number
 }
+
+/** How an operator's leadership transfer ended (RaftNode.transferLeadership): the leader of the
+ * later term this node heard of, or why there was none. `busy`: another transfer is under way;
+ * `timeout`: `target` was told to campaign but no leader was heard of in time. */
+export type TransferOutcome =
+  | { ok: true; target: string; leader: string; term: number }
+  | { ok: false; problem: TransferProblem | 'busy' }
+  | { ok: false; problem: 'timeout'; target: string }

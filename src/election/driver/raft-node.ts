@@ -26,6 +26,7 @@ import { ProposalTracker, type ProposalResult } from './raft-node-proposals.js'
 import type {
   RaftNodeLogger,
   RaftNodeOptions,
+  TransferOutcome,
   RaftNodeStats,
   RaftRejectionReason,
   RaftStateMachine,
@@ -91,6 +92,8 @@ export class RaftNode {
   private committedConfig: ClusterConfig
   /** The commit index the node opened with: entries up to it are replayed history. */
   readonly openedCommitIndex: number
+  /** An operator's transfer is under way: one at a time. */
+  private transferring = false
 
   private constructor(
     readonly id: NodeId,
@@ -118,6 +121,7 @@ export class RaftNode {
     this.stateMachineIndex = core.appliedIndex
     this.gate = new RaftGate(core, {
       vouchers: (options.vouchers ?? []).filter(v => v !== id),
+      ...(options.knownVoters === undefined ? {} : { knownVoters: options.knownVoters }),
       askEveryTicks: options.electionTicks,
       vouchTicks: VOUCH_ELECTION_TIMEOUTS * options.electionTicks,
       learnerVoteAfterTicks: LEARNER_VOTE_ELECTION_TIMEOUTS * options.electionTicks,
@@ -311,6 +315,44 @@ export class RaftNode {
       await (this.loop ?? new Promise(resolve => setTimeout(resolve, 5)))
     }
     return successor
+  }
+
+  /**
+   * An operator's hand-over: leadership moves to voter `to` (null: the most up-to-date voter).
+   * Waits up to `catchUpMs` for the target to hold the whole log (the leader keeps replicating
+   * meanwhile), tells it to campaign at once, and resolves once this node has heard of a leader
+   * of a later term, or after `electMs` without one. The leader that answers is usually the
+   * target, but an ordinary election may pick another voter if its campaign failed.
+   */
+  async transferLeadership(to: NodeId | null, opts: { catchUpMs: number; electMs: number }): Promise<TransferOutcome> {
+    this.assertRunning()
+    if (this.transferring) return { ok: false, problem: 'busy' }
+    this.transferring = true
+    try {
+      const fromTerm = this.core.term
+      const catchUpUntil = Date.now() + opts.catchUpMs
+      for (;;) {
+        const target = this.core.transferTarget(to ?? undefined)
+        if (target.ok) break
+        if (target.problem !== 'not_caught_up' || Date.now() >= catchUpUntil || this.stopping)
+          return { ok: false, problem: target.problem }
+        await sleep(this.tickMs)
+      }
+      const successor = this.core.transferLeadership(to ?? undefined)
+      if (successor === null) return { ok: false, problem: 'not_leader' }
+      this.logger.info({ peer: successor, term: fromTerm }, 'handing leadership over on request')
+      this.schedule()
+      const electUntil = Date.now() + opts.electMs
+      while (Date.now() < electUntil && !this.stopping) {
+        await sleep(this.tickMs)
+        const leader = this.core.leader
+        if (leader !== null && this.core.term > fromTerm)
+          return { ok: true, target: successor, leader, term: this.core.term }
+      }
+      return { ok: false, problem: 'timeout', target: successor }
+    } finally {
+      this.transferring = false
+    }
   }
 
   /**
@@ -595,6 +637,10 @@ export class RaftNode {
     this.logger.error({ err: error }, `${what}; stopping the raft node`)
     void this.stop(error)
   }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 function sameMembers(a: ClusterConfig, b: ClusterConfig): boolean {

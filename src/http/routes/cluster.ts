@@ -1,10 +1,11 @@
-// The replicated cluster: who leads, the voters, and a small replicated key-value store that
-// exercises the write path (forwarded to the leader, answered after commit).
-import { clusterViewSchema } from '../../cluster/cluster-view-schema.js'
+// The replicated cluster: who leads, the voters (and an operator's hand-over of leadership and
+// removal of a dead voter), and a small replicated key-value store that exercises the write path
+// (forwarded to the leader, answered after commit).
+import { clusterViewSchema, leaderTransferViewSchema } from '../../cluster/cluster-view-schema.js'
 import type { NodeApi } from '../node-api.js'
 import { kvDeleteAnswerSchema, kvPutAnswerSchema } from '../views.js'
 import { NotFoundError } from '../errors.js'
-import { kvKeyParams, kvPutBody, type HttpApp } from '../schemas.js'
+import { kvKeyParams, kvPutBody, leaderTransferBody, nodeIdParams, type HttpApp } from '../schemas.js'
 import { kvListSchema, kvValueSchema, replies } from '../responses.js'
 
 export function clusterRoutes(app: HttpApp, node: NodeApi): void {
@@ -12,6 +13,28 @@ export function clusterRoutes(app: HttpApp, node: NodeApi): void {
     '/v1/cluster',
     { schema: { summary: 'The leader, the term, voters and learners', response: replies({ 200: clusterViewSchema }) } },
     async () => await node.clusterView(),
+  )
+  app.post(
+    '/v1/cluster/leader/transfer',
+    {
+      schema: {
+        summary: 'Moves leadership to a voter (default: the most up-to-date); answered once it leads',
+        body: leaderTransferBody,
+        response: replies({ 200: leaderTransferViewSchema }, [400, 404, 409, 503]),
+      },
+    },
+    async req => await node.transferLeader(req.body?.to),
+  )
+  app.delete(
+    '/v1/cluster/voters/:id',
+    {
+      schema: {
+        summary: 'Removes a voter that will never return; answered with the cluster after the change',
+        params: nodeIdParams,
+        response: replies({ 200: clusterViewSchema }, [400, 404, 409, 503]),
+      },
+    },
+    async req => await node.removeVoter(req.params.id),
   )
 
   app.get(
