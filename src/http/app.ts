@@ -14,6 +14,7 @@ import { clusterRoutes } from './routes/cluster.js'
 import { taskRoutes } from './routes/tasks.js'
 import { countRequests } from './request-metrics.js'
 import { eventRoutes } from './routes/events.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 
 export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfig): FastifyInstance {
   const app = Fastify({
@@ -58,5 +59,6 @@ export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfi
   clusterRoutes(routes, node)
   taskRoutes(routes, node.tasks)
   eventRoutes(routes, node.events)
+  dashboardRoutes(routes)
   return app
 }

@@ -43,6 +43,9 @@ export interface NodeView {
   startedAt: string | null
   /** Milliseconds since this node last heard from that one (0 for itself). */
   lastSeenMs: number
+  /** The peers it keeps membership connections to (its observers and subjects on the rings):
+   * exact for the answering node, implied by its member table for the others; [] if not live. */
+  activeView: string[]
 }
 
 export interface NodeApi {

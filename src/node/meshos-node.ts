@@ -455,6 +455,7 @@ export class MeshosNode implements NodeApi {
         incarnation,
         startedAt: isoOrNull(info.startedAt),
         lastSeenMs,
+        activeView: membership.activePeersOf(info.nodeId),
       }
     }
     const self = membership.selfRecord

@@ -7,7 +7,7 @@ import type { Replica } from '../cluster/replica.js'
 import { clusterView } from '../cluster/cluster-view.js'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Placer } from '../tasks/placer.js'
-import type { TaskService } from '../tasks/task-service.js'
+import { TASK_LIST_ORDERS, type TaskService } from '../tasks/task-service.js'
 import { TASK_STATES } from '../tasks/task-table.js'
 import { apiErrorOf } from '../http/errors.js'
 
@@ -18,6 +18,7 @@ const listQuery = z
     tenant: z.string().min(1).max(64).optional(),
     limit: z.number().int().min(1).max(1000),
     after: z.string().min(1).max(128).optional(),
+    order: z.enum(TASK_LIST_ORDERS).optional(),
   })
   .strict()
 

@@ -70,12 +70,18 @@ export interface TaskSubmission {
   specs: TaskSpec[]
   many: boolean
 }
+/** Submission order, or its reverse (what a dashboard shows first). */
+export const TASK_LIST_ORDERS = ['oldest', 'newest'] as const
+export type TaskListOrder = (typeof TASK_LIST_ORDERS)[number]
+
 export interface TaskListQuery {
   state?: TaskState
   node?: string
   tenant?: string
   limit: number
   after?: string
+  /** Default oldest. */
+  order?: TaskListOrder
 }
 export interface TaskList {
   tasks: TaskView[]
@@ -184,9 +190,10 @@ export class TaskService {
     const tasks: TaskView[] = []
     let total = 0
     let next: string | null = null
-    // `after` is a position in submission order; total counts every match, before it too.
+    // `after` is a position in the listing order; total counts every match, before it too.
     let collecting = q.after === undefined
-    for (const t of this.table.all()) {
+    const inOrder = q.order === 'newest' ? [...this.table.all()].reverse() : this.table.all()
+    for (const t of inOrder) {
       const matches =
         (q.state === undefined || t.state === q.state) &&
         (q.node === undefined || t.node === q.node) &&
