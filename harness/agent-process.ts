@@ -2,7 +2,7 @@
 // binary, talking libp2p over loopback, observed only through their HTTP API.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { MeshosClient, type NodeView } from '../src/client/client.js'
+import { MeshClient, type NodeView } from '../src/client/client.js'
 import { waitFor } from './wait-for.js'
 import { runClusterKeyFile } from './cluster-key.js'
 
@@ -24,7 +24,7 @@ export interface AgentOptions {
 }
 
 export class AgentProcess {
-  client: MeshosClient
+  client: MeshClient
   peerId = ''
   /** The full multiaddr (with /p2p/) others bootstrap from. */
   addr = ''
@@ -35,7 +35,7 @@ export class AgentProcess {
     readonly opts: Required<Omit<AgentOptions, 'extraArgs' | 'token'>> & { extraArgs: string[]; token?: string },
     readonly child: ChildProcess,
   ) {
-    this.client = new MeshosClient('http://127.0.0.1:0')
+    this.client = new MeshClient('http://127.0.0.1:0')
     child.stdout?.on('data', (d: Buffer) => {
       this.output += d.toString()
     })
@@ -91,7 +91,7 @@ export class AgentProcess {
         },
         30_000,
       )
-      agent.client = new MeshosClient(httpUrl, { timeoutMs: 2000, token: full.token })
+      agent.client = new MeshClient(httpUrl, { timeoutMs: 2000, token: full.token })
       const status = await agent.client.status()
       agent.peerId = status.nodeId
       agent.addr = status.addrs[0] ?? ''

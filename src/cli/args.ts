@@ -1,7 +1,7 @@
 // Flag handling shared by the commands that talk to a node: strict flags, the node's address and
 // token, and numbers checked before anything is sent, so a typo is a usage mistake (exit 2), not
 // an API error.
-import { DEFAULT_API_ADDR, MeshosApiError, MeshosClient } from '../client/client.js'
+import { DEFAULT_API_ADDR, MeshosApiError, MeshClient } from '../client/client.js'
 import { HTTP_TOKEN_PATTERN } from '../http/config.js'
 import { readTokenFile } from './token-file.js'
 import { UsageError } from './usage.js'
@@ -32,7 +32,7 @@ export function clientFor(
   { addr, tokenFile }: NodeAddress,
   env: Record<string, string | undefined>,
   section?: string,
-): MeshosClient {
+): MeshClient {
   const url = addr ?? env.MESHOS_ADDR ?? DEFAULT_API_ADDR
   if (!/^https?:\/\/[^/]+/.test(url))
     throw new UsageError(`--addr "${url}": expected a URL like ${DEFAULT_API_ADDR}`, section)
@@ -42,7 +42,7 @@ export function clientFor(
     if (!HTTP_TOKEN_PATTERN.test(token))
       throw new UsageError('MESHOS_TOKEN: the token may hold only letters, digits and - . _ ~ + / (and = at the end)')
   }
-  return new MeshosClient(url, token === undefined ? {} : { token })
+  return new MeshClient(url, token === undefined ? {} : { token })
 }
 
 /** `code: message`, and for a refused token, how to give the right one. */

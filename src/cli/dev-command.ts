@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { MeshosClient } from '../client/client.js'
+import { MeshClient } from '../client/client.js'
 import { UsageError } from './usage.js'
 import { CLUSTER_KEY_FILE_MODE, ClusterKeyError, generateClusterKey, readClusterKeyFile } from '../p2p/cluster-key.js'
 import { StartupError } from '../node/startup-error.js'
@@ -40,7 +40,7 @@ function loopbackAgentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 async function waitHealthy(node: DevNode): Promise<void> {
-  const client = new MeshosClient(node.httpUrl, { timeoutMs: 1000 })
+  const client = new MeshClient(node.httpUrl, { timeoutMs: 1000 })
   const deadline = Date.now() + AGENT_START_TIMEOUT_MS
   for (;;) {
     const { exitCode, signalCode } = node.child
@@ -184,7 +184,7 @@ export async function devCommand(args: string[]): Promise<number> {
           )
       })
       await waitHealthy(node)
-      if (bootstrap == null) bootstrap = (await new MeshosClient(httpUrl).status()).addrs[0]
+      if (bootstrap == null) bootstrap = (await new MeshClient(httpUrl).status()).addrs[0]
       process.stdout.write(`node ${node.index}: ${httpUrl}  pid ${child.pid}  data ${dataDir}\n`)
     }
   } catch (err) {

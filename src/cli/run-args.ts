@@ -22,6 +22,7 @@ const RUN_OPTIONS = {
   name: { type: 'string' },
   count: { type: 'string' },
   wait: { type: 'boolean' },
+  json: { type: 'boolean' },
   shell: { type: 'boolean' },
   ...CLIENT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
@@ -37,6 +38,8 @@ export interface RunRequest {
   spec: TaskSpecInput
   count: number
   wait: boolean
+  /** Print the submission's answer (with --wait: the tasks as they ended) as JSON. */
+  json: boolean
   /** As given; the command resolves the defaults. */
   node: NodeAddress
 }
@@ -78,6 +81,7 @@ export function parseRunArgs(args: string[], nowMs: number): RunRequest | 'help'
     spec: input,
     count: intFlag('--count', v.count, 1, MAX_COUNT, RUN_USAGE) ?? 1,
     wait: v.wait === true,
+    json: v.json === true,
     node: { addr: v.addr, tokenFile: v['token-file'] },
   }
 }

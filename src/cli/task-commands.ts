@@ -1,13 +1,15 @@
 // `meshos run`, `tasks`, `task`, `logs` and `cancel`: tasks through the local node's API. Each
 // returns its exit status; output is written as it comes (a followed log can last for hours).
 import { parseArgs } from 'node:util'
-import { MeshosApiError, type MeshosClient, type TaskView } from '../client/client.js'
+import { MeshosApiError, type MeshClient, type TaskSubmitted, type TaskView } from '../client/client.js'
 import { TASK_LIMITS } from '../tasks/spec.js'
 import { TASK_STATES, type TaskState } from '../tasks/task-table.js'
 import { CLIENT_OPTIONS, clientFor, describeApiError, flags, intFlag, type NodeAddress } from './args.js'
 import { parseRunArgs } from './run-args.js'
 import { formatTaskDetail, formatTaskList } from './task-format.js'
-import { exitStatusOf, followUntilEnd, waitForMany, waitForOne, type Progress } from './task-wait.js'
+import { exitStatusOf, followUntilEnd, waitForMany, waitForOne } from './task-wait.js'
+import { ProgressReporter } from './progress.js'
+import { styleFor } from './style.js'
 import { RUN_USAGE, TASKS_USAGE, UsageError } from './usage.js'
 
 type Env = Record<string, string | undefined>
@@ -34,30 +36,53 @@ export async function runCommand(args: string[], env: Env): Promise<number> {
   if (req === 'help') return help(RUN_USAGE)
   const client = clientFor(req.node, env, RUN_USAGE)
   if (req.count === 1) {
-    const { id } = await client.submitTask(req.spec)
+    const submitted = await client.submitTask(req.spec)
     // With --wait stdout is the task's own output, so the id is not mixed into it.
     if (!req.wait) {
-      out(id)
+      out(req.json ? JSON.stringify(submitted, null, 2) : submitted.id)
       return 0
     }
-    stopWaitingOnInterrupt([id])
-    const { code, note } = exitStatusOf(await waitForOne(client, id))
+    stopWaitingOnInterrupt([submitted.id])
+    // With --json stdout is the task as it ended; its output stays a `meshos logs` away.
+    const ended = req.json
+      ? (await waitForMany(client, [submitted.id], () => undefined))[0]!
+      : await waitForOne(client, submitted.id)
+    if (req.json) out(JSON.stringify(ended, null, 2))
+    const { code, note } = exitStatusOf(ended)
     if (note !== null) err(note)
     return code
   }
-  const ids: string[] = []
-  for (let i = 0; i < req.count; i += TASK_LIMITS.maxBatch) {
-    const batch = Array.from({ length: Math.min(TASK_LIMITS.maxBatch, req.count - i) }, () => req.spec)
-    const { tasks } = await client.submitTasks(batch)
-    // Printed per batch: if a later batch is refused, the ids of those already submitted are known.
-    for (const t of tasks) {
-      ids.push(t.id)
-      out(t.id)
+  const submitted: TaskSubmitted[] = []
+  try {
+    for (let i = 0; i < req.count; i += TASK_LIMITS.maxBatch) {
+      const batch = Array.from({ length: Math.min(TASK_LIMITS.maxBatch, req.count - i) }, () => req.spec)
+      const { tasks } = await client.submitTasks(batch)
+      submitted.push(...tasks)
+      // Printed per batch: if a later batch is refused, the ids of those already submitted are known.
+      if (!req.json) for (const t of tasks) out(t.id)
     }
+  } finally {
+    if (req.json && !req.wait) out(JSON.stringify({ tasks: submitted }, null, 2))
   }
   if (!req.wait) return 0
+  const ids = submitted.map(t => t.id)
   stopWaitingOnInterrupt(ids)
-  const ended = await waitForMany(client, ids, showProgress)
+  const progress = new ProgressReporter(
+    {
+      write: text => {
+        process.stderr.write(text)
+      },
+      isTTY: process.stderr.isTTY,
+      columns: process.stderr.columns,
+    },
+    Date.now,
+    styleFor(process.stderr, env),
+  )
+  const ended = await waitForMany(client, ids, p => {
+    progress.update(p)
+  })
+  progress.end()
+  if (req.json) out(JSON.stringify({ tasks: ended }, null, 2))
   return reportMany(ended)
 }
 
@@ -70,14 +95,7 @@ function stopWaitingOnInterrupt(ids: string[]): void {
   })
 }
 
-/** One line rewritten in place on a terminal; nothing in a log file, where it would be noise. */
-function showProgress(p: Progress): void {
-  if (process.stderr.isTTY !== true) return
-  process.stderr.write(`\r\x1b[K${p.done}/${p.total} done, ${p.failed} failed`)
-}
-
 function reportMany(ended: TaskView[]): number {
-  if (process.stderr.isTTY === true) process.stderr.write('\r\x1b[K')
   const count = (state: TaskState): number => ended.filter(t => t.state === state).length
   const succeeded = count('succeeded')
   err(
@@ -137,12 +155,19 @@ export async function tasksCommand(args: string[], env: Env): Promise<number> {
     .filter(([, value]) => value !== undefined)
     .flat()
     .join(' ')
-  out(formatTaskList(list, Date.now(), after => `meshos tasks ${filters}${filters === '' ? '' : ' '}--after ${after}`))
+  out(
+    formatTaskList(
+      list,
+      Date.now(),
+      after => `meshos tasks ${filters}${filters === '' ? '' : ' '}--after ${after}`,
+      styleFor(process.stdout, env),
+    ),
+  )
   return 0
 }
 
 /** Tasks are filtered by node id; a name is easier to type, so it is looked up. */
-async function nodeId(client: MeshosClient, idOrName: string): Promise<string> {
+async function nodeId(client: MeshClient, idOrName: string): Promise<string> {
   const nodes = await client.nodes()
   if (nodes.some(n => n.id === idOrName)) return idOrName
   const named = nodes.filter(n => n.name === idOrName)
@@ -183,7 +208,9 @@ export async function taskCommand(args: string[], env: Env): Promise<number> {
   const { ids, values, helpWanted, node } = idArgs('task', args, { json: { type: 'boolean' } }, false)
   if (helpWanted) return help(TASKS_USAGE)
   const t = await clientFor(node, env, TASKS_USAGE).task(ids[0]!)
-  out(values.json === true ? JSON.stringify(t, null, 2) : formatTaskDetail(t, Date.now()))
+  out(
+    values.json === true ? JSON.stringify(t, null, 2) : formatTaskDetail(t, Date.now(), styleFor(process.stdout, env)),
+  )
   return 0
 }
 

@@ -2,6 +2,7 @@
 // (age, duration) in the table, where they are compared at a glance, and absolute in the detail.
 import type { TaskList, TaskView } from '../client/client.js'
 import { formatDuration } from './durations.js'
+import { PLAIN, paintState, type Style } from './style.js'
 import { formatTable } from './table.js'
 
 const COMMAND_COLUMN_CHARS = 40
@@ -23,10 +24,11 @@ function truncate(text: string, max: number): string {
 }
 
 /** The state, with why it failed when the exit column does not say so. */
-function stateOf(t: TaskView): string {
-  if (t.cancelRequested && (t.state === 'assigned' || t.state === 'running')) return `${t.state} (cancelling)`
-  if (t.state === 'failed' && t.reason !== null && t.reason !== 'exit_code') return `failed (${t.reason})`
-  return t.state
+function stateOf(t: TaskView, style: Style): string {
+  const state = paintState(style, t.state)
+  if (t.cancelRequested && (t.state === 'assigned' || t.state === 'running')) return `${state} (cancelling)`
+  if (t.state === 'failed' && t.reason !== null && t.reason !== 'exit_code') return `${state} (${t.reason})`
+  return state
 }
 
 function nodeOf(t: TaskView): string {
@@ -43,19 +45,25 @@ function ranFor(t: TaskView, nowMs: number): string {
   return formatDuration((t.finishedAt ?? nowMs) - t.startedAt)
 }
 
-export function formatTaskList(list: TaskList, nowMs: number, nextPage: (after: string) => string): string {
+export function formatTaskList(
+  list: TaskList,
+  nowMs: number,
+  nextPage: (after: string) => string,
+  style: Style = PLAIN,
+): string {
   const table = formatTable(
     ['ID', 'NAME/COMMAND', 'STATE', 'ATTEMPT', 'NODE', 'EXIT', 'AGE', 'DURATION'],
     list.tasks.map(t => [
       t.id,
       truncate(t.name ?? commandOf(t), COMMAND_COLUMN_CHARS),
-      stateOf(t),
+      stateOf(t, style),
       String(t.attempt),
       nodeOf(t),
       exitOf(t),
       formatDuration(nowMs - t.submittedAt),
       ranFor(t, nowMs),
     ]),
+    { align: ['left', 'left', 'left', 'right', 'left', 'right', 'right', 'right'], style },
   )
   const summary =
     `${list.tasks.length} of ${list.total} task${list.total === 1 ? '' : 's'}` +
@@ -68,14 +76,17 @@ function when(ms: number | null, nowMs: number): string {
   return `${new Date(ms).toISOString()} (${formatDuration(nowMs - ms)} ago)`
 }
 
-export function formatTaskDetail(t: TaskView, nowMs: number): string {
+export function formatTaskDetail(t: TaskView, nowMs: number, style: Style = PLAIN): string {
   const s = t.spec
   const exit = t.exitCode !== null ? `code ${t.exitCode}` : t.signal !== null ? `signal ${t.signal}` : '-'
   const lines: Array<[string, string]> = [
     ['id', t.id],
     ['name', t.name ?? '-'],
     ['command', `${commandOf(t)}   (${s.command !== undefined ? 'with /bin/sh -c' : 'run directly'})`],
-    ['state', t.reason === null || t.state === 'cancelled' ? stateOf(t) : `${t.state} (${t.reason})`],
+    [
+      'state',
+      t.reason === null || t.state === 'cancelled' ? stateOf(t, style) : `${paintState(style, t.state)} (${t.reason})`,
+    ],
     ['attempt', `${t.attempt} (retries allowed: ${s.retries})`],
     ['node', t.node === null ? '-' : `${t.nodeName ?? '?'} (${t.node})`],
     ['exit', exit],
@@ -106,7 +117,7 @@ export function formatTaskDetail(t: TaskView, nowMs: number): string {
   const rows = t.attempts.map(a => [
     String(a.attempt),
     a.node === t.node && t.nodeName !== null ? t.nodeName : shortId(a.node),
-    a.outcome,
+    paintState(style, a.outcome),
     a.startedAt === null ? '-' : new Date(a.startedAt).toISOString(),
     a.startedAt === null ? '-' : formatDuration(a.finishedAt - a.startedAt),
   ])
@@ -119,7 +130,7 @@ export function formatTaskDetail(t: TaskView, nowMs: number): string {
     rows.push([
       String(t.attempt),
       nodeOf(t),
-      t.state,
+      paintState(style, t.state),
       t.startedAt === null ? '-' : new Date(t.startedAt).toISOString(),
       ranFor(t, nowMs),
     ])
@@ -127,7 +138,10 @@ export function formatTaskDetail(t: TaskView, nowMs: number): string {
   if (rows.length > 0) {
     out.push('attempts:')
     out.push(
-      ...formatTable(['ATTEMPT', 'NODE', 'OUTCOME', 'STARTED', 'DURATION'], rows)
+      ...formatTable(['ATTEMPT', 'NODE', 'OUTCOME', 'STARTED', 'DURATION'], rows, {
+        align: ['right', 'left', 'left', 'left', 'right'],
+        style,
+      })
         .split('\n')
         .map(l => `  ${l}`),
     )

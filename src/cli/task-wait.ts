@@ -1,8 +1,9 @@
 // Waiting for tasks to end, for `meshos run --wait` and `meshos logs -f`: one task's output
 // streamed as it is written, across its retries; many tasks counted by polling their state.
-import { MeshosApiError, type MeshosClient, type TaskView } from '../client/client.js'
+import { MeshosApiError, type MeshClient, type TaskView } from '../client/client.js'
 import { isTerminal } from '../tasks/task-table.js'
 import type { LogStream } from '../executor/types.js'
+import type { Progress } from './progress.js'
 
 /** Reads are local: a node that is not the leader may apply a submission a moment after it was answered. */
 const JUST_SUBMITTED_GRACE_MS = 10_000
@@ -45,7 +46,7 @@ export interface FollowHooks {
  * one that came and went while an earlier one was being read is printed too.
  */
 export async function followUntilEnd(
-  client: MeshosClient,
+  client: MeshClient,
   id: string,
   stream: LogStream,
   hooks: FollowHooks,
@@ -77,7 +78,7 @@ function lastThatRan(t: TaskView): number {
   return isTerminal(t.state) && t.startedAt === null && last !== undefined ? last.attempt : t.attempt
 }
 
-async function untilAttemptEnds(client: MeshosClient, id: string, attempt: number): Promise<void> {
+async function untilAttemptEnds(client: MeshClient, id: string, attempt: number): Promise<void> {
   for (;;) {
     const t = await client.task(id)
     if (isTerminal(t.state) || t.attempt !== attempt) return
@@ -100,7 +101,7 @@ export function exitStatusOf(t: TaskView): { code: number; note: string | null }
 }
 
 /** Follows stdout and stderr of one task to this process's, then reports how it ended. */
-export async function waitForOne(client: MeshosClient, id: string): Promise<TaskView> {
+export async function waitForOne(client: MeshClient, id: string): Promise<TaskView> {
   const note = (text: string): void => {
     process.stderr.write(text + '\n')
   }
@@ -136,15 +137,9 @@ export async function waitForOne(client: MeshosClient, id: string): Promise<Task
   return await client.task(id)
 }
 
-export interface Progress {
-  done: number
-  total: number
-  failed: number
-}
-
 /** Polls each unfinished task (its own GET: no list query selects by id) until all have ended. */
 export async function waitForMany(
-  client: MeshosClient,
+  client: MeshClient,
   ids: string[],
   onProgress: (p: Progress) => void,
 ): Promise<TaskView[]> {

@@ -28,7 +28,10 @@ export const RUN_USAGE = `meshos run [options] [--] COMMAND [ARG...]
   --wait                   waits for the end. One task: its stdout and stderr stream here and
                            meshos exits with its exit code (1 if it failed without one: signal,
                            timeout, memory, lost, deadline; 130 if cancelled). With --count:
-                           progress on stderr, exit 0 if every task succeeded, else 1
+                           progress on stderr (a bar on a terminal), exit 0 if every task
+                           succeeded, else 1
+  --json                   print the answer as JSON: the ids and states; with --wait the tasks
+                           as they ended (the output stays a \`meshos logs ID\` away)
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
   --token-file FILE        the node's API token, when its agent has one (default: MESHOS_TOKEN)
 `
@@ -44,8 +47,8 @@ meshos task ID [--json]    one task: spec, state, placement (or why it waits), a
 meshos logs ID [-f|--follow] [--stderr] [--attempt N]
   the stdout of the task's current or last attempt; -f keeps printing until the task ends
   (through retries); --stderr prints its stderr instead; --attempt N an earlier attempt
-meshos cancel ID...        cancels tasks: a pending one at once; a running one is stopped by its node
-  each also takes --addr URL and --token-file FILE (as for run)
+meshos cancel ID... [--json]  cancels tasks: a pending one at once; a running one is stopped by its node
+  each also takes --addr URL and --token-file FILE (as for run); --json prints the answer as JSON
 `
 
 export const EVENTS_USAGE = `meshos events [--topic T]... [--since ID] [--json]
@@ -78,7 +81,7 @@ commands:
   dev       run a local cluster of N agent processes (Ctrl-C stops them all)
   keygen    write a new cluster key to stdout
   nodes     list the cluster's members as the local node sees them
-  status    show the local node's identity and role
+  status    the local node's role, the leader, term, voters and the cluster's health
   cluster   show the leader, term and voters
   run       run a command as a task somewhere in the cluster
   tasks     list tasks
@@ -126,7 +129,8 @@ ${KEYGEN_USAGE}
 meshos nodes|status|cluster [--addr URL] [--token-file FILE] [--json]
   --addr URL               the local node's API (default http://127.0.0.1:7070, or MESHOS_ADDR)
   --token-file FILE        the node's API token, when its agent has one (default: MESHOS_TOKEN)
-  --json                   print the raw JSON answer
+  --json                   print the raw JSON answer (status: GET /v1/status's)
+  tables and states are coloured on a terminal, unless NO_COLOR is set
 
 ${RUN_USAGE}
 ${TASKS_USAGE}

@@ -1,41 +1,33 @@
-// Typed client for a node's HTTP API, used by the CLI, the tests and scripts.
-import type { ClusterView, NodeView, StatusView } from '../http/node-api.js'
-import type { TaskList, TaskView } from '../tasks/task-service.js'
+// Typed client for a node's HTTP API, used by the CLI, the tests and scripts (`import {
+// MeshClient } from 'meshos/client'`). What it sends and what it gets back are typed from the
+// zod schemas the node validates requests with and documents its answers with.
+import type { z } from 'zod'
+import type { ClusterView, KvDeleteAnswer, KvPutAnswer, NodeView, StatusView } from '../http/views.js'
+import type { listTasksQuery, taskLogsQuery } from '../http/schemas.js'
+import type { OpenApiDocument } from '../http/responses.js'
+import type { SubmissionAnswer, TaskList, TaskSubmitted, TaskView } from '../tasks/task-view.js'
 import type { TaskState } from '../tasks/task-table.js'
 import type { TaskSpecInput } from '../tasks/spec.js'
-import type { LogStream } from '../executor/types.js'
 import { DEFAULT_HTTP_PORT } from '../http/config.js'
 import type { EventTopic, MeshEvent, ResyncNotice } from '../events/types.js'
 import { SseParser } from './sse-parser.js'
+import { isApiErrorCode, type ApiErrorCode } from '../http/error-codes.js'
 
-export type { ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
+export type { ApiErrorCode, ClusterView, NodeView, StatusView, TaskList, TaskView, TaskState, TaskSpecInput }
+export type { OpenApiDocument, SubmissionAnswer, TaskSubmitted }
 export type { EventTopic, MeshEvent, ResyncNotice }
 export { EVENT_TOPICS } from '../events/types.js'
 
-export interface KvWrite {
-  key: string
-  value?: string
-  index: number
-  term: number
-}
+export type KvPut = KvPutAnswer
+export type KvDelete = KvDeleteAnswer
+/** What a committed write answers: the log index and term it was committed at. */
+export type KvWrite = KvPut | KvDelete
 
-export interface TaskSubmitted {
-  id: string
-  state: TaskState
-}
+/** Filters and paging of GET /v1/tasks, as the node parses them. */
+export type TaskQuery = Partial<z.output<typeof listTasksQuery>>
 
-export interface TaskQuery {
-  state?: TaskState
-  node?: string
-  tenant?: string
-  limit?: number
-  after?: string
-}
-
-export interface TaskLogOptions {
-  stream?: LogStream
-  attempt?: number
-}
+/** Which output to read: by default stdout of the current or last attempt. */
+export type TaskLogOptions = Partial<Pick<z.output<typeof taskLogsQuery>, 'stream' | 'attempt'>>
 
 export interface FollowOptions extends TaskLogOptions {
   /** Stops following: the promise then resolves, without error. */
@@ -62,15 +54,23 @@ const EVENTS_MAX_RETRIES = 5
 const EVENTS_RETRY_BASE_MS = 250
 const EVENTS_RETRY_CAP_MS = 5000
 
+/** Codes the client gives when no error body did: a stream that broke off, an answer that is not
+ * JSON, an error answer without the API's error body. */
+export type ClientErrorCode = 'logs_interrupted' | 'invalid_response' | 'http_error'
+
+/** Every code a MeshosApiError may carry. */
+export type MeshosErrorCode = ApiErrorCode | ClientErrorCode
+
 export const DEFAULT_API_ADDR = `http://127.0.0.1:${DEFAULT_HTTP_PORT}`
 /** A node-local API answers in milliseconds; ten seconds means it is stuck, not slow. */
 const DEFAULT_TIMEOUT_MS = 10_000
 
-/** The API answered with an error body. */
+/** The API answered with an error: `code` says which (the API's error table, or the client's). */
 export class MeshosApiError extends Error {
+  override readonly name = 'MeshosApiError'
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: MeshosErrorCode,
     message: string,
   ) {
     super(message)
@@ -78,7 +78,9 @@ export class MeshosApiError extends Error {
 }
 
 /** The node could not be reached at all. */
-export class MeshosUnreachableError extends Error {}
+export class MeshosUnreachableError extends Error {
+  override readonly name = 'MeshosUnreachableError'
+}
 
 export interface ClientOptions {
   /** Per-request timeout; a node that does not answer in this time is reported unreachable. */
@@ -87,7 +89,7 @@ export interface ClientOptions {
   token?: string
 }
 
-export class MeshosClient {
+export class MeshClient {
   readonly baseUrl: string
   private readonly timeoutMs: number
   private readonly token: string | undefined
@@ -120,7 +122,7 @@ export class MeshosClient {
   }
 
   /** Resolves once the write is committed (forwarded to the leader by the node). */
-  async kvPut(key: string, value: string): Promise<KvWrite> {
+  async kvPut(key: string, value: string): Promise<KvPut> {
     return await this.request('PUT', `/v1/kv/${encodeURIComponent(key)}`, { value })
   }
 
@@ -128,12 +130,22 @@ export class MeshosClient {
     return (await this.request<{ value: string }>('GET', `/v1/kv/${encodeURIComponent(key)}`)).value
   }
 
-  async kvDelete(key: string): Promise<KvWrite> {
+  async kvDelete(key: string): Promise<KvDelete> {
     return await this.request('DELETE', `/v1/kv/${encodeURIComponent(key)}`)
   }
 
   async kvList(): Promise<Record<string, string>> {
     return (await this.request<{ items: Record<string, string> }>('GET', '/v1/kv')).items
+  }
+
+  /** The node's Prometheus metrics, in the text exposition format. */
+  async metrics(): Promise<string> {
+    return await this.text('/metrics')
+  }
+
+  /** The API described as OpenAPI 3.1, generated from the schemas the node checks requests with. */
+  async openapi(): Promise<OpenApiDocument> {
+    return await this.request('GET', '/v1/openapi.json')
   }
 
   /** One task: answered after the submission is committed. */
@@ -165,20 +177,19 @@ export class MeshosClient {
 
   /** The output written so far (by default stdout of the current or last attempt). */
   async taskLogs(id: string, opts: TaskLogOptions = {}): Promise<string> {
-    const path = this.logsPath(id, opts, false)
-    const res = await this.send('GET', path, undefined, AbortSignal.timeout(this.timeoutMs))
-    const text = await res.text()
-    if (!res.ok) throw errorFrom('GET', path, res.status, text)
-    return text
+    return await this.text(this.logsPath(id, opts, false))
   }
 
   /**
-   * Streams the output of one attempt as it is written, until that attempt has ended and all of
-   * it was read (the node stops then). Pending tasks are waited for. Only the wait for the
-   * answer's headers is bounded by the client timeout: a task may run for days.
+   * The output of one attempt as an async iterator of text: with `follow` (the default) as it is
+   * written, until the attempt has ended and all of it was read; else what was written so far.
+   * Leaving the loop early, or aborting `signal`, stops the stream without error.
    */
-  async followTaskLogs(id: string, opts: FollowOptions, onChunk: (text: string) => void): Promise<void> {
-    const path = this.logsPath(id, opts, true)
+  async *streamTaskLogs(
+    id: string,
+    opts: FollowOptions & { follow?: boolean } = {},
+  ): AsyncGenerator<string, void, undefined> {
+    const path = this.logsPath(id, opts, opts.follow ?? true)
     const headers = new AbortController()
     const timer = setTimeout(() => {
       headers.abort(new Error(`no answer in ${this.timeoutMs} ms`))
@@ -198,21 +209,42 @@ export class MeshosClient {
     // Streaming decode: a UTF-8 character split between two chunks is not mangled.
     const decoder = new TextDecoder()
     const reader = res.body.getReader()
+    let done = false
     try {
       for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        const text = decoder.decode(value, { stream: true })
-        if (text.length > 0) onChunk(text)
+        let read: Awaited<ReturnType<typeof reader.read>>
+        try {
+          read = await reader.read()
+        } catch (err) {
+          if (opts.signal?.aborted === true) return
+          // The node ends the stream early when the worker holding the output stops answering.
+          const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message
+          throw new MeshosApiError(
+            res.status,
+            'logs_interrupted',
+            `the output of ${id} stopped before the end (${cause})`,
+          )
+        }
+        if (read.done) break
+        const text = decoder.decode(read.value, { stream: true })
+        if (text.length > 0) yield text
       }
-    } catch (err) {
-      if (opts.signal?.aborted === true) return
-      // The node ends the stream early when the worker holding the output stops answering.
-      const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message
-      throw new MeshosApiError(res.status, 'logs_interrupted', `the output of ${id} stopped before the end (${cause})`)
+      done = true
+    } finally {
+      // Left early (break, return, an error in the loop's body): the connection is let go.
+      if (!done) await reader.cancel().catch(() => undefined)
     }
     const tail = decoder.decode()
-    if (tail.length > 0) onChunk(tail)
+    if (tail.length > 0) yield tail
+  }
+
+  /**
+   * Streams the output of one attempt as it is written, until that attempt has ended and all of
+   * it was read (the node stops then). Pending tasks are waited for. Only the wait for the
+   * answer's headers is bounded by the client timeout: a task may run for days.
+   */
+  async followTaskLogs(id: string, opts: FollowOptions, onChunk: (text: string) => void): Promise<void> {
+    for await (const text of this.streamTaskLogs(id, opts)) onChunk(text)
   }
 
   /**
@@ -300,6 +332,14 @@ export class MeshosClient {
     }
   }
 
+  /** A text answer (logs, metrics), whole. */
+  private async text(path: string): Promise<string> {
+    const res = await this.send('GET', path, undefined, AbortSignal.timeout(this.timeoutMs))
+    const text = await res.text()
+    if (!res.ok) throw errorFrom('GET', path, res.status, text)
+    return text
+  }
+
   private logsPath(id: string, opts: TaskLogOptions, follow: boolean): string {
     const params = new URLSearchParams({ stream: opts.stream ?? 'stdout' })
     if (opts.attempt !== undefined) params.set('attempt', String(opts.attempt))
@@ -347,11 +387,14 @@ async function delay(ms: number, signal: AbortSignal | undefined): Promise<void>
   })
 }
 
-/** The API's error body ({ error: { code, message } }) as an exception. */
+/** The API's error body ({ error: { code, message } }) as an exception; a code this client does
+ * not know (a newer node's) is kept in the message. */
 function errorFrom(method: string, path: string, status: number, text: string): MeshosApiError {
-  let e: { code?: string; message?: string } | undefined
+  let e: { code?: unknown; message?: unknown } | undefined
   try {
-    e = (JSON.parse(text) as { error?: { code?: string; message?: string } } | null)?.error
+    e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } } | null)?.error
   } catch {}
-  return new MeshosApiError(status, e?.code ?? 'http_error', e?.message ?? `${method} ${path}: HTTP ${status}`)
+  const message = typeof e?.message === 'string' ? e.message : `${method} ${path}: HTTP ${status}`
+  if (isApiErrorCode(e?.code)) return new MeshosApiError(status, e.code, message)
+  return new MeshosApiError(status, 'http_error', typeof e?.code === 'string' ? `${e.code}: ${message}` : message)
 }

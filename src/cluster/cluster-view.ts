@@ -1,22 +1,11 @@
 // What GET /v1/cluster shows: the leader, the term, and every voter and learner with its
-// replication state (contact and match are known on the leader only).
+// replication state (contact and match are known on the leader only), as
+// cluster-view-schema.ts describes it.
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { Replica } from './replica.js'
+import type { ClusterView, PeerView } from './cluster-view-schema.js'
 
-export interface PeerView {
-  id: string
-  name: string | null
-  lastContactMs: number | null
-  matchIndex: number | null
-}
-
-export interface ClusterView {
-  leader: string | null
-  term: number
-  commitIndex: number
-  voters: PeerView[]
-  learners: PeerView[]
-}
+export type { ClusterView, PeerView }
 
 export function clusterView(replica: Replica, members: MemberDirectory, tickMs: number): ClusterView {
   const raft = replica.started()

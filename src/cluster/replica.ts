@@ -5,17 +5,16 @@ import type { Logger } from 'pino'
 import type { P2PHost } from '../p2p/host.js'
 import type { MemberDirectory } from '../gossip/member-directory.js'
 import type { ElectionConfig } from '../election/config.js'
-import type { ClusterConfig, RaftRole, SoftState } from '../election/core/types.js'
+import type { ClusterConfig, SoftState } from '../election/core/types.js'
 import type { NodeMetrics } from '../metrics/node-metrics.js'
 import { RaftNode } from '../election/driver/raft-node.js'
 import { P2PRaftTransport } from '../election/transport/raft-transport-p2p.js'
 import { peerIdOf } from '../p2p/addresses.js'
 import type { ClusterStateMachine } from './state-machine.js'
 import { NoLeaderError } from './errors.js'
+import type { RaftRoleView } from './cluster-view-schema.js'
 
-/** The role as users see it: a pre-candidate is campaigning, so it shows as a candidate; a node
- * outside the Raft configuration is a worker (it holds no log). */
-export type RaftRoleView = Exclude<RaftRole, 'precandidate'> | 'worker'
+export type { RaftRoleView } from './cluster-view-schema.js'
 
 export interface ReplicaInit {
   host: P2PHost

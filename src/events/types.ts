@@ -2,7 +2,7 @@
 // an id and a time by the hub (event-hub.ts). Clients and the HTTP layer take these types from here.
 import type { MemberState } from '../gossip/member-state.js'
 import type { TaskState } from '../tasks/task-table.js'
-import type { RaftRoleView } from '../cluster/replica.js'
+import type { RaftRoleView } from '../cluster/cluster-view-schema.js'
 
 export const EVENT_TOPICS = ['members', 'leader', 'voters', 'tasks', 'drain'] as const
 export type EventTopic = (typeof EVENT_TOPICS)[number]

@@ -14,6 +14,10 @@ import {
   TooManyTasksError,
 } from '../tasks/errors.js'
 import { InvalidRequestError, refusalOf } from './validation.js'
+import type { ApiErrorCode } from './error-codes.js'
+import type { ErrorBody } from './responses.js'
+
+export type { ErrorBody }
 
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError'
@@ -62,7 +66,7 @@ type ErrorClass = abstract new (...args: never[]) => Error
 
 /** The status and code of each error the API expects; anything else is a 500. The first row an
  * error is an instance of wins, so a subclass comes before its parent. */
-const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, string]> = [
+const ERROR_TABLE: ReadonlyArray<readonly [ErrorClass, number, ApiErrorCode]> = [
   [TooManyTasksError, 429, 'too_many_tasks'],
   [InvalidRequestError, 400, 'invalid_request'],
   [InvalidTaskError, 400, 'invalid_task'],
@@ -90,13 +94,24 @@ export function apiErrorOf(err: unknown): { status: number; code: string } | nul
 }
 
 /** Client errors the framework raises before a handler runs (bad JSON is told apart by its code). */
-const FRAMEWORK_CODES: Readonly<Record<number, string>> = { 413: 'payload_too_large', 415: 'unsupported_media_type' }
-
-export interface ErrorBody {
-  error: { code: string; message: string }
+const FRAMEWORK_CODES: Readonly<Record<number, ApiErrorCode>> = {
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
 }
 
-export function errorBody(code: string, message: string): ErrorBody {
+/** The codes an error answer with this status may carry: the table's, the framework's, and the
+ * fallbacks of the error handler and the not-found handler (for the OpenAPI document). */
+export function errorCodesOf(status: number): ApiErrorCode[] {
+  const codes = ERROR_TABLE.filter(([, s]) => s === status).map(([, , code]) => code)
+  const framework = FRAMEWORK_CODES[status]
+  if (framework !== undefined) codes.push(framework)
+  if (status === 400) codes.push('invalid_json', 'bad_request')
+  if (status === 404) codes.push('not_found')
+  if (status === 500) codes.push('internal')
+  return [...new Set(codes)]
+}
+
+export function errorBody(code: ApiErrorCode, message: string): ErrorBody {
   return { error: { code, message } }
 }
 

@@ -9,8 +9,8 @@ import { z } from 'zod'
 import { KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from '../cluster/commands.js'
 import { LOG_STREAMS } from '../executor/types.js'
 import { TASK_LIMITS, taskSpecInputSchema } from '../tasks/spec.js'
-import { TASK_LIST_ORDERS, type TaskSubmission } from '../tasks/task-service.js'
-import { TASK_STATES, type TaskState } from '../tasks/task-table.js'
+import { TASK_STATES } from '../tasks/task-table.js'
+import { TASK_LIST_ORDERS } from '../tasks/task-view.js'
 import { EVENT_TOPICS, type EventTopic } from '../events/types.js'
 import { EVENT_ID_PATTERN } from '../events/event-id.js'
 
@@ -72,9 +72,10 @@ export const kvPutBody = fields({ value: text(0, KV_VALUE_MAX_CHARS) })
 export const taskIdParams = fields({ id: text(1, TASK_ID_MAX_CHARS) })
 
 /** One spec, or an array of 1 to 1,000 that is accepted whole or refused whole; either way the
- * specs come out normalised, and the answer has the shape of the question. */
+ * specs come out normalised (the service's TaskSubmission), and the answer has the shape of the
+ * question. */
 export const submitTasksBody = z.union([
-  taskSpecInputSchema.transform((spec): TaskSubmission => ({ specs: [spec], many: false })),
+  taskSpecInputSchema.transform(spec => ({ specs: [spec], many: false })),
   z
     .array(taskSpecInputSchema, {
       errorMap: (issue, ctx) => ({
@@ -86,12 +87,12 @@ export const submitTasksBody = z.union([
     })
     .min(1, 'an array of specs must not be empty')
     .max(TASK_LIMITS.maxBatch)
-    .transform((specs): TaskSubmission => ({ specs, many: true })),
+    .transform(specs => ({ specs, many: true })),
 ])
 
 /** In submission order (newest first with order=newest); `after` is the `next` of the previous page. */
 export const listTasksQuery = queryParams({
-  state: oneOf(TASK_STATES as [TaskState, ...TaskState[]], `must be one of ${TASK_STATES.join(', ')}`).optional(),
+  state: oneOf(TASK_STATES, `must be one of ${TASK_STATES.join(', ')}`).optional(),
   node: queryText.optional(),
   tenant: queryText.optional(),
   limit: queryInt(1, LIST_MAX_LIMIT).default(String(LIST_DEFAULT_LIMIT)),

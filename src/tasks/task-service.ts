@@ -13,7 +13,7 @@ import type { NodeMetrics } from '../metrics/node-metrics.js'
 import { plan } from '../scheduler/scheduler.js'
 import type { SchedulerPolicy } from '../scheduler/types.js'
 import type { TaskSpec } from './spec.js'
-import { isTerminal, type AttemptRecord, type TaskRecord, type TaskState, type TaskTable } from './task-table.js'
+import { isTerminal, type TaskRecord, type TaskState, type TaskTable } from './task-table.js'
 import {
   InvalidTaskError,
   LeaderUnreachableError,
@@ -21,6 +21,7 @@ import {
   TaskConflictError,
   TaskNotFoundError,
 } from './errors.js'
+import type { SubmissionAnswer, TaskList, TaskListOrder, TaskView } from './task-view.js'
 import { toSchedulerTask, type Placer } from './placer.js'
 import { RemoteReadError, type RemoteReads, type TaskCluster } from './cluster-port.js'
 import { logTargetSchema, taskListSchema, taskViewSchema } from './read-schemas.js'
@@ -41,28 +42,7 @@ import {
   encodeLogResponse,
 } from './log-rpc.js'
 
-export interface TaskView {
-  id: string
-  name: string | null
-  spec: TaskSpec
-  state: TaskState
-  attempt: number
-  /** Node id of the current (or last) attempt. */
-  node: string | null
-  nodeName: string | null
-  exitCode: number | null
-  signal: string | null
-  reason: string | null
-  message: string | null
-  /** Epoch milliseconds (startedAt has sub-millisecond precision: the worker's spawn time). */
-  submittedAt: number
-  startedAt: number | null
-  finishedAt: number | null
-  /** Why this node, or why still pending. */
-  placement: string | null
-  cancelRequested: boolean
-  attempts: AttemptRecord[]
-}
+export type { TaskList, TaskView }
 
 /** Specs already checked and normalised (by the HTTP body schema); `many` when they came as an
  * array, which is how the answer then comes too. */
@@ -70,10 +50,6 @@ export interface TaskSubmission {
   specs: TaskSpec[]
   many: boolean
 }
-/** Submission order, or its reverse (what a dashboard shows first). */
-export const TASK_LIST_ORDERS = ['oldest', 'newest'] as const
-export type TaskListOrder = (typeof TASK_LIST_ORDERS)[number]
-
 export interface TaskListQuery {
   state?: TaskState
   node?: string
@@ -82,11 +58,6 @@ export interface TaskListQuery {
   after?: string
   /** Default oldest. */
   order?: TaskListOrder
-}
-export interface TaskList {
-  tasks: TaskView[]
-  next: string | null
-  total: number
 }
 /** The attempt whose output to read, and the node that holds it. */
 export interface LogTarget {
@@ -148,10 +119,7 @@ export class TaskService {
 
   /** Checks every spec against what only the cluster knows (the largest node, the tasks not yet
    * finished) before anything is written: a batch is accepted whole or not at all. */
-  async submit({
-    specs,
-    many,
-  }: TaskSubmission): Promise<{ id: string; state: TaskState } | { tasks: Array<{ id: string; state: TaskState }> }> {
+  async submit({ specs, many }: TaskSubmission): Promise<SubmissionAnswer> {
     const largest = this.largestNode()
     const submittedAt = this.init.clock.nowMs()
     const tasks = specs.map((spec, i) => {

@@ -17,12 +17,22 @@ import type {
 } from './commands.js'
 import type { TaskSpec } from './spec.js'
 
-export type TaskState = 'pending' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled'
-export const TASK_STATES: readonly TaskState[] = ['pending', 'assigned', 'running', 'succeeded', 'failed', 'cancelled']
+export const TASK_STATES = ['pending', 'assigned', 'running', 'succeeded', 'failed', 'cancelled'] as const
+export type TaskState = (typeof TASK_STATES)[number]
 
-/** Why a task failed: exit_code, signal, timeout, memory, disk, spawn_error, lost, deadline_missed. */
-export type FailureReason =
-  'exit_code' | 'signal' | 'timeout' | 'memory' | 'disk' | 'spawn_error' | 'lost' | 'deadline_missed' | 'refused'
+/** Why a task failed. */
+export const FAILURE_REASONS = [
+  'exit_code',
+  'signal',
+  'timeout',
+  'memory',
+  'disk',
+  'spawn_error',
+  'lost',
+  'deadline_missed',
+  'refused',
+] as const
+export type FailureReason = (typeof FAILURE_REASONS)[number]
 
 export interface AttemptRecord {
   attempt: number

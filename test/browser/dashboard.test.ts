@@ -28,7 +28,18 @@ const UI_BOUND_MS = 30_000
 const VIEWPORT = { width: 1440, height: 900 }
 const FIRST_RENDER_MARK = 'meshos:first-render'
 
-const loadAverage = (): string => os.loadavg().map(l => l.toFixed(1)).join(' ')
+/** The page's globals, as the functions evaluated in it use them (tests compile without the DOM lib). */
+declare const document: {
+  getElementById: (id: string) => { textContent: string | null } | null
+  querySelectorAll: (selector: string) => { length: number }
+}
+declare const sessionStorage: { setItem: (key: string, value: string) => void }
+
+const loadAverage = (): string =>
+  os
+    .loadavg()
+    .map(l => l.toFixed(1))
+    .join(' ')
 
 /** Milliseconds from navigation to the page's first render with data (its performance mark). */
 async function firstRenderMs(page: Page): Promise<number> {
@@ -128,7 +139,7 @@ describe('dashboard in a real browser', function () {
       await page.waitForFunction(() => document.querySelectorAll('tr.node[data-state="alive"]').length === 3, null, {
         timeout: UI_BOUND_MS,
       })
-      const names = await page.$$eval('tr.node', rows => rows.map(r => (r as HTMLElement).dataset.nodeName).sort())
+      const names = await page.$$eval('tr.node', rows => rows.map(r => r.getAttribute('data-node-name')).sort())
       assert.deepEqual(names, ['n1', 'n2', 'n3'])
       const leaderName = leader.opts.name
       await page.waitForSelector(`[data-testid=leader-name]:text-is("${leaderName}")`, { timeout: UI_BOUND_MS })
@@ -147,12 +158,15 @@ describe('dashboard in a real browser', function () {
       assert.equal(task.name, 'from-the-form')
       assert.equal(task.placement, placement)
       const shot = await screenshot(page, 'dashboard.png')
-      if (process.env.MESHOS_UPDATE_SCREENSHOT === '1') await copyFile(shot, path.join(REPO_DIR, 'docs', 'dashboard.png'))
+      if (process.env.MESHOS_UPDATE_SCREENSHOT === '1')
+        await copyFile(shot, path.join(REPO_DIR, 'docs', 'dashboard.png'))
 
       // A node killed outright goes dead on the page: its row, its dot, the counts.
       victim.signal('SIGKILL')
       await victim.waitExit()
-      await page.waitForSelector(`tr.node[data-node-id="${victim.peerId}"][data-state="dead"]`, { timeout: UI_BOUND_MS })
+      await page.waitForSelector(`tr.node[data-node-id="${victim.peerId}"][data-state="dead"]`, {
+        timeout: UI_BOUND_MS,
+      })
       await page.waitForSelector(`g.point.state-dead[data-node-id="${victim.peerId}"]`, { timeout: UI_BOUND_MS })
       assert.match(await textOf(page, '[data-testid=member-counts]'), /1 dead/)
       await screenshot(page, 'dashboard-node-dead.png')
@@ -185,10 +199,14 @@ describe('dashboard in a real browser', function () {
         token,
       })
       agents.push(worker)
-      await waitFor('w1 to be a worker that knows the leader', async () => {
-        const s = await worker.client.status()
-        return s.role === 'worker' && s.leader === voter.peerId
-      }, UI_BOUND_MS)
+      await waitFor(
+        'w1 to be a worker that knows the leader',
+        async () => {
+          const s = await worker.client.status()
+          return s.role === 'worker' && s.leader === voter.peerId
+        },
+        UI_BOUND_MS,
+      )
 
       const page = await newPage()
       await page.goto(`${worker.client.baseUrl}/`)

@@ -4,34 +4,18 @@
 import { AgentProcess } from '../../harness/agent-process.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
-import { MeshosApiError, MeshosClient, MeshosUnreachableError } from '../../src/client/client.js'
+import {
+  MeshosApiError,
+  MeshClient,
+  MeshosUnreachableError,
+  type ClusterView,
+  type KvPut,
+  type StatusView,
+} from '../../src/client/client.js'
 import { DEFAULT_ELECTION as E } from '../../src/election/config.js'
 
-export type Role = 'leader' | 'follower' | 'candidate' | 'learner'
-
-export interface ElectionStatus {
-  nodeId: string
-  name: string
-  role: Role | null
-  leader: string | null
-  term: number | null
-}
-
-export interface ClusterMemberView {
-  id: string
-  /** null while this node does not know the member's name yet. */
-  name: string | null
-  lastContactMs: number | null
-  matchIndex: number | null
-}
-
-export interface ClusterView {
-  leader: string | null
-  term: number
-  commitIndex: number
-  voters: ClusterMemberView[]
-  learners: ClusterMemberView[]
-}
+// The API's own types: what /v1/status and /v1/cluster answer.
+export type ElectionStatus = StatusView
 
 export interface PutOk {
   ok: true
@@ -53,7 +37,7 @@ export interface PutFailed {
 export type PutResult = PutOk | PutFailed
 
 export interface ElectionNode {
-  client: MeshosClient
+  client: MeshClient
   peerId: string
   opts: { name: string }
 }
@@ -78,11 +62,11 @@ export function nameOf(n: ElectionNode): string {
 }
 
 export async function statusOf(n: ElectionNode): Promise<ElectionStatus> {
-  return await n.client.request<ElectionStatus>('GET', '/v1/status')
+  return await n.client.status()
 }
 
 export async function clusterOf(n: ElectionNode): Promise<ClusterView> {
-  return await n.client.request<ClusterView>('GET', '/v1/cluster')
+  return await n.client.cluster()
 }
 
 /** Statuses of all nodes; an unreachable node makes the whole probe throw (waitFor reports it). */
@@ -170,12 +154,8 @@ export async function leaderOf<T extends ElectionNode>(nodes: T[]): Promise<T | 
 export async function put(n: ElectionNode, key: string, value: unknown): Promise<PutResult> {
   const start = Date.now()
   try {
-    const client = new MeshosClient(n.client.baseUrl, { timeoutMs: PUT_CLIENT_TIMEOUT_MS })
-    const body = await client.request<{ key: string; value: string; index: number; term: number }>(
-      'PUT',
-      `/v1/kv/${encodeURIComponent(key)}`,
-      { value },
-    )
+    const client = new MeshClient(n.client.baseUrl, { timeoutMs: PUT_CLIENT_TIMEOUT_MS })
+    const body = await client.request<KvPut>('PUT', `/v1/kv/${encodeURIComponent(key)}`, { value })
     return { ok: true, status: 200, ...body, ms: Date.now() - start }
   } catch (err) {
     const ms = Date.now() - start
@@ -215,7 +195,7 @@ export async function putUntilCommitted(
 /** GET /v1/kv/:key through `n`: the value, or undefined on 404. */
 export async function getKey(n: ElectionNode, key: string): Promise<string | undefined> {
   try {
-    return (await n.client.request<{ key: string; value: string }>('GET', `/v1/kv/${encodeURIComponent(key)}`)).value
+    return await n.client.kvGet(key)
   } catch (err) {
     if (err instanceof MeshosApiError && err.status === 404) return undefined
     throw err
@@ -223,7 +203,7 @@ export async function getKey(n: ElectionNode, key: string): Promise<string | und
 }
 
 export async function listKv(n: ElectionNode): Promise<Record<string, string>> {
-  return (await n.client.request<{ items: Record<string, string> }>('GET', '/v1/kv')).items
+  return await n.client.kvList()
 }
 
 /** Waits until `key` reads `value` on every node in `nodes` (followers apply with some lag). */

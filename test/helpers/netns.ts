@@ -9,7 +9,7 @@
 // forwarder process runs in that namespace and listens on a Unix socket in a temp dir; Unix
 // sockets bound to a path belong to the filesystem, not to a network namespace, so the test
 // process can connect to it from the root namespace. In the test process a loopback TCP listener
-// pipes each connection into that socket, so a node is reached through an ordinary MeshosClient
+// pipes each connection into that socket, so a node is reached through an ordinary MeshClient
 // on http://127.0.0.1:<port>, and every helper written for loopback agents works unchanged.
 // (The alternatives were worse: `ip netns exec ... curl` per poll costs a process per request, and
 // a veth into the root namespace would put 10.x addresses and routes on the host.)
@@ -17,7 +17,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import net from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { MeshosClient } from '../../src/client/client.js'
+import { MeshClient } from '../../src/client/client.js'
 import { MESHOS_BIN } from '../../harness/agent-process.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { runClusterKeyFile } from '../../harness/cluster-key.js'
@@ -209,7 +209,7 @@ async function killChild(child: ChildProcess | undefined): Promise<void> {
 
 /** A `meshos agent` running in its own namespace, reachable through `client` like AgentProcess. */
 export class NetnsAgent {
-  client = new MeshosClient('http://127.0.0.1:0')
+  client = new MeshClient('http://127.0.0.1:0')
   peerId = ''
   /** Full multiaddr on 10.77.0.X (with /p2p/) that others bootstrap from. */
   addr = ''
@@ -336,7 +336,7 @@ export class NetnsAgent {
         resolve((bridge.address() as net.AddressInfo).port)
       })
     })
-    this.client = new MeshosClient(`http://127.0.0.1:${port}`, { timeoutMs: 2000 })
+    this.client = new MeshClient(`http://127.0.0.1:${port}`, { timeoutMs: 2000 })
     const status = await waitFor(
       `${o.name} to answer /v1/status through the forwarder`,
       async () => await this.client.status(),

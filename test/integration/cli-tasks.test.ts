@@ -172,6 +172,33 @@ describe('meshos task commands', function () {
     assert.match(r.stderr, /^ {2}\S+ failed \(exit code 1\)$/m)
   })
 
+  it('`run --json` prints the answer as JSON; with --wait, the task as it ended instead of its output', async () => {
+    const submitted = await cli('run', '--json', '--', '/bin/true')
+    assert.equal(submitted.status, 0, submitted.stderr)
+    const answer = JSON.parse(submitted.stdout) as { id: string; state: string }
+    assert.deepEqual(Object.keys(answer), ['id', 'state'])
+    const waited = await cli('run', '--wait', '--json', '--', 'sh', '-c', 'echo out; exit 3')
+    assert.equal(waited.status, 3, waited.stderr)
+    const ended = JSON.parse(waited.stdout) as TaskView
+    assert.deepEqual([ended.state, ended.reason, ended.exitCode], ['failed', 'exit_code', 3])
+  })
+
+  it('`run --count N --wait --json` prints the tasks as they ended; off a terminal, progress is plain lines', async () => {
+    const r = await cli('run', '--count', '2', '--wait', '--json', '--', 'sh', '-c', 'exit 4')
+    assert.equal(r.status, 1, r.stderr)
+    const { tasks } = JSON.parse(r.stdout) as { tasks: TaskView[] }
+    assert.deepEqual(
+      tasks.map(t => [t.state, t.exitCode]),
+      [
+        ['failed', 4],
+        ['failed', 4],
+      ],
+    )
+    assert.match(r.stderr, /2 tasks: 0 succeeded, 2 failed/)
+    // No bar, no colour: stderr is a pipe here.
+    assert.ok(!r.stderr.includes('\r') && !r.stderr.includes('\x1b'), r.stderr)
+  })
+
   const mistakes: Array<[string[], RegExp]> = [
     [['run'], /^meshos: run: no COMMAND given/],
     [['run', '--cpus', 'abc', '--', 'true'], /^meshos: --cpus "abc": expected a number/],

@@ -10,7 +10,7 @@ import { MESHOS_BIN } from '../../harness/agent-process.js'
 import { freePort } from '../../harness/free-port.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
-import { MeshosClient } from '../../src/client/client.js'
+import { MeshClient } from '../../src/client/client.js'
 import { readClusterKeyFile } from '../../src/p2p/cluster-key.js'
 
 const PEER = '12D3KooWMcvHjP32AuC3nbEFpW1QSJos3MiRiAMCenPDn2zpyfjZ'
@@ -214,7 +214,7 @@ describe('meshos CLI', function () {
       const addr = `http://127.0.0.1:${base + 100}`
       await waitFor(
         '3 alive members',
-        async () => (await new MeshosClient(addr).nodes()).filter(n => n.state === 'alive').length === 3,
+        async () => (await new MeshClient(addr).nodes()).filter(n => n.state === 'alive').length === 3,
         10_000,
       )
 
@@ -240,7 +240,15 @@ describe('meshos CLI', function () {
       const status = meshos(['status', '--addr', addr])
       assert.match(status.stdout, /node: {5}dev-1 \(12D3Koo/)
       // The first node bootstrapped the cluster; the leader grows it to 3 voters.
-      await waitFor('3 voters', async () => (await new MeshosClient(addr).cluster()).voters.length === 3, 15_000, 200)
+      await waitFor('3 voters', async () => (await new MeshClient(addr).cluster()).voters.length === 3, 15_000, 200)
+      // At a glance: the role, the leader, the voters and the health; no colour into a pipe.
+      const glance = meshos(['status', '--addr', addr])
+      assert.equal(glance.status, 0, glance.stderr)
+      assert.match(glance.stdout, /^role: {5}(leader|follower)$/m)
+      assert.match(glance.stdout, /^leader: {3}dev-\d \(12D3Koo\S+\)$/m)
+      assert.match(glance.stdout, /^voters: {3}dev-\d.*, dev-\d.*, dev-\d/m)
+      assert.match(glance.stdout, /^health: {3}ok: 3 of 3 voters alive; 3 nodes: 3 alive$/m)
+      assert.ok(!glance.stdout.includes('\x1b'), glance.stdout)
       const cluster = meshos(['cluster', '--addr', addr])
       assert.equal(cluster.status, 0, cluster.stderr)
       assert.match(cluster.stdout, /^leader: 12D3Koo\S+ {3}term: \d+/)

@@ -138,7 +138,7 @@ describe('leader election with real processes', function () {
 
     old.signal('SIGTERM')
     assert.equal(await old.waitExit(), 0)
-    const handover = /"successor":"([^"]+)"[^\n]*handing leadership over before stopping/.exec(old.logs)
+    const handover = /"peer":"([^"]+)"[^\n]*handing leadership over before stopping/.exec(old.logs)
     assert.ok(handover !== null, `no hand-over in the old leader's log:\n${old.logs.slice(-3000)}`)
     const after = await waitAgreement(
       survivors,

@@ -33,6 +33,7 @@ describe('meshos run arguments', () => {
       spec: { argv: ['/bin/echo', 'hi there'] },
       count: 1,
       wait: false,
+      json: false,
       node: { addr: undefined, tokenFile: undefined },
     })
   })
@@ -84,6 +85,7 @@ describe('meshos run arguments', () => {
       '--count',
       '7',
       '--wait',
+      '--json',
       '--addr',
       'http://10.0.0.1:7070',
       '--',
@@ -107,6 +109,7 @@ describe('meshos run arguments', () => {
       },
       count: 7,
       wait: true,
+      json: true,
       node: { addr: 'http://10.0.0.1:7070', tokenFile: undefined },
     })
   })

@@ -15,7 +15,7 @@ import { EventHub } from '../../src/events/event-hub.js'
 import { DEFAULT_EVENTS, type EventsConfig } from '../../src/events/config.js'
 import type { MeshEvent, MeshEventInput } from '../../src/events/types.js'
 import { systemClock } from '../../src/util/clock.js'
-import { MeshosApiError, MeshosClient, MeshosUnreachableError, type EventStreamItem } from '../../src/client/client.js'
+import { MeshosApiError, MeshClient, MeshosUnreachableError, type EventStreamItem } from '../../src/client/client.js'
 import { waitFor } from '../../harness/wait-for.js'
 
 const silent = pino({ level: 'silent' })
@@ -337,7 +337,7 @@ describe('GET /v1/events (Server-Sent Events)', function () {
   describe('the client iterator', () => {
     it('yields typed events and stops without error when its signal aborts', async () => {
       const stop = new AbortController()
-      const client = new MeshosClient(s.url)
+      const client = new MeshClient(s.url)
       const { got, done } = collect(client.events({ topics: ['tasks'], signal: stop.signal }))
       await waitFor('the subscription', async () => s.hub.subscriberCount === 1, READ_BOUND_MS)
       s.hub.publish(member('n1'))
@@ -356,7 +356,7 @@ describe('GET /v1/events (Server-Sent Events)', function () {
       const sockets = new Set<net.Socket>()
       s.app.server.on('connection', (socket: net.Socket) => sockets.add(socket))
       const stop = new AbortController()
-      const { got, done } = collect(new MeshosClient(s.url).events({ signal: stop.signal }))
+      const { got, done } = collect(new MeshClient(s.url).events({ signal: stop.signal }))
       await waitFor('the subscription', async () => s.hub.subscriberCount === 1, READ_BOUND_MS)
       s.hub.publish(member('n1'))
       s.hub.publish(member('n2'))
@@ -379,7 +379,7 @@ describe('GET /v1/events (Server-Sent Events)', function () {
       s = await serve({ replayEvents: 2 })
       for (let i = 1; i <= 4; i++) s.hub.publish(member(`n${i}`))
       const stop = new AbortController()
-      const client = new MeshosClient(s.url)
+      const client = new MeshClient(s.url)
       const behind = collect(client.events({ lastEventId: '3-1', signal: stop.signal }))
       const resumed = collect(client.events({ lastEventId: '3-3', signal: stop.signal }))
       await waitFor('both streams', async () => behind.got.length === 1 && resumed.got.length === 1, READ_BOUND_MS)
@@ -391,7 +391,7 @@ describe('GET /v1/events (Server-Sent Events)', function () {
     })
 
     it('throws MeshosApiError for a refused request instead of retrying, and gives up on a node that is gone', async () => {
-      const client = new MeshosClient(s.url)
+      const client = new MeshClient(s.url)
       const refused = await collect(client.events({ topics: ['nope' as 'tasks'] })).done
       assert.ok(refused instanceof MeshosApiError, String(refused))
       assert.equal(refused.status, 400)
