@@ -180,10 +180,7 @@ describe('dashboard model', () => {
       reason: null,
     })
     assert.equal(rows.applyEvent(ev('a', 'running'), 5000), true)
-    assert.deepEqual(
-      [rows.get('a')!.state, rows.get('a')!.startedAt, rows.get('a')!.nodeName],
-      ['running', 5000, 'n1'],
-    )
+    assert.deepEqual([rows.get('a')!.state, rows.get('a')!.startedAt, rows.get('a')!.nodeName], ['running', 5000, 'n1'])
     // An assigned that arrives after running (queued while the row loaded) changes nothing.
     assert.equal(rows.applyEvent(ev('a', 'assigned'), 4000), true)
     assert.equal(rows.get('a')!.state, 'running')

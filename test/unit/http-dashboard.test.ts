@@ -21,14 +21,28 @@ const silent = pino({ level: 'silent' })
 const HOST = { host: '127.0.0.1:7070' }
 
 const fakeNode = {
-  status: () => ({ nodeId: 'n1', name: 'n1', version: 'test', addrs: [], uptimeMs: 1, role: null, leader: null, term: null }),
+  status: () => ({
+    nodeId: 'n1',
+    name: 'n1',
+    version: 'test',
+    addrs: [],
+    uptimeMs: 1,
+    role: null,
+    leader: null,
+    term: null,
+  }),
 } as unknown as NodeApi
 
 function appWith(access: Partial<HttpAccessConfig> = {}) {
   return buildHttpApp(fakeNode, silent, { host: '127.0.0.1', port: 7070, token: null, refusedUids: [], ...access })
 }
 
-function assertError(res: { statusCode: number; json: () => unknown }, status: number, code: string, message: RegExp): void {
+function assertError(
+  res: { statusCode: number; json: () => unknown },
+  status: number,
+  code: string,
+  message: RegExp,
+): void {
   assert.equal(res.statusCode, status)
   const body = res.json() as { error: { code: string; message: string } }
   assert.equal(body.error.code, code)
@@ -71,17 +85,30 @@ describe('dashboard files', () => {
     const first = await app.inject({ method: 'GET', url: '/ui/dashboard.js', headers: HOST })
     const etag = String(first.headers.etag)
     assert.match(etag, /^"[\w-]{22}"$/)
-    const again = await app.inject({ method: 'GET', url: '/ui/dashboard.js', headers: { ...HOST, 'if-none-match': etag } })
+    const again = await app.inject({
+      method: 'GET',
+      url: '/ui/dashboard.js',
+      headers: { ...HOST, 'if-none-match': etag },
+    })
     assert.equal(again.statusCode, 304)
     assert.equal(again.body, '')
-    const stale = await app.inject({ method: 'GET', url: '/ui/dashboard.js', headers: { ...HOST, 'if-none-match': '"old"' } })
+    const stale = await app.inject({
+      method: 'GET',
+      url: '/ui/dashboard.js',
+      headers: { ...HOST, 'if-none-match': '"old"' },
+    })
     assert.equal(stale.statusCode, 200)
     assert.equal(stale.body, first.body)
   })
 
   it('answers 404 not_found naming a file it does not have, however the name is spelt', async () => {
     for (const url of ['/ui/nope.js', '/ui/..%2Fpackage.json', '/ui/index.html', '/ui/'])
-      assertError(await app.inject({ method: 'GET', url, headers: HOST }), 404, 'not_found', /no dashboard file|no route/)
+      assertError(
+        await app.inject({ method: 'GET', url, headers: HOST }),
+        404,
+        'not_found',
+        /no dashboard file|no route/,
+      )
     assertError(
       await app.inject({ method: 'GET', url: '/ui/nope.js', headers: HOST }),
       404,
@@ -100,7 +127,11 @@ describe('dashboard files', () => {
     const navigate = { ...HOST, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' }
     assert.equal((await app.inject({ method: 'GET', url: '/', headers: navigate })).statusCode, 200)
     assertError(
-      await app.inject({ method: 'GET', url: '/ui/dashboard.js', headers: { ...HOST, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' } }),
+      await app.inject({
+        method: 'GET',
+        url: '/ui/dashboard.js',
+        headers: { ...HOST, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' },
+      }),
       403,
       'forbidden_origin',
       /Sec-Fetch-Site "cross-site"/,
@@ -112,16 +143,35 @@ describe('dashboard files', () => {
     try {
       for (const url of ['/', '/ui/dashboard.js', '/ui/dashboard.css'])
         assert.equal((await guarded.inject({ method: 'GET', url, headers: HOST })).statusCode, 200, url)
-      assertError(await guarded.inject({ method: 'GET', url: '/v1/status', headers: HOST }), 401, 'unauthorized', /bearer token/)
-      assertError(await guarded.inject({ method: 'GET', url: '/v1/events', headers: HOST }), 401, 'unauthorized', /bearer token/)
-      // Only reads are open: a write to the page's path needs the token like any other.
       assertError(
-        await guarded.inject({ method: 'POST', url: '/', headers: { ...HOST, 'content-type': 'application/json' }, payload: '{}' }),
+        await guarded.inject({ method: 'GET', url: '/v1/status', headers: HOST }),
         401,
         'unauthorized',
         /bearer token/,
       )
-      const ok = await guarded.inject({ method: 'GET', url: '/v1/status', headers: { ...HOST, authorization: `Bearer ${TOKEN}` } })
+      assertError(
+        await guarded.inject({ method: 'GET', url: '/v1/events', headers: HOST }),
+        401,
+        'unauthorized',
+        /bearer token/,
+      )
+      // Only reads are open: a write to the page's path needs the token like any other.
+      assertError(
+        await guarded.inject({
+          method: 'POST',
+          url: '/',
+          headers: { ...HOST, 'content-type': 'application/json' },
+          payload: '{}',
+        }),
+        401,
+        'unauthorized',
+        /bearer token/,
+      )
+      const ok = await guarded.inject({
+        method: 'GET',
+        url: '/v1/status',
+        headers: { ...HOST, authorization: `Bearer ${TOKEN}` },
+      })
       assert.equal(ok.statusCode, 200)
     } finally {
       await guarded.close()

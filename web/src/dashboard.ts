@@ -61,7 +61,6 @@ export class Dashboard implements DashboardActions {
     live: { state: 'connecting', detail: 'connecting' },
     taskUpdates: 'events',
     loadError: null,
-    drainSupported: null,
     drainForm: null,
     nodeActionError: null,
     nodeActionBusy: null,
@@ -79,7 +78,7 @@ export class Dashboard implements DashboardActions {
       this.updateTaskSource()
       this.invalidate('header')
     },
-    onUnauthorized: () => void this.needToken("the node's bearer token is needed"),
+    onUnauthorized: err => void this.unauthorizedError(err),
   })
   private readonly refreshAll = new Coalesced(async () => await this.loadAll(), REFRESH_MIN_INTERVAL_MS)
   private readonly refreshNodes = new Coalesced(async () => await this.loadNodes(), REFRESH_MIN_INTERVAL_MS)
@@ -151,11 +150,7 @@ export class Dashboard implements DashboardActions {
     ])
     if (this.unauthorized(status, nodes, cluster)) return
     if (status.status === 'fulfilled') this.s.status = status.value
-    if (nodes.status === 'fulfilled') {
-      this.s.nodes = nodes.value.nodes
-      // Node views carry `drain` on nodes that can drain; a 404 from the route says the same.
-      if (this.s.drainSupported !== false) this.s.drainSupported = nodes.value.nodes.some(n => 'drain' in n)
-    }
+    if (nodes.status === 'fulfilled') this.s.nodes = nodes.value.nodes
     if (cluster.status === 'fulfilled') {
       this.s.cluster = cluster.value
       this.s.clusterError = null
@@ -352,11 +347,7 @@ export class Dashboard implements DashboardActions {
         this.s.nodeActionError = null
       })
       .catch((err: unknown) => {
-        // A node without the route says so with its not-found answer: the controls go.
-        if (err instanceof ApiError && err.status === 404 && err.message.startsWith('no route')) {
-          this.s.drainSupported = false
-          this.s.drainForm = null
-        } else this.s.nodeActionError = `cannot ${action}: ${describeError(err)}`
+        this.s.nodeActionError = `cannot ${action}: ${describeError(err)}`
       })
       .finally(() => {
         this.s.nodeActionBusy = null

@@ -24,10 +24,9 @@ export interface DashboardState {
   taskUpdates: 'events' | 'polling'
   /** The last failed load, shown until a load succeeds. */
   loadError: string | null
-  /** Whether this node can drain nodes: null until known (node views carry `drain` once it can). */
-  drainSupported: boolean | null
   /** The node whose drain form is open, and what was typed in it. */
   drainForm: { nodeId: string; deadlineSeconds: string } | null
+  /** The API's refusal of the last drain or undrain (a node without the route answers 404). */
   nodeActionError: string | null
   nodeActionBusy: string | null
 }

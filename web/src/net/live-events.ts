@@ -14,8 +14,8 @@ export interface LiveHandlers {
   /** Events were missed: fetch the state afresh. */
   onResync: (reason: string) => void
   onState: (state: LiveState, detail: string) => void
-  /** The node wants its token. */
-  onUnauthorized: () => void
+  /** The node wants its token (its answer says why: none sent, or not its own). */
+  onUnauthorized: (err: ApiError) => void
 }
 
 const RETRY_DEFAULT_MS = 2000
@@ -57,7 +57,7 @@ export class LiveEvents {
         if (signal.aborted) return
         if (err instanceof ApiError && err.unauthorized) {
           this.stop()
-          this.on.onUnauthorized()
+          this.on.onUnauthorized(err)
           return
         }
         failures++

@@ -26,7 +26,7 @@ export function renderHeader(summary: HTMLElement, live: HTMLElement, banner: HT
             'node ',
             h('b', { dataset: { testid: 'self-name' } }, status.name),
             ' ',
-            h("span", { class: `role role-${composed ?? status.role ?? "none"}` }, ownRole),
+            h('span', { class: `role role-${composed ?? status.role ?? 'none'}` }, ownRole),
           ),
           h(
             'span',

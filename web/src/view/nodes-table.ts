@@ -21,7 +21,6 @@ export function renderNodes(el: HTMLElement, count: HTMLElement, s: DashboardSta
   )
   const shown = sorted.slice(0, NODE_ROWS_SHOWN)
   fill(count, shown.length < sorted.length ? `${shown.length} of ${sorted.length}` : String(sorted.length))
-  const drain = s.drainSupported === true
   fill(
     el,
     s.nodeActionError === null ? null : h('p', { class: 'error', role: 'alert' }, s.nodeActionError),
@@ -34,14 +33,13 @@ export function renderNodes(el: HTMLElement, count: HTMLElement, s: DashboardSta
         h(
           'tr',
           null,
-          ['name', 'state', 'role', 'cpus', 'memory', 'tasks', 'load', 'seen'].map(c => h('th', null, c)),
-          drain ? h('th', null, 'drain') : null,
+          ['name', 'state', 'role', 'cpus', 'memory', 'tasks', 'load', 'seen', 'drain'].map(c => h('th', null, c)),
         ),
       ),
       h(
         'tbody',
         null,
-        shown.map(n => row(n, n.id === selfId, s, act, drain)),
+        shown.map(n => row(n, n.id === selfId, s, act)),
       ),
     ),
     shown.length < sorted.length
@@ -54,7 +52,7 @@ export function renderNodes(el: HTMLElement, count: HTMLElement, s: DashboardSta
   )
 }
 
-function row(n: NodeView, self: boolean, s: DashboardState, act: DashboardActions, drain: boolean): HTMLElement {
+function row(n: NodeView, self: boolean, s: DashboardState, act: DashboardActions): HTMLElement {
   const role = s.roleOf(n.id)
   return h(
     'tr',
@@ -94,7 +92,7 @@ function row(n: NodeView, self: boolean, s: DashboardState, act: DashboardAction
     h('td', { class: 'num' }, n.running),
     h('td', { class: 'num' }, n.load === null ? '–' : n.load.toFixed(2)),
     h('td', { class: 'num' }, self ? '–' : duration(n.lastSeenMs)),
-    drain ? h('td', { class: 'drain' }, drainCell(n, s, act)) : null,
+    h('td', { class: 'drain' }, drainCell(n, s, act)),
   )
 }
 
