@@ -1,10 +1,11 @@
 // The dashboard in a real browser: Debian's chromium driven by playwright-core, against real
 // agent processes. On a 3-node cluster the page loads in under a second, shows the 3 nodes and
-// the leader, runs a task from its form and shows it succeed with its output, and shows a killed
-// node go dead. On a worker behind a bearer token the page asks for the token once and keeps its
+// the leader, runs a task from its form and shows it succeed with its output, cancels one, filters
+// by state, shows a killed node go dead and a drain's outcome. On a worker behind a bearer token the page asks for the token once and keeps its
 // task list live by polling (a worker holds no log, so its event stream has no task events).
 // Screenshots are kept in test-artifacts/ (gitignored); MESHOS_UPDATE_SCREENSHOT=1 also writes
-// the README's docs/dashboard.png. Without chromium the tests say so and are skipped.
+// the README's docs/dashboard.png. Without chromium the tests say so and are skipped (CI sets
+// MESHOS_REQUIRE_CHROMIUM=1, which fails them instead).
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
@@ -72,6 +73,21 @@ async function screenshot(page: Page, name: string): Promise<string> {
   return file
 }
 
+/** Waits for the page's live indicator to read `text`; a timeout says what it read instead. */
+async function waitLive(page: Page, text: string): Promise<void> {
+  try {
+    await page.waitForSelector(`#live[data-state="live"]:text-is("${text}")`, { timeout: UI_BOUND_MS })
+  } catch (err) {
+    const [state, title] = await Promise.all([
+      page.getAttribute('#live', 'data-state'),
+      page.getAttribute('#live', 'title'),
+    ])
+    throw new Error(`the page is not "${text}": #live is ${state} (${title}), says "${await textOf(page, '#live')}"`, {
+      cause: err,
+    })
+  }
+}
+
 async function textOf(page: Page, selector: string): Promise<string> {
   return ((await page.textContent(selector)) ?? '').trim()
 }
@@ -106,6 +122,9 @@ describe('dashboard in a real browser', function () {
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
+      // CI installs chromium and sets this, so there the tests never skip.
+      if (process.env.MESHOS_REQUIRE_CHROMIUM === '1')
+        throw new Error(`chromium is not installed (${CHROMIUM}) and MESHOS_REQUIRE_CHROMIUM=1`)
       console.log(
         `      chromium is not installed (${CHROMIUM}): the browser tests are skipped; apt-get install chromium (CI's .ci/run does)`,
       )
@@ -181,6 +200,20 @@ describe('dashboard in a real browser', function () {
       if (process.env.MESHOS_UPDATE_SCREENSHOT === '1')
         await copyFile(shot, path.join(REPO_DIR, 'docs', 'dashboard.png'))
 
+      // Cancel from the task's detail: a long task goes to cancelled, and the state filter shows
+      // only it among the cancelled ones.
+      const long = await runFromForm(page, 'sleep 120', 'to-cancel')
+      await page.waitForSelector(`[data-testid=detail-state]:text-is("running")`, { timeout: UI_BOUND_MS })
+      await page.click('#detail .detail-head button.danger')
+      await page.waitForSelector(`tr.task[data-task-id="${long}"][data-state="cancelled"]`, { timeout: UI_BOUND_MS })
+      assert.equal((await host.client.task(long)).state, 'cancelled')
+      await page.selectOption('#filter-state', 'cancelled')
+      await page.waitForFunction(() => document.querySelectorAll('tr.task').length === 1, null, {
+        timeout: UI_BOUND_MS,
+      })
+      assert.equal(await page.getAttribute('tr.task', 'data-task-id'), long)
+      await page.selectOption('#filter-state', '')
+
       // A node killed outright goes dead on the page: its row, its dot, the counts.
       victim.signal('SIGKILL')
       await victim.waitExit()
@@ -250,7 +283,7 @@ describe('dashboard in a real browser', function () {
       await page.click('#token-dialog button[type=submit]')
       await firstRenderMs(page)
       assert.equal(await textOf(page, '[data-testid=self-name]'), 'w1')
-      await page.waitForSelector('#live[data-state="live"]:text-is("live · tasks polled")', { timeout: UI_BOUND_MS })
+      await waitLive(page, 'live · tasks polled')
 
       const id = await runFromForm(page, 'echo from-a-worker', 'on-a-worker')
       await seeSucceeded(page, id, 'from-a-worker\n')
