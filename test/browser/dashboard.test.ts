@@ -17,6 +17,7 @@ import { AgentProcess } from '../../harness/agent-process.js'
 import { TempDirs } from '../../harness/temp-dirs.js'
 import { waitFor } from '../../harness/wait-for.js'
 import { ElectionCluster, waitClusterReady } from '../helpers/election.js'
+import type { ClusterView, NodeView } from '../../src/http/views.js'
 
 const CHROMIUM = process.env.MESHOS_CHROMIUM ?? '/usr/bin/chromium'
 /** This file runs as dist/test/browser/dashboard.test.js. */
@@ -297,6 +298,81 @@ describe('dashboard in a real browser', function () {
       await page.waitForSelector('#token-dialog[open]', { timeout: UI_BOUND_MS })
       assert.match(await textOf(page, '#token-dialog .why'), /not this node's/)
       await screenshot(page, 'dashboard-token.png')
+      assert.deepEqual(pageErrors, [])
+      await page.close()
+    })
+  })
+
+  describe('at fleet size', () => {
+    const dirs = new TempDirs()
+    let agent: AgentProcess | undefined
+    after(async () => {
+      await agent?.kill()
+      await dirs.cleanup()
+    })
+
+    /** `count` members on a ring, each connected to the next few: the fleet the page is told of. */
+    function fleet(count: number, selfId: string): { nodes: NodeView[]; cluster: ClusterView } {
+      const ids = Array.from({ length: count }, (_, i) => (i === 0 ? selfId : `peer-${String(i).padStart(4, '0')}`))
+      const nodes = ids.map((id, i): NodeView => ({
+        id,
+        name: `node-${String(i + 1).padStart(3, '0')}`,
+        addrs: [],
+        state: i % 17 === 5 ? 'dead' : i % 13 === 4 ? 'suspect' : 'alive',
+        capacity: { cpus: 8, memoryMb: 16384 },
+        allocated: { cpus: (i % 8) * 0.5, memoryMb: (i % 5) * 1024 },
+        running: i % 4,
+        load: null,
+        labels: {},
+        version: 'test',
+        incarnation: 1,
+        startedAt: null,
+        lastSeenMs: 100,
+        activeView: [1, 2, 3, 4].map(k => ids[(i + k) % count]!),
+      }))
+      const peers = (from: number, n: number): ClusterView['voters'] =>
+        ids.slice(from, from + n).map(id => ({ id, name: null, lastContactMs: 5, matchIndex: 1 }))
+      return { nodes, cluster: { leader: selfId, term: 3, commitIndex: 1, voters: peers(0, 5), learners: peers(5, 2) } }
+    }
+
+    it('draws 50 nodes apart with their names, and summarises 500 instead of drawing them', async () => {
+      agent = await AgentProcess.start({ name: 'solo', dataDir: await dirs.make() })
+      const self = agent
+      await waitFor('solo to lead', async () => (await self.client.status()).role === 'leader', UI_BOUND_MS)
+      let shown = fleet(50, self.peerId)
+      const page = await newPage()
+      // Only the answers about members are the test's; the page, its files and the rest are the node's.
+      await page.route('**/v1/nodes', async route => await route.fulfill({ json: { nodes: shown.nodes } }))
+      await page.route('**/v1/cluster', async route => await route.fulfill({ json: shown.cluster }))
+      await page.goto(`${self.client.baseUrl}/`)
+      await firstRenderMs(page)
+      await page.waitForFunction(() => document.querySelectorAll('g.point').length === 50, null, {
+        timeout: UI_BOUND_MS,
+      })
+      // Legible: no two dots within 3 radii of each other on screen, and every one named.
+      const dots = await page.$$eval('g.point circle.dot', circles =>
+        circles.map(c => {
+          const r = c.getBoundingClientRect()
+          return { x: r.x + r.width / 2, y: r.y + r.height / 2, r: r.width / 2 }
+        }),
+      )
+      assert.equal(dots.length, 50)
+      let closest = Infinity
+      for (const [i, a] of dots.entries())
+        for (const b of dots.slice(i + 1)) closest = Math.min(closest, Math.hypot(a.x - b.x, a.y - b.y) / a.r)
+      assert.ok(closest >= 3, `two dots are ${closest.toFixed(1)} radii apart`)
+      assert.equal((await page.locator('g.point text').count()) >= 50, true, 'each dot has its name')
+      assert.equal(await page.locator('g.point.role-leader').count(), 1)
+      assert.equal(await page.locator('g.point.state-dead').count(), shown.nodes.filter(n => n.state === 'dead').length)
+      await screenshot(page, 'dashboard-50-nodes.png')
+
+      shown = fleet(500, self.peerId)
+      await page.reload()
+      await firstRenderMs(page)
+      await page.waitForSelector('[data-testid=mesh-summary]', { timeout: UI_BOUND_MS })
+      assert.equal(await page.locator('g.point').count(), 0)
+      assert.match(await textOf(page, '[data-testid=mesh-summary]'), /500/)
+      await screenshot(page, 'dashboard-500-nodes.png')
       assert.deepEqual(pageErrors, [])
       await page.close()
     })
