@@ -2,7 +2,8 @@
 // agent processes. On a 3-node cluster the page loads in under a second, shows the 3 nodes and
 // the leader, runs a task from its form and shows it succeed with its output, cancels one, filters
 // by state, shows a killed node go dead and a drain's outcome. On a worker behind a bearer token the page asks for the token once and keeps its
-// task list live by polling (a worker holds no log, so its event stream has no task events).
+// task list live by polling (a worker holds no log, so its event stream has no task events). Told
+// of 50 members the picture draws them apart and named; of 500 it counts them instead.
 // Screenshots are kept in test-artifacts/ (gitignored); MESHOS_UPDATE_SCREENSHOT=1 also writes
 // the README's docs/dashboard.png. Without chromium the tests say so and are skipped (CI sets
 // MESHOS_REQUIRE_CHROMIUM=1, which fails them instead).
