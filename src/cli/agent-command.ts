@@ -99,6 +99,7 @@ export async function agentCommand(args: string[], env: Record<string, string | 
       `  peer id:  ${node.host.peerId}`,
       ...addrs.map(a => `  listen:   ${a}`),
       `  http api: ${httpUrl}`,
+      `  dashboard: ${httpUrl}/`,
       ...(cfg.httpToken === null ? [] : [`  api token: required (--http-token-file ${cfg.httpToken.path})`]),
       `  data dir: ${cfg.dataDir}`,
       ...(cfg.insecure ? [`WARNING: ${INSECURE_WARNING}`] : []),

@@ -196,7 +196,7 @@ export async function devCommand(args: string[]): Promise<number> {
   }
   if (stopping == null) {
     process.stdout.write(
-      `cluster of ${count} running; try: npx meshos nodes --addr http://127.0.0.1:${httpBasePort}\nCtrl-C stops all nodes\n`,
+      `cluster of ${count} running; dashboard: http://127.0.0.1:${httpBasePort}/\ntry: npx meshos nodes --addr http://127.0.0.1:${httpBasePort}\nCtrl-C stops all nodes\n`,
     )
   }
   await stopped

@@ -153,6 +153,11 @@ export class Membership implements MemberDirectory {
     return this.core.activePeers()
   }
 
+  /** What `nodeId` keeps membership connections to, as this node's table implies. */
+  activePeersOf(nodeId: string): string[] {
+    return this.core.activePeersOf(nodeId)
+  }
+
   onChange(listener: MemberListener): void {
     this.listeners.push(listener)
   }

@@ -19,13 +19,15 @@ import {
 } from './errors.js'
 import { sendContinue } from './expect-continue.js'
 import { canonicalHost, parseAuthority, servesHost, type Authority } from './served-hosts.js'
+import { DASHBOARD_ROUTES } from './routes/dashboard.js'
 
 /** `application/json`, alone or with a UTF-8 charset (RFC 8259 allows no other). */
 const JSON_MEDIA_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*(?:utf-8|"utf-8")\s*)?$/i
 const BEARER = /^Bearer +([^\s]+) *$/i
 const SAFE_METHODS = new Set(['GET', 'HEAD'])
-/** A load balancer probes it without credentials; it answers only that the API is up. */
-const OPEN_ROUTE = '/v1/health'
+/** Served without the bearer token: a load balancer probes the health route, which answers only
+ * that the API is up; the dashboard's page and files hold no data (the page asks for the token). */
+const OPEN_ROUTES: ReadonlySet<string> = new Set(['/v1/health', ...DASHBOARD_ROUTES])
 
 /** Refusals of pages are worth a warning, but a flood of them must not flood the log. */
 const WARN_INTERVAL_MS = 10_000
@@ -66,7 +68,7 @@ export function accessRules(access: HttpAccessConfig, boundPort: () => number, l
     if (refused.size > 0) await checkClient(req, refused, { owners, listings }, warn)
     const authority = checkHost(req, { host, port: boundPort() }, warn)
     checkOrigin(req, authority, warn)
-    if (tokenDigest !== null && !(req.routeOptions.url === OPEN_ROUTE && SAFE_METHODS.has(req.method)))
+    if (tokenDigest !== null && !(OPEN_ROUTES.has(req.routeOptions.url ?? '') && SAFE_METHODS.has(req.method)))
       checkToken(req, tokenDigest)
     checkBody(req)
     sendContinue(req.raw, reply.raw)

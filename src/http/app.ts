@@ -11,6 +11,7 @@ import { expectAwareServer } from './expect-continue.js'
 import { apiRoutes } from './routes/api-routes.js'
 import { countRequests } from './request-metrics.js'
 import { useZodSchemas } from './compilers.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 
 export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfig): FastifyInstance {
   const app = Fastify({
@@ -53,6 +54,9 @@ export function buildHttpApp(node: NodeApi, log: Logger, access: HttpAccessConfi
   // (the OpenAPI test observes every route with onRoute).
   void app.register(async scope => {
     apiRoutes(scope.withTypeProvider<ZodTypeProvider>(), node)
+    // The page and its files are not part of the API (HTML and static files, not /v1 JSON), so
+    // they stay out of the API document; the OpenAPI test excludes exactly DASHBOARD_ROUTES.
+    dashboardRoutes(scope.withTypeProvider<ZodTypeProvider>())
   })
   return app
 }

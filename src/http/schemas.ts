@@ -10,6 +10,7 @@ import { KV_KEY_MAX_CHARS, KV_VALUE_MAX_CHARS } from '../cluster/commands.js'
 import { LOG_STREAMS } from '../executor/types.js'
 import { TASK_LIMITS, taskSpecInputSchema } from '../tasks/spec.js'
 import { TASK_STATES } from '../tasks/task-table.js'
+import { TASK_LIST_ORDERS } from '../tasks/task-view.js'
 import { EVENT_TOPICS, type EventTopic } from '../events/types.js'
 import { EVENT_ID_PATTERN } from '../events/event-id.js'
 
@@ -108,13 +109,14 @@ export const submitTasksBody = z.union([
     .transform(specs => ({ specs, many: true })),
 ])
 
-/** In submission order; `after` is the `next` of the previous page. */
+/** In submission order (newest first with order=newest); `after` is the `next` of the previous page. */
 export const listTasksQuery = queryParams({
   state: oneOf(TASK_STATES, `must be one of ${TASK_STATES.join(', ')}`).optional(),
   node: queryText.optional(),
   tenant: queryText.optional(),
   limit: queryInt(1, LIST_MAX_LIMIT).default(String(LIST_DEFAULT_LIMIT)),
   after: queryText.optional(),
+  order: oneOf(TASK_LIST_ORDERS, `must be ${TASK_LIST_ORDERS.join(' or ')}`).optional(),
 })
 
 /** By default stdout of the current or last attempt, what was written so far. */

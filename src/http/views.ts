@@ -73,6 +73,12 @@ export const nodeViewSchema = z
       .describe(
         'null unless an operator drains the node: no new placements while `draining` (what runs there finishes, or is re-queued at `deadlineAtMs`), nothing held once `drained`; times are epoch ms.',
       ),
+    activeView: z
+      .array(z.string())
+      .describe(
+        'Node ids it keeps membership connections to (its ring observers and subjects): exact for the ' +
+          'answering node, implied by its member table for the others; empty when it is not live.',
+      ),
   })
   .describe('A member as this node sees it: state, capacity, allocations, labels')
 export type NodeView = z.infer<typeof nodeViewSchema>

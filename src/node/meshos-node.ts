@@ -487,6 +487,7 @@ export class MeshosNode implements NodeApi {
         startedAt: isoOrNull(info.startedAt),
         lastSeenMs,
         drain: h?.drain ?? null,
+        activeView: membership.activePeersOf(info.nodeId),
       }
     }
     const self = membership.selfRecord

@@ -10,6 +10,7 @@ import type { Placer } from '../tasks/placer.js'
 import type { DrainTable, DrainView } from '../tasks/drain-table.js'
 import type { Resources } from '../util/resources.js'
 import type { TaskService } from '../tasks/task-service.js'
+import { TASK_LIST_ORDERS } from '../tasks/task-view.js'
 import { TASK_STATES } from '../tasks/task-table.js'
 import { apiErrorOf } from '../http/errors.js'
 
@@ -20,6 +21,7 @@ const listQuery = z
     tenant: z.string().min(1).max(64).optional(),
     limit: z.number().int().min(1).max(1000),
     after: z.string().min(1).max(128).optional(),
+    order: z.enum(TASK_LIST_ORDERS).optional(),
   })
   .strict()
 

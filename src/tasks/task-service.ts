@@ -21,7 +21,7 @@ import {
   TaskConflictError,
   TaskNotFoundError,
 } from './errors.js'
-import type { SubmissionAnswer, TaskList, TaskView } from './task-view.js'
+import type { SubmissionAnswer, TaskList, TaskListOrder, TaskView } from './task-view.js'
 import { toSchedulerTask, type Placer } from './placer.js'
 import { RemoteReadError, type RemoteReads, type TaskCluster } from './cluster-port.js'
 import { logTargetSchema, taskListSchema, taskViewSchema } from './read-schemas.js'
@@ -56,6 +56,8 @@ export interface TaskListQuery {
   tenant?: string
   limit: number
   after?: string
+  /** Default oldest. */
+  order?: TaskListOrder
 }
 /** The attempt whose output to read, and the node that holds it. */
 export interface LogTarget {
@@ -156,9 +158,10 @@ export class TaskService {
     const tasks: TaskView[] = []
     let total = 0
     let next: string | null = null
-    // `after` is a position in submission order; total counts every match, before it too.
+    // `after` is a position in the listing order; total counts every match, before it too.
     let collecting = q.after === undefined
-    for (const t of this.table.all()) {
+    const inOrder = q.order === 'newest' ? [...this.table.all()].reverse() : this.table.all()
+    for (const t of inOrder) {
       const matches =
         (q.state === undefined || t.state === q.state) &&
         (q.node === undefined || t.node === q.node) &&

@@ -7,6 +7,10 @@ import type { SameType } from '../util/same-type.js'
 
 export const taskStateSchema = z.enum(TASK_STATES)
 
+/** Submission order, or its reverse (what a dashboard shows first). */
+export const TASK_LIST_ORDERS = ['oldest', 'newest'] as const
+export type TaskListOrder = (typeof TASK_LIST_ORDERS)[number]
+
 /** An attempt that has ended. */
 export const attemptRecordSchema = z.object({
   attempt: z.number().int(),

@@ -29,6 +29,7 @@ const node = (id: string, name: string, state: NodeView['state']): NodeView => (
   startedAt: null,
   lastSeenMs: 0,
   drain: null,
+  activeView: [],
 })
 
 const cluster = (leader: string | null, voters: string[]): ClusterView => ({

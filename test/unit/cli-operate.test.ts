@@ -28,6 +28,7 @@ const view = (drain: NodeView['drain'], running = 0): NodeView => ({
   startedAt: null,
   lastSeenMs: 0,
   drain,
+  activeView: [],
 })
 
 // Nothing listens there: a command that got as far as sending would fail with another error.

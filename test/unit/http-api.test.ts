@@ -59,6 +59,7 @@ const member: NodeView = {
   startedAt: new Date(0).toISOString(),
   lastSeenMs: 0,
   drain: null,
+  activeView: [],
 }
 
 const kv = new Map<string, string>()
@@ -357,9 +358,11 @@ describe('HTTP API (in-process)', () => {
         'GET',
         '/v1/tasks?colour=red',
         'invalid_request',
-        'querystring.colour: is not a known parameter (expected state, node, tenant, limit, after)',
+        'querystring.colour: is not a known parameter (expected state, node, tenant, limit, after, order)',
       )
       await refused('GET', '/v1/tasks?node=a&node=b', 'invalid_request', 'querystring.node: must be string')
+      for (const q of ['order=desc', 'order=', 'order=newest&order=oldest'])
+        await refused('GET', `/v1/tasks?${q}`, 'invalid_request', 'querystring.order: must be oldest or newest')
     })
 
     it('answers 404 not_found for an unknown task, and 400 for a bad logs query', async () => {

@@ -30,6 +30,7 @@ import { parseTaskSpec } from '../../src/tasks/spec.js'
 import type { TaskView } from '../../src/tasks/task-view.js'
 import type { OpenApiDocument } from '../../src/http/responses.js'
 import { DocumentedApi, documentedPath } from '../helpers/openapi.js'
+import { DASHBOARD_ROUTES } from '../../src/http/routes/dashboard.js'
 
 const TOKEN = 'p4Rt8sW2yZ6bD0fH3jL7nQ1tV5xA9cE4gI8kM2oS6uY'
 const AUTH = { authorization: `Bearer ${TOKEN}` }
@@ -77,6 +78,7 @@ const member: NodeView = {
   startedAt: null,
   lastSeenMs: 1200,
   drain: null,
+  activeView: ['peer-b'],
 }
 
 /** A hub of a stopping node: its streams end at once, so a request for one gets a whole answer. */
@@ -408,13 +410,22 @@ describe('OpenAPI document', () => {
       routes.some(r => r.method === 'GET' && r.url === '/v1/health'),
       'the onRoute hook saw the routes',
     )
+    // The dashboard's page and files are HTML and static files, not API: kept out of the document
+    // on purpose (test/unit/http-dashboard.test.ts covers them). Only these exact paths are.
+    const dashboard: ReadonlySet<string> = new Set(DASHBOARD_ROUTES)
+    assert.deepEqual(
+      [...new Set(routes.filter(r => dashboard.has(r.url)).map(r => r.url))].sort(),
+      [...DASHBOARD_ROUTES].sort(),
+      'the dashboard routes are served',
+    )
+    const apiRoutes = routes.filter(r => !dashboard.has(r.url))
     const ops = api.operations()
-    for (const { method, url } of routes) {
+    for (const { method, url } of apiRoutes) {
       // Fastify answers HEAD for every GET; the document says so once.
       const op = `${method === 'HEAD' ? 'GET' : method} ${documentedPath(url)}`
       assert.ok(ops.has(op), `${method} ${url} is not in the document`)
     }
-    const served = new Set(routes.map(r => `${r.method} ${documentedPath(r.url)}`))
+    const served = new Set(apiRoutes.map(r => `${r.method} ${documentedPath(r.url)}`))
     for (const op of ops.keys()) assert.ok(served.has(op), `${op} is documented but not served`)
   })
 

@@ -119,6 +119,37 @@ describe('task service: caps on unfinished tasks', () => {
   })
 })
 
+describe('task service: listing', () => {
+  it('lists newest first with order=newest, and pages on from `after` in that order', async () => {
+    const { service, table } = await setUp({ maxUnfinishedTasksPerTenant: 100, maxUnfinishedTasks: 100 })
+    await service.submit({ specs: [1, 2, 3, 4, 5].map(i => spec({ name: `t${i}` })), many: true })
+    const ids = [...table.all()].map(t => t.id)
+    const first = await service.list({ limit: 2, order: 'newest' })
+    assert.deepEqual(
+      first.tasks.map(t => t.id),
+      [ids[4], ids[3]],
+    )
+    assert.equal(first.next, ids[3])
+    assert.equal(first.total, 5)
+    const second = await service.list({ limit: 2, order: 'newest', after: first.next! })
+    assert.deepEqual(
+      second.tasks.map(t => t.id),
+      [ids[2], ids[1]],
+    )
+    const last = await service.list({ limit: 2, order: 'newest', after: second.next! })
+    assert.deepEqual(
+      last.tasks.map(t => t.id),
+      [ids[0]],
+    )
+    assert.equal(last.next, null)
+    // Submission order stays the default.
+    assert.deepEqual(
+      (await service.list({ limit: 2 })).tasks.map(t => t.id),
+      [ids[0], ids[1]],
+    )
+  })
+})
+
 describe('task service: logs served to members only', () => {
   const ask = async (handler: LogHandler, from: string, taskId: string, attempt = 1) => {
     const res = decodeLogResponse(

@@ -140,6 +140,14 @@ export class MembershipCore {
     return [...this.activeView]
   }
 
+  /** The active view of a live member as the same rings give it from this node's table (its
+   * own, exactly, for this node); empty for a member that is not live here. */
+  activePeersOf(nodeId: string): string[] {
+    if (nodeId === this.selfId) return this.activePeers()
+    if (!this.rings.has(nodeId)) return []
+    return [...new Set([...this.rings.subjectsOf(nodeId), ...this.rings.observersOf(nodeId)])]
+  }
+
   /** The members this node probes. */
   subjects(): string[] {
     return [...this.subjectIds]
