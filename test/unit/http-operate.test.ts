@@ -37,7 +37,7 @@ const view: NodeView = {
   startedAt: null,
   lastSeenMs: 5,
   drain: null,
-      activeView: [],
+  activeView: [],
 }
 
 /** A node name that makes the fake throw that error, so the error table is checked row by row. */
