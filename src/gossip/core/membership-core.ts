@@ -29,8 +29,8 @@ export interface Member {
   /** Members that told us they suspect it at stateIncarnation (the first one included); null
    * when none (most members, most of the time: a table of thousands stays small). */
   suspectors: string[] | null
-  /** Position in the core's array of live members, or of dead ones; -1 when in neither (left). */
-  listIndex: number
+  /** Position in the core's array of live members, -1 when not live. */
+  liveIndex: number
 }
 
 export interface MembershipCoreInit {
@@ -79,11 +79,8 @@ export class MembershipCore {
   private readonly members = new Map<string, Member>()
   private readonly rings: Rings
   private readonly digest: TableDigest
-  /** Live members (not self) and dead ones in arrays, for O(1) random picks. */
+  /** Live members (not self) in an array, for O(1) random picks. */
   private readonly live: Member[] = []
-  private readonly dead: Member[] = []
-  /** This node's subjects on the rings, kept with the active view (runProbes reads them every tick). */
-  private subjectIds: string[] = []
   private readonly probes = new Map<string, ProbeState>()
   private readonly relays = new Map<number, Relay>()
   private readonly suspicions = new MinHeap<SuspicionTimer>((a, b) => a.dueMs < b.dueMs)
@@ -135,11 +132,6 @@ export class MembershipCore {
     return this.live.length + 1
   }
 
-  /** The peers this node keeps connections to: its subjects and observers. */
-  activePeers(): string[] {
-    return [...this.activeView]
-  }
-
   /** The active view of a live member as the same rings give it from this node's table (its
    * own, exactly, for this node); empty for a member that is not live here. */
   activePeersOf(nodeId: string): string[] {
@@ -148,9 +140,14 @@ export class MembershipCore {
     return [...new Set([...this.rings.subjectsOf(nodeId), ...this.rings.observersOf(nodeId)])]
   }
 
+  /** The peers this node keeps connections to: its subjects and observers. */
+  activePeers(): string[] {
+    return [...this.activeView]
+  }
+
   /** The members this node probes. */
   subjects(): string[] {
-    return [...this.subjectIds]
+    return this.rings.subjectsOf(this.selfId)
   }
 
   /** The members that probe `nodeId` (this node possibly among them). */
@@ -185,12 +182,11 @@ export class MembershipCore {
         stateSinceMs: since,
         lastSeenMs: since,
         suspectors: null,
-        listIndex: -1,
+        liveIndex: -1,
       }
       this.members.set(id, m)
       this.digest.add(id, this.hashOf(m))
       if (isLive(m.state)) this.goLive(m, false)
-      else if (m.state === 'dead') enlist(this.dead, m)
       if (m.state === 'suspect') suspects.push(m)
     }
     this.rings.addAll(this.live.map(m => m.record.info.nodeId))
@@ -312,7 +308,7 @@ export class MembershipCore {
   // ---------------------------------------------------------- failure detector
 
   private runProbes(nowMs: number): void {
-    for (const subject of this.subjectIds) {
+    for (const subject of this.subjects()) {
       let p = this.probes.get(subject)
       if (p === undefined) {
         // Spread first probes over the period, so subjects are not probed in lockstep.
@@ -602,12 +598,11 @@ export class MembershipCore {
       stateSinceMs: sinceMs,
       lastSeenMs: sinceMs,
       suspectors: null,
-      listIndex: -1,
+      liveIndex: -1,
     }
     this.members.set(record.info.nodeId, m)
     this.digest.add(record.info.nodeId, this.hashOf(m))
     if (isLive(state)) this.goLive(m)
-    else if (state === 'dead') enlist(this.dead, m)
     this.out.transitions.push({ nodeId: record.info.nodeId, from: null, to: state, reason })
     if (state === 'suspect')
       this.suspicions.push({ dueMs: this.dueMs(m), nodeId: record.info.nodeId, incarnation: stateIncarnation })
@@ -623,10 +618,8 @@ export class MembershipCore {
     m.stateSinceMs = nowMs
     if (to !== 'suspect') m.suspectors = null
     const id = m.record.info.nodeId
-    if (from === 'dead' && to !== 'dead') unlist(this.dead, m)
     if (isLive(to) && !isLive(from)) this.goLive(m)
     if (!isLive(to) && isLive(from)) this.goDown(m)
-    if (to === 'dead' && from !== 'dead') enlist(this.dead, m)
     if (from !== to) this.out.transitions.push({ nodeId: id, from, to, reason })
   }
 
@@ -661,16 +654,23 @@ export class MembershipCore {
   }
 
   private goLive(m: Member, refresh = true): void {
-    if (m.listIndex >= 0) return
-    enlist(this.live, m)
+    if (m.liveIndex >= 0) return
+    m.liveIndex = this.live.length
+    this.live.push(m)
     if (!refresh) return
     this.rings.add(m.record.info.nodeId)
     this.refreshActiveView()
   }
 
   private goDown(m: Member): void {
-    if (m.listIndex < 0) return
-    unlist(this.live, m)
+    const i = m.liveIndex
+    if (i < 0) return
+    const last = this.live.pop()!
+    if (last !== m) {
+      this.live[i] = last
+      last.liveIndex = i
+    }
+    m.liveIndex = -1
     const id = m.record.info.nodeId
     this.rings.remove(id)
     this.probes.delete(id)
@@ -678,15 +678,14 @@ export class MembershipCore {
   }
 
   private refreshActiveView(): void {
-    this.subjectIds = this.rings.subjectsOf(this.selfId)
-    const next = new Set([...this.subjectIds, ...this.rings.observersOf(this.selfId)])
+    const next = new Set([...this.rings.subjectsOf(this.selfId), ...this.rings.observersOf(this.selfId)])
     let changed = next.size !== this.activeView.size
     if (!changed) for (const id of next) if (!this.activeView.has(id)) changed = true
     if (!changed) return
     this.activeView = next
     this.out.activeViewChanged = true
     // Probe state of members that are no longer subjects goes (a new subject starts fresh).
-    const subjects = new Set(this.subjectIds)
+    const subjects = new Set(this.rings.subjectsOf(this.selfId))
     for (const id of this.probes.keys()) if (!subjects.has(id)) this.probes.delete(id)
   }
 
@@ -699,16 +698,20 @@ export class MembershipCore {
    * answers, learns it was declared dead, and refutes. */
   private offerRevival(nowMs: number): void {
     this.nextReviveMs = nowMs + this.cfg.reviveIntervalMs / 2 + this.jitter(this.cfg.reviveIntervalMs)
-    if (this.dead.length === 0) return
-    const chosen = this.dead[Math.floor(this.init.random() * this.dead.length)]!
-    this.send(chosen.record.info.nodeId, { type: 'syncHello', root: this.digest.root })
+    let chosen: Member | undefined
+    let seen = 0
+    for (const m of this.members.values()) {
+      if (m.state !== 'dead') continue
+      seen++
+      if (this.init.random() * seen < 1) chosen = m // reservoir sampling: one pass, uniform
+    }
+    if (chosen !== undefined) this.send(chosen.record.info.nodeId, { type: 'syncHello', root: this.digest.root })
   }
 
   private forgetOld(nowMs: number): void {
     this.nextForgetScanMs = nowMs + this.cfg.forgetAfterMs / 10
     for (const [id, m] of this.members) {
       if (isLive(m.state) || nowMs - m.stateSinceMs < this.cfg.forgetAfterMs) continue
-      if (m.state === 'dead') unlist(this.dead, m)
       this.digest.remove(id, this.hashOf(m))
       this.members.delete(id)
       this.out.forgotten.push(id)
@@ -825,23 +828,6 @@ export class MembershipCore {
     this.out = emptyOutput()
     return out
   }
-}
-
-/** Appends `m` to `list` (a member is in at most one list: its listIndex is its place there). */
-function enlist(list: Member[], m: Member): void {
-  m.listIndex = list.length
-  list.push(m)
-}
-
-/** Takes `m` out of `list` in O(1): the last member moves into its place. */
-function unlist(list: Member[], m: Member): void {
-  const i = m.listIndex
-  const last = list.pop()!
-  if (last !== m) {
-    list[i] = last
-    last.listIndex = i
-  }
-  m.listIndex = -1
 }
 
 function emptyOutput(): CoreOutput {

@@ -20,30 +20,19 @@ function positions(id: string, count: number): number[] {
   return p
 }
 
-/** addAll sorts (hash, rank in id order) pairs packed into one float: hash * 2^21 + rank is exact
- * below 2^53, so a native numeric sort orders a whole ring without a comparator. */
-const RANK_BITS = 2 ** 21
-
-/** One ring: parallel sorted arrays (hash, then id to break ties). The hashes sit in a typed
- * array, 4 bytes each: a node holds K rings of every live member, thousands of them in a fleet. */
+/** One ring: parallel sorted arrays (hash, then id to break ties), compact for large tables. */
 class Ring {
-  hashes = new Uint32Array(16)
-  ids: string[] = []
-
-  get length(): number {
-    return this.ids.length
-  }
+  readonly hashes: number[] = []
+  readonly ids: string[] = []
 
   /** Index of the first position not less than (hash, id). */
   lowerBound(hash: number, id: string): number {
-    const hashes = this.hashes
-    const ids = this.ids
     let lo = 0
-    let hi = ids.length
+    let hi = this.hashes.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const h = hashes[mid]!
-      if (h < hash || (h === hash && ids[mid]! < id)) lo = mid + 1
+      const h = this.hashes[mid]!
+      if (h < hash || (h === hash && this.ids[mid]! < id)) lo = mid + 1
       else hi = mid
     }
     return lo
@@ -51,61 +40,48 @@ class Ring {
 
   insert(hash: number, id: string): void {
     const i = this.lowerBound(hash, id)
-    const n = this.ids.length
-    if (n === this.hashes.length) {
-      const grown = new Uint32Array(2 * n)
-      grown.set(this.hashes)
-      this.hashes = grown
-    }
-    this.hashes.copyWithin(i + 1, i, n)
-    this.hashes[i] = hash
+    this.hashes.splice(i, 0, hash)
     this.ids.splice(i, 0, id)
+  }
+
+  /** Replaces the ring with these positions, sorted once (for loading a whole table). */
+  rebuild(entries: Array<{ hash: number; id: string }>): void {
+    entries.sort((a, b) => a.hash - b.hash || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    this.hashes.length = 0
+    this.ids.length = 0
+    for (const e of entries) {
+      this.hashes.push(e.hash)
+      this.ids.push(e.id)
+    }
   }
 
   delete(hash: number, id: string): void {
     const i = this.lowerBound(hash, id)
     if (this.ids[i] !== id) return
-    this.hashes.copyWithin(i, i + 1, this.ids.length)
+    this.hashes.splice(i, 1)
     this.ids.splice(i, 1)
-  }
-
-  /** Replaces the ring with `ids` (sorted by id, distinct) ordered by their positions `hashOf`. */
-  rebuild(sortedIds: readonly string[], hashOf: (id: string) => number): void {
-    const n = sortedIds.length
-    const keys = new Float64Array(n)
-    for (let rank = 0; rank < n; rank++) keys[rank] = hashOf(sortedIds[rank]!) * RANK_BITS + rank
-    keys.sort()
-    this.hashes = new Uint32Array(Math.max(16, n))
-    const ids = new Array<string>(n)
-    for (let i = 0; i < n; i++) {
-      const key = keys[i]!
-      const hash = Math.floor(key / RANK_BITS)
-      this.hashes[i] = hash
-      ids[i] = sortedIds[key - hash * RANK_BITS]!
-    }
-    this.ids = ids
   }
 }
 
 export class Rings {
   private readonly rings: Ring[]
+  private readonly members = new Set<string>()
 
   constructor(readonly count: number) {
     this.rings = Array.from({ length: count }, () => new Ring())
   }
 
   get size(): number {
-    return this.rings[0]?.length ?? 0
+    return this.members.size
   }
 
   has(id: string): boolean {
-    const ring = this.rings[0]
-    if (ring === undefined) return false
-    return ring.ids[ring.lowerBound(positions(id, this.count)[0]!, id)] === id
+    return this.members.has(id)
   }
 
   add(id: string): void {
-    if (this.has(id)) return
+    if (this.members.has(id)) return
+    this.members.add(id)
     const p = positions(id, this.count)
     this.rings.forEach((ring, seed) => {
       ring.insert(p[seed]!, id)
@@ -114,21 +90,14 @@ export class Rings {
 
   /** Adds many ids at once: one sort per ring instead of an insertion each. */
   addAll(ids: Iterable<string>): void {
-    const all = new Set(this.rings[0]?.ids ?? [])
-    for (const id of ids) all.add(id)
-    if (all.size >= RANK_BITS) {
-      for (const id of all) this.add(id)
-      return
-    }
-    // Code-unit order, as the rings break ties on hashes (a default sort compares strings so).
-    const sorted = [...all].sort()
+    for (const id of ids) this.members.add(id)
     this.rings.forEach((ring, seed) => {
-      ring.rebuild(sorted, id => positions(id, this.count)[seed]!)
+      ring.rebuild([...this.members].map(id => ({ hash: positions(id, this.count)[seed]!, id })))
     })
   }
 
   remove(id: string): void {
-    if (!this.has(id)) return
+    if (!this.members.delete(id)) return
     const p = positions(id, this.count)
     this.rings.forEach((ring, seed) => {
       ring.delete(p[seed]!, id)
@@ -150,7 +119,7 @@ export class Rings {
     const out: string[] = []
     const p = positions(id, this.count)
     this.rings.forEach((ring, seed) => {
-      const n = ring.length
+      const n = ring.ids.length
       if (n === 0) return
       let i = ring.lowerBound(p[seed]!, id)
       const onRing = ring.ids[i] === id
